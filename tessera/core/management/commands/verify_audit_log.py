@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from tessera.core.audit import security_log_verify
+from tessera.core.models import SecurityLogHead
+
+
+class Command(BaseCommand):
+    help = "Verify the hash chain of the security log; fails if any entry was edited or deleted."
+
+    def handle(self, *args, **options):
+        problems = security_log_verify()
+        if problems:
+            for problem in problems:
+                self.stderr.write(problem)
+            raise CommandError(f"The security log was tampered with ({len(problems)} problems).")
+        head = SecurityLogHead.objects.filter(pk=1).first()
+        count = (head.last_seq - head.anchor_seq) if head else 0
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Security log intact: {count} entries, head {head.last_hash if head else '-'}"
+            )
+        )

@@ -1,0 +1,43 @@
+import logging
+
+from django.conf import settings
+
+from .http import view_flag
+
+log = logging.getLogger(__name__)
+
+
+class CookieFreeMiddleware:
+    """Removes every Set-Cookie from responses of views declared with @cookie_free.
+
+    A cookie reaching such a response is a bug (something touched the session or the CSRF
+    cookie); it is stripped and logged so that tests notice.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if view_flag(request, "cookie_free", False) and response.cookies:
+            log.error("cookie-free route %s tried to set %s", request.path, sorted(response.cookies))
+            response.cookies.clear()
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy per view; everything powerful is off unless the view opts in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        allowed = view_flag(request, "permissions_allowed", frozenset())
+        parts = []
+        for feature, origins in settings.PERMISSIONS_POLICY_DEFAULT.items():
+            value = "self" if feature in allowed else " ".join(origins)
+            parts.append(f"{feature}=({value})")
+        response.headers.setdefault("Permissions-Policy", ", ".join(parts))
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response

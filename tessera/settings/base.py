@@ -1,0 +1,333 @@
+"""Settings shared by every environment; the embedded defaults of `make run`.
+
+The chain: base.py holds everything and reads the environment (DATABASE_URL, REDIS_URL, EMAIL_URL, ...).
+test.py imports base and pins what tests need (fast hashing, eager tasks, loopback SMTP). production.py
+imports base and turns on what only makes sense behind TLS (HSTS, secure cookies) and insists on a
+secret key from the environment. manage.py and asgi.py default to base.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+env = environ.Env()
+
+VAR_DIR = Path(env("TESSERA_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _embedded_secret_key() -> str:
+    """A per-installation key kept under var/, so that `make run` needs no configuration."""
+    import secrets
+
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("TESSERA_SECRET_KEY", default="") or _embedded_secret_key()
+DEBUG = env.bool("TESSERA_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("TESSERA_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("TESSERA_TRUSTED_ORIGINS", default=[])
+# The public origin, used in links sent by email (no request is at hand in a worker).
+TESSERA_BASE_URL = env("TESSERA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "huey.contrib.djhuey",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "tessera.core",
+    "tessera.accounts",
+    "tessera.site",
+]
+
+MIDDLEWARE = [
+    # First in, last out: strips any Set-Cookie a cookie-free route would otherwise send.
+    "tessera.core.middleware.CookieFreeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tessera.core.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "tessera.core.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "tessera.accounts.middleware.StaffMFAMiddleware",
+]
+
+ROOT_URLCONF = "tessera.urls"
+ASGI_APPLICATION = "tessera.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "tessera" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                # Replaces Django's csrf processor: a signed token where no session exists.
+                "tessera.core.csrf.csrf",
+                "tessera.core.context_processors.tessera",
+            ],
+        },
+    }
+]
+
+# Databases: SQLite in WAL mode under var/ unless DATABASE_URL names another engine.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            " PRAGMA busy_timeout=5000;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": "tessera",
+        "url": REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "tessera",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+# Email: every message is first a row of the outbox (tessera.core); this only says how rows leave.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    # No relay configured: delivered messages are kept as files and stay readable in the back-office.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env("TESSERA_FROM_EMAIL", default="Tessera <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 20
+
+# The operator of this installation; the privacy pages and emails name it.
+TESSERA_OPERATOR = {
+    "name": env("TESSERA_OPERATOR_NAME", default="The operator"),
+    "address": env("TESSERA_OPERATOR_ADDRESS", default=""),
+    "email": env("TESSERA_OPERATOR_EMAIL", default="contact@localhost"),
+    "dpo_email": env("TESSERA_DPO_EMAIL", default="dpo@localhost"),
+    "dpo_address": env("TESSERA_DPO_ADDRESS", default=""),
+    "supervisory_authority": env("TESSERA_SUPERVISORY_AUTHORITY", default="CNIL"),
+}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# Sessions exist only for signed-in people; the session is the only cookie the product sets.
+SESSION_COOKIE_NAME = "tessera_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+# CSRF tokens of signed-in people live in their session: no separate CSRF cookie.
+CSRF_USE_SESSIONS = True
+CSRF_FAILURE_VIEW = "tessera.core.views.csrf_failure"
+MESSAGE_STORAGE = "tessera.core.messages.SessionOnlyStorage"
+
+# allauth
+ACCOUNT_ADAPTER = "tessera.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "tessera.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "tessera.accounts.forms.SignupForm"
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 2
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "5/5m/key,20/5m/ip",
+    "signup": "10/h/ip",
+    "confirm_email": "3/m/key",
+    "reset_password": "5/m/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("TESSERA_WEBAUTHN_INSECURE_ORIGIN", default=DEBUG)
+MFA_TOTP_ISSUER = "Tessera"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+
+def _oidc_app(provider_id: str, name: str, prefix: str, default_server: str) -> dict | None:
+    client_id = env(f"{prefix}_CLIENT_ID", default="")
+    if not client_id:
+        return None
+    return {
+        "provider_id": provider_id,
+        "name": name,
+        "client_id": client_id,
+        "secret": env(f"{prefix}_CLIENT_SECRET", default=""),
+        "settings": {"server_url": env(f"{prefix}_SERVER_URL", default=default_server)},
+    }
+
+
+# Google and Microsoft sign-in are plain OpenID Connect, pointed at the provider's issuer.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            app
+            for app in (
+                _oidc_app("google", "Google", "GOOGLE_OIDC", "https://accounts.google.com"),
+                _oidc_app(
+                    "microsoft",
+                    "Microsoft",
+                    "MICROSOFT_OIDC",
+                    f"https://login.microsoftonline.com/{env('MICROSOFT_TENANT', default='organizations')}/v2.0",
+                ),
+            )
+            if app
+        ],
+    }
+}
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "tessera" / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "tessera" / "static"]
+STATIC_ROOT.mkdir(exist_ok=True)
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Security headers. The CSP forbids inline script and style everywhere.
+# Chromium applies form-action to the redirect that follows a form, so sign-in providers are listed.
+_FORM_ACTIONS = [SELF] + [
+    "{0.scheme}://{0.netloc}".format(urlsplit(app["settings"]["server_url"]))
+    for app in SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": _FORM_ACTIONS,
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Pages that use the camera or microphone opt in with tessera.core.http.permissions(...).
+PERMISSIONS_POLICY_DEFAULT = {
+    "camera": [],
+    "microphone": [],
+    "display-capture": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+    "browsing-topics": [],
+}
+
+# Rate limits of our own (tessera.core.ratelimit), per scope: (requests, seconds).
+TESSERA_RATE_LIMITS = {}
+# How long a signed form token of a cookie-free page stays valid.
+TESSERA_FORM_TOKEN_MAX_AGE = 60 * 60 * 4
+
+# Security log: kept 12 months, then pruned from the start of the chain.
+TESSERA_AUDIT_RETENTION_DAYS = 365
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("TESSERA_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "huey": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,25 @@
+"""Production settings: base, behind TLS, with every secret from the environment."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+if not env("TESSERA_SECRET_KEY", default=""):
+    raise ImproperlyConfigured("TESSERA_SECRET_KEY must be set in production.")
+
+DEBUG = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("TESSERA_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("TESSERA_HSTS_SECONDS", default=63072000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("TESSERA_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_NAME = "__Host-tessera_session"
+CSRF_COOKIE_SECURE = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False
