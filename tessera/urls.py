@@ -16,6 +16,7 @@ urlpatterns = [
 # French is the default and has no prefix; English lives under /en/. No cookie remembers the choice.
 urlpatterns += i18n_patterns(
     path("", include("tessera.site.urls")),
+    path("privacy/", include("tessera.privacy.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "tessera.core",
     "tessera.accounts",
+    "tessera.privacy",
     "tessera.site",
 ]
 
