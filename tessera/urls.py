@@ -17,6 +17,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("tessera.site.urls")),
     path("privacy/", include("tessera.privacy.urls")),
+    path("", include("tessera.meetings.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -98,3 +98,22 @@ class Membership(models.Model):
     @property
     def can_administer(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+
+class OrganisationApiKey(models.Model):
+    """A secret that lets an organisation's own tools call the API. Only its hash is stored."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self):
+        return f"{self.organisation} · {self.name} ({self.prefix}…)"

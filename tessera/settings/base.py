@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "tessera.core",
     "tessera.accounts",
     "tessera.privacy",
+    "tessera.meetings",
     "tessera.site",
 ]
 
