@@ -11,6 +11,7 @@ admin.site.site_title = "Tessera"
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("c/", include("tessera.cards.public_urls")),
 ]
 
 # French is the default and has no prefix; English lives under /en/. No cookie remembers the choice.
@@ -18,6 +19,7 @@ urlpatterns += i18n_patterns(
     path("", include("tessera.site.urls")),
     path("privacy/", include("tessera.privacy.urls")),
     path("", include("tessera.meetings.urls")),
+    path("cards/", include("tessera.cards.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
