@@ -11,3 +11,6 @@ api = NinjaAPI(
 @api.get("/health", tags=["platform"], auth=None)
 def health(request):
     return {"status": "ok"}
+
+api.add_router("/meetings/", "tessera.meetings.api.router")
+api.add_router("/cards/", "tessera.cards.api.router")

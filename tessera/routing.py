@@ -1,3 +1,5 @@
 """WebSocket routes; each app adds its consumers here."""
 
-websocket_urlpatterns: list = []
+from tessera.meetings.room.routing import websocket_urlpatterns as room_websockets
+
+websocket_urlpatterns: list = [*room_websockets]

@@ -1,9 +1,18 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tessera.core.outbox import email_queue_template
+
+
+def _signup_fields(user, cleaned_data: dict, request) -> None:
+    """What our sign-up form adds to allauth's, set before the first save so the row is whole at once."""
+    if cleaned_data.get("full_name"):
+        user.full_name = cleaned_data["full_name"]
+    if cleaned_data.get("age_confirmed"):
+        user.age_confirmed_at = timezone.now()
+    user.language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language() or "fr"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -12,18 +21,49 @@ class AccountAdapter(DefaultAccountAdapter):
         email_queue_template(
             to=email,
             template=template_prefix,
-            context=context,
+            context={"email": email, "product_name": "Tessera", **context},
             language=translation.get_language() or settings.LANGUAGE_CODE,
             kind=template_prefix.rsplit("/", 1)[-1],
         )
 
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=False)
+        _signup_fields(user, getattr(form, "cleaned_data", {}), request)
+        if commit:
+            user.save()
+        return user
+
+    def get_login_stages(self):
+        return [
+            "tessera.accounts.stages.EmailVerificationStage"
+            if path == "allauth.account.stages.EmailVerificationStage"
+            else path
+            for path in super().get_login_stages()
+        ]
+
+    def unstash_verified_email(self, request):
+        # Popped rather than set to None: a session left empty writes no cookie.
+        return request.session.pop("account_verified_email", None)
+
     def add_message(
         self, request, level, message_template=None, message_context=None, extra_tags="", message=None
     ):
-        # No flash message for someone without a session: it would create one, and a cookie.
+        # No flash message for someone without a session: it would create one, and a cookie. Nor for
+        # signing out: it would outlive the session it ends, in a new one.
+        if message_template == "account/messages/logged_out.txt":
+            return
         if request.user.is_authenticated or settings.SESSION_COOKIE_NAME in request.COOKIES:
             super().add_message(request, level, message_template, message_context, extra_tags, message)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    pass
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        name = data.get("name") or " ".join(filter(None, [data.get("first_name"), data.get("last_name")]))
+        user.full_name = (name or "")[:150]
+        return user
+
+    def get_signup_form_initial_data(self, sociallogin):
+        initial = super().get_signup_form_initial_data(sociallogin)
+        initial["full_name"] = sociallogin.user.full_name
+        return initial

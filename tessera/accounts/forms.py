@@ -1,12 +1,22 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class SignupForm(forms.Form):
-    """Extra fields of allauth's sign-up form."""
+    """Extra fields of allauth's sign-up forms (password sign-up and Google/Microsoft sign-up).
 
-    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    allauth builds its forms on this class; AccountAdapter.save_user stores these fields together with
+    the new user, in one INSERT.
+    """
+
+    field_order = ["full_name", "email", "password1", "password2", "age_confirmed"]
+
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     age_confirmed = forms.BooleanField(
         label=_("I am 16 or older"),
         required=True,
@@ -14,7 +24,4 @@ class SignupForm(forms.Form):
     )
 
     def signup(self, request, user):
-        user.full_name = self.cleaned_data.get("full_name", "")
-        user.age_confirmed_at = timezone.now()
-        user.language = getattr(request, "LANGUAGE_CODE", "fr")
-        user.save(update_fields=["full_name", "age_confirmed_at", "language"])
+        """Called by allauth after the user is saved; everything was already stored by the adapter."""

@@ -93,22 +93,36 @@ def security_event_record(
 
 
 def security_log_verify() -> list[str]:
-    """Every problem found in the chain; an empty list means intact."""
-    head = SecurityLogHead.objects.filter(pk=1).first() or SecurityLogHead()
+    """Every problem found in the chain, each naming the entry; an empty list means intact.
+
+    Reads the head first and checks the entries up to it, so that appends made meanwhile are not
+    mistaken for tampering; an entry beyond the head that the head does not know is reported.
+    """
+    head = SecurityLogHead.objects.filter(pk=1).first()
+    if head is None:
+        if SecurityEvent.objects.exists():
+            return ["the head of the chain is missing"]
+        return []
     problems = []
     expected_prev, expected_seq = head.anchor_hash, head.anchor_seq + 1
-    for entry in SecurityEvent.objects.order_by("seq").iterator(chunk_size=2000):
+    entries = SecurityEvent.objects.filter(seq__lte=head.last_seq).order_by("seq")
+    for entry in entries.iterator(chunk_size=2000):
+        if entry.seq < expected_seq:
+            problems.append(f"entry {entry.seq} precedes the start of the chain ({head.anchor_seq + 1})")
+            continue
         if entry.seq != expected_seq:
-            problems.append(f"entries {expected_seq}..{entry.seq - 1} are missing")
+            problems.append(f"entries {expected_seq}..{entry.seq - 1} are missing (before entry {entry.seq})")
         if entry.prev_hash != expected_prev:
             problems.append(f"entry {entry.seq} does not chain to the entry before it")
-        digest = entry.personal_digest
         if entry.shredded_at is None:
             digest = _personal_digest(
                 salt=entry.salt, email=entry.email, ip=entry.ip, user_agent=entry.user_agent
             )
             if digest != entry.personal_digest:
                 problems.append(f"entry {entry.seq}: personal fields were edited")
+        elif entry.email or entry.ip or entry.user_agent or entry.salt:
+            # Erasure blanks the personal fields; a shredded entry holding any was rewritten.
+            problems.append(f"entry {entry.seq}: personal fields were edited after erasure")
         recomputed = entry_hash(
             prev_hash=entry.prev_hash,
             seq=entry.seq,
@@ -121,10 +135,18 @@ def security_log_verify() -> list[str]:
         if recomputed != entry.hash:
             problems.append(f"entry {entry.seq} was edited")
         expected_prev, expected_seq = entry.hash, entry.seq + 1
-    if expected_seq - 1 != head.last_seq or expected_prev != head.last_hash:
+    if expected_seq - 1 != head.last_seq:
         problems.append(
-            f"the chain ends at {expected_seq - 1} but its head says {head.last_seq}: entries were deleted"
+            f"entries {expected_seq}..{head.last_seq} are missing: the chain ends at entry"
+            f" {expected_seq - 1} but its head says {head.last_seq}"
         )
+    elif expected_prev != head.last_hash:
+        problems.append(f"entry {head.last_seq} is not the entry the head recorded")
+    # Read after the head: a committed append always moves the head with it, so nothing lies beyond.
+    latest = SecurityEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    current = SecurityLogHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+    if latest is not None and latest > max(current, head.last_seq):
+        problems.append(f"entry {latest} was inserted after the head of the chain")
     return problems
 
 

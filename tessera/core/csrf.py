@@ -53,9 +53,10 @@ def _allowed_origins(request) -> set[str]:
 
 def same_origin(request) -> bool:
     origin = request.META.get("HTTP_ORIGIN")
-    if origin:
+    if origin and origin != "null":
         return origin in _allowed_origins(request)
-    # Browsers that omit Origin on same-origin POSTs still send Fetch Metadata.
+    # Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even on same-origin posts, and
+    # some browsers omit Origin; Fetch Metadata, which pages cannot forge, then decides.
     return request.META.get("HTTP_SEC_FETCH_SITE") in {"same-origin", "none"}
 
 
@@ -72,6 +73,8 @@ def csrf(request):
 
 class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
     def process_view(self, request, callback, callback_args, callback_kwargs):
+        if getattr(request, "csrf_processing_done", False):
+            return None
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return None
         if getattr(callback, "csrf_exempt", False) and not getattr(callback, "signed_form_csrf", False):
@@ -93,5 +96,4 @@ class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
                 token = ""
         if not form_token_valid(token):
             return self._reject(request, "The form token is missing, forged or expired.")
-        request.csrf_processing_done = True
-        return None
+        return self._accept(request)

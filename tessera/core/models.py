@@ -92,6 +92,15 @@ class SecurityEvent(models.Model):
     def __str__(self):
         return f"#{self.seq} {self.action}"
 
+    def save(self, *args, **kwargs):
+        # Appended by tessera.core.audit only; erasure and retention work on querysets.
+        if not self._state.adding:
+            raise TypeError("The security log is append-only: entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The security log is append-only: entries leave only by retention.")
+
 
 class SecurityLogHead(models.Model):
     """The chain's single head row: appends lock it, pruning moves its anchor."""

@@ -5,11 +5,12 @@ enqueued only once that transaction commits, and a periodic sweep picks up whate
 outage left behind. Retries back off exponentially and never give up on a temporary failure.
 """
 
+import enum
 import logging
 import random
 import smtplib
 from datetime import timedelta
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -27,6 +28,8 @@ BACKOFF_FIRST_SECONDS = 15
 BACKOFF_MAX_SECONDS = 3600
 # A row left in "sending" this long was claimed by a worker that died: it is due again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
+# Callables `(to=, kind=) -> bool` added by apps (tessera.privacy): True queues the message HELD.
+hold_checks: list = []
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -46,32 +49,42 @@ def email_queue(
     attachments: tuple[tuple[str, bytes, str], ...] = (),
     from_email: str | None = None,
 ) -> OutboxMessage:
-    """Write one email to the outbox; it is sent once the surrounding transaction commits."""
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+    """Write one email to the outbox; it is sent once the surrounding transaction commits.
+
+    `to` is one address, optionally with a display name ("Ada <ada@example.org>").
+    """
+    to = to.strip()
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     message = OutboxMessage.objects.create(
         kind=kind,
         from_email=from_email or settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        recipient=to.strip().lower(),
+        recipient=(parseaddr(to)[1] or to).lower(),
         subject=" ".join(subject.split())[:300],
         body_text=body_text,
         body_html=body_html,
         headers=headers or {},
         message_id=make_msgid(domain=domain),
+        status=OutboxMessage.Status.HELD
+        if any(check(to=to, kind=kind) for check in hold_checks)
+        else OutboxMessage.Status.PENDING,
     )
     OutboxAttachment.objects.bulk_create(
         OutboxAttachment(message=message, filename=name, content=content, content_type=ctype)
         for name, content, ctype in attachments
     )
-    message_pk = str(message.pk)
+    _deliver_after_commit(message.pk)
+    return message
 
-    def _enqueue():
+
+def _deliver_after_commit(message_pk) -> None:
+    def enqueue():
         from .tasks import outbox_deliver_task
 
-        outbox_deliver_task(message_pk)
+        outbox_deliver_task(str(message_pk))
 
-    transaction.on_commit(_enqueue)
-    return message
+    # robust: the row is committed, so a queue outage must not fail the request; the sweep sends it.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def email_queue_template(
@@ -109,16 +122,26 @@ def email_queue_template(
     )
 
 
-def _claim(message_id, now) -> bool:
-    stale = now - CLAIM_TIMEOUT
-    return bool(
-        OutboxMessage.objects.filter(pk=message_id, next_attempt_at__lte=now)
-        .filter(
-            Q(status=OutboxMessage.Status.PENDING)
-            | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=stale)
-        )
-        .update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+def _due(now) -> Q:
+    return Q(next_attempt_at__lte=now) & (
+        Q(status=OutboxMessage.Status.PENDING)
+        | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
     )
+
+
+def _claim(message_id, now):
+    """Mark one due message as being sent by this worker; its claim time, or None if not due or taken.
+
+    The conditional UPDATE is the lock: of two workers racing for a row only one matches. The claim
+    time then identifies this claim, so a worker whose stale claim was taken over cannot overwrite
+    the state written by the worker that took it.
+    """
+    # The clock, not `now`: a long sweep must not make its late claims look older than they are.
+    claimed_at = timezone.now()
+    claimed = OutboxMessage.objects.filter(_due(now), pk=message_id).update(
+        status=OutboxMessage.Status.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1
+    )
+    return claimed_at if claimed else None
 
 
 def _build(message: OutboxMessage, connection) -> EmailMultiAlternatives:
@@ -138,64 +161,131 @@ def _build(message: OutboxMessage, connection) -> EmailMultiAlternatives:
 
 
 def _is_permanent(error: Exception) -> bool:
+    """A 5xx answer about this message (its recipient or its content): retrying cannot help.
+
+    A 5xx about the relay itself (greeting, authentication, sender) is a configuration problem that
+    would reject every message: it stays temporary, so fixing the relay delivers the backlog.
+    """
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in error.recipients.values())
-    return (
-        isinstance(error, smtplib.SMTPResponseException)
-        and error.smtp_code >= 500
-        and not isinstance(error, smtplib.SMTPServerDisconnected)
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
+
+
+def _relay_failed(error: Exception) -> bool:
+    """The relay is unreachable or refuses us (not just this message): the next one would fail too."""
+    return isinstance(error, OSError) and not isinstance(
+        error, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError
     )
 
 
-def outbox_deliver(*, message_id, now=None, connection=None) -> bool:
-    """Try to send one message; True if it was sent by this call."""
-    now = now or timezone.now()
-    if not _claim(message_id, now):
-        return False
+class Outcome(enum.Enum):
+    SENT = "sent"
+    NOT_DUE = "not due"  # already sent, taken by another worker, held, or waiting for its backoff
+    RETRY = "retry"
+    REJECTED = "rejected"
+    RELAY_DOWN = "relay down"  # retried later, and so is everything else in this sweep
+
+
+def _deliver(message_id, now, connection) -> Outcome:
+    claimed_at = _claim(message_id, now)
+    if claimed_at is None:
+        return Outcome.NOT_DUE
     message = OutboxMessage.objects.get(pk=message_id)
     try:
-        _build(message, connection or get_connection(fail_silently=False)).send()
+        _build(message, connection).send()
     except Exception as error:
         permanent = _is_permanent(error)
-        OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.SENDING).update(
+        OutboxMessage.objects.filter(
+            pk=message_id, status=OutboxMessage.Status.SENDING, claimed_at=claimed_at
+        ).update(
             status=OutboxMessage.Status.REJECTED if permanent else OutboxMessage.Status.PENDING,
-            next_attempt_at=now + timedelta(seconds=backoff_seconds(message.attempts)),
+            next_attempt_at=claimed_at + timedelta(seconds=backoff_seconds(message.attempts)),
             last_error=f"{type(error).__name__}: {error}"[:2000],
             claimed_at=None,
         )
         log.warning("outbox: %s not delivered (attempt %s): %s", message_id, message.attempts, error)
-        return False
+        if permanent:
+            return Outcome.REJECTED
+        return Outcome.RELAY_DOWN if _relay_failed(error) else Outcome.RETRY
+    # Recorded even if a slow claim was taken over meanwhile: the message did leave.
     OutboxMessage.objects.filter(pk=message_id).update(
         status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error="", claimed_at=None
     )
-    return True
+    return Outcome.SENT
+
+
+def outbox_deliver(*, message_id, now=None, connection=None) -> bool:
+    """Try to send one message if it is due; True if it was sent by this call.
+
+    Safe to call any number of times and from several workers: only one claim succeeds.
+    """
+    outcome = _deliver(message_id, now or timezone.now(), connection or get_connection(fail_silently=False))
+    return outcome is Outcome.SENT
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: S110 - a broken connection is being discarded anyway
+        pass
 
 
 def outbox_deliver_due(*, now=None, limit: int = 200) -> int:
-    """Send what is due, sharing one SMTP connection; returns how many were sent."""
+    """Send what is due over one SMTP connection; returns how many were sent."""
     now = now or timezone.now()
     due = list(
-        OutboxMessage.objects.filter(next_attempt_at__lte=now)
-        .filter(
-            Q(status=OutboxMessage.Status.PENDING)
-            | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
-        )
+        OutboxMessage.objects.filter(_due(now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
     if not due:
         return 0
-    sent = 0
     connection = get_connection(fail_silently=False)
+    # Opened here, the connection stays open across messages (a backend closes the ones it opens).
+    try:
+        connection.open()
+    except Exception as error:
+        log.warning("outbox: relay unreachable, %s due messages wait: %s", len(due), error)
+        return 0
+    sent = 0
     try:
         for pk in due:
-            if outbox_deliver(message_id=pk, now=now, connection=connection):
+            outcome = _deliver(pk, now, connection)
+            if outcome is Outcome.SENT:
                 sent += 1
-            elif OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING).exists():
-                break  # the relay is failing: leave the rest for the next sweep
+            elif outcome is Outcome.RELAY_DOWN:
+                break  # leave the rest for the next sweep
+            elif outcome in (Outcome.RETRY, Outcome.REJECTED):
+                # The session may be left mid-transaction: the next message starts a fresh one.
+                _close_quietly(connection)
+                try:
+                    connection.open()
+                except Exception:
+                    break
     finally:
-        try:
-            connection.close()
-        except Exception:  # noqa: S110
-            pass
+        _close_quietly(connection)
     return sent
+
+
+@transaction.atomic
+def outbox_retry(*, message_ids) -> list:
+    """Make pending, rejected or stale messages due now and deliver them after commit; their ids.
+
+    Sent and held messages are left alone: sending twice or despite a restriction is never a retry.
+    """
+    now = timezone.now()
+    retried = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(pk__in=message_ids)
+        .filter(
+            Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.REJECTED])
+            | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+        )
+        .values_list("pk", flat=True)
+    )
+    OutboxMessage.objects.filter(pk__in=retried).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=now, claimed_at=None
+    )
+    for pk in retried:
+        _deliver_after_commit(pk)
+    return retried

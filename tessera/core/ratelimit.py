@@ -1,19 +1,22 @@
 """Fixed-window rate limits kept in the cache (local memory embedded, Redis at scale).
 
-Use `limit_hit()` anywhere (views, consumers, services) or `@rate_limited` on a view.
+Use `limit_hit()` anywhere (views, services), `alimit_hit()` from async code (consumers), or
+`@rate_limited` on a view, sync or async.
 """
 
 import hashlib
-import hmac
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 
@@ -26,19 +29,23 @@ class Verdict:
 def ip_hash(request_or_ip) -> str:
     """A keyed hash of the client's address: usable as a key, useless to anyone without the secret."""
     ip = request_or_ip if isinstance(request_or_ip, str) else client_ip(request_or_ip)
-    return hmac.new(settings.SECRET_KEY.encode(), f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+    return salted_hmac("tessera.core.ratelimit.ip", ip, algorithm="sha256").hexdigest()[:32]
 
 
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or ""
 
 
-def limit_hit(*, scope: str, key: str, limit: int, period: int, now: float | None = None) -> Verdict:
-    """Count one hit of `key` in `scope`; refuse past `limit` hits per `period` seconds."""
+def _window(scope: str, key: str, period: int, now: float | None) -> tuple[str, int]:
     now = time.time() if now is None else now
     window = int(now // period)
     cache_key = f"rl:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:40]}:{window}"
-    retry_after = max(1, int((window + 1) * period - now))
+    return cache_key, max(1, math.ceil((window + 1) * period - now))
+
+
+def limit_hit(*, scope: str, key: str, limit: int, period: int, now: float | None = None) -> Verdict:
+    """Count one hit of `key` in `scope`; refuse past `limit` hits per `period` seconds."""
+    cache_key, retry_after = _window(scope, key, period, now)
     if cache.add(cache_key, 1, timeout=period + 1):
         count = 1
     else:
@@ -46,6 +53,20 @@ def limit_hit(*, scope: str, key: str, limit: int, period: int, now: float | Non
             count = cache.incr(cache_key)
         except ValueError:  # expired between add and incr
             cache.add(cache_key, 1, timeout=period + 1)
+            count = 1
+    return Verdict(allowed=count <= limit, retry_after=retry_after)
+
+
+async def alimit_hit(*, scope: str, key: str, limit: int, period: int, now: float | None = None) -> Verdict:
+    """`limit_hit` for async code, through the cache's async API; both count in the same windows."""
+    cache_key, retry_after = _window(scope, key, period, now)
+    if await cache.aadd(cache_key, 1, timeout=period + 1):
+        count = 1
+    else:
+        try:
+            count = await cache.aincr(cache_key)
+        except ValueError:
+            await cache.aadd(cache_key, 1, timeout=period + 1)
             count = 1
     return Verdict(allowed=count <= limit, retry_after=retry_after)
 
@@ -67,19 +88,36 @@ def too_many_requests(request, retry_after: int) -> HttpResponse:
 def rate_limited(
     scope: str, *, limit: int, period: int, methods=("POST",), key: Callable | None = None
 ) -> Callable:
-    """Limit a view per client address (or per `key(request)`), answering 429 with Retry-After."""
+    """Limit a view per client address (or per `key(request)`), answering 429 with Retry-After.
+
+    `TESSERA_RATE_LIMITS[scope] = (limit, period)` overrides the numbers given here.
+    """
+
+    def hit_args(request) -> dict:
+        configured = settings.TESSERA_RATE_LIMITS.get(scope, (limit, period))
+        return {
+            "scope": scope,
+            "key": key(request) if key else ip_hash(request),
+            "limit": configured[0],
+            "period": configured[1],
+        }
 
     def decorator(view):
+        if iscoroutinefunction(view):
+
+            async def async_wrapped(request, *args, **kwargs):
+                if request.method in methods:
+                    verdict = await alimit_hit(**hit_args(request))
+                    if not verdict.allowed:
+                        return await sync_to_async(too_many_requests)(request, verdict.retry_after)
+                return await view(request, *args, **kwargs)
+
+            return markcoroutinefunction(wraps(view)(async_wrapped))
+
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if request.method in methods:
-                configured = settings.TESSERA_RATE_LIMITS.get(scope, (limit, period))
-                verdict = limit_hit(
-                    scope=scope,
-                    key=key(request) if key else ip_hash(request),
-                    limit=configured[0],
-                    period=configured[1],
-                )
+                verdict = limit_hit(**hit_args(request))
                 if not verdict.allowed:
                     return too_many_requests(request, verdict.retry_after)
             return view(request, *args, **kwargs)

@@ -1,24 +1,30 @@
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from .audit import security_event_record
 
-_ACTIONS = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}
+_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
+
+
+def admin_action_record(*, user, action_flag: int, model: str, object_id, change: str = "") -> None:
+    """One security event for one thing a staff member did in the back-office."""
+    security_event_record(
+        action=_ACTIONS.get(action_flag, "admin.other"),
+        actor=user,
+        data={"model": model, "object_id": str(object_id or ""), "change": change[:500]},
+    )
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="tessera.audit.admin")
-def record_admin_action(sender, instance: LogEntry, created: bool, **kwargs):
-    if not created:
+def record_admin_action(sender, instance: LogEntry, created: bool, raw: bool = False, **kwargs):
+    if not created or raw:
         return
-    security_event_record(
-        action=_ACTIONS.get(instance.action_flag, "admin.other"),
-        actor=instance.user,
-        data={
-            "model": f"{instance.content_type.app_label}.{instance.content_type.model}"
-            if instance.content_type
-            else "",
-            "object_id": instance.object_id or "",
-            "change": instance.get_change_message()[:500],
-        },
+    content_type = instance.content_type
+    admin_action_record(
+        user=instance.user,
+        action_flag=instance.action_flag,
+        model=f"{content_type.app_label}.{content_type.model}" if content_type else "",
+        object_id=instance.object_id,
+        change=instance.get_change_message(),
     )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,26 @@ class PrivacyConfig(AppConfig):
     name = "tessera.privacy"
     label = "privacy"
     verbose_name = _("Privacy")
+
+    def ready(self):
+        from tessera.core import outbox
+
+        from . import tasks  # noqa: F401  (registers the periodic jobs with the worker)
+        from .register import registry
+        from .services import outbox_hold_check
+
+        # A malformed declaration raises ImproperlyConfigured here, naming the app and the field.
+        registry.load()
+        if outbox_hold_check not in outbox.hold_checks:
+            outbox.hold_checks.append(outbox_hold_check)
+        post_migrate.connect(_publish_policy, sender=self, dispatch_uid="tessera.privacy.publish")
+
+
+def _publish_policy(sender, using="default", **kwargs):
+    from django.db import connections
+
+    from .models import PolicyVersion
+    from .policy import policy_publish
+
+    if PolicyVersion._meta.db_table in connections[using].introspection.table_names():
+        policy_publish(using=using)

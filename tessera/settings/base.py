@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "tessera.accounts",
     "tessera.privacy",
     "tessera.meetings",
+    "tessera.meetings.room",
+    "tessera.cards",
     "tessera.site",
 ]
 
@@ -198,6 +200,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "tessera.accounts.forms.SignupForm"
+ACCOUNT_FORMS = {"login": "tessera.accounts.login.LoginForm"}
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -215,14 +218,22 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Tell people by email when their password, addresses or second factors change.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Rate limits and the security log key on the client address; behind nginx, say how many proxies to skip.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TESSERA_TRUSTED_PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("TESSERA_WEBAUTHN_INSECURE_ORIGIN", default=DEBUG)
 MFA_TOTP_ISSUER = "Tessera"
+# "Trust this browser" would need a cookie of its own.
+MFA_TRUST_ENABLED = False
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
+# A first sign-in with Google or Microsoft shows the sign-up form, so that the age confirmation is asked.
+SOCIALACCOUNT_AUTO_SIGNUP = False
 
 
 def _oidc_app(provider_id: str, name: str, prefix: str, default_server: str) -> dict | None:
@@ -332,4 +343,45 @@ LOGGING = {
         "huey": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
     },
+}
+
+# Privacy core
+# Sub-processors named by the privacy policy and the Art. 30 register; each activity lists the keys it
+# uses. `personal_data: False` says the provider handles no identifiable personal data.
+TESSERA_SUB_PROCESSORS = {
+    "hosting": {
+        "name": env("TESSERA_HOSTING_NAME", default="Hosting provider"),
+        "service": _("Hosting of the service, storage of data and files"),
+        "country": env("TESSERA_HOSTING_COUNTRY", default="France"),
+        "dpa_url": env("TESSERA_HOSTING_DPA_URL", default=""),
+        "personal_data": True,
+    },
+    "email": {
+        "name": env("TESSERA_EMAIL_PROVIDER_NAME", default="Email relay"),
+        "service": _("Sending of emails"),
+        "country": env("TESSERA_EMAIL_PROVIDER_COUNTRY", default="France"),
+        "dpa_url": env("TESSERA_EMAIL_PROVIDER_DPA_URL", default=""),
+        "personal_data": True,
+    },
+    "ddos": {
+        "name": env("TESSERA_DDOS_PROVIDER_NAME", default="DDoS protection provider"),
+        "service": _("Protection against denial-of-service attacks, without storing personal data"),
+        "country": env("TESSERA_DDOS_PROVIDER_COUNTRY", default="France"),
+        "dpa_url": env("TESSERA_DDOS_PROVIDER_DPA_URL", default=""),
+        "personal_data": False,
+    },
+}
+TESSERA_PRIVACY = {
+    "minimum_age": 16,
+    "outbox_sent_days": 30,  # sent or rejected emails are purged after this
+    "unverified_signup_days": 7,  # accounts whose address was never confirmed
+    "marketing_inactivity_days": 3 * 365,
+    "consent_proof_days": 5 * 365,  # proof of a withdrawn consent (limitation period)
+    "rights_request_days": 5 * 365,  # after closure: the limitation period to prove the answer
+    "incident_days": 5 * 365,
+    "rights_link_hours": 24,
+    "rights_answer_days": 30,  # one month (GDPR Art. 12(3))
+    "rights_extension_days": 60,  # two more months, with a written reason
+    "recording_notice_days": 7,
+    "oauth_token_idle_hours": 1,
 }

@@ -1,0 +1,159 @@
+"""The public card page against nginx serving the same HTML as a static file, both measured with wrk.
+
+Both servers listen on loopback with the same number of processes (one per CPU, at most 4). The app is
+uvicorn running Tessera on SQLite with the embedded defaults; nginx serves a snapshot of the card's HTML.
+The first figure is the ratio of the app's throughput to nginx's at full load; the second is the app's
+99th-percentile latency at a paced 500 requests per second (a wrk Lua script spaces each connection's
+requests).
+
+    .venv/bin/python bench/card_page.py         # needs Debian's wrk and nginx (installs them as root)
+
+Prints `card_page_throughput_ratio: N` and `card_page_p99_ms_at_500rps: N`.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import ROOT, django_setup  # noqa: E402
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = 64
+PACED_CONNECTIONS = 10
+
+
+def _need(binary: str, package: str) -> str:
+    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, stdout=subprocess.DEVNULL)
+        return shutil.which(binary) or f"/usr/sbin/{binary}"
+    sys.exit(f"{binary} is missing: apt-get install {package}")
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _card() -> str:
+    from tessera.accounts.models import User
+    from tessera.cards import services
+
+    owner = User.objects.create_user("bench@example.org", "bench-password-0123")
+    organisation = services.organisation_create(owner=owner, name="Bench")
+    card = owner.cards.get(organisation=organisation)
+    services.card_update(
+        card=card,
+        changes={
+            "first_name": "Camille",
+            "last_name": "Martin",
+            "job_title": "Head of sales",
+            "phones": [{"kind": "work", "number": "+33123456789"}, {"kind": "mobile", "number": "+33612345678"}],
+            "emails": [{"kind": "work", "address": "camille@example.org"}],
+            "website": "https://example.org",
+            "links": [{"label": "LinkedIn", "url": "https://www.linkedin.com/in/camille"}],
+            "bio": "Twenty years of helping customers find the right tool.",
+        },
+    )
+    return card.slug
+
+
+def _wrk(wrk: str, url: str, *, connections: int, script: str | None = None) -> tuple[float, float]:
+    command = [wrk, "-t2", f"-c{connections}", f"-d{DURATION}", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    if re.search(r"Non-2xx or 3xx responses", out):
+        import httpx
+
+        sample = httpx.get(url)
+        raise RuntimeError(f"errors from {url} ({sample.status_code}):\n{out}\n{sample.text[:500]}")
+    return rps, p99
+
+
+def main() -> None:
+    wrk = _need("wrk", "wrk")
+    nginx = _need("nginx", "nginx-light")
+    tmp = django_setup("tessera-bench-card-")
+    slug = _card()
+    processes = max(1, min(4, os.cpu_count() or 1))
+
+    app_port, nginx_port = _port(), _port()
+    env = {**os.environ, "TESSERA_ALLOWED_HOSTS": "127.0.0.1"}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tessera.asgi:application", "--host", "127.0.0.1", "--port", str(app_port),
+         "--workers", str(processes), "--no-access-log", "--log-level", "error", "--lifespan", "off"],
+        cwd=ROOT, env=env,
+    )
+    www = tmp / "www" / "c"
+    www.mkdir(parents=True)
+    conf = tmp / "nginx.conf"
+    try:
+        _wait(app_port)
+        import httpx
+
+        page = httpx.get(f"http://127.0.0.1:{app_port}/c/{slug}", headers={"Accept-Language": "fr"})
+        page.raise_for_status()
+        (www / slug).write_bytes(page.content)
+        # nginx's workers drop root privileges: let them read the snapshot (and nothing else of tmp).
+        tmp.chmod(0o711)
+        for path in (www.parent, www, www / slug):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        conf.write_text(
+            f"""worker_processes {processes};
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log error;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type text/html;
+  server {{ listen 127.0.0.1:{nginx_port}; root {tmp / "www"}; }}
+}}
+"""
+        )
+        subprocess.run([nginx, "-c", str(conf), "-e", str(tmp / "nginx-error.log")], check=True)
+        _wait(nginx_port)
+        pace = Path(tempfile.mkstemp(suffix=".lua", dir=tmp)[1])
+        # Each of the paced connections waits so that together they send about 500 requests per second.
+        pace.write_text(f"function delay() return {1000 * PACED_CONNECTIONS // 500} end\n")
+
+        nginx_rps, _ = _wrk(wrk, f"http://127.0.0.1:{nginx_port}/c/{slug}", connections=CONNECTIONS)
+        app_rps, _ = _wrk(wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=CONNECTIONS)
+        paced_rps, p99 = _wrk(wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=PACED_CONNECTIONS, script=str(pace))
+        print(f"# {processes} processes each; page {len(page.content)} bytes", file=sys.stderr)
+        print(f"# nginx {nginx_rps:.0f} req/s, app {app_rps:.0f} req/s, paced run {paced_rps:.0f} req/s", file=sys.stderr)
+        print(f"card_page_throughput_ratio: {app_rps / nginx_rps:.3f}")
+        print(f"card_page_p99_ms_at_500rps: {p99:.2f}")
+    finally:
+        if (tmp / "nginx.pid").exists():
+            subprocess.run([nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp / "nginx-error.log")], check=False)
+        app.terminate()
+        app.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Time the retention sweep on SQLite while a concurrent loop of HTTP requests measures latency.
+
+The ASGI server and the request loop run in their own processes on the same database file.
+Prints `retention_rows_per_s` (expired rows deleted per second) then `retention_request_p99_ms`.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+SESSIONS = 300_000
+OUTBOX = 200_000
+
+CLIENT = r"""
+import sys, time, httpx
+url, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+import os
+with httpx.Client() as client, open(out, "w") as f:
+    while not os.path.exists(stop):
+        start = time.perf_counter()
+        r = client.get(url)
+        f.write(f"{time.time():.6f} {(time.perf_counter() - start) * 1000:.3f} {r.status_code}\n")
+        f.flush()
+"""
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def django_setup(prefix: str) -> Path:
+    """A throw-away SQLite database under a temporary directory, migrated."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["TESSERA_VAR_DIR"] = str(tmp)
+    os.environ.setdefault("TESSERA_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tessera.settings.base"
+    os.environ["TESSERA_LOG_LEVEL"] = "ERROR"
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    return tmp
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def populate(connection):
+    old = (datetime.now(UTC) - timedelta(days=400)).isoformat(sep=" ")
+    with connection.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?,?,?)",
+            ((uuid.uuid4().hex, "e30:x", old) for _ in range(SESSIONS)),
+        )
+        cur.executemany(
+            'INSERT INTO core_outboxmessage (id, created_at, kind, from_email, "to", recipient, subject, body_text,'
+            " body_html, headers, message_id, status, attempts, next_attempt_at, claimed_at, last_error, sent_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    uuid.uuid4().hex,
+                    old,
+                    "invitation",
+                    "a@b",
+                    "[]",
+                    f"p{i}@example.org",
+                    "Hello",
+                    "Body",
+                    "",
+                    "{}",
+                    f"<{i}@bench>",
+                    "sent",
+                    1,
+                    old,
+                    None,
+                    "",
+                    old,
+                )
+                for i in range(OUTBOX)
+            ),
+        )
+
+
+def main():
+    tmp = django_setup("tessera-bench-retention-")
+    from django.db import connection, transaction
+
+    from tessera.privacy.retention import retention_sweep
+
+    with transaction.atomic():
+        populate(connection)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tessera.asgi:application",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    out, stop = tmp / "latencies.txt", tmp / "stop"
+    client = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        client = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}/en/privacy/", str(out), str(stop)],
+            env=env,
+        )
+        time.sleep(2)  # warm up
+        started = time.time()
+        t0 = time.perf_counter()
+        counts = retention_sweep()
+        elapsed = time.perf_counter() - t0
+        ended = time.time()
+        time.sleep(0.5)
+        Path(stop).touch()
+        client.wait(timeout=10)
+    finally:
+        Path(stop).touch()
+        server.terminate()
+        server.wait(timeout=10)
+    deleted = counts["accounts.session"] + counts["core.outbox"]
+    assert deleted == SESSIONS + OUTBOX, counts
+    samples = []
+    for line in out.read_text().splitlines():
+        stamp, ms, status = line.split()
+        assert status == "200", status
+        if started <= float(stamp) <= ended + 0.1:
+            samples.append(float(ms))
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    print(f"retention_rows_per_s: {deleted / elapsed:.0f}")
+    print(f"retention_request_p99_ms: {p99:.1f}")
+    print(f"# {deleted} rows in {elapsed:.2f} s; {len(samples)} requests during the sweep", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .images import MAX_UPLOAD_BYTES
+from .models import LOCKABLE_FIELDS, VISIBILITY_FIELDS, CardsSettings, CardTemplate, Lead, Visibility
+from .services import consent_text
+
+PHONE_SLOTS, EMAIL_SLOTS, LINK_SLOTS, CUSTOM_SLOTS = 3, 3, 4, 3
+PHONE_LABELS = {"work": _("work"), "mobile": _("mobile"), "personal": _("personal")}
+EMAIL_LABELS = {"work": _("work"), "personal": _("personal")}
+SCALAR_LABELS = {
+    "first_name": _("First name"),
+    "last_name": _("Last name"),
+    "job_title": _("Job title"),
+    "company": _("Company"),
+    "department": _("Department"),
+    "bio": _("Short bio"),
+    "website": _("Website"),
+    "street": _("Street"),
+    "postal_code": _("Postal code"),
+    "city": _("City"),
+    "country": _("Country"),
+}
+VISIBILITY_LABELS = {
+    "job_title": _("Job title"),
+    "company": _("Company"),
+    "department": _("Department"),
+    "bio": _("Short bio"),
+    "website": _("Website"),
+    "address": _("Postal address"),
+    "photo": _("Photo"),
+}
+
+
+class ProfileForm(forms.Form):
+    """Flat HTML fields for the profile; the service validates the assembled values."""
+
+    def __init__(self, *args, locked: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locked = locked or {}
+        for name, label in SCALAR_LABELS.items():
+            widget = forms.Textarea(attrs={"rows": 3}) if name == "bio" else None
+            field = forms.CharField(label=label, required=False, widget=widget)
+            if name in self.locked:
+                field.disabled = True
+                field.help_text = _("Set by your organisation.")
+            self.fields[name] = field
+        for i in range(PHONE_SLOTS):
+            self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
+                label=_("Phone %(n)s type") % {"n": i + 1}, choices=list(PHONE_LABELS.items()), required=False
+            )
+            self.fields[f"phone_{i}_number"] = forms.CharField(
+                label=_("Phone %(n)s") % {"n": i + 1},
+                required=False,
+                widget=forms.TextInput(attrs={"type": "tel"}),
+            )
+            self.fields[f"phone_{i}_public"] = forms.BooleanField(
+                label=_("Show on the public page"), required=False
+            )
+        for i in range(EMAIL_SLOTS):
+            self.fields[f"email_{i}_kind"] = forms.ChoiceField(
+                label=_("Email %(n)s type") % {"n": i + 1}, choices=list(EMAIL_LABELS.items()), required=False
+            )
+            self.fields[f"email_{i}_address"] = forms.CharField(
+                label=_("Email %(n)s") % {"n": i + 1},
+                required=False,
+                widget=forms.TextInput(attrs={"type": "email"}),
+            )
+            self.fields[f"email_{i}_public"] = forms.BooleanField(
+                label=_("Show on the public page"), required=False
+            )
+        for i in range(LINK_SLOTS):
+            self.fields[f"link_{i}_label"] = forms.CharField(
+                label=_("Link %(n)s label") % {"n": i + 1}, required=False
+            )
+            self.fields[f"link_{i}_url"] = forms.CharField(
+                label=_("Link %(n)s address") % {"n": i + 1},
+                required=False,
+                widget=forms.TextInput(attrs={"type": "url"}),
+            )
+            self.fields[f"link_{i}_public"] = forms.BooleanField(
+                label=_("Show on the public page"), required=False
+            )
+        for i in range(CUSTOM_SLOTS):
+            self.fields[f"custom_{i}_label"] = forms.CharField(
+                label=_("Custom field %(n)s label") % {"n": i + 1}, required=False
+            )
+            self.fields[f"custom_{i}_value"] = forms.CharField(
+                label=_("Custom field %(n)s value") % {"n": i + 1}, required=False
+            )
+            self.fields[f"custom_{i}_public"] = forms.BooleanField(
+                label=_("Show on the public page"), required=False
+            )
+        for name, label in VISIBILITY_LABELS.items():
+            self.fields[f"visibility_{name}"] = forms.ChoiceField(
+                label=label, choices=Visibility.choices, initial=Visibility.PUBLIC
+            )
+
+    @staticmethod
+    def initial_for(card) -> dict:
+        initial = {name: getattr(card, name) for name in SCALAR_LABELS}
+        for i, item in enumerate(card.phones[:PHONE_SLOTS]):
+            initial |= {
+                f"phone_{i}_kind": item["kind"],
+                f"phone_{i}_number": item["number"],
+                f"phone_{i}_public": item["public"],
+            }
+        for i, item in enumerate(card.emails[:EMAIL_SLOTS]):
+            initial |= {
+                f"email_{i}_kind": item["kind"],
+                f"email_{i}_address": item["address"],
+                f"email_{i}_public": item["public"],
+            }
+        for i, item in enumerate(card.links[:LINK_SLOTS]):
+            initial |= {
+                f"link_{i}_label": item["label"],
+                f"link_{i}_url": item["url"],
+                f"link_{i}_public": item["public"],
+            }
+        for i, item in enumerate(card.custom_fields[:CUSTOM_SLOTS]):
+            initial |= {
+                f"custom_{i}_label": item["label"],
+                f"custom_{i}_value": item["value"],
+                f"custom_{i}_public": item["public"],
+            }
+        for name in VISIBILITY_FIELDS:
+            initial[f"visibility_{name}"] = card.visibility.get(name, Visibility.PUBLIC)
+        return initial
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        changes = {name: data[name] for name in SCALAR_LABELS if name not in self.locked}
+        changes["phones"] = [
+            {
+                "kind": data[f"phone_{i}_kind"] or "work",
+                "number": data[f"phone_{i}_number"],
+                "public": data[f"phone_{i}_public"],
+            }
+            for i in range(PHONE_SLOTS)
+            if data[f"phone_{i}_number"].strip()
+        ]
+        changes["emails"] = [
+            {
+                "kind": data[f"email_{i}_kind"] or "work",
+                "address": data[f"email_{i}_address"],
+                "public": data[f"email_{i}_public"],
+            }
+            for i in range(EMAIL_SLOTS)
+            if data[f"email_{i}_address"].strip()
+        ]
+        changes["links"] = [
+            {
+                "label": data[f"link_{i}_label"],
+                "url": data[f"link_{i}_url"],
+                "public": data[f"link_{i}_public"],
+            }
+            for i in range(LINK_SLOTS)
+            if data[f"link_{i}_url"].strip() or data[f"link_{i}_label"].strip()
+        ]
+        changes["custom_fields"] = [
+            {
+                "label": data[f"custom_{i}_label"],
+                "value": data[f"custom_{i}_value"],
+                "public": data[f"custom_{i}_public"],
+            }
+            for i in range(CUSTOM_SLOTS)
+            if data[f"custom_{i}_label"].strip() or data[f"custom_{i}_value"].strip()
+        ]
+        changes["visibility"] = {name: data[f"visibility_{name}"] for name in VISIBILITY_FIELDS}
+        return changes
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Map the service's errors (phones, links...) onto the form."""
+        slot_field = {
+            "phones": "phone_0_number",
+            "emails": "email_0_address",
+            "links": "link_0_url",
+            "custom_fields": "custom_0_label",
+        }
+        for name, messages in error.message_dict.items():
+            target = name if name in self.fields else slot_field.get(name)
+            for message in messages:
+                self.add_error(target, message)
+
+    def groups(self):
+        """Field groups for the template: (legend, [rows of bound fields])."""
+        return {
+            "phones": [
+                [self[f"phone_{i}_kind"], self[f"phone_{i}_number"], self[f"phone_{i}_public"]]
+                for i in range(PHONE_SLOTS)
+            ],
+            "emails": [
+                [self[f"email_{i}_kind"], self[f"email_{i}_address"], self[f"email_{i}_public"]]
+                for i in range(EMAIL_SLOTS)
+            ],
+            "links": [
+                [self[f"link_{i}_label"], self[f"link_{i}_url"], self[f"link_{i}_public"]]
+                for i in range(LINK_SLOTS)
+            ],
+            "custom": [
+                [self[f"custom_{i}_label"], self[f"custom_{i}_value"], self[f"custom_{i}_public"]]
+                for i in range(CUSTOM_SLOTS)
+            ],
+            "identity": [
+                self[n]
+                for n in ("first_name", "last_name", "job_title", "company", "department", "bio", "website")
+            ],
+            "address": [self[n] for n in ("street", "postal_code", "city", "country")],
+            "visibility": [self[f"visibility_{n}"] for n in VISIBILITY_FIELDS],
+        }
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(label=_("Photo (JPEG, PNG or WebP, at most 5 MB)"))
+
+    def clean_photo(self):
+        upload = self.cleaned_data["photo"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The image is too large; the limit is 5 MB."))
+        return upload
+
+
+class ExchangeForm(forms.Form):
+    name = forms.CharField(
+        label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.CharField(
+        label=_("Your email"), widget=forms.TextInput(attrs={"type": "email", "autocomplete": "email"})
+    )
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    company = forms.CharField(
+        label=_("Company (optional)"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    job_title = forms.CharField(
+        label=_("Job title (optional)"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
+    message = forms.CharField(
+        label=_("Message (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    consent = forms.BooleanField(label="", required=False)
+    challenge = forms.CharField(widget=forms.HiddenInput, required=False)
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = consent_text()
+
+
+class LeadForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Lead.Status.choices)
+    tags = forms.CharField(label=_("Tags (separated by commas)"), required=False)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class OrganisationForm(forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=200)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=80)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=80)
+    role = forms.ChoiceField(label=_("Role"), choices=[("member", _("member")), ("admin", _("admin"))])
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file (columns: email, first_name, last_name, job_title, department, role)")
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 1024 * 1024:
+            raise ValidationError(_("The file is too large; the limit is 1 MB."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file must be a CSV encoded in UTF-8.")) from None
+
+
+class AcceptForm(forms.Form):
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    password = forms.CharField(
+        label=_("Choose a password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    age_confirmed = forms.BooleanField(
+        label=_("I am 16 or older"),
+        error_messages={"required": _("You must be 16 or older to create an account.")},
+    )
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = CardsSettings
+        fields = ["admins_see_leads", "inactive_action"]
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    primary_colour = forms.CharField(
+        label=_("Primary colour"), widget=forms.TextInput(attrs={"type": "color"})
+    )
+    background_colour = forms.CharField(
+        label=_("Background colour"), widget=forms.TextInput(attrs={"type": "color"})
+    )
+    text_colour = forms.CharField(label=_("Text colour"), widget=forms.TextInput(attrs={"type": "color"}))
+    font = forms.ChoiceField(label=_("Font"), choices=CardTemplate.Font.choices)
+    layout = forms.ChoiceField(label=_("Layout"), choices=CardTemplate.Layout.choices)
+    logo = forms.FileField(label=_("Logo (PNG, JPEG or WebP)"), required=False)
+    departments = forms.CharField(label=_("Departments using it (separated by commas)"), required=False)
+    groups = forms.CharField(label=_("Groups using it (separated by commas)"), required=False)
+    is_default = forms.BooleanField(label=_("Default template of the organisation"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in LOCKABLE_FIELDS:
+            self.fields[f"lock_{name}"] = forms.CharField(
+                label=SCALAR_LABELS[name],
+                required=False,
+                help_text=_("Filled in: set for every member, who cannot change it."),
+            )
+
+    def lock_fields(self):
+        return [self[f"lock_{name}"] for name in LOCKABLE_FIELDS]
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "primary_colour": data["primary_colour"],
+            "background_colour": data["background_colour"],
+            "text_colour": data["text_colour"],
+            "font": data["font"],
+            "layout": data["layout"],
+            "departments": data["departments"].split(","),
+            "groups": data["groups"].split(","),
+            "is_default": data["is_default"],
+            "locked_values": {
+                n: data[f"lock_{n}"].strip() for n in LOCKABLE_FIELDS if data[f"lock_{n}"].strip()
+            },
+        }
+
+    @staticmethod
+    def initial_for(template) -> dict:
+        initial = {
+            "name": template.name,
+            "primary_colour": template.primary_colour,
+            "background_colour": template.background_colour,
+            "text_colour": template.text_colour,
+            "font": template.font,
+            "layout": template.layout,
+            "departments": ", ".join(template.departments),
+            "groups": ", ".join(template.groups),
+            "is_default": template.is_default,
+        }
+        initial |= {f"lock_{n}": v for n, v in template.locked_values.items()}
+        return initial
+
+
+class AssignForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=_("Template"),
+        queryset=CardTemplate.objects.none(),
+        required=False,
+        empty_label=_("Automatic (department, group or default)"),
+    )
+    groups = forms.CharField(label=_("Groups (separated by commas)"), required=False)
+
+    def __init__(self, *args, organisation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = CardTemplate.objects.filter(organisation=organisation)

@@ -1,0 +1,380 @@
+"""Processing activities of cards: profiles, leads, webhooks; their retention and rights handlers."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from tessera.accounts.models import User
+from tessera.core.outbox import email_queue_template
+from tessera.privacy.register import (
+    Activity,
+    ErasureOutcome,
+    ExportSection,
+    LegalBasis,
+    Retention,
+)
+from tessera.privacy.retention import batched_delete
+
+from .models import Card, CardInvitation, CardsSettings, InactivityNotice, Lead, WebhookDelivery
+
+CARDS = _("Cards")
+TLS = _("Encryption in transit (HTTPS/TLS)")
+STAFF = _("Authorised staff of the operator (support, security)")
+
+# "24 months without activity, a warning at 23 months" (policy); months counted as 30 days.
+INACTIVITY_WARNING = timedelta(days=23 * 30)
+INACTIVITY_LIMIT = timedelta(days=24 * 30)
+# The warning always precedes the deletion by at least this much, even if the job missed a day.
+WARNING_NOTICE = timedelta(days=INACTIVITY_LIMIT.days - INACTIVITY_WARNING.days)
+LEAD_RETENTION = timedelta(days=3 * 365)
+INVITATION_RETENTION = timedelta(days=30)
+WEBHOOK_RETENTION = timedelta(days=30)
+
+PROFILE_FIELDS = [
+    "owner",
+    "first_name",
+    "last_name",
+    "job_title",
+    "company",
+    "department",
+    "bio",
+    "website",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phones",
+    "emails",
+    "links",
+    "custom_fields",
+    "visibility",
+    "groups",
+    "photo",
+    "photo_small",
+    "last_viewed_at",
+]
+
+
+def _last_activity(user: User, last_view) -> timezone.datetime:
+    moments = [m for m in (user.last_login, user.last_activity_at, last_view, user.date_joined) if m]
+    return max(moments)
+
+
+def _card_accounts():
+    return (
+        User.objects.filter(cards__isnull=False, is_staff=False, is_superuser=False)
+        .annotate(last_view=Max("cards__last_viewed_at"))
+        .distinct()
+    )
+
+
+def _inactive_action(user: User) -> str:
+    """The organisation's choice; an individual's account, or mixed choices, is deleted."""
+    choices = set(
+        CardsSettings.objects.filter(organisation__cards__owner=user).values_list(
+            "inactive_action", flat=True
+        )
+    )
+    if (
+        choices == {CardsSettings.InactiveAction.ANONYMISE}
+        and not Card.objects.filter(owner=user, organisation__isnull=True).exists()
+    ):
+        return CardsSettings.InactiveAction.ANONYMISE
+    return CardsSettings.InactiveAction.DELETE
+
+
+@transaction.atomic
+def account_anonymise(*, user: User) -> None:
+    """Irreversibly remove the person from the account and cards; the organisation keeps the seat's leads."""
+    Card.objects.filter(owner=user).update(
+        **{name: "" for name in ("first_name", "last_name", "job_title", "bio", "website", "street")},
+        phones=[],
+        emails=[],
+        links=[],
+        custom_fields=[],
+        photo=b"",
+        photo_small=b"",
+        photo_version="",
+        is_active=False,
+    )
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=user).delete()
+    user.email = f"anonymised-{user.pk}@invalid"
+    user.full_name = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    InactivityNotice.objects.filter(user=user).delete()
+
+
+def _inactive_accounts(*, now) -> int:
+    """Warn at 23 months without sign-in or card view; delete or anonymise at 24 months."""
+    done = 0
+    for user in _card_accounts().filter(date_joined__lt=now - INACTIVITY_WARNING).iterator():
+        last = _last_activity(user, user.last_view)
+        notice = InactivityNotice.objects.filter(user=user).first()
+        if notice is not None and notice.warned_at < last:
+            notice.delete()  # activity since the warning: start again
+            notice = None
+        if now - last < INACTIVITY_WARNING:
+            continue
+        if notice is None:
+            _warn(user=user, now=now, deadline=max(last + INACTIVITY_LIMIT, now + WARNING_NOTICE))
+            done += 1
+        elif now - last >= INACTIVITY_LIMIT and now - notice.warned_at >= WARNING_NOTICE:
+            if _inactive_action(user) == CardsSettings.InactiveAction.ANONYMISE:
+                account_anonymise(user=user)
+            else:
+                user.delete()
+            done += 1
+    return done
+
+
+@transaction.atomic
+def _warn(*, user: User, now, deadline) -> None:
+    InactivityNotice.objects.create(user=user, warned_at=now)
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        action = (
+            _("anonymised")
+            if _inactive_action(user) == CardsSettings.InactiveAction.ANONYMISE
+            else _("deleted with its cards")
+        )
+        email_queue_template(
+            to=user.email,
+            template="cards/email/inactivity_warning",
+            context={
+                "action": str(action),
+                "deadline": formats.date_format(timezone.localtime(deadline), "DATE_FORMAT"),
+                "url": settings.TESSERA_BASE_URL + reverse("cards:home"),
+            },
+            language=language,
+            kind="cards_inactivity_warning",
+        )
+
+
+def _old_leads(*, now) -> int:
+    return batched_delete(Lead.objects.filter(last_contact_at__lt=now - LEAD_RETENTION).order_by())
+
+
+def _old_invitations(*, now) -> int:
+    return batched_delete(CardInvitation.objects.filter(created_at__lt=now - INVITATION_RETENTION).order_by())
+
+
+def _old_webhook_deliveries(*, now) -> int:
+    return batched_delete(
+        WebhookDelivery.objects.filter(
+            status__in=[WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED],
+            created_at__lt=now - WEBHOOK_RETENTION,
+        ).order_by()
+    )
+
+
+activities = [
+    Activity(
+        name="cards.profile",
+        service=CARDS,
+        title=_("Digital business cards"),
+        purpose=_(
+            "Publish your business card at its address, as a vCard, a QR code and an NFC record, and let "
+            "your organisation manage its members' cards."
+        ),
+        legal_basis=LegalBasis.CONTRACT,
+        legal_basis_detail=_(
+            "Needed to provide the card service to you or, for a company's members, to the company "
+            "(we then act as its processor)."
+        ),
+        data_subjects=(_("Card holders: individual customers and members of customer organisations"),),
+        data_categories=(
+            _("Name, job title, company and department"),
+            _("Photo, if you add one (stripped of its metadata)"),
+            _("Work and personal phone numbers and email addresses, postal address"),
+            _("Website, social links, short bio and custom fields"),
+            _("Date of the last view of the card"),
+            _("Invitations: email address, name, job title and department set by your administrator"),
+        ),
+        fields={
+            "cards.Card": PROFILE_FIELDS,
+            "cards.CardInvitation": [
+                "email",
+                "first_name",
+                "last_name",
+                "job_title",
+                "department",
+                "role",
+                "token_hash",
+                "invited_by",
+            ],
+            "cards.InactivityNotice": ["user", "warned_at"],
+        },
+        recipients=(
+            _("Anyone with the card's address, for the fields you show on the public page"),
+            _("People you give your vCard to, for the fields kept for the vCard"),
+            _("Administrators of your organisation"),
+            STAFF,
+        ),
+        retention=Retention(
+            description=_(
+                "While the account is used. After 23 months without sign-in and without any view of the "
+                "card, a warning email is sent; after 24 months the account and its cards are deleted, or "
+                "anonymised if the organisation chose so. Unused invitations are deleted after 30 days."
+            ),
+            period=INACTIVITY_LIMIT,
+            apply=lambda *, now: _inactive_accounts(now=now) + _old_invitations(now=now),
+        ),
+        security_measures=(
+            TLS,
+            _("Access restricted to the card holder and the organisation's administrators"),
+            _("Deactivated cards answer “not found” at once"),
+        ),
+    ),
+    Activity(
+        name="cards.leads",
+        service=CARDS,
+        title=_("Contact exchange from a card"),
+        purpose=_(
+            "Hand the details a visitor chooses to leave on a card to the card's owner, send the visitor "
+            "the owner's card by email, and notify the owner."
+        ),
+        legal_basis=LegalBasis.CONSENT,
+        legal_basis_detail=_(
+            "The visitor ticks an unticked box; the exact text and its version are kept in the consent "
+            "ledger. The owner's notes, tags and status are the owner's follow-up of the contact."
+        ),
+        data_subjects=(_("Visitors of a card who exchange their details"),),
+        data_categories=(
+            _("Name, email address, phone number, company, job title and message"),
+            _("Language, date of the exchange, version of the consent text"),
+            _("The owner's notes, tags and follow-up status"),
+        ),
+        fields={
+            "cards.Lead": [
+                "owner",
+                "card",
+                "name",
+                "email",
+                "phone",
+                "company",
+                "job_title",
+                "message",
+                "language",
+                "consent_version",
+                "consent_record_id",
+                "notes",
+                "tags",
+                "status",
+                "created_at",
+                "last_contact_at",
+            ],
+            "cards.WebhookDelivery": ["lead", "payload", "last_error"],
+        },
+        recipients=(
+            _("The card's owner"),
+            _("The owner's organisation and the tools it connects (webhook, API), only if it chose to"),
+            STAFF,
+        ),
+        retention=Retention(
+            description=_(
+                "3 years after the last contact, then deleted. Webhook deliveries carrying a lead are "
+                "deleted 30 days after they were delivered or abandoned."
+            ),
+            period=LEAD_RETENTION,
+            apply=lambda *, now: _old_leads(now=now) + _old_webhook_deliveries(now=now),
+        ),
+        security_measures=(
+            TLS,
+            _("Visible only to the card's owner, and to the organisation's administrators if it chose to"),
+            _("Webhooks signed with HMAC-SHA256"),
+            _("Proof of work and rate limits against automated submissions"),
+        ),
+    ),
+]
+
+non_personal = {
+    "cards.Card": ["slug", "photo_version"],
+    # The look of a company's cards and what it sets for all members (company name, office address).
+    "cards.CardTemplate": [
+        "name",
+        "primary_colour",
+        "background_colour",
+        "text_colour",
+        "font",
+        "layout",
+        "logo",
+        "locked_values",
+        "departments",
+        "groups",
+    ],
+    "cards.CardsSettings": ["inactive_action"],
+    "cards.LeadWebhook": ["url", "secret"],
+    "cards.WebhookDelivery": ["event", "status"],
+    "cards.SpentChallenge": ["challenge_id"],
+}
+
+
+def _lead_row(lead: Lead) -> dict:
+    return {
+        "card": lead.card.slug,
+        "name": lead.name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "message": lead.message,
+        "consent_version": lead.consent_version,
+        "received": lead.created_at.isoformat(),
+        "last_contact": lead.last_contact_at.isoformat(),
+    }
+
+
+def export_subject(subject) -> list[ExportSection]:
+    cards = [
+        {
+            "address": f"{settings.TESSERA_BASE_URL}/c/{card.slug}",
+            "active": card.is_active,
+            "organisation": card.organisation.name if card.organisation else "",
+            **{
+                name: getattr(card, name)
+                for name in PROFILE_FIELDS
+                if name not in ("owner", "photo", "photo_small", "last_viewed_at")
+            },
+            "has_photo": bool(card.photo_version),
+            "last_viewed": card.last_viewed_at.isoformat() if card.last_viewed_at else "",
+        }
+        for card in Card.objects.filter(owner_id__in=subject.user_ids).select_related("organisation")
+    ]
+    as_visitor = [_lead_row(lead) for lead in Lead.objects.filter(email=subject.email).select_related("card")]
+    received = [
+        {**_lead_row(lead), "notes": lead.notes, "tags": lead.tags, "status": lead.status}
+        for lead in Lead.objects.filter(owner_id__in=subject.user_ids).select_related("card")
+    ]
+    invitations = [
+        {"organisation": i.organisation.name, "email": i.email, "sent": i.created_at.isoformat()}
+        for i in CardInvitation.objects.filter(email=subject.email).select_related("organisation")
+    ]
+    return [
+        ExportSection(activity="cards.profile", category="cards", rows=cards),
+        ExportSection(activity="cards.profile", category="card_invitations", rows=invitations),
+        ExportSection(activity="cards.leads", category="details_you_exchanged", rows=as_visitor),
+        ExportSection(activity="cards.leads", category="contacts_you_received", rows=received),
+    ]
+
+
+@transaction.atomic
+def erase_subject(subject) -> list[ErasureOutcome]:
+    visitor_leads = Lead.objects.filter(email=subject.email)
+    deliveries = WebhookDelivery.objects.filter(lead__in=visitor_leads).delete()[0]
+    deliveries += WebhookDelivery.objects.filter(payload__lead__email=subject.email).delete()[0]
+    leads = visitor_leads.delete()[1].get("cards.Lead", 0)
+    cards = Card.objects.filter(owner_id__in=subject.user_ids).delete()[1].get("cards.Card", 0)
+    invitations = CardInvitation.objects.filter(email=subject.email).delete()[0]
+    return [
+        ErasureOutcome(activity="cards.profile", erased=cards + invitations),
+        ErasureOutcome(activity="cards.leads", erased=leads + deliveries),
+    ]

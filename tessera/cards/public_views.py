@@ -1,0 +1,218 @@
+"""The public card: cookie-free, language from Accept-Language, nothing from third parties."""
+
+from functools import wraps
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tessera.core.csrf import form_token_make
+from tessera.core.http import cookie_free
+from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
+
+from . import formats, pow, services
+from .analytics import stat_count, view_counter
+from .forms import ExchangeForm
+from .models import CardTemplate
+from .selectors import card_page_version, card_public_get, card_public_profile, card_template_for
+
+EXCHANGE_LIMITS = {"ip": (5, 600), "card": (30, 3600)}
+
+
+def accept_language(view):
+    """Outside i18n_patterns LocaleMiddleware picks the default language; public cards follow the browser."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        language = translation.get_language_from_request(request, check_path=False)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
+
+    return wrapped
+
+
+def _not_found(request):
+    response = render(request, "cards/public_404.html", status=404)
+    patch_vary_headers(response, ["Accept-Language"])
+    return response
+
+
+def _card_or_404(slug):
+    card = card_public_get(slug)
+    if card is None:
+        raise Http404
+    return card
+
+
+def _page_headers(response) -> None:
+    patch_vary_headers(response, ["Accept-Language"])
+    response["Cache-Control"] = "no-store"
+    # Still no referrer to other sites, but the form's POST carries its Origin (not "null") for the CSRF check.
+    response["Referrer-Policy"] = "same-origin"
+
+
+def _page(request, card, *, form=None, status=200, sent=False, csrf_token=None):
+    template = card_template_for(card)
+    extra = {"csrf_token": csrf_token} if csrf_token else {}
+    response = render(
+        request,
+        "cards/public_card.html",
+        {
+            "card": card,
+            "profile": card_public_profile(card, template),
+            "template_style": template,
+            "form": form
+            or ExchangeForm(initial={"challenge": pow.challenge_issue(scope=f"card:{card.slug}")}),
+            "pow_bits": pow.difficulty(),
+            "sent": sent,
+            "share_url": formats.card_url(card, "link"),
+            **extra,
+        },
+        status=status,
+    )
+    _page_headers(response)
+    return response
+
+
+TOKEN_SLOT = "TesseraFormTokenSlot"
+CHALLENGE_SLOT = "TesseraChallengeSlot"
+PAGE_CACHE_SECONDS = 3600
+
+
+@cookie_free
+@accept_language
+@require_http_methods(["GET", "HEAD"])
+def card_page(request, slug):
+    """The hot path: one query, the page rendered once per version and language, fresh tokens each time."""
+    found = card_page_version(slug)
+    if found is None:
+        return _not_found(request)
+    card_id, version = found
+    if request.method == "GET":
+        counter = view_counter(
+            source=request.GET.get("s", ""),
+            referer=request.META.get("HTTP_REFERER", ""),
+            host=request.get_host(),
+        )
+        stat_count(card_id=card_id, counter=counter)
+    key = f"cards:page:{slug}:{version}:{translation.get_language()}:{pow.difficulty()}"
+    html = cache.get(key)
+    if html is None:
+        card = card_public_get(slug)
+        if card is None:
+            return _not_found(request)
+        form = ExchangeForm(initial={"challenge": CHALLENGE_SLOT})
+        html = _page(request, card, form=form, csrf_token=TOKEN_SLOT).content.decode()
+        cache.set(key, html, PAGE_CACHE_SECONDS)
+    html = html.replace(TOKEN_SLOT, form_token_make(), 1)
+    html = html.replace(CHALLENGE_SLOT, pow.challenge_issue(scope=f"card:{slug}"), 1)
+    response = HttpResponse(html)
+    _page_headers(response)
+    return response
+
+
+@cookie_free
+@accept_language
+@require_http_methods(["POST"])
+def card_exchange(request, slug):
+    card = card_public_get(slug)
+    if card is None:
+        return _not_found(request)
+    for scope, key in (("ip", ip_hash(request)), ("card", card.slug)):
+        limit, period = EXCHANGE_LIMITS[scope]
+        verdict = limit_hit(scope=f"cards.exchange.{scope}", key=key, limit=limit, period=period)
+        if not verdict.allowed:
+            return too_many_requests(request, verdict.retry_after)
+    form = ExchangeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lead_capture(
+                card=card,
+                data=form.cleaned_data,
+                challenge=form.cleaned_data["challenge"],
+                nonce=form.cleaned_data["nonce"],
+                language=translation.get_language() or "fr",
+            )
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                for message in messages:
+                    form.add_error(name if name in form.fields else None, message)
+        else:
+            return _page(request, card, sent=True)
+    # A fresh challenge: the old one may be spent.
+    data = request.POST.copy()
+    data["challenge"] = pow.challenge_issue(scope=f"card:{card.slug}")
+    data["nonce"] = ""
+    form.data = data
+    return _page(request, card, form=form, status=400)
+
+
+def _download(content: bytes, content_type: str, filename: str | None = None, *, cache: str = "no-cache"):
+    response = HttpResponse(content, content_type=content_type)
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = cache
+    return response
+
+
+@cookie_free
+@accept_language
+@require_GET
+def card_vcard(request, slug):
+    card = _card_or_404(slug)
+    stat_count(card_id=card.pk, counter="vcard_saves")
+    return _download(formats.card_vcard(card), "text/vcard; charset=utf-8", formats.vcard_filename(card))
+
+
+@cookie_free
+@require_GET
+def card_qr(request, slug, kind):
+    card = _card_or_404(slug)
+    content_type = "image/svg+xml" if kind == "svg" else "image/png"
+    return _download(formats.card_qr(card, kind), content_type, cache="public, max-age=3600")
+
+
+@cookie_free
+@require_GET
+def card_ndef(request, slug):
+    card = _card_or_404(slug)
+    return _download(formats.card_ndef(card), "application/octet-stream", f"{card.slug}.ndef")
+
+
+@cookie_free
+@require_GET
+def card_photo(request, slug, version):
+    card = _card_or_404(slug)
+    if not card.photo_version or card.photo_version != version or card.visibility.get("photo") == "vcard":
+        raise Http404
+    return _download(bytes(card.photo_small), "image/jpeg", cache="public, max-age=31536000, immutable")
+
+
+@cookie_free
+@require_GET
+def template_stylesheet(request, pk, version):
+    template = CardTemplate.objects.filter(pk=pk).first()
+    if template is None:
+        raise Http404
+    css = render(request, "cards/template.css", {"t": template}, content_type="text/css; charset=utf-8")
+    css["Cache-Control"] = "public, max-age=31536000, immutable"
+    return css
+
+
+@cookie_free
+@require_GET
+def template_logo(request, pk, version):
+    template = CardTemplate.objects.filter(pk=pk).exclude(logo=b"").first()
+    if template is None:
+        raise Http404
+    return _download(bytes(template.logo), "image/png", cache="public, max-age=31536000, immutable")

@@ -1,0 +1,902 @@
+"""Writes of the cards product. Every interface (views, API, imports) goes through these functions."""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import re
+import secrets
+from datetime import timedelta
+
+import httpx
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from tessera.accounts.models import Membership, Organisation, User
+from tessera.core.outbox import backoff_seconds, email_queue_template
+
+from . import formats, images, pow
+from .models import (
+    LOCKABLE_FIELDS,
+    VISIBILITY_FIELDS,
+    Card,
+    CardInvitation,
+    CardsSettings,
+    CardTemplate,
+    Lead,
+    LeadWebhook,
+    Visibility,
+    WebhookDelivery,
+)
+from .selectors import card_locked_values, card_template_for
+
+log = logging.getLogger(__name__)
+
+PHONE_KINDS = ("work", "mobile", "personal")
+EMAIL_KINDS = ("work", "personal")
+MAX_ITEMS = 10
+TEXT_LIMITS = {
+    "first_name": 80,
+    "last_name": 80,
+    "job_title": 120,
+    "company": 120,
+    "department": 120,
+    "bio": 600,
+    "website": 200,
+    "street": 200,
+    "postal_code": 20,
+    "city": 100,
+    "country": 100,
+}
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_url = URLValidator(schemes=["http", "https"])
+# The version of the consent text shown next to the exchange form's checkbox; change it with the text.
+LEAD_CONSENT_VERSION = "cards.lead-exchange.v1"
+
+
+def consent_text() -> str:
+    return _(
+        "I agree that the card's owner and their organisation receive these details to get back to me. "
+        "I receive a copy by email. Nothing is shared with anyone else."
+    )
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def phone_normalise(value: str) -> str:
+    """E.164 or a ValidationError with a message people understand."""
+    message = _(
+        "“%(value)s” is not a valid phone number. Use the international format, e.g. +33 6 12 34 56 78."
+    )
+    try:
+        number = phonenumbers.parse(value.strip(), None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(message % {"value": value}, code="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(message % {"value": value}, code="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def url_normalise(value: str) -> str:
+    value = value.strip()
+    try:
+        _url(value)
+    except ValidationError:
+        raise ValidationError(
+            _("“%(value)s” is not a valid web address. It must start with https:// or http://.")
+            % {"value": value},
+            code="url",
+        ) from None
+    return value
+
+
+def _text(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(_("This field must be text."), code="type")
+    value = value.strip()
+    if "\x00" in value:
+        raise ValidationError(_("This field contains a forbidden character."), code="nul")
+    if len(value) > TEXT_LIMITS.get(name, 200):
+        raise ValidationError(
+            _("At most %(limit)s characters.") % {"limit": TEXT_LIMITS.get(name, 200)}, code="length"
+        )
+    return value
+
+
+def _items(value, name: str, clean) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise ValidationError(_("This field must be a list."), code="type")
+    if len(value) > MAX_ITEMS:
+        raise ValidationError(_("At most %(n)s entries.") % {"n": MAX_ITEMS}, code="too_many")
+    return [clean(item) for item in value]
+
+
+def _phone_item(item: dict) -> dict:
+    kind = item.get("kind", "work")
+    if kind not in PHONE_KINDS:
+        raise ValidationError(_("Unknown phone type “%(kind)s”.") % {"kind": kind}, code="kind")
+    return {
+        "kind": kind,
+        "number": phone_normalise(str(item.get("number", ""))),
+        "public": bool(item.get("public", True)),
+    }
+
+
+def _email_item(item: dict) -> dict:
+    kind = item.get("kind", "work")
+    if kind not in EMAIL_KINDS:
+        raise ValidationError(_("Unknown email type “%(kind)s”.") % {"kind": kind}, code="kind")
+    address = str(item.get("address", "")).strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValidationError(
+            _("“%(value)s” is not a valid email address.") % {"value": address}, code="email"
+        ) from None
+    return {"kind": kind, "address": address.lower(), "public": bool(item.get("public", True))}
+
+
+def _link_item(item: dict) -> dict:
+    label = _text(str(item.get("label", "")), "label")
+    if not label:
+        raise ValidationError(_("Each link needs a label."), code="label")
+    return {
+        "label": label,
+        "url": url_normalise(str(item.get("url", ""))),
+        "public": bool(item.get("public", True)),
+    }
+
+
+def _custom_item(item: dict) -> dict:
+    label = _text(str(item.get("label", "")), "label")
+    value = _text(str(item.get("value", "")), "value")
+    if not label or not value:
+        raise ValidationError(_("Each custom field needs a label and a value."), code="custom")
+    return {"label": label, "value": value, "public": bool(item.get("public", True))}
+
+
+def profile_clean(changes: dict) -> dict:
+    """Validate profile changes from any interface; raises one ValidationError naming every bad field."""
+    cleaned, errors = {}, {}
+    for name, value in changes.items():
+        try:
+            if name in TEXT_LIMITS:
+                cleaned[name] = _text(value, name)
+                if name == "website" and cleaned[name]:
+                    cleaned[name] = url_normalise(cleaned[name])
+            elif name == "phones":
+                cleaned[name] = _items(value, name, _phone_item)
+            elif name == "emails":
+                cleaned[name] = _items(value, name, _email_item)
+            elif name == "links":
+                cleaned[name] = _items(value, name, _link_item)
+            elif name == "custom_fields":
+                cleaned[name] = _items(value, name, _custom_item)
+            elif name == "visibility":
+                if not isinstance(value, dict) or not all(
+                    k in VISIBILITY_FIELDS and v in Visibility.values for k, v in value.items()
+                ):
+                    raise ValidationError(_("Unknown field or visibility."), code="visibility")
+                cleaned[name] = dict(value)
+            else:
+                raise ValidationError(_("Unknown field."), code="unknown")
+        except ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _brand_lock_check(card: Card, cleaned: dict, locked: dict | None = None) -> None:
+    locked = card_locked_values(card) if locked is None else locked
+    refused = {
+        name: [_("Your organisation sets this field; it cannot be changed on your card.")]
+        for name, value in cleaned.items()
+        if name in locked and value != locked[name] and value != getattr(card, name)
+    }
+    if refused:
+        raise ValidationError(refused)
+
+
+# --- organisations, cards, invitations ---------------------------------------------------------------
+
+
+def _unique_org_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug, n = base, 1
+    while Organisation.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organisation_create(*, owner: User, name: str) -> Organisation:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError({"name": [_("Give the organisation a name of at most 200 characters.")]})
+    organisation = Organisation.objects.create(name=name, slug=_unique_org_slug(name))
+    Membership.objects.create(organisation=organisation, user=owner, role=Membership.Role.OWNER)
+    CardsSettings.objects.create(organisation=organisation)
+    card_create(owner=owner, organisation=organisation, company=name, yield_to_lock=True)
+    return organisation
+
+
+@transaction.atomic
+def cards_settings_update(
+    *, organisation: Organisation, admins_see_leads: bool, inactive_action: str
+) -> None:
+    if inactive_action not in CardsSettings.InactiveAction.values:
+        raise ValidationError({"inactive_action": [_("Choose delete or anonymise.")]})
+    CardsSettings.objects.update_or_create(
+        organisation=organisation,
+        defaults={"admins_see_leads": admins_see_leads, "inactive_action": inactive_action},
+    )
+
+
+def _new_slug() -> str:
+    return secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+
+
+@transaction.atomic
+def card_create(
+    *, owner: User, organisation: Organisation | None = None, yield_to_lock: bool = False, **profile
+) -> Card:
+    """Create a card. Fields the organisation locks are refused, or dropped with `yield_to_lock`."""
+    if organisation is not None:
+        if not Membership.objects.filter(organisation=organisation, user=owner).exists():
+            raise ValidationError({"owner": [_("This person is not a member of the organisation.")]})
+        if Card.objects.filter(organisation=organisation, owner=owner).exists():
+            raise ValidationError({"owner": [_("This person already has a card in the organisation.")]})
+    groups = profile.pop("groups", [])
+    cleaned = profile_clean(profile)
+    card = Card(owner=owner, organisation=organisation, slug=_new_slug(), groups=list(groups))
+    card.department = cleaned.get("department", "")
+    locked = card_locked_values(card)
+    if yield_to_lock:
+        cleaned = {k: v for k, v in cleaned.items() if k not in locked}
+    _brand_lock_check(card, cleaned, locked)
+    for name, value in cleaned.items():
+        setattr(card, name, value)
+    card.save()
+    return card
+
+
+@transaction.atomic
+def card_update(*, card: Card, changes: dict) -> Card:
+    """Apply profile changes; fields locked by the organisation's template are refused, whoever asks."""
+    card = Card.objects.select_for_update().get(pk=card.pk)
+    cleaned = profile_clean(changes)
+    _brand_lock_check(card, cleaned)
+    for name, value in cleaned.items():
+        setattr(card, name, value)
+    card.save()
+    return card
+
+
+@transaction.atomic
+def card_photo_set(*, card: Card, data: bytes, filename: str) -> Card:
+    variants = images.photo_variants(data, filename)
+    card.photo = variants["photo"]
+    card.photo_small = variants["photo_small"]
+    card.photo_version = secrets.token_hex(4)
+    card.save(update_fields=["photo", "photo_small", "photo_version", "updated_at"])
+    return card
+
+
+@transaction.atomic
+def card_photo_remove(*, card: Card) -> Card:
+    card.photo, card.photo_small, card.photo_version = b"", b"", ""
+    card.save(update_fields=["photo", "photo_small", "photo_version", "updated_at"])
+    return card
+
+
+@transaction.atomic
+def card_set_active(*, card: Card, active: bool) -> Card:
+    card.is_active = active
+    card.save(update_fields=["is_active", "updated_at"])
+    return card
+
+
+@transaction.atomic
+def card_assign(*, card: Card, template: CardTemplate | None, groups: list[str]) -> Card:
+    if template is not None and template.organisation_id != card.organisation_id:
+        raise ValidationError({"template": [_("This template belongs to another organisation.")]})
+    card.template = template
+    card.groups = [g.strip() for g in groups if g.strip()]
+    card.save(update_fields=["template", "groups", "updated_at"])
+    return card
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invitation_url(token: str, language: str) -> str:
+    with translation.override(language):
+        return settings.TESSERA_BASE_URL + reverse("cards:invitation_accept", args=[token])
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    organisation: Organisation,
+    email: str,
+    invited_by: User,
+    first_name: str = "",
+    last_name: str = "",
+    job_title: str = "",
+    department: str = "",
+    role: str = Membership.Role.MEMBER,
+    language: str = "fr",
+) -> CardInvitation:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(
+            {"email": [_("“%(value)s” is not a valid email address.") % {"value": email}]}
+        ) from None
+    if role not in (Membership.Role.MEMBER, Membership.Role.ADMIN):
+        raise ValidationError({"role": [_("The role must be member or admin.")]})
+    if Membership.objects.filter(organisation=organisation, user__email=email).exists():
+        raise ValidationError({"email": [_("%(email)s is already a member.") % {"email": email}]})
+    if CardInvitation.objects.filter(
+        organisation=organisation, email=email, accepted_at__isnull=True
+    ).exists():
+        raise ValidationError({"email": [_("%(email)s was already invited.") % {"email": email}]})
+    profile = profile_clean(
+        {"first_name": first_name, "last_name": last_name, "job_title": job_title, "department": department}
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = CardInvitation.objects.create(
+        organisation=organisation,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by=invited_by,
+        **profile,
+    )
+    email_queue_template(
+        to=email,
+        template="cards/email/invitation",
+        context={
+            "organisation": organisation.name,
+            "inviter": invited_by.get_full_name(),
+            "url": _invitation_url(token, language),
+        },
+        language=language,
+        kind="cards_invitation",
+    )
+    return invitation
+
+
+def invitation_by_token(token: str) -> CardInvitation | None:
+    return (
+        CardInvitation.objects.select_related("organisation")
+        .filter(token_hash=_token_hash(token), accepted_at__isnull=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    invitation: CardInvitation,
+    user: User | None = None,
+    password: str = "",
+    full_name: str = "",
+    language: str = "fr",
+) -> tuple[User, Card]:
+    """Join the organisation; a new account is created when the invited address has none."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+
+    invitation = CardInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValidationError(_("This invitation was already used."))
+    if user is None:
+        if User.objects.filter(email=invitation.email).exists():
+            raise ValidationError(_("An account already exists for this address: sign in first."))
+        candidate = User(email=invitation.email, full_name=full_name)
+        validate_password(password, candidate)
+        user = User.objects.create_user(
+            invitation.email,
+            password,
+            full_name=full_name[:150],
+            language=language,
+            age_confirmed_at=timezone.now(),
+        )
+        # The link reached this mailbox: the address is verified.
+        EmailAddress.objects.create(user=user, email=invitation.email, verified=True, primary=True)
+    elif user.email.lower() != invitation.email:
+        raise ValidationError(_("This invitation was sent to another address."))
+    Membership.objects.get_or_create(
+        organisation=invitation.organisation, user=user, defaults={"role": invitation.role}
+    )
+    card = Card.objects.filter(owner=user, organisation=invitation.organisation).first() or card_create(
+        owner=user,
+        organisation=invitation.organisation,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        job_title=invitation.job_title,
+        department=invitation.department,
+        company=invitation.organisation.name,
+        yield_to_lock=True,
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return user, card
+
+
+IMPORT_COLUMNS = ("email", "first_name", "last_name", "job_title", "department", "role")
+MAX_IMPORT_ROWS = 1000
+
+
+def invitations_import_preview(*, organisation: Organisation, csv_text: str) -> list[dict]:
+    """Validate a CSV row by row without writing anything; every row carries its errors."""
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "email" not in header:
+        raise ValidationError(_("The file needs a header row with at least an “email” column."))
+    unknown = set(header) - set(IMPORT_COLUMNS)
+    if unknown:
+        raise ValidationError(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(sorted(unknown))})
+    rows, seen = [], set()
+    for number, raw in enumerate(reader, start=2):
+        if number - 1 > MAX_IMPORT_ROWS:
+            raise ValidationError(_("At most %(n)s rows per import.") % {"n": MAX_IMPORT_ROWS})
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        values = {c: row.get(c, "") for c in IMPORT_COLUMNS}
+        values["email"] = values["email"].lower()
+        values["role"] = values["role"] or Membership.Role.MEMBER
+        errors = []
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            errors.append(_("“%(value)s” is not a valid email address.") % {"value": values["email"]})
+        if values["role"] not in (Membership.Role.MEMBER, Membership.Role.ADMIN):
+            errors.append(_("The role must be member or admin."))
+        try:
+            profile_clean({k: values[k] for k in ("first_name", "last_name", "job_title", "department")})
+        except ValidationError as error:
+            errors += [f"{k}: {m}" for k, ms in error.message_dict.items() for m in ms]
+        if values["email"] in seen:
+            errors.append(_("This address appears twice in the file."))
+        elif Membership.objects.filter(organisation=organisation, user__email=values["email"]).exists():
+            errors.append(_("Already a member."))
+        elif CardInvitation.objects.filter(
+            organisation=organisation, email=values["email"], accepted_at__isnull=True
+        ).exists():
+            errors.append(_("Already invited."))
+        seen.add(values["email"])
+        rows.append({"line": number, **values, "errors": errors})
+    if not rows:
+        raise ValidationError(_("The file has no rows."))
+    return rows
+
+
+@transaction.atomic
+def invitations_import(
+    *, organisation: Organisation, csv_text: str, invited_by: User, language: str = "fr"
+) -> list:
+    """Create every invitation of a previewed file, or none when any row is invalid."""
+    rows = invitations_import_preview(organisation=organisation, csv_text=csv_text)
+    bad = [row for row in rows if row["errors"]]
+    if bad:
+        raise ValidationError(
+            _("%(n)s rows have errors; fix the file and preview it again. Nothing was created.")
+            % {"n": len(bad)}
+        )
+    return [
+        invitation_create(
+            organisation=organisation,
+            invited_by=invited_by,
+            language=language,
+            **{k: row[k] for k in IMPORT_COLUMNS},
+        )
+        for row in rows
+    ]
+
+
+# --- templates ---------------------------------------------------------------------------------------
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    a, b = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def _template_clean(values: dict) -> dict:
+    errors = {}
+    for name in ("primary_colour", "background_colour", "text_colour"):
+        if name in values and not COLOUR.match(values[name] or ""):
+            errors[name] = [_("Use a colour like #1a2b3c.")]
+    if not errors and {"primary_colour", "background_colour", "text_colour"} <= set(values):
+        background = values["background_colour"]
+        for name in ("text_colour", "primary_colour"):
+            if contrast_ratio(values[name], background) < 4.5:
+                errors[name] = [
+                    _("Not enough contrast with the background (%(ratio)s:1; WCAG AA needs 4.5:1).")
+                    % {"ratio": round(contrast_ratio(values[name], background), 2)}
+                ]
+        if contrast_ratio(values["primary_colour"], "#ffffff") < 4.5:
+            errors.setdefault("primary_colour", []).append(
+                _("White text on this colour is not readable enough (WCAG AA needs 4.5:1).")
+            )
+    if "layout" in values and values["layout"] not in CardTemplate.Layout.values:
+        errors["layout"] = [_("Unknown layout.")]
+    if "font" in values and values["font"] not in CardTemplate.Font.values:
+        errors["font"] = [_("Unknown font.")]
+    locked = values.get("locked_values", {})
+    if not isinstance(locked, dict) or set(locked) - set(LOCKABLE_FIELDS):
+        errors["locked_values"] = [
+            _("Only these fields can be locked: %(f)s.") % {"f": ", ".join(LOCKABLE_FIELDS)}
+        ]
+    else:
+        try:
+            values["locked_values"] = profile_clean(locked) if locked else {}
+        except ValidationError as error:
+            errors["locked_values"] = [f"{k}: {m}" for k, ms in error.message_dict.items() for m in ms]
+    if "name" in values and not (values["name"] or "").strip():
+        errors["name"] = [_("Give the template a name.")]
+    for key in ("departments", "groups"):
+        if key in values:
+            values[key] = [v.strip() for v in values[key] if v.strip()]
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+@transaction.atomic
+def template_save(
+    *,
+    organisation: Organisation,
+    template: CardTemplate | None = None,
+    logo: tuple[bytes, str] | None = None,
+    **values,
+) -> CardTemplate:
+    values = _template_clean(values)
+    if template is None:
+        template = CardTemplate(organisation=organisation)
+    elif template.organisation_id != organisation.pk:
+        raise ValidationError(_("This template belongs to another organisation."))
+    for name, value in values.items():
+        setattr(template, name, value)
+    if logo is not None:
+        template.logo = images.logo_png(*logo)
+    if template.is_default:
+        CardTemplate.objects.filter(organisation=organisation).exclude(pk=template.pk).update(
+            is_default=False
+        )
+    template.save()
+    return template
+
+
+@transaction.atomic
+def template_delete(*, template: CardTemplate) -> None:
+    template.delete()
+
+
+# --- leads -------------------------------------------------------------------------------------------
+
+
+def _lead_clean(data: dict) -> dict:
+    errors, cleaned = {}, {}
+    name = str(data.get("name", "")).strip()
+    if not name:
+        errors["name"] = [_("Please give your name.")]
+    elif len(name) > 150:
+        errors["name"] = [_("At most %(limit)s characters.") % {"limit": 150}]
+    cleaned["name"] = name
+    email = str(data.get("email", "")).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = [_("Please give a valid email address.")]
+    cleaned["email"] = email
+    phone = str(data.get("phone", "")).strip()
+    if phone:
+        try:
+            phone = phone_normalise(phone)
+        except ValidationError as error:
+            errors["phone"] = error.messages
+    cleaned["phone"] = phone
+    for key, limit in (("company", 120), ("job_title", 120), ("message", 2000)):
+        value = str(data.get(key, "")).strip()
+        if len(value) > limit:
+            errors[key] = [_("At most %(limit)s characters.") % {"limit": limit}]
+        cleaned[key] = value
+    if not data.get("consent"):
+        errors["consent"] = [_("Please tick the box to agree, or your details cannot be sent.")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _consent_record(*, lead: Lead, card: Card) -> str:
+    """The consent goes to the privacy core's ledger, with the exact text the visitor saw."""
+    from tessera.privacy.services import consent_record
+
+    entry = consent_record(
+        email=lead.email,
+        purpose="lead_form",
+        text=consent_text(),
+        text_version=LEAD_CONSENT_VERSION,
+        method="checkbox",
+        context=f"card:{card.slug}",
+    )
+    return str(entry.pk)
+
+
+@transaction.atomic
+def lead_capture(
+    *, card: Card, data: dict, challenge: str, nonce: str, language: str = "fr", now=None
+) -> Lead:
+    """Store a visitor's details for the card's owner, email both, and queue the organisation's webhooks."""
+    now = now or timezone.now()
+    cleaned = _lead_clean(data)
+    try:
+        pow.challenge_redeem(challenge=challenge, nonce=nonce, scope=f"card:{card.slug}")
+    except pow.ProofOfWorkError as error:
+        raise ValidationError({"__all__": [str(error)]}) from None
+    lead = Lead.objects.create(
+        card=card,
+        owner_id=card.owner_id,
+        organisation_id=card.organisation_id,
+        language=language,
+        consent_version=LEAD_CONSENT_VERSION,
+        created_at=now,
+        last_contact_at=now,
+        **cleaned,
+    )
+    lead.consent_record_id = _consent_record(lead=lead, card=card)
+    lead.save(update_fields=["consent_record_id"])
+    profile_name = card.full_name or card.slug
+    email_queue_template(
+        to=lead.email,
+        template="cards/email/exchange_visitor",
+        context={"card_name": profile_name, "visitor": lead.name, "url": formats.card_url(card, "link")},
+        language=language,
+        kind="cards_exchange_visitor",
+        attachments=((formats.vcard_filename(card), formats.card_vcard(card), "text/vcard; charset=utf-8"),),
+    )
+    owner = card.owner
+    with translation.override(owner.language or settings.LANGUAGE_CODE):
+        leads_url = settings.TESSERA_BASE_URL + reverse("cards:lead_detail", args=[lead.pk])
+    email_queue_template(
+        to=owner.email,
+        template="cards/email/exchange_owner",
+        context={"lead": lead, "url": leads_url},
+        language=owner.language or settings.LANGUAGE_CODE,
+        kind="cards_exchange_owner",
+    )
+    if card.organisation_id:
+        webhooks_queue(organisation_id=card.organisation_id, lead=lead)
+    from .analytics import stat_count
+
+    transaction.on_commit(lambda: stat_count(card_id=card.pk, counter="exchanges"))
+    return lead
+
+
+def tags_parse(value) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    tags = []
+    for tag in value:
+        tag = str(tag).strip()[:40]
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags[:20]
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, notes: str | None = None, tags=None, status: str | None = None) -> Lead:
+    fields = []
+    if notes is not None:
+        if len(notes) > 5000:
+            raise ValidationError({"notes": [_("At most %(limit)s characters.") % {"limit": 5000}]})
+        lead.notes = notes
+        fields.append("notes")
+    if tags is not None:
+        lead.tags = tags_parse(tags)
+        fields.append("tags")
+    if status is not None:
+        if status not in Lead.Status.values:
+            raise ValidationError({"status": [_("Unknown status.")]})
+        if status != lead.status:
+            lead.last_contact_at = timezone.now()
+            fields.append("last_contact_at")
+        lead.status = status
+        fields.append("status")
+    if fields:
+        lead.save(update_fields=fields)
+    return lead
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead) -> None:
+    lead.delete()
+
+
+LEADS_CSV_COLUMNS = (
+    "received",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "message",
+    "status",
+    "tags",
+    "notes",
+)
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ would be a formula in a spreadsheet.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def leads_csv(leads) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LEADS_CSV_COLUMNS)
+    for lead in leads:
+        writer.writerow(
+            [
+                lead.created_at.isoformat(),
+                *(
+                    _csv_safe(getattr(lead, k))
+                    for k in ("name", "email", "phone", "company", "job_title", "message", "status")
+                ),
+                _csv_safe(", ".join(lead.tags)),
+                _csv_safe(lead.notes),
+            ]
+        )
+    return out.getvalue()
+
+
+def lead_payload(lead: Lead) -> dict:
+    return {
+        "id": str(lead.pk),
+        "card": lead.card.slug,
+        "owner_email": lead.owner.email,
+        "name": lead.name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "message": lead.message,
+        "status": lead.status,
+        "tags": lead.tags,
+        "created_at": lead.created_at.isoformat(),
+    }
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_create(*, organisation: Organisation, url: str) -> LeadWebhook:
+    url = url_normalise(url)
+    return LeadWebhook.objects.create(organisation=organisation, url=url, secret=secrets.token_urlsafe(32))
+
+
+@transaction.atomic
+def webhook_delete(*, webhook: LeadWebhook) -> None:
+    webhook.delete()
+
+
+def webhooks_queue(*, organisation_id: int, lead: Lead) -> list[WebhookDelivery]:
+    cards_settings = CardsSettings.objects.filter(organisation_id=organisation_id).first()
+    if cards_settings is None or not cards_settings.admins_see_leads:
+        return []  # the organisation did not choose to see its members' leads
+    deliveries = [
+        WebhookDelivery.objects.create(
+            webhook=hook, lead=lead, payload={"event": "lead.created", "lead": lead_payload(lead)}
+        )
+        for hook in LeadWebhook.objects.filter(organisation_id=organisation_id, is_active=True)
+    ]
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk), robust=True)
+    return deliveries
+
+
+def _enqueue_delivery(pk) -> None:
+    from .tasks import webhook_deliver_task
+
+    webhook_deliver_task(str(pk))
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+WEBHOOK_MAX_ATTEMPTS = 12
+WEBHOOK_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None) -> bool:
+    """POST one delivery; on failure it stays pending with a backed-off next attempt."""
+    now = now or timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, next_attempt_at__lte=now, status=WebhookDelivery.Status.PENDING
+    ).update(status=WebhookDelivery.Status.SENDING, claimed_at=now)
+    if not claimed:
+        return False
+    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tessera-Webhook/1",
+        "Tessera-Event": delivery.event,
+        "Tessera-Delivery": str(delivery.pk),
+        "Tessera-Signature": webhook_signature(
+            secret=delivery.webhook.secret, timestamp=timestamp, body=body
+        ),
+    }
+    attempts = delivery.attempts + 1
+    try:
+        if client is None:
+            with httpx.Client(timeout=10, follow_redirects=False) as own:
+                response = own.post(delivery.webhook.url, content=body, headers=headers)
+        else:
+            response = client.post(delivery.webhook.url, content=body, headers=headers)
+        if not 200 <= response.status_code < 300:
+            raise httpx.HTTPStatusError(
+                f"HTTP {response.status_code}", request=response.request, response=response
+            )
+    except httpx.HTTPError as error:
+        give_up = attempts >= WEBHOOK_MAX_ATTEMPTS
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING,
+            attempts=attempts,
+            next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            claimed_at=None,
+        )
+        return False
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        status=WebhookDelivery.Status.DELIVERED,
+        attempts=attempts,
+        delivered_at=timezone.now(),
+        last_error="",
+        claimed_at=None,
+    )
+    return True
+
+
+def webhook_deliver_due(*, now=None, limit: int = 100) -> int:
+    now = now or timezone.now()
+    WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.SENDING, claimed_at__lt=now - WEBHOOK_CLAIM_TIMEOUT
+    ).update(status=WebhookDelivery.Status.PENDING, claimed_at=None)
+    due = (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(webhook_deliver(delivery_id=pk, now=now) for pk in list(due))
+
+
+def template_for(card: Card) -> CardTemplate | None:
+    return card_template_for(card)

@@ -1,0 +1,447 @@
+"""The personal space and the organisation admin. Thin: forms in, services out."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tessera.accounts.models import Organisation, User
+from tessera.core.ratelimit import rate_limited
+
+from . import charts, formats, selectors, services
+from .forms import (
+    AcceptForm,
+    AssignForm,
+    ImportForm,
+    InviteForm,
+    LeadForm,
+    OrganisationForm,
+    PhotoForm,
+    ProfileForm,
+    SettingsForm,
+    TemplateForm,
+)
+from .models import Card, CardInvitation, CardsSettings, CardTemplate, Lead
+
+
+def _messages_of(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [m for ms in error.message_dict.values() for m in ms]
+    return error.messages
+
+
+def _my_card(request, slug) -> Card:
+    card = selectors.card_of(user=request.user, slug=slug)
+    if card is None:
+        raise Http404
+    return card
+
+
+def _administered(request, org_slug) -> Organisation:
+    organisation = get_object_or_404(Organisation, slug=org_slug)
+    if not selectors.is_org_admin(user=request.user, organisation=organisation):
+        raise Http404  # not 403: the organisation's existence is not disclosed
+    return organisation
+
+
+def _language() -> str:
+    return translation.get_language() or "fr"
+
+
+# --- personal space ----------------------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    cards = list(selectors.cards_of(user=request.user))
+    series = selectors.stats_daily(cards=cards)
+    return render(
+        request,
+        "cards/home.html",
+        {
+            "cards": cards,
+            "charts": charts.dashboard_charts(series),
+            "administered": selectors.organisations_administered(user=request.user),
+            "lead_count": selectors.leads_visible_to(user=request.user).count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def card_new(request):
+    if selectors.cards_of(user=request.user).filter(organisation__isnull=True).exists():
+        messages.info(request, _("You already have a personal card."))
+        return redirect("cards:home")
+    name = request.user.full_name.split(" ", 1)
+    card = services.card_create(
+        owner=request.user, first_name=name[0], last_name=name[1] if len(name) > 1 else ""
+    )
+    return redirect("cards:card_edit", slug=card.slug)
+
+
+@login_required
+def card_detail(request, slug):
+    card = _my_card(request, slug)
+    return render(
+        request,
+        "cards/card_detail.html",
+        {
+            "card": card,
+            "public_url": formats.card_url(card),
+            "nfc_url": formats.card_url(card, "nfc"),
+            "charts": charts.dashboard_charts(selectors.stats_daily(cards=[card])),
+        },
+    )
+
+
+@login_required
+def card_edit(request, slug):
+    card = _my_card(request, slug)
+    locked = selectors.card_locked_values(card)
+    if request.method == "POST" and "photo" in request.FILES:
+        photo_form = PhotoForm(request.POST, request.FILES)
+        if photo_form.is_valid():
+            upload = photo_form.cleaned_data["photo"]
+            try:
+                services.card_photo_set(card=card, data=upload.read(), filename=upload.name)
+            except ValidationError as error:
+                photo_form.add_error("photo", error)
+            else:
+                messages.success(request, _("Your photo was updated."))
+                return redirect("cards:card_edit", slug=card.slug)
+        form = ProfileForm(initial=ProfileForm.initial_for(card), locked=locked)
+        return _edit_page(request, card, form, photo_form, status=400)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, locked=locked)
+        if form.is_valid():
+            try:
+                services.card_update(card=card, changes=form.changes())
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("Your card was saved."))
+                return redirect("cards:card_edit", slug=card.slug)
+        return _edit_page(request, card, form, PhotoForm(), status=400)
+    initial = ProfileForm.initial_for(card) | locked
+    return _edit_page(request, card, ProfileForm(initial=initial, locked=locked), PhotoForm())
+
+
+def _edit_page(request, card, form, photo_form, status=200):
+    return render(
+        request,
+        "cards/card_edit.html",
+        {"card": card, "form": form, "groups": form.groups(), "photo_form": photo_form},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def card_photo_remove(request, slug):
+    services.card_photo_remove(card=_my_card(request, slug))
+    return redirect("cards:card_edit", slug=slug)
+
+
+@login_required
+@require_POST
+def card_active(request, slug):
+    card = _my_card(request, slug)
+    services.card_set_active(card=card, active=request.POST.get("active") == "1")
+    messages.success(request, _("Your card is active.") if card.is_active else _("Your card is deactivated."))
+    return redirect("cards:card_detail", slug=slug)
+
+
+# --- leads -------------------------------------------------------------------------------------------
+
+
+def _lead(request, pk) -> Lead:
+    lead = selectors.leads_visible_to(user=request.user).filter(pk=pk).first()
+    if lead is None:
+        raise Http404
+    return lead
+
+
+@login_required
+def lead_list(request):
+    q, status, tag = (request.GET.get(k, "").strip() for k in ("q", "status", "tag"))
+    leads = selectors.leads_search(selectors.leads_visible_to(user=request.user), q=q, status=status, tag=tag)
+    return render(
+        request,
+        "cards/lead_list.html",
+        {"leads": leads, "q": q, "status": status, "tag": tag, "statuses": Lead.Status.choices},
+    )
+
+
+@login_required
+def lead_export(request):
+    leads = selectors.leads_visible_to(user=request.user)
+    response = HttpResponse(services.leads_csv(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+    return response
+
+
+@login_required
+def lead_detail(request, pk):
+    lead = _lead(request, pk)
+    if request.method == "POST":
+        form = LeadForm(request.POST)
+        if form.is_valid():
+            try:
+                services.lead_update(lead=lead, **form.cleaned_data)
+            except ValidationError as error:
+                for message in _messages_of(error):
+                    form.add_error(None, message)
+            else:
+                messages.success(request, _("The lead was saved."))
+                return redirect("cards:lead_detail", pk=lead.pk)
+    else:
+        form = LeadForm(initial={"status": lead.status, "tags": ", ".join(lead.tags), "notes": lead.notes})
+    return render(request, "cards/lead_detail.html", {"lead": lead, "form": form})
+
+
+@login_required
+@require_POST
+def lead_delete(request, pk):
+    services.lead_delete(lead=_lead(request, pk))
+    messages.success(request, _("The lead was deleted."))
+    return redirect("cards:lead_list")
+
+
+# --- organisations -----------------------------------------------------------------------------------
+
+
+@login_required
+def organisation_new(request):
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.organisation_create(owner=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            for message in _messages_of(error):
+                form.add_error("name", message)
+        else:
+            return redirect("cards:org_dashboard", org_slug=organisation.slug)
+    return render(request, "cards/org_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def org_dashboard(request, org_slug):
+    organisation = _administered(request, org_slug)
+    cards_settings, _created = CardsSettings.objects.get_or_create(organisation=organisation)
+    org_cards = list(Card.objects.filter(organisation=organisation).select_related("owner", "template"))
+    settings_form = SettingsForm(instance=cards_settings)
+    return render(
+        request,
+        "cards/org_dashboard.html",
+        {
+            "organisation": organisation,
+            "cards": org_cards,
+            "memberships": organisation.memberships.select_related("user"),
+            "invitations": CardInvitation.objects.filter(organisation=organisation, accepted_at__isnull=True),
+            "templates": CardTemplate.objects.filter(organisation=organisation),
+            "charts": charts.dashboard_charts(selectors.stats_daily(cards=org_cards)),
+            "invite_form": InviteForm(),
+            "settings_form": settings_form,
+            "cards_settings": cards_settings,
+        },
+    )
+
+
+@login_required
+@require_POST
+def org_settings(request, org_slug):
+    organisation = _administered(request, org_slug)
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        services.cards_settings_update(organisation=organisation, **form.cleaned_data)
+        messages.success(request, _("Settings saved."))
+    else:
+        messages.error(request, _("The settings could not be saved."))
+    return redirect("cards:org_dashboard", org_slug=org_slug)
+
+
+@login_required
+@rate_limited("cards.invite", limit=60, period=3600, key=lambda r: f"user:{r.user.pk}")
+def org_invite(request, org_slug):
+    organisation = _administered(request, org_slug)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                organisation=organisation, invited_by=request.user, language=_language(), **form.cleaned_data
+            )
+        except ValidationError as error:
+            for message in _messages_of(error):
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("The invitation was sent to %(email)s.") % form.cleaned_data)
+            return redirect("cards:org_dashboard", org_slug=org_slug)
+    return render(
+        request,
+        "cards/org_invite.html",
+        {"organisation": organisation, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def org_import(request, org_slug):
+    """Upload, then a preview of every row with its errors; nothing is created before confirmation."""
+    organisation = _administered(request, org_slug)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"organisation": organisation, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = services.invitations_import_preview(
+                organisation=organisation, csv_text=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            for message in _messages_of(error):
+                form.add_error("file", message)
+        else:
+            context |= {
+                "rows": rows,
+                "bad_rows": sum(1 for r in rows if r["errors"]),
+                "csv_text": form.cleaned_data["file"],
+            }
+            return render(request, "cards/org_import_preview.html", context)
+    return render(request, "cards/org_import.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def org_import_confirm(request, org_slug):
+    organisation = _administered(request, org_slug)
+    try:
+        created = services.invitations_import(
+            organisation=organisation,
+            csv_text=request.POST.get("csv_text", ""),
+            invited_by=request.user,
+            language=_language(),
+        )
+    except ValidationError as error:
+        for message in _messages_of(error):
+            messages.error(request, message)
+        return redirect("cards:org_import", org_slug=org_slug)
+    messages.success(request, _("%(n)s invitations were sent.") % {"n": len(created)})
+    return redirect("cards:org_dashboard", org_slug=org_slug)
+
+
+@login_required
+def org_template(request, org_slug, pk=None):
+    organisation = _administered(request, org_slug)
+    template = get_object_or_404(CardTemplate, pk=pk, organisation=organisation) if pk else None
+    if request.method == "POST":
+        form = TemplateForm(request.POST, request.FILES)
+        if form.is_valid():
+            logo = form.cleaned_data.get("logo")
+            try:
+                template = services.template_save(
+                    organisation=organisation,
+                    template=template,
+                    logo=(logo.read(), logo.name) if logo else None,
+                    **form.values(),
+                )
+            except ValidationError as error:
+                for name, ms in error.message_dict.items():
+                    for message in ms:
+                        form.add_error(name if name in form.fields else None, message)
+            else:
+                messages.success(request, _("The template was saved."))
+                return redirect("cards:org_template", org_slug=org_slug, pk=template.pk)
+    else:
+        form = TemplateForm(
+            initial=TemplateForm.initial_for(template)
+            if template
+            else {"primary_colour": "#4338ca", "background_colour": "#ffffff", "text_colour": "#161a26"}
+        )
+    return render(
+        request,
+        "cards/org_template.html",
+        {"organisation": organisation, "template": template, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def org_card(request, org_slug, slug):
+    organisation = _administered(request, org_slug)
+    card = get_object_or_404(Card, organisation=organisation, slug=slug)
+    form = AssignForm(
+        request.POST or None,
+        organisation=organisation,
+        initial={"template": card.template, "groups": ", ".join(card.groups)},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.card_assign(
+            card=card, template=form.cleaned_data["template"], groups=form.cleaned_data["groups"].split(",")
+        )
+        if "active" in request.POST:
+            services.card_set_active(card=card, active=request.POST["active"] == "1")
+        messages.success(request, _("The card was updated."))
+        return redirect("cards:org_card", org_slug=org_slug, slug=slug)
+    return render(request, "cards/org_card.html", {"organisation": organisation, "card": card, "form": form})
+
+
+@login_required
+def org_leads(request, org_slug):
+    organisation = _administered(request, org_slug)
+    cards_settings = CardsSettings.objects.filter(organisation=organisation).first()
+    if cards_settings is None or not cards_settings.admins_see_leads:
+        raise Http404
+    leads = selectors.leads_of_organisation(organisation=organisation)
+    return render(
+        request,
+        "cards/lead_list.html",
+        {"leads": leads, "organisation": organisation, "statuses": Lead.Status.choices},
+    )
+
+
+# --- invitations -------------------------------------------------------------------------------------
+
+
+def invitation_accept(request, token):
+    invitation = services.invitation_by_token(token)
+    if invitation is None:
+        return render(request, "cards/invitation_invalid.html", status=404)
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            try:
+                _user, card = services.invitation_accept(invitation=invitation, user=request.user)
+            except ValidationError as error:
+                return render(
+                    request,
+                    "cards/invitation.html",
+                    {"invitation": invitation, "errors": _messages_of(error)},
+                    status=400,
+                )
+            return redirect("cards:card_edit", slug=card.slug)
+        return render(request, "cards/invitation.html", {"invitation": invitation})
+    form = AcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, card = services.invitation_accept(
+                invitation=invitation,
+                password=form.cleaned_data["password"],
+                full_name=form.cleaned_data["full_name"],
+                language=_language(),
+            )
+        except ValidationError as error:
+            for message in _messages_of(error):
+                form.add_error(None, message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("cards:card_edit", slug=card.slug)
+    existing = User.objects.filter(email=invitation.email).exists()
+    return render(
+        request,
+        "cards/invitation.html",
+        {"invitation": invitation, "form": form, "existing": existing},
+        status=400 if form.errors else 200,
+    )

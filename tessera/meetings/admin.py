@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import Event, Invitation, MeetingSession
+
+
+class InvitationInline(admin.TabularInline):
+    model = Invitation
+    extra = 0
+    fields = ("kind", "email", "created_at", "sent_sequence", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("title", "starts_at", "status", "organiser_email", "organisation")
+    list_filter = ("status",)
+    search_fields = ("public_id", "room_id", "organiser_email")
+    readonly_fields = ("room_id", "public_id", "uid", "manage_token_hash", "room_secret_check", "sequence")
+    inlines = [InvitationInline]
+
+
+@admin.register(MeetingSession)
+class MeetingSessionAdmin(admin.ModelAdmin):
+    list_display = ("event", "started_at", "ended_at")

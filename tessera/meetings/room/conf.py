@@ -1,0 +1,27 @@
+"""Live-room settings: defaults here, overridable per deployment with settings.TESSERA_ROOM."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "mesh_max": 8,  # participants in a peer-to-peer room; the SFU takes larger rooms later
+    "message_max_bytes": 48 * 1024,  # one WebSocket message (an SDP offer with three m-lines is ~8 KiB)
+    "rate_per_second": 40,  # sustained messages per connection
+    "rate_burst": 120,
+    "flood_close_after": 200,  # messages refused for rate before the connection is closed
+    "auth_timeout_seconds": 10,
+    "heartbeat_seconds": 10,  # the server pings; silence for 3 heartbeats closes the connection
+    "resume_grace_seconds": 20,  # a dropped connection may resume the same participant this long
+    "auth_failures_per_ip": (20, 60),
+    "stats_min_interval_seconds": 5,
+    # ICE: empty lists on loopback; production names its own STUN/TURN (deploy/coturn/).
+    "stun_urls": [],
+    "turn_urls": [],
+    "turn_secret": "",
+    "turn_ttl_seconds": 6 * 3600,
+    # Lets bench/e2ee_overhead.py measure a call without encryption; never on in a deployment.
+    "allow_plaintext_benchmark": False,
+}
+
+
+def room_setting(name: str):
+    return {**DEFAULTS, **getattr(settings, "TESSERA_ROOM", {})}[name]

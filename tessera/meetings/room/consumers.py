@@ -1,0 +1,193 @@
+"""The signaling WebSocket, /ws/meet/<room-id>: authenticate, validate, call `live`."""
+
+import asyncio
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from tessera.core.ratelimit import alimit_hit, ip_hash
+
+from . import live, protocol
+from .conf import room_setting
+from .protocol import ProtocolError
+from .selectors import room_entry
+
+log = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's).
+CLOSE_AUTH, CLOSE_TIMEOUT, CLOSE_TOO_LARGE, CLOSE_FLOOD = 4401, 4408, 4413, 4429
+REFUSED_ENTRY = {
+    "invalid_token": "this link is not valid, or was revoked",
+    "token_expired": "this meeting has ended",
+    "not_open_yet": "the room is not open yet",
+    "cancelled": "this meeting was cancelled",
+}
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
+        self.member = None
+        self.closing = False
+        self.refused = 0
+        self.last_seen = time.monotonic()
+        self.bucket = TokenBucket(room_setting("rate_per_second"), room_setting("rate_burst"))
+        await self.accept()
+        self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
+
+    async def disconnect(self, code):
+        self.closing = True
+        if getattr(self, "heartbeat", None):
+            self.heartbeat.cancel()
+        if self.member is not None:
+            try:
+                await live.detach(room_id=self.room_id, member=self.member, channel=self.channel_name)
+            except Exception:
+                log.exception("room: detach failed")
+
+    async def _heartbeat(self):
+        started, interval = time.monotonic(), room_setting("heartbeat_seconds")
+        auth_timeout = room_setting("auth_timeout_seconds")
+        while not self.closing:
+            await asyncio.sleep(min(interval, auth_timeout) if self.member is None else interval)
+            now = time.monotonic()
+            if self.member is None and now - started >= auth_timeout:
+                await self._fail(ProtocolError("auth_timeout", "authenticate first", close=CLOSE_AUTH))
+                return
+            if now - self.last_seen > 3 * interval:
+                await self._fail(
+                    ProtocolError("heartbeat_timeout", "no answer to pings", close=CLOSE_TIMEOUT)
+                )
+                return
+            if self.member is not None:
+                await self.send(text_data='{"type":"ping"}')
+
+    async def _fail(self, error: ProtocolError):
+        if self.closing:
+            return
+        await self.send(text_data=json.dumps({"type": "error", "code": error.code, "message": error.detail}))
+        if error.close:
+            self.closing = True
+            await self.close(code=error.close)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        self.last_seen = time.monotonic()
+        try:
+            await self._receive(text_data, bytes_data)
+        except ProtocolError as error:
+            await self._fail(error)
+        except Exception:
+            log.exception("room: message handling failed")
+            await self._fail(ProtocolError("internal", "the server could not handle this message"))
+
+    async def _receive(self, text_data, bytes_data):
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused >= room_setting("flood_close_after"):
+                raise ProtocolError("rate_limited", "too many messages", close=CLOSE_FLOOD)
+            # Answer a flood now and then, not once per message.
+            if self.refused % 50 == 1:
+                raise ProtocolError("rate_limited", "too many messages: slow down")
+            return
+        if bytes_data is not None:
+            raise ProtocolError("invalid_message", "binary messages are not accepted")
+        if len(text_data.encode()) > room_setting("message_max_bytes"):
+            raise ProtocolError("too_large", "the message is too large", close=CLOSE_TOO_LARGE)
+        message = protocol.parse(text_data)
+        kind = message.type
+        if kind == "pong":
+            return
+        if kind == "ping":
+            await self.send(text_data='{"type":"pong"}')
+            return
+        if self.member is None:
+            if kind != "auth":
+                raise ProtocolError("not_authenticated", "the first message must be auth")
+            await self._authenticate(message)
+            return
+        if kind == "auth":
+            raise ProtocolError("already_authenticated", "this connection is authenticated")
+        room = live.rooms.get(self.room_id)
+        if room is None or room.members.get(self.member.pid) is not self.member:
+            raise ProtocolError("not_in_room", "you are no longer in this room", close=4000)
+        await self._dispatch(room, message)
+
+    async def _authenticate(self, message):
+        client = (self.scope.get("client") or ["", 0])[0] or ""
+        entry = await sync_to_async(room_entry)(room_id=self.room_id, kind=message.kind, token=message.token)
+        if entry.state not in {"open", "lobby"}:
+            limit, period = room_setting("auth_failures_per_ip")
+            await alimit_hit(scope="room.auth_failure", key=ip_hash(client), limit=limit, period=period)
+            raise ProtocolError(entry.state, REFUSED_ENTRY.get(entry.state, ""), close=CLOSE_AUTH)
+        try:
+            self.member = await live.enter(
+                room_id=self.room_id,
+                channel=self.channel_name,
+                entry=entry,
+                name=message.name,
+                resume=message.resume,
+            )
+        except ProtocolError:
+            room = live.rooms.get(self.room_id)
+            if room is not None:
+                live._drop_if_empty(room)
+            raise
+
+    async def _dispatch(self, room, message):
+        kind, member = message.type, self.member
+        if kind in {"signal", "e2ee", "app"}:
+            await live.relay(room=room, member=member, message=message)
+        elif kind == "stats":
+            await live.stats(room=room, member=member, message=message, now=time.monotonic())
+        elif kind == "record":
+            await live.record(room=room, member=member, action=message.action)
+        elif kind == "record_answer":
+            await live.record_answer(room=room, member=member, notice=message.notice, accept=message.accept)
+        elif kind == "admit":
+            await live.admit(room=room, member=member, pid=message.pid, allow=message.allow)
+        elif kind == "mute_request":
+            await live.mute_request(room=room, member=member, pid=message.pid)
+        elif kind == "remove":
+            await live.remove(room=room, member=member, pid=message.pid)
+        elif kind == "lock":
+            await live.lock(room=room, member=member, locked=message.locked)
+        elif kind == "end":
+            await live.end(room=room, member=member)
+        elif kind == "leave":
+            self.closing = True
+            await live.leave(room_id=self.room_id, member=member, reason="left")
+            await self.close(code=1000)
+
+    # --- channel layer ----------------------------------------------------------------------------
+
+    async def room_out(self, event):
+        if event.get("exclude") and self.member is not None and event["exclude"] == self.member.pid:
+            return
+        if not self.closing:
+            await self.send(text_data=event["text"])
+
+    async def room_close(self, event):
+        if self.closing:
+            return
+        self.closing = True
+        await self.send(text_data=event["text"])
+        await self.close(code=event.get("code", 4000))

@@ -1,0 +1,531 @@
+"""Live rooms: who is in which room, and the messages that changes send.
+
+The state lives in this process (the embedded default: one process serves every room). Every change
+goes through the functions below, which the consumer calls; fan-out goes through the channel layer, so
+that moving the state to Redis later changes this module only. Nothing here touches media or keys:
+`signal`, `e2ee` and `app` payloads are relayed as they came.
+"""
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from . import services
+from .conf import room_setting
+from .ice import ice_servers
+from .protocol import ProtocolError
+from .selectors import Entry
+
+log = logging.getLogger(__name__)
+
+ACTIVE, LOBBY, NOTICE = "active", "lobby", "notice"
+
+
+@dataclass(eq=False)
+class Member:
+    pid: str
+    channel: str
+    role: str  # organiser, invitee, guest
+    invitation_id: int | None
+    name: str  # ciphertext: only the participants can read it
+    resume: str
+    status: str = LOBBY
+    seq: int = 0
+    participant_id: int | None = None
+    connected: bool = True
+    grace: asyncio.Task | None = None
+    stats_at: float = 0.0
+
+    @property
+    def organiser(self) -> bool:
+        return self.role == "organiser"
+
+    def public(self) -> dict:
+        return {"pid": self.pid, "name": self.name, "role": self.role, "seq": self.seq}
+
+
+@dataclass(eq=False)
+class Recording:
+    notice_id: int
+    recorder: str  # pid
+    pending: set = field(default_factory=set)
+    active: bool = False
+
+
+@dataclass(eq=False)
+class Room:
+    room_id: str
+    event_id: int
+    session_id: int | None = None
+    members: dict = field(default_factory=dict)  # pid -> Member
+    locked: bool = False
+    recording: Recording | None = None
+    next_seq: int = 1
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def group(self) -> str:
+        return f"room.{self.room_id}"[:99]
+
+    def active(self) -> list[Member]:
+        return [m for m in self.members.values() if m.status == ACTIVE]
+
+    def organisers(self) -> list[Member]:
+        return [m for m in self.members.values() if m.status == ACTIVE and m.organiser and m.connected]
+
+    def occupied(self) -> int:
+        return sum(1 for m in self.members.values() if m.status in {ACTIVE, NOTICE})
+
+    def lobby(self) -> list[dict]:
+        return [{"pid": m.pid, "name": m.name} for m in self.members.values() if m.status == LOBBY]
+
+
+rooms: dict[str, Room] = {}
+# Per process: invitations removed by the organiser, and rooms ended by the organiser.
+_banned: dict[str, set] = {}
+_ended: set = set()
+
+
+def _layer():
+    return get_channel_layer()
+
+
+async def send(member: Member, payload: dict) -> None:
+    if member.connected:
+        await _layer().send(member.channel, {"type": "room.out", "text": json.dumps(payload)})
+
+
+async def close(member: Member, payload: dict, code: int) -> None:
+    if member.connected:
+        await _layer().send(member.channel, {"type": "room.close", "text": json.dumps(payload), "code": code})
+    member.connected = False
+
+
+async def broadcast(room: Room, payload: dict, *, exclude: str = "") -> None:
+    await _layer().group_send(
+        room.group, {"type": "room.out", "text": json.dumps(payload), "exclude": exclude}
+    )
+
+
+async def _to_organisers(room: Room, payload: dict) -> None:
+    for organiser in room.organisers():
+        await send(organiser, payload)
+
+
+# --- entering and leaving ---------------------------------------------------------------------------
+
+
+async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: str) -> Member:
+    """Admit an authenticated connection: resume, lobby, recording notice, or straight in."""
+    room = rooms.get(room_id)
+    if room is None:
+        room = rooms[room_id] = Room(room_id=room_id, event_id=entry.event_id)
+    async with room.lock:
+        if resume:
+            member = next((m for m in room.members.values() if m.resume == resume), None)
+            if (
+                member is not None
+                and member.role == entry.role
+                and member.invitation_id == entry.invitation_id
+            ):
+                return await _resume(room, member, channel)
+        if entry.role == "organiser":
+            _ended.discard(room_id)
+        elif room_id in _ended:
+            raise ProtocolError("meeting_ended", "the organiser ended this meeting", close=4410)
+        if entry.invitation_id and entry.invitation_id in _banned.get(room_id, ()):
+            raise ProtocolError("removed", "the organiser removed you from this meeting", close=4403)
+        member = Member(
+            pid=secrets.token_urlsafe(9),
+            channel=channel,
+            role=entry.role,
+            invitation_id=entry.invitation_id,
+            name=name,
+            resume=secrets.token_urlsafe(24),
+        )
+        if entry.role != "organiser" and (entry.state == "lobby" or room.locked):
+            if room.occupied() >= room_setting("mesh_max"):
+                raise ProtocolError("room_full", _full_detail(), close=4409)
+            room.members[member.pid] = member
+            await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
+            await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+            return member
+        if room.occupied() >= room_setting("mesh_max"):
+            _drop_if_empty(room)
+            raise ProtocolError("room_full", _full_detail(), close=4409)
+        room.members[member.pid] = member
+        await _step_in(room, member)
+        return member
+
+
+def _full_detail() -> str:
+    return f"this room is full ({room_setting('mesh_max')} participants)"
+
+
+async def _step_in(room: Room, member: Member) -> None:
+    """Past the lobby: a recording in progress must be answered before any media is exchanged."""
+    if room.recording is not None:
+        member.status = NOTICE
+        recorder = room.members.get(room.recording.recorder)
+        await send(
+            member,
+            {
+                "type": "record_notice",
+                "notice": room.recording.notice_id,
+                "by": room.recording.recorder,
+                "by_name": recorder.name if recorder else "",
+                "joining": True,
+                "pid": member.pid,
+            },
+        )
+        return
+    await _activate(room, member)
+
+
+async def _activate(room: Room, member: Member) -> None:
+    if room.session_id is None:
+        room.session_id = await sync_to_async(services.live_session_open)(event_id=room.event_id)
+    member.participant_id = await sync_to_async(services.participant_join)(
+        session_id=room.session_id, invitation_id=member.invitation_id
+    )
+    member.status, member.seq = ACTIVE, room.next_seq
+    room.next_seq += 1
+    await _layer().group_add(room.group, member.channel)
+    await send(member, _welcome(room, member, resumed=False))
+    await broadcast(room, {"type": "peer_joined", "peer": member.public()}, exclude=member.pid)
+
+
+def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
+    recording = room.recording
+    return {
+        "type": "welcome",
+        "pid": member.pid,
+        "resume": member.resume,
+        "role": member.role,
+        "seq": member.seq,
+        "resumed": resumed,
+        "peers": [m.public() for m in room.active() if m is not member],
+        "locked": room.locked,
+        "recording": {"notice": recording.notice_id, "by": recording.recorder}
+        if recording and recording.active
+        else None,
+        "lobby": room.lobby() if member.organiser else [],
+        "ice_servers": ice_servers(),
+        "mesh_max": room_setting("mesh_max"),
+        "heartbeat_seconds": room_setting("heartbeat_seconds"),
+    }
+
+
+async def _resume(room: Room, member: Member, channel: str) -> Member:
+    if member.grace is not None:
+        member.grace.cancel()
+        member.grace = None
+    old_channel, was_connected = member.channel, member.connected
+    if was_connected and old_channel != channel:
+        await _layer().send(
+            old_channel,
+            {
+                "type": "room.close",
+                "text": json.dumps(
+                    {
+                        "type": "error",
+                        "code": "replaced",
+                        "message": "this participant connected again elsewhere",
+                    }
+                ),
+                "code": 4000,
+            },
+        )
+    if member.status == ACTIVE:
+        await _layer().group_discard(room.group, old_channel)
+        await _layer().group_add(room.group, channel)
+    member.channel, member.connected = channel, True
+    if member.status == ACTIVE:
+        await send(member, _welcome(room, member, resumed=True))
+        await broadcast(room, {"type": "peer_resumed", "pid": member.pid}, exclude=member.pid)
+    elif member.status == LOBBY:
+        await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
+    return member
+
+
+async def detach(*, room_id: str, member: Member, channel: str) -> None:
+    """The connection dropped: an active participant may resume within the grace period."""
+    room = rooms.get(room_id)
+    if room is None or room.members.get(member.pid) is not member or member.channel != channel:
+        return
+    member.connected = False
+    if member.status != ACTIVE:
+        await leave(room_id=room_id, member=member, reason="left")
+        return
+    await _layer().group_discard(room.group, channel)
+    member.grace = asyncio.get_running_loop().create_task(_grace_expire(room_id, member))
+
+
+async def _grace_expire(room_id: str, member: Member) -> None:
+    await asyncio.sleep(room_setting("resume_grace_seconds"))
+    member.grace = None
+    if not member.connected:
+        await leave(room_id=room_id, member=member, reason="timeout")
+
+
+async def leave(*, room_id: str, member: Member, reason: str) -> None:
+    room = rooms.get(room_id)
+    if room is None or room.members.get(member.pid) is not member:
+        return
+    async with room.lock:
+        await _remove_member(room, member, reason)
+
+
+async def _remove_member(room: Room, member: Member, reason: str) -> None:
+    room.members.pop(member.pid, None)
+    if member.grace is not None and member.grace is not asyncio.current_task():
+        member.grace.cancel()
+    was_active = member.status == ACTIVE
+    if was_active:
+        await _layer().group_discard(room.group, member.channel)
+        if member.participant_id:
+            await sync_to_async(services.participant_leave)(participant_id=member.participant_id)
+        await broadcast(room, {"type": "peer_left", "pid": member.pid, "reason": reason})
+    elif member.status == LOBBY:
+        await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+    recording = room.recording
+    if recording is not None:
+        if recording.recorder == member.pid:
+            await _recording_end(room, cancelled=not recording.active)
+        elif member.pid in recording.pending:
+            recording.pending.discard(member.pid)
+            await _recording_maybe_start(room)
+    if not room.active() and not any(m.status == NOTICE for m in room.members.values()):
+        await _session_end(room)
+
+
+async def _session_end(room: Room) -> None:
+    if room.session_id is not None:
+        await sync_to_async(services.live_session_close)(session_id=room.session_id)
+        room.session_id = None
+    room.recording = None
+    _drop_if_empty(room)
+
+
+def _drop_if_empty(room: Room) -> None:
+    if not room.members and rooms.get(room.room_id) is room:
+        del rooms[room.room_id]
+
+
+# --- relaying ---------------------------------------------------------------------------------------
+
+
+def _peer(room: Room, pid: str) -> Member:
+    target = room.members.get(pid)
+    if target is None or target.status != ACTIVE:
+        raise ProtocolError("unknown_peer", "no such participant in this room")
+    return target
+
+
+def _require_active(member: Member) -> None:
+    if member.status == LOBBY:
+        raise ProtocolError("not_admitted", "wait until the organiser admits you")
+    if member.status == NOTICE:
+        raise ProtocolError("recording_notice_pending", "answer the recording notice first")
+
+
+async def relay(*, room: Room, member: Member, message) -> None:
+    """`signal`, `e2ee` and `app`: to one participant, or (e2ee, app) to every other one."""
+    _require_active(member)
+    payload = message.model_dump(exclude_none=True, exclude={"to"})
+    payload["from"] = member.pid
+    if message.to:
+        await send(_peer(room, message.to), payload)
+    else:
+        await broadcast(room, payload, exclude=member.pid)
+
+
+async def stats(*, room: Room, member: Member, message, now: float) -> None:
+    _require_active(member)
+    if now - member.stats_at < room_setting("stats_min_interval_seconds"):
+        raise ProtocolError("rate_limited", "statistics are accepted every 10 seconds")
+    member.stats_at = now
+    if room.session_id and member.participant_id:
+        figures = message.model_dump(exclude={"type"})
+        await sync_to_async(services.quality_sample_record)(
+            session_id=room.session_id, participant_id=member.participant_id, figures=figures
+        )
+
+
+# --- organiser controls -----------------------------------------------------------------------------
+
+
+def _require_organiser(member: Member) -> None:
+    if not member.organiser or member.status != ACTIVE:
+        raise ProtocolError("forbidden", "only the organiser can do this")
+
+
+async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
+    _require_organiser(member)
+    async with room.lock:
+        guest = room.members.get(pid)
+        if guest is None or guest.status != LOBBY:
+            raise ProtocolError("unknown_peer", "nobody with this id is waiting")
+        if not allow:
+            room.members.pop(pid, None)
+            await close(guest, {"type": "denied"}, 4403)
+        elif room.occupied() >= room_setting("mesh_max"):
+            raise ProtocolError("room_full", _full_detail())
+        else:
+            await _step_in(room, guest)
+        await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+
+
+async def mute_request(*, room: Room, member: Member, pid: str) -> None:
+    _require_organiser(member)
+    await send(_peer(room, pid), {"type": "mute_request", "by": member.pid})
+
+
+async def remove(*, room: Room, member: Member, pid: str) -> None:
+    """Remove someone: they are disconnected, and the participants' key leader rotates the media key."""
+    _require_organiser(member)
+    async with room.lock:
+        target = _peer(room, pid)
+        if target is member:
+            raise ProtocolError("forbidden", "leave the meeting instead")
+        if target.invitation_id and target.role == "invitee":
+            _banned.setdefault(room.room_id, set()).add(target.invitation_id)
+        await close(target, {"type": "removed"}, 4403)
+        await _remove_member(room, target, "removed")
+
+
+async def lock(*, room: Room, member: Member, locked: bool) -> None:
+    _require_organiser(member)
+    room.locked = locked
+    await broadcast(room, {"type": "locked", "locked": locked})
+
+
+async def end(*, room: Room, member: Member) -> None:
+    _require_organiser(member)
+    async with room.lock:
+        _ended.add(room.room_id)
+        for other in list(room.members.values()):
+            if other.grace is not None:
+                other.grace.cancel()
+            await close(other, {"type": "ended"}, 4410)
+            if other.status == ACTIVE and other.participant_id:
+                await _layer().group_discard(room.group, other.channel)
+        room.members.clear()
+        if room.recording is not None:
+            await sync_to_async(services.recording_notice_update)(
+                notice_id=room.recording.notice_id, status="stopped"
+            )
+        await _session_end(room)
+
+
+# --- recording with notice --------------------------------------------------------------------------
+
+
+async def record(*, room: Room, member: Member, action: str) -> None:
+    _require_active(member)
+    async with room.lock:
+        recording = room.recording
+        if action == "stop":
+            if recording is None or (recording.recorder != member.pid and not member.organiser):
+                raise ProtocolError("forbidden", "no recording of yours to stop")
+            await _recording_end(room, cancelled=not recording.active)
+            return
+        if recording is not None:
+            raise ProtocolError("recording_busy", "a recording is already requested")
+        notice_id = await sync_to_async(services.recording_notice_create)(
+            session_id=room.session_id, participant_id=member.participant_id
+        )
+        others = {m.pid for m in room.active() if m is not member}
+        room.recording = Recording(notice_id=notice_id, recorder=member.pid, pending=set(others))
+        for pid in others:
+            await send(
+                room.members[pid],
+                {
+                    "type": "record_notice",
+                    "notice": notice_id,
+                    "by": member.pid,
+                    "by_name": member.name,
+                    "joining": False,
+                },
+            )
+        await send(member, {"type": "record_pending", "notice": notice_id, "waiting": len(others)})
+        await _recording_maybe_start(room)
+
+
+async def record_answer(*, room: Room, member: Member, notice: int, accept: bool) -> None:
+    async with room.lock:
+        recording = room.recording
+        joining = member.status == NOTICE
+        if (
+            recording is None
+            or recording.notice_id != notice
+            or not (joining or member.pid in recording.pending)
+        ):
+            raise ProtocolError("unknown_notice", "no recording notice is waiting for your answer")
+        await sync_to_async(services.recording_answer_record)(
+            notice_id=notice,
+            participant_id=member.participant_id,
+            invitation_id=member.invitation_id,
+            organiser=member.organiser,
+            accepted=accept,
+            joined_during=joining,
+        )
+        recorder = room.members.get(recording.recorder)
+        if recorder is not None:
+            await send(recorder, {"type": "record_answer", "pid": member.pid, "accept": accept})
+        if not accept:
+            await close(member, {"type": "left", "reason": "refused_recording"}, 4000)
+            await _remove_member(room, member, "left")
+            return
+        if joining:
+            await _activate(room, member)
+            if recording.active:
+                await send(
+                    member,
+                    {
+                        "type": "recording",
+                        "active": True,
+                        "by": recording.recorder,
+                        "notice": recording.notice_id,
+                    },
+                )
+            return
+        recording.pending.discard(member.pid)
+        await _recording_maybe_start(room)
+
+
+async def _recording_maybe_start(room: Room) -> None:
+    recording = room.recording
+    if recording is None or recording.active or recording.pending:
+        return
+    recording.active = True
+    await sync_to_async(services.recording_notice_update)(notice_id=recording.notice_id, status="recording")
+    await broadcast(
+        room, {"type": "recording", "active": True, "by": recording.recorder, "notice": recording.notice_id}
+    )
+
+
+async def _recording_end(room: Room, *, cancelled: bool) -> None:
+    recording = room.recording
+    room.recording = None
+    await sync_to_async(services.recording_notice_update)(
+        notice_id=recording.notice_id, status="cancelled" if cancelled else "stopped"
+    )
+    await broadcast(
+        room, {"type": "recording", "active": False, "by": recording.recorder, "notice": recording.notice_id}
+    )
+    # Joiners held by the notice may now come in.
+    for held in [m for m in room.members.values() if m.status == NOTICE]:
+        await _activate(room, held)
+
+
+def reset() -> None:
+    """Forget every room (tests)."""
+    rooms.clear()
+    _banned.clear()
+    _ended.clear()

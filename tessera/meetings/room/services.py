@@ -1,0 +1,130 @@
+"""Writes of the live room. Everything here is metadata: no content, no key, no display name."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from tessera.meetings import services as meetings_services
+from tessera.meetings.conf import meetings_setting
+from tessera.meetings.models import Event, Invitation, MeetingSession, SessionParticipant
+
+from .models import QualitySample, RecordingAnswer, RecordingNotice
+
+log = logging.getLogger(__name__)
+
+NOTICE_TEXT = "{name} wants to record this meeting. Accept / Refuse and leave."
+NOTICE_TEXT_VERSION = "room-recording-notice-2026-01"
+
+
+def live_session_open(*, event_id: int, now=None) -> int:
+    event = Event.objects.get(pk=event_id)
+    return meetings_services.meeting_session_open(event=event, now=now).pk
+
+
+def live_session_close(*, session_id: int, now=None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = MeetingSession.objects.filter(pk=session_id).first()
+        if session is None:
+            return
+        RecordingNotice.objects.filter(
+            session=session, status__in=[RecordingNotice.Status.PENDING, RecordingNotice.Status.RECORDING]
+        ).update(status=RecordingNotice.Status.STOPPED, stopped_at=now)
+        meetings_services.meeting_session_close(session=session, now=now)
+
+
+def participant_join(*, session_id: int, invitation_id: int | None, now=None) -> int:
+    session = MeetingSession.objects.get(pk=session_id)
+    invitation = Invitation.objects.filter(pk=invitation_id).first() if invitation_id else None
+    return meetings_services.session_participant_join(session=session, invitation=invitation, now=now).pk
+
+
+def participant_leave(*, participant_id: int, now=None) -> None:
+    participant = SessionParticipant.objects.filter(pk=participant_id).first()
+    if participant is not None:
+        meetings_services.session_participant_leave(participant=participant, now=now)
+
+
+@transaction.atomic
+def recording_notice_create(*, session_id: int, participant_id: int | None, now=None) -> int:
+    now = now or timezone.now()
+    notice = RecordingNotice.objects.create(
+        session_id=session_id, requested_by_id=participant_id, created_at=now
+    )
+    return notice.pk
+
+
+@transaction.atomic
+def recording_notice_update(*, notice_id: int, status: str, now=None) -> None:
+    now = now or timezone.now()
+    values = {"status": status}
+    if status == RecordingNotice.Status.RECORDING:
+        values["started_at"] = now
+    elif status in {RecordingNotice.Status.STOPPED, RecordingNotice.Status.CANCELLED}:
+        values["stopped_at"] = now
+    RecordingNotice.objects.filter(pk=notice_id).update(**values)
+
+
+@transaction.atomic
+def recording_answer_record(
+    *,
+    notice_id: int,
+    participant_id: int | None,
+    invitation_id: int | None,
+    organiser: bool,
+    accepted: bool,
+    joined_during: bool,
+    now=None,
+) -> None:
+    """Store the answer as conference data, and in the consent ledger when we know the person's address."""
+    now = now or timezone.now()
+    notice = RecordingNotice.objects.select_related("session__event").get(pk=notice_id)
+    RecordingAnswer.objects.create(
+        notice=notice,
+        participant_id=participant_id,
+        accepted=accepted,
+        joined_during=joined_during,
+        answered_at=now,
+    )
+    email = ""
+    if organiser:
+        email = notice.session.event.organiser_email
+    elif invitation_id:
+        email = Invitation.objects.filter(pk=invitation_id).values_list("email", flat=True).first() or ""
+    if email:
+        _consent_ledger_record(email=email, accepted=accepted, event=notice.session.event, now=now)
+
+
+def _consent_ledger_record(*, email: str, accepted: bool, event: Event, now) -> None:
+    try:
+        from tessera.privacy import services as privacy_services
+        from tessera.privacy.models import ConsentRecord
+    except ImportError:  # the privacy core has no ledger in this installation
+        return
+    privacy_services.consent_record(
+        email=email,
+        purpose=ConsentRecord.Purpose.RECORDING_NOTICE,
+        text=NOTICE_TEXT,
+        text_version=NOTICE_TEXT_VERSION,
+        method=ConsentRecord.Method.DIALOG,
+        context=f"meeting {event.public_id}",
+        answer=accepted,
+        now=now,
+    )
+
+
+def quality_sample_record(*, session_id: int, participant_id: int, figures: dict, now=None) -> None:
+    QualitySample.objects.create(
+        session_id=session_id, participant_id=participant_id, created_at=now or timezone.now(), **figures
+    )
+
+
+def conference_data_expired_delete(*, now=None) -> int:
+    """Notices, answers and quality samples: 7 days after their session was created (as the session)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=meetings_setting("session_retention_days"))
+    deleted, _ = QualitySample.objects.filter(session__created_at__lt=cutoff).delete()
+    count, _ = RecordingNotice.objects.filter(session__created_at__lt=cutoff).delete()
+    return deleted + count

@@ -1,0 +1,101 @@
+"""Reads of the meetings app."""
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from . import links
+from .conf import meetings_setting
+from .models import Event, Invitation, MeetingSession, SessionParticipant
+
+
+def event_for_manage(*, public_id: str, manage_token: str) -> Event | None:
+    """The event whose management token this is; None for anything else (no hint why)."""
+    if not links.token_well_formed(manage_token):
+        return None
+    event = Event.objects.filter(public_id=public_id).first()
+    if event is None or not hmac.compare_digest(event.manage_token_hash, links.token_digest(manage_token)):
+        return None
+    return event
+
+
+def event_of_organisation(*, organisation, public_id: str) -> Event | None:
+    return Event.objects.filter(organisation=organisation, public_id=public_id).first()
+
+
+def event_list_of_organisation(*, organisation, limit: int = 100):
+    return Event.objects.filter(organisation=organisation).order_by("-starts_at")[:limit]
+
+
+def invitation_by_token(*, room_id: str, token: str) -> Invitation | None:
+    """An active invitation of that room; revoked, unknown and mismatched tokens all give None."""
+    if not links.token_well_formed(token):
+        return None
+    return (
+        Invitation.objects.select_related("event")
+        .filter(token_hash=links.token_digest(token), event__room_id=room_id, revoked_at__isnull=True)
+        .first()
+    )
+
+
+def invitations_active(*, event: Event):
+    return event.invitations.filter(revoked_at__isnull=True).order_by("kind", "position", "id")
+
+
+def invitation_of_event(*, event: Event, public_id: str) -> Invitation | None:
+    try:
+        return event.invitations.filter(public_id=public_id).first()
+    except Exception:  # a malformed UUID
+        return None
+
+
+@dataclass(frozen=True)
+class LinkState:
+    state: str  # invalid, waiting, open, lobby, ended, cancelled
+    opens_at: datetime | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+def link_state(*, invitation: Invitation | None, now=None) -> LinkState:
+    now = now or timezone.now()
+    if invitation is None:
+        return LinkState("invalid")
+    event = invitation.event
+    if event.status == Event.Status.UNVERIFIED:
+        return LinkState("invalid")
+    if event.status == Event.Status.CANCELLED:
+        return LinkState("cancelled")
+    opens_at = event.starts_at - timedelta(minutes=meetings_setting("join_early_minutes"))
+    closes_at = event.ends_at + timedelta(minutes=meetings_setting("ended_grace_minutes"))
+    times = {"opens_at": opens_at, "starts_at": event.starts_at, "ends_at": event.ends_at}
+    if now >= closes_at:
+        return LinkState("ended", **times)
+    if now < opens_at:
+        return LinkState("waiting", **times)
+    if invitation.kind == Invitation.Kind.GUEST:
+        return LinkState("lobby", **times)
+    return LinkState("open", **times)
+
+
+def sessions_of_event(*, event: Event):
+    return (
+        MeetingSession.objects.filter(event=event)
+        .order_by("started_at")
+        .prefetch_related(
+            Prefetch(
+                "participants",
+                queryset=SessionParticipant.objects.select_related("invitation").order_by("joined_at"),
+            )
+        )
+    )
+
+
+def deletion_dates(*, event: Event) -> dict:
+    return {
+        "event": event.ends_at + timedelta(days=meetings_setting("event_retention_days")),
+        "session_days": meetings_setting("session_retention_days"),
+    }

@@ -1,0 +1,287 @@
+"""The DPO console: rights requests with their legal deadlines, the incident register, the ledgers."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core.audit import security_event_record
+
+from . import dpo, services
+from .models import (
+    ConsentRecord,
+    Incident,
+    PolicyVersion,
+    PostMortemDirective,
+    ProcessingLimit,
+    RetentionRun,
+    RightsRequest,
+)
+
+
+class RightsRequestForm(forms.ModelForm):
+    extend_with_reason = forms.CharField(
+        label=_("Extend the deadline by two months, because"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("GDPR Art. 12(3): only for complex or numerous requests; the person is told why."),
+    )
+
+    class Meta:
+        model = RightsRequest
+        fields = [
+            "kind",
+            "channel",
+            "email",
+            "requester_name",
+            "postal_address",
+            "details",
+            "identity_verified",
+            "received_at",
+            "status",
+            "answer",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("extend_with_reason") and self.instance.extended_at:
+            raise forms.ValidationError(_("The deadline was already extended once."))
+        return data
+
+
+def _days_left(record) -> str:
+    if not record.is_open:
+        return "—"
+    delta = record.due_at - timezone.now()
+    return f"{delta.days} d" if delta.total_seconds() >= 0 else gettext("overdue")
+
+
+@admin.register(RightsRequest)
+class RightsRequestAdmin(admin.ModelAdmin):
+    form = RightsRequestForm
+    list_display = (
+        "reference",
+        "kind",
+        "status",
+        "channel",
+        "received_at",
+        "due_at",
+        "days_left",
+        "letter_link",
+    )
+    list_filter = ("status", "kind", "channel")
+    search_fields = ("reference", "email", "requester_name")
+    ordering = ("due_at",)
+    readonly_fields = ("reference", "due_at", "extended_at", "extension_reason", "closed_at", "outcome")
+
+    @admin.display(description=_("time left"))
+    def days_left(self, obj):
+        return _days_left(obj)
+
+    @admin.display(description=_("answer letter"))
+    def letter_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:privacy_rightsrequest_letter", args=[obj.pk]),
+            gettext("letter"),
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        main = [
+            "kind",
+            "channel",
+            "email",
+            "requester_name",
+            "postal_address",
+            "details",
+            "identity_verified",
+            "received_at",
+        ]
+        if obj is None:
+            return [(None, {"fields": main})]
+        return [
+            (None, {"fields": ["reference", *main]}),
+            (_("Answer"), {"fields": ["status", "answer", "outcome", "closed_at"]}),
+            (_("Deadline"), {"fields": ["due_at", "extended_at", "extension_reason", "extend_with_reason"]}),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            created = services.rights_request_create(
+                email=data["email"],
+                kind=data["kind"],
+                channel=data["channel"],
+                details=data.get("details", ""),
+                requester_name=data.get("requester_name", ""),
+                postal_address=data.get("postal_address", ""),
+                identity_verified=data.get("identity_verified", False),
+                received_at=data.get("received_at") or timezone.now(),
+                actor=request.user,
+            )
+            obj.pk, obj.reference, obj.due_at = created.pk, created.reference, created.due_at
+            obj._state.adding = False
+            return
+        was_open = RightsRequest.objects.get(pk=obj.pk).is_open
+        if not obj.is_open and was_open:
+            obj.closed_at = timezone.now()
+        obj.save()
+        if data.get("extend_with_reason"):
+            services.rights_request_extend(record=obj, reason=data["extend_with_reason"], actor=request.user)
+        security_event_record(
+            action="privacy.request_updated",
+            actor=request.user,
+            data={"reference": obj.reference, "status": obj.status},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/letter/",
+                self.admin_site.admin_view(self.letter_view),
+                name="privacy_rightsrequest_letter",
+            ),
+            *super().get_urls(),
+        ]
+
+    def letter_view(self, request, pk):
+        record = get_object_or_404(RightsRequest, pk=pk)
+        security_event_record(
+            action="privacy.letter_generated", actor=request.user, data={"reference": record.reference}
+        )
+        outcomes = (record.outcome or {}).get("outcomes", [])
+        return TemplateResponse(
+            request, "privacy/letter.html", {"record": record, "outcomes": outcomes, "today": timezone.now()}
+        )
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "nature",
+            "detected_at",
+            "occurred_at",
+            "people_categories",
+            "people_count",
+            "record_categories",
+            "record_count",
+            "consequences",
+            "measures",
+            "high_risk",
+            "affected_emails",
+            "people_message",
+            "authority_notified_at",
+            "authority_delay_reason",
+            "closed_at",
+        ]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentForm
+    list_display = (
+        "title",
+        "detected_at",
+        "authority_deadline_display",
+        "authority_notified_at",
+        "high_risk",
+        "people_notified_at",
+        "draft_link",
+    )
+    list_filter = ("high_risk",)
+    readonly_fields = ("authority_deadline_display", "people_notified_at", "people_notified_count")
+    actions = ["notify_people"]
+
+    @admin.display(description=_("72-hour deadline to notify the authority"))
+    def authority_deadline_display(self, obj):
+        if obj.pk is None:
+            return "—"
+        deadline = obj.authority_deadline
+        if obj.authority_notified_at:
+            late = obj.authority_notified_at > deadline
+            return f"{deadline:%Y-%m-%d %H:%M} — " + (
+                gettext("notified late") if late else gettext("notified in time")
+            )
+        hours = (deadline - timezone.now()).total_seconds() / 3600
+        return f"{deadline:%Y-%m-%d %H:%M} — " + (
+            gettext("%(hours)d hours left") % {"hours": hours} if hours >= 0 else gettext("overdue")
+        )
+
+    @admin.display(description=_("draft notification"))
+    def draft_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:privacy_incident_draft", args=[obj.pk]), gettext("draft")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/draft/", self.admin_site.admin_view(self.draft_view), name="privacy_incident_draft"
+            ),
+            *super().get_urls(),
+        ]
+
+    def draft_view(self, request, pk):
+        incident = get_object_or_404(Incident, pk=pk)
+        security_event_record(
+            action="privacy.incident_draft", actor=request.user, data={"incident": incident.pk}
+        )
+        return TemplateResponse(request, "privacy/incident_draft.html", {"incident": incident})
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        security_event_record(
+            action="privacy.incident_saved",
+            actor=request.user,
+            data={"incident": obj.pk, "created": not change},
+        )
+
+    @admin.action(description=_("Notify the people concerned by email"))
+    def notify_people(self, request, queryset):
+        total = sum(dpo.incident_notify_people(incident=i, actor=request.user) for i in queryset)
+        self.message_user(request, gettext("%(count)d emails queued.") % {"count": total}, messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ("purpose", "answer", "text_version", "method", "given_at", "withdrawn_at")
+    list_filter = ("purpose", "answer", "method")
+    search_fields = ("email",)
+
+
+@admin.register(ProcessingLimit)
+class ProcessingLimitAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "email", "created_at", "lifted_at")
+    list_filter = ("kind",)
+    search_fields = ("email",)
+
+
+@admin.register(PostMortemDirective)
+class PostMortemDirectiveAdmin(ReadOnlyAdmin):
+    list_display = ("email", "instruction", "trusted_person_name", "created_at", "revoked_at")
+    search_fields = ("email",)
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "published_at", "substantial", "notified_at")
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdmin):
+    list_display = ("activity", "last_run_at", "last_count", "total_count")

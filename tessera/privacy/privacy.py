@@ -1,0 +1,306 @@
+"""Processing activities of the privacy core itself: consent, rights requests, directives, incidents."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import ConsentRecord, Incident, PostMortemDirective, ProcessingLimit, RightsLink, RightsRequest
+from .register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
+from .retention import batched_delete, batched_update
+
+DPO = _("The data protection officer and authorised staff")
+MARKETING = _("News and offers")
+PORTAL = _("Privacy and your rights")
+
+
+def _days(name):
+    return timedelta(days=settings.TESSERA_PRIVACY[name])
+
+
+def _marketing_retention(*, now) -> int:
+    # A withdrawal interrupted by a crash is finished here: only the minimal proof remains.
+    count = batched_update(
+        ConsentRecord.objects.filter(withdrawn_at__isnull=False).filter(~Q(email="") | Q(user__isnull=False)),
+        values={"email": "", "user": None, "context": ""},
+    )
+    count += batched_delete(
+        ConsentRecord.objects.filter(
+            purpose=ConsentRecord.Purpose.MARKETING,
+            withdrawn_at__isnull=True,
+            last_activity_at__lt=now - _days("marketing_inactivity_days"),
+        ).order_by()
+    )
+    return count
+
+
+def _consent_proof_retention(*, now) -> int:
+    return batched_delete(
+        ConsentRecord.objects.filter(withdrawn_at__lt=now - _days("consent_proof_days")).order_by()
+    )
+
+
+def _rights_retention(*, now) -> int:
+    count = batched_delete(RightsLink.objects.filter(expires_at__lt=now - timedelta(days=1)).order_by())
+    cutoff = now - _days("rights_request_days")
+    count += batched_delete(ProcessingLimit.objects.filter(lifted_at__lt=cutoff).order_by())
+    count += batched_delete(RightsRequest.objects.filter(closed_at__lt=cutoff).order_by())
+    return count
+
+
+def _directive_retention(*, now) -> int:
+    return batched_delete(PostMortemDirective.objects.filter(revoked_at__lt=now).order_by())
+
+
+def _incident_retention(*, now) -> int:
+    count = batched_update(
+        Incident.objects.filter(people_notified_at__isnull=False).exclude(affected_emails=""),
+        values={"affected_emails": ""},
+    )
+    count += batched_delete(Incident.objects.filter(closed_at__lt=now - _days("incident_days")).order_by())
+    return count
+
+
+activities = [
+    Activity(
+        name="privacy.marketing",
+        service=MARKETING,
+        title=_("Marketing emails"),
+        purpose=_("Send news about our services and offers to people who asked for them."),
+        legal_basis=LegalBasis.CONSENT,
+        legal_basis_detail=_(
+            "An optional, unticked checkbox. You can withdraw at any time with the link in every email."
+        ),
+        data_subjects=(_("People who subscribed to our news"),),
+        data_categories=(_("Email address"), _("Date and form of the consent")),
+        fields={"privacy.ConsentRecord": ["email", "user", "context", "last_activity_at"]},
+        recipients=(DPO, _("Our email-sending provider")),
+        retention=Retention(
+            description=_(
+                "Until you withdraw your consent: the address is then erased at once, keeping only a "
+                "minimal proof. Deleted after 3 years without activity."
+            ),
+            period=timedelta(days=3 * 365),
+            apply=_marketing_retention,
+        ),
+        security_measures=(_("One-click unsubscribe link in every email, no sign-in needed"),),
+    ),
+    Activity(
+        name="privacy.consent_ledger",
+        service=PORTAL,
+        title=_("Proof of consent"),
+        purpose=_(
+            "Prove when and how a consent was given and withdrawn, and the exact text that was shown "
+            "(marketing, contact exchange on a card, answers to a recording notice)."
+        ),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        legal_basis_detail=_("GDPR Art. 7(1): the controller must be able to demonstrate consent."),
+        data_subjects=(_("People who gave or refused a consent"),),
+        data_categories=(
+            _("Keyed hash of the email address"),
+            _("Purpose, version and hash of the text shown, dates of consent and withdrawal"),
+        ),
+        fields={"privacy.ConsentRecord": ["subject_digest", "email", "given_at", "withdrawn_at"]},
+        recipients=(DPO,),
+        sub_processors=("hosting",),
+        retention=Retention(
+            description=_("The minimal proof of a withdrawn consent is kept 5 years (limitation period)."),
+            period=timedelta(days=5 * 365),
+            apply=_consent_proof_retention,
+        ),
+        security_measures=(_("The address is replaced by a keyed hash once consent is withdrawn"),),
+    ),
+    Activity(
+        name="privacy.rights_requests",
+        service=PORTAL,
+        title=_("Requests to exercise your rights"),
+        purpose=_(
+            "Answer requests to exercise data protection rights, honour restrictions and objections, and "
+            "prove that each answer was given in time."
+        ),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        legal_basis_detail=_("GDPR Art. 12 to 22."),
+        data_subjects=(_("People who exercise their rights"),),
+        data_categories=(
+            _("Email address, and name and postal address for requests by post"),
+            _("The request, its answer and its dates"),
+        ),
+        fields={
+            "privacy.RightsRequest": [
+                "email",
+                "requester_name",
+                "postal_address",
+                "details",
+                "answer",
+                "outcome",
+                "extension_reason",
+            ],
+            "privacy.RightsLink": ["email"],
+            "privacy.ProcessingLimit": ["email", "reason"],
+        },
+        recipients=(DPO,),
+        retention=Retention(
+            description=_(
+                "5 years after the request was closed (limitation period), to prove the answer. One-time "
+                "links are valid 24 hours and deleted a day after. Restrictions last until lifted."
+            ),
+            period=timedelta(days=5 * 365),
+            apply=_rights_retention,
+        ),
+        security_measures=(
+            _("One-time links valid 24 hours; only a hash of the link is stored"),
+            _("Every action is recorded in the security log"),
+        ),
+    ),
+    Activity(
+        name="privacy.post_mortem",
+        service=PORTAL,
+        title=_("Directives after death"),
+        purpose=_("Apply your directives on keeping, erasing or communicating your data after your death."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        legal_basis_detail=_("French Data Protection Act (Loi Informatique et Libertés), art. 85."),
+        data_subjects=(_("People who gave directives"), _("The person they named")),
+        data_categories=(_("Email address"), _("Instruction, and name and email of the person named")),
+        fields={"privacy.PostMortemDirective": ["email", "trusted_person_name", "trusted_person_email"]},
+        recipients=(DPO,),
+        sub_processors=("hosting",),
+        retention=Retention(
+            description=_("Until you revoke them; revoked directives are deleted."),
+            apply=_directive_retention,
+        ),
+        security_measures=(_("Changed only after proof of control of the address"),),
+    ),
+    Activity(
+        name="privacy.incidents",
+        service=PORTAL,
+        title=_("Incident register"),
+        purpose=_(
+            "Document personal data breaches, notify the supervisory authority and the people concerned."
+        ),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        legal_basis_detail=_("GDPR Art. 33 and 34."),
+        data_subjects=(_("People affected by a breach"),),
+        data_categories=(_("Description of the breach"), _("Addresses of the people to notify")),
+        fields={
+            "privacy.Incident": [
+                "title",
+                "nature",
+                "people_categories",
+                "record_categories",
+                "consequences",
+                "measures",
+                "affected_emails",
+                "people_message",
+                "authority_delay_reason",
+            ]
+        },
+        recipients=(DPO, _("The supervisory authority")),
+        retention=Retention(
+            description=_(
+                "5 years after the incident was closed; addresses to notify are erased once notified."
+            ),
+            period=timedelta(days=5 * 365),
+            apply=_incident_retention,
+        ),
+        security_measures=(_("Access restricted to the data protection officer"),),
+    ),
+]
+
+non_personal = {
+    "privacy.PolicyVersion": ["content_hash", "substance_hash", "register"],
+    "privacy.ConsentRecord": ["purpose", "text_version", "text_hash", "method", "withdrawal_method"],
+    "privacy.RightsRequest": ["reference", "kind", "status", "channel"],
+    "privacy.RightsLink": ["token_hash", "language"],
+    "privacy.ProcessingLimit": ["kind"],
+    "privacy.PostMortemDirective": ["instruction"],
+    "privacy.RetentionRun": ["activity"],
+}
+
+
+def _iso(value):
+    return value.isoformat() if value else ""
+
+
+def export_subject(subject) -> list[ExportSection]:
+    from .services import subject_digest
+
+    consents = [
+        {
+            "purpose": c.purpose,
+            "answer": c.answer,
+            "text_version": c.text_version,
+            "text_sha256": c.text_hash,
+            "how": c.method,
+            "where": c.context,
+            "given": _iso(c.given_at),
+            "withdrawn": _iso(c.withdrawn_at),
+        }
+        for c in ConsentRecord.objects.filter(subject_digest=subject_digest(subject.email)).order_by(
+            "given_at"
+        )
+    ]
+    requests = [
+        {
+            "reference": r.reference,
+            "right": r.kind,
+            "status": r.status,
+            "received": _iso(r.received_at),
+            "deadline": _iso(r.due_at),
+            "closed": _iso(r.closed_at),
+            "details": r.details,
+        }
+        for r in RightsRequest.objects.filter(email=subject.email).order_by("received_at")
+    ]
+    limits = [
+        {"kind": x.kind, "since": _iso(x.created_at), "lifted": _iso(x.lifted_at), "reason": x.reason}
+        for x in ProcessingLimit.objects.filter(email=subject.email)
+    ]
+    directives = [
+        {
+            "instruction": d.instruction,
+            "person_named": d.trusted_person_name,
+            "their_email": d.trusted_person_email,
+            "given": _iso(d.created_at),
+            "revoked": _iso(d.revoked_at),
+        }
+        for d in PostMortemDirective.objects.filter(email=subject.email)
+    ]
+    return [
+        ExportSection(activity="privacy.consent_ledger", category="consents", rows=consents),
+        ExportSection(activity="privacy.rights_requests", category="rights_requests", rows=requests),
+        ExportSection(activity="privacy.rights_requests", category="restrictions_objections", rows=limits),
+        ExportSection(activity="privacy.post_mortem", category="post_mortem_directives", rows=directives),
+    ]
+
+
+def erase_subject(subject) -> list[ErasureOutcome]:
+    from .services import consent_withdraw
+
+    withdrawn = consent_withdraw(email=subject.email, method="erasure")
+    directives = batched_delete(PostMortemDirective.objects.filter(email=subject.email).order_by())
+    limits = batched_delete(ProcessingLimit.objects.filter(email=subject.email).order_by())
+    kept = RightsRequest.objects.filter(email=subject.email).count()
+    return [
+        ErasureOutcome(
+            activity="privacy.consent_ledger",
+            erased=withdrawn,
+            kept=withdrawn,
+            reason_kept=_(
+                "A minimal proof of each consent and of its withdrawal (dates, text version, a keyed hash "
+                "instead of your address) is kept to demonstrate it (GDPR Art. 7(1))."
+            ),
+            kept_until=_("5 years after withdrawal"),
+        ),
+        ErasureOutcome(activity="privacy.post_mortem", erased=directives),
+        ErasureOutcome(activity="privacy.rights_requests", erased=limits),
+        ErasureOutcome(
+            activity="privacy.rights_requests",
+            kept=kept,
+            reason_kept=_(
+                "Records of your requests, including this one, are kept to prove that we answered them "
+                "(legal obligation, GDPR Art. 5(2) and 12)."
+            ),
+            kept_until=_("5 years after each request was closed"),
+        ),
+    ]

@@ -1,0 +1,279 @@
+"""The register of processing activities, written as code.
+
+Each installed app may have a `privacy` module declaring:
+
+- `activities`: a list of `Activity`;
+- `non_personal`: `{"app_label.Model": ["field", ...]}`, fields that can hold text but hold no
+  personal data;
+- `export_subject(subject) -> list[ExportSection]` and `erase_subject(subject) -> list[ErasureOutcome]`,
+  called in that order for a rights request (pretix's shredders: export first, then erase).
+
+`PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
+is malformed, naming the app and the field.
+"""
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class LegalBasis:
+    CONTRACT = "contract"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    CONSENT = "consent"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+    labels = {
+        CONTRACT: _("Performance of a contract (GDPR Art. 6(1)(b))"),
+        LEGITIMATE_INTEREST: _("Legitimate interest (GDPR Art. 6(1)(f))"),
+        CONSENT: _("Consent (GDPR Art. 6(1)(a))"),
+        LEGAL_OBLIGATION: _("Legal obligation (GDPR Art. 6(1)(c))"),
+    }
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long an activity keeps its data, and the job that enforces it.
+
+    `apply(now) -> int` deletes or anonymises what is due, in batches, and returns the row count; it
+    must be idempotent. `period` is the main limit, shown in the retention table.
+    """
+
+    description: str | Promise
+    period: timedelta | None = None
+    apply: Callable | None = None
+
+
+NO_TRANSFER = _("None.")
+ALL_SERVICES = _("All services")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One processing activity of the GDPR Art. 30 register."""
+
+    name: str  # stable identifier, e.g. "core.security_log"
+    title: str | Promise
+    purpose: str | Promise
+    legal_basis: str
+    data_subjects: tuple
+    data_categories: tuple
+    fields: dict  # {"app_label.Model": ["field", ...]}
+    recipients: tuple
+    retention: Retention
+    security_measures: tuple
+    sub_processors: tuple = ("hosting", "email")  # keys of TESSERA_SUB_PROCESSORS
+    transfers_outside_eea: str | Promise = NO_TRANSFER
+    service: str | Promise = ALL_SERVICES
+    legal_basis_detail: str | Promise = ""
+    sensitive_data: bool = False
+    app_label: str = ""
+    required_fields = (
+        "name",
+        "title",
+        "purpose",
+        "legal_basis",
+        "data_subjects",
+        "data_categories",
+        "fields",
+        "recipients",
+        "retention",
+        "security_measures",
+    )
+
+
+@dataclass
+class Subject:
+    """The person a rights request is about, identified by an email address they control."""
+
+    email: str
+    user_ids: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.email = self.email.strip().lower()
+
+
+@dataclass
+class ExportSection:
+    """Rows of one data category about one person, from one activity."""
+
+    activity: str
+    category: str
+    rows: list  # list of flat dicts of JSON-serialisable values
+    description: str | Promise = ""
+
+
+@dataclass
+class ErasureOutcome:
+    activity: str
+    erased: int = 0
+    kept: int = 0
+    reason_kept: str | Promise = ""
+    kept_until: str | Promise = ""
+
+
+# Fields that can hold personal data unless declared otherwise.
+PERSONAL_FIELD_TYPES = (
+    models.CharField,
+    models.TextField,
+    models.EmailField,
+    models.GenericIPAddressField,
+    models.JSONField,
+    models.FileField,
+    models.BinaryField,
+)
+
+
+def personal(model_field):
+    """Mark a field of any type as personal, so the coverage test requires a declaration for it."""
+    model_field.personal = True
+    return model_field
+
+
+def field_can_be_personal(model_field) -> bool:
+    from django.conf import settings
+
+    if getattr(model_field, "personal", False):
+        return True
+    if isinstance(model_field, models.ForeignKey | models.OneToOneField):
+        # A row pointing at an account is about that person.
+        return model_field.related_model._meta.label == settings.AUTH_USER_MODEL
+    return isinstance(model_field, PERSONAL_FIELD_TYPES)
+
+
+class Registry:
+    def __init__(self):
+        self.activities: dict[str, Activity] = {}
+        self.non_personal: dict[str, set] = {}
+        self.modules: dict[str, object] = {}
+
+    def clear(self):
+        self.activities.clear()
+        self.non_personal.clear()
+        self.modules.clear()
+
+    def load(self):
+        self.clear()
+        for config in apps.get_app_configs():
+            module_name = f"{config.name}.privacy"
+            if importlib.util.find_spec(module_name) is None:
+                continue
+            self.add_module(config.label, importlib.import_module(module_name))
+
+    def add_module(self, app_label: str, module):
+        self.modules[app_label] = module
+        for index, activity in enumerate(getattr(module, "activities", [])):
+            if not isinstance(activity, Activity):
+                raise ImproperlyConfigured(f"{app_label}.privacy: activities[{index}] is not an Activity")
+            activity = _validated(app_label, activity)
+            if activity.name in self.activities:
+                raise ImproperlyConfigured(
+                    f"{app_label}.privacy: activity {activity.name!r}: field 'name' is declared twice"
+                )
+            self.activities[activity.name] = activity
+        for label, names in getattr(module, "non_personal", {}).items():
+            model = _model(app_label, label, "non_personal")
+            for name in names:
+                _field(app_label, model, name, f"non_personal[{label!r}]")
+            self.non_personal.setdefault(label, set()).update(names)
+        for hook in ("export_subject", "erase_subject"):
+            if hasattr(module, hook) and not callable(getattr(module, hook)):
+                raise ImproperlyConfigured(f"{app_label}.privacy: field {hook!r} must be a function")
+
+    def declared_fields(self) -> dict[str, set]:
+        declared: dict[str, set] = {}
+        for activity in self.activities.values():
+            for label, names in activity.fields.items():
+                declared.setdefault(label, set()).update(names)
+        return declared
+
+    def undeclared_fields(self) -> list[str]:
+        """Fields that can hold personal data and that no activity declares nor marks non-personal."""
+        declared = self.declared_fields()
+        offenders = []
+        for model in apps.get_models():
+            label = model._meta.label
+            covered = declared.get(label, set()) | self.non_personal.get(label, set())
+            for model_field in model._meta.concrete_fields:
+                if model_field.primary_key and not getattr(model_field, "personal", False):
+                    continue
+                if field_can_be_personal(model_field) and model_field.name not in covered:
+                    offenders.append(f"{label}.{model_field.name}")
+        return offenders
+
+    def exporters(self):
+        return [
+            (label, m.export_subject) for label, m in self.modules.items() if hasattr(m, "export_subject")
+        ]
+
+    def erasers(self):
+        return [(label, m.erase_subject) for label, m in self.modules.items() if hasattr(m, "erase_subject")]
+
+    def retention_rules(self):
+        return [(a.name, a.retention) for a in self.activities.values() if a.retention.apply is not None]
+
+
+def _model(app_label, label, where):
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        raise ImproperlyConfigured(f"{app_label}.privacy: {where}: unknown model {label!r}") from None
+
+
+def _field(app_label, model, name, where):
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        raise ImproperlyConfigured(
+            f"{app_label}.privacy: {where}: {model._meta.label} has no field {name!r}"
+        ) from None
+
+
+def _validated(app_label: str, activity: Activity) -> Activity:
+    where = f"{app_label}.privacy: activity {activity.name or '?'!r}"
+    for name in Activity.required_fields:
+        value = getattr(activity, name)
+        if value in (None, "", (), [], {}):
+            raise ImproperlyConfigured(f"{where}: field {name!r} is missing or empty")
+    if activity.legal_basis not in LegalBasis.labels:
+        raise ImproperlyConfigured(
+            f"{where}: field 'legal_basis' must be one of {sorted(LegalBasis.labels)}, "
+            f"not {activity.legal_basis!r}"
+        )
+    if not isinstance(activity.retention, Retention) or not activity.retention.description:
+        raise ImproperlyConfigured(f"{where}: field 'retention' must be a Retention with a description")
+    if activity.retention.apply is not None and not callable(activity.retention.apply):
+        raise ImproperlyConfigured(f"{where}: field 'retention.apply' must be callable")
+    if not isinstance(activity.fields, dict):
+        raise ImproperlyConfigured(f"{where}: field 'fields' must map 'app.Model' to field names")
+    for label, names in activity.fields.items():
+        model = _model(app_label, label, f"activity {activity.name!r}: field 'fields'")
+        if not names:
+            raise ImproperlyConfigured(f"{where}: field 'fields' lists no field of {label}")
+        for name in names:
+            _field(app_label, model, name, f"activity {activity.name!r}: field 'fields'")
+    from django.conf import settings
+
+    for key in activity.sub_processors:
+        if key not in settings.TESSERA_SUB_PROCESSORS:
+            raise ImproperlyConfigured(
+                f"{where}: field 'sub_processors' names {key!r}, absent from TESSERA_SUB_PROCESSORS"
+            )
+    return _with_app(activity, app_label)
+
+
+def _with_app(activity: Activity, app_label: str) -> Activity:
+    from dataclasses import replace
+
+    return replace(activity, app_label=app_label)
+
+
+registry = Registry()

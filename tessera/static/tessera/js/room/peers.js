@@ -1,0 +1,181 @@
+// Peer-to-peer mesh: one RTCPeerConnection per other participant, perfect negotiation, ICE restarts.
+// Every sender and receiver goes through the E2EE transform before any media flows.
+
+function preferVp8(pc) {
+  const caps = RTCRtpReceiver.getCapabilities?.("video");
+  if (!caps) return;
+  const vp8 = caps.codecs.filter((c) => /vp8/i.test(c.mimeType));
+  const rest = caps.codecs.filter((c) => /rtx/i.test(c.mimeType));
+  for (const transceiver of pc.getTransceivers()) {
+    if (transceiver.receiver.track.kind === "video" && transceiver.setCodecPreferences && !transceiver.stopped) {
+      try {
+        transceiver.setCodecPreferences([...vp8, ...rest]);
+      } catch {
+        /* not yet negotiable */
+      }
+    }
+  }
+}
+
+/** Bitrate and resolution per sender as the room grows, so that a mesh of 8 stays usable. */
+export function videoBudget(peerCount) {
+  if (peerCount <= 1) return { maxBitrate: 1_200_000, scaleResolutionDownBy: 1 };
+  if (peerCount <= 3) return { maxBitrate: 600_000, scaleResolutionDownBy: 1.5 };
+  return { maxBitrate: 300_000, scaleResolutionDownBy: 2 };
+}
+
+class Peer {
+  constructor(mesh, pid, polite) {
+    this.mesh = mesh;
+    this.pid = pid;
+    this.polite = polite;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.senders = {}; // "audio" | "video" | "screen" -> RTCRtpSender
+    this.disconnectTimer = null;
+    const pc = (this.pc = new RTCPeerConnection({ iceServers: mesh.iceServers }));
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        preferVp8(pc);
+        await pc.setLocalDescription();
+        mesh.signal(pid, { description: pc.localDescription.toJSON() });
+      } catch (error) {
+        console.warn("negotiation", error);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      console.log('CAND out', candidate && candidate.candidate); if (candidate && candidate.candidate) mesh.signal(pid, { candidate: candidate.toJSON() });
+    };
+    pc.ontrack = (event) => {
+      mesh.e2ee.receiverTransform(event.receiver, event.track.kind);
+      mesh.dispatchEvent(new CustomEvent("track", { detail: { pid, track: event.track, stream: event.streams[0] } }));
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      mesh.dispatchEvent(new CustomEvent("state", { detail: { pid, state } }));
+      clearTimeout(this.disconnectTimer);
+      if (state === "failed") this.restart();
+      else if (state === "disconnected") this.disconnectTimer = setTimeout(() => this.restart(), 1500);
+    };
+    for (const [slot, track, stream] of mesh.localTracks()) this.setTrack(slot, track, stream);
+  }
+
+  setTrack(slot, track, stream) {
+    const sender = this.senders[slot];
+    if (sender) {
+      sender.replaceTrack(track).catch(() => {});
+      return;
+    }
+    if (!track) return;
+    const added = this.pc.addTrack(track, stream);
+    this.mesh.e2ee.senderTransform(added, track.kind);
+    this.senders[slot] = added;
+    this.budget(this.mesh.peers.size);
+  }
+
+  async budget(peerCount) {
+    const sender = this.senders.video;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return;
+    Object.assign(params.encodings[0], videoBudget(peerCount));
+    try {
+      await sender.setParameters(params);
+    } catch {
+      /* applied at the next negotiation */
+    }
+  }
+
+  restart() {
+    if (this.pc.signalingState !== "closed") this.pc.restartIce();
+  }
+
+  async handle({ description, candidate }) {
+    const pc = this.pc;
+    console.log('IN', description ? description.type : 'cand', candidate && candidate.candidate, this.polite, this.makingOffer, pc.signalingState);
+    if (description) {
+      const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      await pc.setRemoteDescription(description);
+      if (description.type === "offer") {
+        preferVp8(pc);
+        await pc.setLocalDescription();
+        this.mesh.signal(this.pid, { description: pc.localDescription.toJSON() });
+      }
+      this.budget(this.mesh.peers.size);
+    } else if (candidate) {
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (error) {
+        console.log("CANDERR", this.ignoreOffer, String(error));
+      }
+    }
+  }
+
+  close() {
+    clearTimeout(this.disconnectTimer);
+    this.pc.close();
+  }
+}
+
+export class Mesh extends EventTarget {
+  constructor({ signaling, e2ee, iceServers, media }) {
+    super();
+    Object.assign(this, { signaling, e2ee, iceServers, media });
+    this.pid = "";
+    this.peers = new Map();
+  }
+
+  localTracks() {
+    return this.media.senderTracks();
+  }
+
+  signal(to, data) {
+    this.signaling.send({ type: "signal", to, ...data });
+  }
+
+  add(pid) {
+    if (this.peers.has(pid)) return this.peers.get(pid);
+    const peer = new Peer(this, pid, this.pid > pid);
+    this.peers.set(pid, peer);
+    this.adapt();
+    return peer;
+  }
+
+  remove(pid) {
+    const peer = this.peers.get(pid);
+    if (!peer) return;
+    peer.close();
+    this.peers.delete(pid);
+    this.adapt();
+  }
+
+  async handle(from, message) {
+    const peer = this.add(from);
+    try {
+      await peer.handle(message);
+    } catch (error) {
+      console.warn("signal", error);
+    }
+  }
+
+  setTrack(slot, track, stream) {
+    for (const peer of this.peers.values()) peer.setTrack(slot, track, stream);
+  }
+
+  adapt() {
+    for (const peer of this.peers.values()) peer.budget(this.peers.size);
+  }
+
+  restartIce() {
+    for (const peer of this.peers.values()) peer.restart();
+  }
+
+  closeAll() {
+    for (const pid of [...this.peers.keys()]) this.remove(pid);
+  }
+}

@@ -1,0 +1,75 @@
+"""Factories and helpers shared by the accounts tests and the accounts browser tests."""
+
+import re
+import time
+
+import factory
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.utils import timezone
+
+from tessera.accounts.models import User
+from tessera.core.models import OutboxMessage, SecurityEvent
+
+PASSWORD = "violet-harbour-lantern-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A person who signed up and confirmed their address (the state sign-up + confirmation leaves)."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    full_name = factory.Sequence(lambda n: f"Person {n}")
+    age_confirmed_at = factory.LazyFunction(timezone.now)
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def confirmed_email(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+
+
+def totp_code(secret: str, *, offset: int = 0) -> str:
+    """The RFC 6238 code an authenticator app would show now (or `offset` periods away)."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+SECRET_RE = re.compile(r'id="authenticator_secret">([A-Z2-7]+)<')
+
+
+def totp_secret_from(html: str) -> str:
+    return SECRET_RE.search(html).group(1)
+
+
+def link_from(text: str, path_fragment: str) -> str:
+    """The first URL in `text` whose path contains `path_fragment`."""
+    for url in re.findall(r"https?://[^\s<>\"]+", text):
+        if path_fragment in url:
+            return url
+    raise AssertionError(f"no link containing {path_fragment!r} in:\n{text}")
+
+
+def emails_to(address: str, kind: str | None = None) -> list[OutboxMessage]:
+    messages = OutboxMessage.objects.filter(recipient=address.lower()).order_by("created_at")
+    if kind:
+        messages = messages.filter(kind=kind)
+    return list(messages)
+
+
+def security_actions(**filters) -> list[str]:
+    return list(SecurityEvent.objects.filter(**filters).order_by("seq").values_list("action", flat=True))
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.I)
+
+
+def inline_code(html: str) -> list[str]:
+    """Inline scripts, style elements and style attributes: what the strict CSP would block."""
+    found = INLINE_SCRIPT.findall(html)
+    found += re.findall(r"<style\b[^>]*>", html, re.I)
+    found += re.findall(r"\sstyle=\"[^\"]*\"", html, re.I)
+    found += re.findall(r"\son[a-z]+=\"", html, re.I)
+    return found

@@ -1,0 +1,116 @@
+import io
+
+import pytest
+from allauth.account.models import EmailAddress
+from PIL import Image
+
+from tessera.accounts.api_keys import api_key_create
+from tessera.accounts.models import User
+from tessera.cards import pow, services
+
+
+def make_user(email: str, password: str = "a-long-test-password", full_name: str = "") -> User:
+    user = User.objects.create_user(email, password, full_name=full_name)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def jpeg_bytes(size=(800, 600), colour=(200, 30, 30), exif: bool = False, fmt: str = "JPEG") -> bytes:
+    image = Image.new("RGB", size, colour)
+    out = io.BytesIO()
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "SecretCam"  # Make
+        data[0x8825] = {2: (48.0, 51.0, 30.0)}  # GPS latitude
+        image.save(out, format=fmt, exif=data)
+    else:
+        image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def solved_challenge(card) -> tuple[str, str]:
+    challenge = pow.challenge_issue(scope=f"card:{card.slug}")
+    return challenge, pow.solve(challenge)
+
+
+@pytest.fixture(autouse=True)
+def _fast_pow(settings):
+    settings.TESSERA_CARDS_POW_BITS = 8
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    from tessera.cards import analytics
+
+    cache.clear()
+    analytics._pending.clear()
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin@alpha.example", full_name="Alice Admin")
+
+
+@pytest.fixture
+def org(admin_user):
+    return services.organisation_create(owner=admin_user, name="Alpha")
+
+
+@pytest.fixture
+def member(org, admin_user):
+    invitation = services.invitation_create(organisation=org, email="bob@alpha.example", invited_by=admin_user)
+    user, _card = services.invitation_accept(invitation=invitation, password="a-long-test-password", full_name="Bob")
+    return user
+
+
+@pytest.fixture
+def card(member, org):
+    card = member.cards.get(organisation=org)
+    return services.card_update(
+        card=card,
+        changes={
+            "first_name": "Bob",
+            "last_name": "Builder",
+            "job_title": "Engineer",
+            "phones": [{"kind": "mobile", "number": "+33 6 12 34 56 78", "public": True}],
+            "emails": [{"kind": "work", "address": "bob@alpha.example", "public": True}],
+            "website": "https://alpha.example",
+        },
+    )
+
+
+@pytest.fixture
+def other_admin(db):
+    return make_user("admin@beta.example", full_name="Olga Other")
+
+
+@pytest.fixture
+def other_org(other_admin):
+    return services.organisation_create(owner=other_admin, name="Beta")
+
+
+@pytest.fixture
+def other_card(other_admin, other_org):
+    return other_admin.cards.get(organisation=other_org)
+
+
+@pytest.fixture
+def api_key(org):
+    return api_key_create(organisation=org, name="crm")[1]
+
+
+@pytest.fixture
+def other_api_key(other_org):
+    return api_key_create(organisation=other_org, name="crm")[1]
+
+
+def lead_for(card, email="visitor@example.net", name="Vera Visitor", **extra):
+    challenge, nonce = solved_challenge(card)
+    return services.lead_capture(
+        card=card,
+        data={"name": name, "email": email, "consent": True, **extra},
+        challenge=challenge,
+        nonce=nonce,
+    )

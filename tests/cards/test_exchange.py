@@ -1,0 +1,123 @@
+import re
+import time
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tessera.cards import pow, services
+from tessera.cards.models import Lead, SpentChallenge, WebhookDelivery
+from tessera.core.models import OutboxMessage
+
+from .conftest import lead_for, solved_challenge
+
+
+def _form(client, card):
+    html = client.get(f"/c/{card.slug}").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    challenge = re.search(r'name="challenge" value="([^"]+)"', html).group(1)
+    return token, challenge
+
+
+def _post(client, card, **fields):
+    token, challenge = _form(client, card)
+    data = {
+        "csrfmiddlewaretoken": token,
+        "challenge": challenge,
+        "nonce": pow.solve(challenge),
+        "name": "Vera Visitor",
+        "email": "vera@example.net",
+        "consent": "on",
+        **fields,
+    }
+    return client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver")
+
+
+def test_exchange_stores_the_lead_and_queues_both_emails(client, card, member):
+    response = _post(client, card, company="Acme", message="Hello <b>there</b>")
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert not response.cookies
+    lead = Lead.objects.get()
+    assert (lead.owner, lead.card, lead.company) == (member, card, "Acme")
+    assert lead.consent_version == services.LEAD_CONSENT_VERSION
+    visitor_mail = OutboxMessage.objects.get(kind="cards_exchange_visitor")
+    assert visitor_mail.recipient == "vera@example.net"
+    attachment = visitor_mail.attachments.get()
+    assert attachment.filename.endswith(".vcf") and b"BEGIN:VCARD" in bytes(attachment.content)
+    assert f"/c/{card.slug}" in visitor_mail.body_text
+    owner_mail = OutboxMessage.objects.get(kind="cards_exchange_owner")
+    assert owner_mail.recipient == member.email
+    assert "Hello <b>there</b>" in owner_mail.body_text
+    assert "&lt;b&gt;" in owner_mail.body_html and "<b>there" not in owner_mail.body_html
+
+
+def test_missing_consent_or_bad_email_leaves_no_record(client, card):
+    response = _post(client, card, consent="", email="not-an-email")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "valid email" in html and "tick the box" in html
+    assert Lead.objects.count() == 0 and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+    assert SpentChallenge.objects.count() == 0
+
+
+def test_forged_proof_of_work_is_refused(client, card):
+    token, challenge = _form(client, card)
+    base = {"csrfmiddlewaretoken": token, "name": "V", "email": "v@example.net", "consent": "on"}
+    # A nonce that does not meet the difficulty.
+    bad_nonce = next(
+        str(n) for n in range(1000) if pow.leading_zero_bits(__import__("hashlib").sha256(f"{challenge}:{n}".encode()).digest()) < 8
+    )
+    forged = challenge[:-3] + ("AAA" if not challenge.endswith("AAA") else "BBB")
+    for data in (
+        {"challenge": challenge, "nonce": bad_nonce},
+        {"challenge": forged, "nonce": pow.solve(challenge)},
+        {"challenge": challenge, "nonce": "abc"},
+        {"challenge": "", "nonce": ""},
+    ):
+        response = client.post(f"/c/{card.slug}/exchange", {**base, **data}, HTTP_ORIGIN="http://testserver")
+        assert response.status_code == 400
+        assert "anti-robot" in response.content.decode()
+    assert Lead.objects.count() == 0 and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+
+
+def test_challenge_is_single_use_scoped_and_expires(card, other_card):
+    challenge, nonce = solved_challenge(card)
+    services.lead_capture(card=card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+    with pytest.raises(ValidationError, match="already sent"):
+        services.lead_capture(card=card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+    challenge, nonce = solved_challenge(card)
+    with pytest.raises(ValidationError, match="anti-robot"):
+        services.lead_capture(card=other_card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+    old = pow.challenge_issue(scope=f"card:{card.slug}", now=time.time() - 2 * pow.lifetime())
+    with pytest.raises(pow.ProofOfWorkError, match="expired"):
+        pow.challenge_redeem(challenge=old, nonce=pow.solve(old), scope=f"card:{card.slug}")
+    assert Lead.objects.count() == 1
+
+
+def test_form_flood_is_rate_limited(client, card):
+    statuses = [_post(client, card, email=f"v{i}@example.net").status_code for i in range(7)]
+    assert statuses[:5] == [200] * 5
+    assert statuses[5] == 429
+    assert Lead.objects.count() == 5
+
+
+def test_post_without_form_token_or_from_another_origin_is_refused(client, card):
+    token, challenge = _form(client, card)
+    data = {"challenge": challenge, "nonce": pow.solve(challenge), "name": "V", "email": "v@example.net", "consent": "on"}
+    assert client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver").status_code == 403
+    data["csrfmiddlewaretoken"] = token
+    assert client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert Lead.objects.count() == 0
+
+
+def test_lead_to_an_organisation_that_shares_leads_queues_its_webhook(card, org):
+    services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
+    hook = services.webhook_create(organisation=org, url="https://crm.alpha.example/hook")
+    lead = lead_for(card)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.webhook == hook and delivery.payload["lead"]["id"] == str(lead.pk)
+
+
+def test_no_webhook_when_the_organisation_keeps_leads_private(card, org):
+    services.webhook_create(organisation=org, url="https://crm.alpha.example/hook")
+    lead_for(card)
+    assert WebhookDelivery.objects.count() == 0

@@ -1,0 +1,129 @@
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from tessera.accounts.models import User
+from tessera.cards import privacy, services
+from tessera.cards.models import Card, Lead
+from tessera.core.models import OutboxMessage
+from tessera.privacy.models import ConsentRecord
+from tessera.privacy.register import Subject
+
+from .conftest import lead_for, make_user
+
+T0 = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.get_fixed_timezone(0))
+DAY = timedelta(days=1)
+
+
+def _retention(name):
+    return next(a for a in privacy.activities if a.name == name).retention.apply
+
+
+@pytest.mark.parametrize(("offset", "kept"), [(privacy.LEAD_RETENTION - DAY, True), (privacy.LEAD_RETENTION + DAY, False)])
+def test_leads_are_deleted_three_years_after_the_last_contact(card, offset, kept):
+    with time_machine.travel(T0, tick=False):
+        lead = lead_for(card)
+    _retention("cards.leads")(now=T0 + offset)
+    assert Lead.objects.filter(pk=lead.pk).exists() is kept
+
+
+def test_a_new_contact_moves_the_lead_deadline(card):
+    with time_machine.travel(T0, tick=False):
+        lead = lead_for(card)
+    with time_machine.travel(T0 + timedelta(days=400), tick=False):
+        services.lead_update(lead=lead, status="contacted")
+    _retention("cards.leads")(now=T0 + privacy.LEAD_RETENTION + DAY)
+    assert Lead.objects.filter(pk=lead.pk).exists()
+
+
+@pytest.fixture
+def idle_individual(db):
+    with time_machine.travel(T0, tick=False):
+        user = make_user("idle@solo.example", full_name="Ida Idle")
+        services.card_create(owner=user, first_name="Ida")
+    return user
+
+
+def _warnings():
+    return OutboxMessage.objects.filter(kind="cards_inactivity_warning")
+
+
+def test_inactive_account_is_warned_at_23_months_then_deleted_at_24(idle_individual):
+    apply = _retention("cards.profile")
+    apply(now=T0 + privacy.INACTIVITY_WARNING - DAY)
+    assert not _warnings().exists()
+    apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
+    assert [m.recipient for m in _warnings()] == ["idle@solo.example"]
+    apply(now=T0 + privacy.INACTIVITY_WARNING + 2 * DAY)
+    assert _warnings().count() == 1  # warned once
+    apply(now=T0 + privacy.INACTIVITY_LIMIT - DAY)
+    assert User.objects.filter(pk=idle_individual.pk).exists()
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
+    assert not User.objects.filter(pk=idle_individual.pk).exists()
+    assert not Card.objects.filter(owner_id=idle_individual.pk).exists()
+
+
+def test_a_late_warning_still_gives_the_full_notice_period(idle_individual):
+    apply = _retention("cards.profile")
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY)  # the job did not run for weeks: warn first
+    assert _warnings().count() == 1
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY + privacy.WARNING_NOTICE - DAY)
+    assert User.objects.filter(pk=idle_individual.pk).exists()
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY + privacy.WARNING_NOTICE + DAY)
+    assert not User.objects.filter(pk=idle_individual.pk).exists()
+
+
+def test_a_card_view_counts_as_activity(client, idle_individual):
+    card = idle_individual.cards.get()
+    with time_machine.travel(T0 + timedelta(days=300), tick=False):
+        client.get(f"/c/{card.slug}")
+        from tessera.cards.analytics import stats_flush
+
+        stats_flush()
+    _retention("cards.profile")(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
+    assert not _warnings().exists()
+    assert User.objects.filter(pk=idle_individual.pk).exists()
+
+
+def test_organisation_can_choose_anonymisation(db):
+    with time_machine.travel(T0, tick=False):
+        admin = make_user("boss@org.example")
+        org = services.organisation_create(owner=admin, name="Org")
+        services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
+        card = admin.cards.get()
+        services.card_update(card=card, changes={"first_name": "Boss", "phones": [{"kind": "work", "number": "+33123456789"}]})
+    apply = _retention("cards.profile")
+    apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
+    assert "anonymised" in _warnings().get().body_text
+    apply(now=T0 + privacy.INACTIVITY_LIMIT - DAY)
+    assert User.objects.get(pk=admin.pk).email == "boss@org.example"
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
+    user = User.objects.get(pk=admin.pk)
+    assert user.email == f"anonymised-{admin.pk}@invalid" and not user.is_active and not user.has_usable_password()
+    card.refresh_from_db()
+    assert (card.first_name, card.phones, card.is_active) == ("", [], False)
+
+
+def test_lead_consent_is_in_the_ledger(card):
+    lead = lead_for(card)
+    record = ConsentRecord.objects.get(pk=lead.consent_record_id)
+    assert record.email == lead.email and record.text_version == services.LEAD_CONSENT_VERSION
+    assert record.purpose == "lead_form"
+
+
+def test_export_then_erase_a_visitor_and_a_card_holder(card, member):
+    lead_for(card, email="vera@example.net", name="Vera")
+    visitor = Subject(email="vera@example.net")
+    sections = {s.category: s.rows for s in privacy.export_subject(visitor)}
+    assert sections["details_you_exchanged"][0]["name"] == "Vera"
+    privacy.erase_subject(visitor)
+    assert not Lead.objects.filter(email="vera@example.net").exists()
+
+    holder = Subject(email=member.email, user_ids=[member.pk])
+    sections = {s.category: s.rows for s in privacy.export_subject(holder)}
+    assert sections["cards"][0]["first_name"] == "Bob"
+    outcomes = privacy.erase_subject(holder)
+    assert outcomes[0].erased >= 1
+    assert not Card.objects.filter(owner=member).exists()

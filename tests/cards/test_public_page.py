@@ -1,0 +1,141 @@
+import re
+
+import ndef
+import vobject
+import zxingcpp
+from PIL import Image
+
+from tessera.cards import services
+from tessera.cards.analytics import stats_flush
+from tessera.cards.models import CardDailyStat
+
+from .conftest import jpeg_bytes
+
+
+def test_public_page_shows_the_card_without_cookie_and_under_50_kb(client, card):
+    services.card_photo_set(card=card, data=jpeg_bytes(), filename="me.jpg")
+    response = client.get(f"/c/{card.slug}", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200
+    assert not response.cookies
+    html = response.content.decode()
+    assert "Bob Builder" in html and "+33612345678" in html
+    assert "Enregistrer" in html or "Save contact" in html
+    total = len(response.content)
+    for url in re.findall(r'(?:src|href)="(/[^"]+)"', html):
+        if url.startswith(("/c/", "/static/")) and "/qr." not in url and not url.endswith("/vcard"):
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            total += len(b"".join(asset.streaming_content) if asset.streaming else asset.content)
+    assert total < 50 * 1024, total
+    # Everything the page loads comes from its own origin.
+    assert all(url.startswith("/") for url in re.findall(r'(?:src)="([^"]+)"', html))
+    assert all(url.startswith("/") for url in re.findall(r'<link[^>]+href="([^"]+)"', html))
+
+
+def test_public_page_language_follows_accept_language(client, card):
+    english = client.get(f"/c/{card.slug}", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9").content.decode()
+    assert '<html lang="en">' in english and "Save contact" in english
+    french = client.get(f"/c/{card.slug}", HTTP_ACCEPT_LANGUAGE="fr-FR").content.decode()
+    assert '<html lang="fr">' in french
+
+
+def test_deactivated_card_answers_a_neutral_404(client, card):
+    services.card_set_active(card=card, active=False)
+    for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef"):
+        response = client.get(f"/c/{card.slug}{path}")
+        assert response.status_code == 404
+        assert b"Bob" not in response.content
+    assert client.get("/c/doesnotexist").status_code == 404
+
+
+def test_scripts_in_profile_fields_are_escaped_in_the_page(client, card):
+    services.card_update(card=card, changes={"job_title": "<script>alert(1)</script>", "bio": '"><img src=x onerror=alert(1)>'})
+    html = client.get(f"/c/{card.slug}").content.decode()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    vcard = vobject.readOne(client.get(f"/c/{card.slug}/vcard").content.decode())
+    assert vcard.title.value == "<script>alert(1)</script>"  # plain text in a vCard, never interpreted
+
+
+def test_vcard_is_3_0_utf8_with_embedded_photo(client, card):
+    services.card_update(card=card, changes={"first_name": "Zoé", "company": "Ça, va; oui"})
+    services.card_photo_set(card=card, data=jpeg_bytes(), filename="me.jpg")
+    response = client.get(f"/c/{card.slug}/vcard")
+    assert response["Content-Type"] == "text/vcard; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = response.content.decode("utf-8")
+    parsed = vobject.readOne(text)
+    assert parsed.version.value == "3.0"
+    assert parsed.fn.value == "Zoé Builder"
+    assert parsed.n.value.given == "Zoé"
+    assert parsed.org.value[0] == "Ça, va; oui"
+    assert parsed.tel.value == "+33612345678" and "CELL" in parsed.tel.params["TYPE"]
+    photo = parsed.photo.value
+    assert photo[:3] == b"\xff\xd8\xff"
+    assert Image.open(__import__("io").BytesIO(photo)).size == (256, 256)
+    independent = minimal_vcard_parse(text)
+    assert independent["VERSION"] == ["3.0"]
+    assert independent["FN"] == ["Zoé Builder"]
+    assert independent["ORG"] == ["Ça\\, va\\; oui"]
+    assert independent["TEL"] == ["+33612345678"]
+    assert independent["PHOTO"][0].startswith("/9j/")
+
+
+def minimal_vcard_parse(text: str) -> dict[str, list[str]]:
+    """An independent reading of RFC 2425/2426: unfold lines, split name, parameters and value."""
+    assert "\r\n" in text
+    lines = []
+    for raw in text.split("\r\n"):
+        if raw.startswith((" ", "\t")) and lines:
+            lines[-1] += raw[1:]
+        elif raw:
+            lines.append(raw)
+    assert lines[0] == "BEGIN:VCARD" and lines[-1] == "END:VCARD"
+    fields: dict[str, list[str]] = {}
+    for line in lines[1:-1]:
+        head, value = line.split(":", 1)
+        fields.setdefault(head.split(";")[0].upper(), []).append(value)
+    return fields
+
+
+def test_qr_png_decodes_to_the_card_url_with_source_tag(client, card, settings):
+    png = client.get(f"/c/{card.slug}/qr.png")
+    assert png["Content-Type"] == "image/png"
+    decoded = zxingcpp.read_barcodes(Image.open(__import__("io").BytesIO(png.content)))
+    assert [d.text for d in decoded] == [f"{settings.TESSERA_BASE_URL}/c/{card.slug}?s=qr"]
+    svg = client.get(f"/c/{card.slug}/qr.svg")
+    assert svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+
+
+def test_ndef_file_holds_one_uri_record_with_nfc_source(client, card, settings):
+    response = client.get(f"/c/{card.slug}/card.ndef")
+    assert response["Content-Disposition"].endswith('.ndef"')
+    records = list(ndef.message_decoder(response.content))
+    assert len(records) == 1 and isinstance(records[0], ndef.UriRecord)
+    assert records[0].iri == f"{settings.TESSERA_BASE_URL}/c/{card.slug}?s=nfc"
+
+
+def test_views_are_counted_by_source_without_cookie(client, card):
+    client.get(f"/c/{card.slug}?s=nfc")
+    client.get(f"/c/{card.slug}?s=qr")
+    client.get(f"/c/{card.slug}?s=qr")
+    client.get(f"/c/{card.slug}", HTTP_REFERER="https://elsewhere.example/post")
+    client.get(f"/c/{card.slug}")
+    client.get(f"/c/{card.slug}/vcard")
+    stats_flush()
+    row = CardDailyStat.objects.get(card=card)
+    assert (row.views_nfc, row.views_qr, row.views_link, row.views_direct, row.vcard_saves) == (1, 2, 1, 1, 1)
+    card.refresh_from_db()
+    assert card.last_viewed_at is not None
+
+
+def test_template_stylesheet_sets_colours_as_custom_properties(client, card, org):
+    template = services.template_save(
+        organisation=org, name="Brand", primary_colour="#0b5394", background_colour="#ffffff",
+        text_colour="#111111", font="serif", layout="centered", is_default=True,
+    )
+    html = client.get(f"/c/{card.slug}").content.decode()
+    assert f"tpl-{template.pk}" in html and "layout-centered" in html and "style=" not in html
+    css = client.get(f"/c/t/{template.pk}-{template.version}.css")
+    assert css["Content-Type"].startswith("text/css")
+    assert b"--card-primary: #0b5394" in css.content

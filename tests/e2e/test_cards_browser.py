@@ -1,0 +1,147 @@
+"""The whole cards flow in a real browser: organisation, invitation, card, public page, vCard, QR, exchange."""
+
+import io
+import re
+from pathlib import Path
+
+import vobject
+import zxingcpp
+from PIL import Image
+
+from tessera.cards.models import Card
+from tests.cards.conftest import make_user
+from tests.cards.test_public_page import minimal_vcard_parse
+
+PASSWORD = "a-long-test-password"
+AXE = "/static/tessera/vendor/axe-core/axe.min.js"
+
+
+def _watch(page, sink: list):
+    page.on("console", lambda m: sink.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda error: sink.append(str(error)))
+
+
+def _axe_violations(page) -> list:
+    page.add_script_tag(url=AXE)
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smtp, page, browser, settings):
+    settings.TESSERA_CARDS_POW_BITS = 10
+    problems: list = []
+    _watch(page, problems)
+    make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+
+    # The admin signs in, creates an organisation and invites a member.
+    page.goto(server.url + "/accounts/login/")
+    page.fill('input[name="login"]', "alice@alpha.example")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('main form[action="/accounts/login/"] button[type="submit"]')
+    page.wait_for_url(re.compile(r".*/accounts/$|.*/$"))
+    page.goto(server.url + "/cards/org/new/")
+    page.fill('input[name="name"]', "Alpha")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/cards/org/alpha/")
+    page.click("a[href='/cards/org/alpha/invite/']")
+    page.fill('input[name="email"]', "bob@alpha.example")
+    page.fill('input[name="first_name"]', "Bob")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/cards/org/alpha/")
+    invitation = smtp.wait_for(1)[0]
+    assert invitation["To"] == "bob@alpha.example"
+    link = re.search(r"http://\S+/cards/invitation/\S+/", invitation.get_body(("plain",)).get_content()).group(0)
+
+    # The member accepts, which creates the account, and edits the card.
+    member_context = browser.new_context(locale="fr-FR")
+    member = member_context.new_page()
+    _watch(member, problems)
+    member.goto(link)
+    member.fill('input[name="full_name"]', "Bob Builder")
+    member.fill('input[name="password"]', PASSWORD)
+    member.check('input[name="age_confirmed"]')
+    member.click("main form button[type=submit]")
+    member.wait_for_url("**/cards/card/*/edit/")
+    member.fill('input[name="last_name"]', "Builder")
+    member.fill('input[name="job_title"]', "Site <b>engineer</b>")
+    member.fill('input[name="phone_0_number"]', "+33 6 12 34 56 78")
+    member.select_option('select[name="phone_0_kind"]', "mobile")
+    member.check('input[name="phone_0_public"]')
+    member.fill('input[name="email_0_address"]', "bob@alpha.example")
+    member.check('input[name="email_0_public"]')
+    member.fill('input[name="link_0_label"]', "LinkedIn")
+    member.fill('input[name="link_0_url"]', "https://www.linkedin.com/in/bob")
+    member.check('input[name="link_0_public"]')
+    member.click("#profile-form button[type=submit]")
+    member.wait_for_url("**/cards/card/*/edit/")
+    card = Card.objects.get(owner__email="bob@alpha.example")
+    assert card.job_title == "Site <b>engineer</b>"
+    member.goto(server.url + f"/cards/card/{card.slug}/")
+    member.click("#nfc-write")
+    assert "Web NFC" in member.locator("#nfc-status").inner_text()  # desktop Chromium has no Web NFC
+    member_context.close()
+
+    # A visitor opens the public card: no cookie, nothing from third parties, WCAG AA.
+    visitor_context = browser.new_context(locale="en-GB", accept_downloads=True)
+    visitor = visitor_context.new_page()
+    _watch(visitor, problems)
+    requested: list = []
+    visitor.on("request", lambda r: requested.append(r.url))
+    visitor.goto(server.url + f"/c/{card.slug}?s=nfc")
+    assert visitor.locator("h1").inner_text() == "Bob Builder"
+    assert visitor.get_by_text("Site <b>engineer</b>").is_visible()
+    assert visitor.get_by_role("link", name="+33612345678").is_visible()
+    assert visitor.get_by_role("button", name="Share").is_visible()
+    assert _axe_violations(visitor) == []
+
+    with visitor.expect_download() as download_info:
+        visitor.get_by_role("link", name="Save contact").click()
+    text = Path(download_info.value.path()).read_bytes().decode("utf-8")
+    parsed = vobject.readOne(text)
+    assert parsed.fn.value == "Bob Builder" and parsed.title.value == "Site <b>engineer</b>"
+    assert parsed.tel.value == "+33612345678"
+    assert minimal_vcard_parse(text)["EMAIL"] == ["bob@alpha.example"]
+
+    png = visitor.request.get(server.url + f"/c/{card.slug}/qr.png").body()
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [d.text for d in decoded] == [f"{server.url}/c/{card.slug}?s=qr"]
+
+    visitor.get_by_role("link", name="Exchange contact").click()
+    visitor.fill('input[name="name"]', "Vera <i>Visitor</i>")
+    visitor.fill('input[name="email"]', "vera@example.net")
+    visitor.fill('input[name="company"]', "Acme")
+    visitor.check('input[name="consent"]')
+    visitor.click("#exchange-form button[type=submit]")
+    visitor.get_by_text("Thank you! Your details were sent.").wait_for(timeout=30000)
+
+    mails = smtp.wait_for(3, timeout=15)
+    to_visitor = smtp.to("vera@example.net")[0]
+    attachments = [part for part in to_visitor.iter_attachments()]
+    assert [a.get_filename() for a in attachments] == ["Bob-Builder.vcf"]
+    assert vobject.readOne(attachments[0].get_content() if isinstance(attachments[0].get_content(), str) else attachments[0].get_content().decode()).fn.value == "Bob Builder"
+    assert f"/c/{card.slug}" in to_visitor.get_body(("plain",)).get_content()
+    to_owner = smtp.to("bob@alpha.example")
+    assert any("Vera" in m["Subject"] for m in to_owner)
+    owner_html = next(m for m in to_owner if "Vera" in m["Subject"]).get_body(("html",)).get_content()
+    assert "&lt;i&gt;Visitor&lt;/i&gt;" in owner_html and "<i>Visitor" not in owner_html
+    assert len(mails) >= 3
+
+    assert visitor_context.cookies() == []
+    own = server.url.split("//", 1)[1]
+    assert [u for u in requested if u.startswith("http") and u.split("/")[2] != own] == []
+    assert problems == []
+    visitor_context.close()
+
+
+def test_deactivated_card_page_is_neutral_in_the_browser(server, page):
+    from tessera.cards import services
+
+    owner = make_user("lost@alpha.example", PASSWORD, full_name="Lou Lost")
+    card = services.card_create(owner=owner, first_name="Lou", last_name="Lost")
+    services.card_set_active(card=card, active=False)
+    response = page.goto(server.url + f"/c/{card.slug}")
+    assert response.status == 404
+    assert "Lou" not in page.content()
+    assert page.context.cookies() == []

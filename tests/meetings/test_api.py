@@ -1,0 +1,143 @@
+"""The meetings API, driven over HTTP with organisation API keys."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tessera.accounts.api_keys import api_key_create
+from tessera.accounts.models import Organisation
+from tessera.meetings.models import Event
+
+from .conftest import outbox
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme_key(db):
+    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    return api_key_create(organisation=organisation, name="tool")[1]
+
+
+@pytest.fixture
+def other_key(db):
+    organisation = Organisation.objects.create(name="Other", slug="other")
+    return api_key_create(organisation=organisation, name="tool")[1]
+
+
+def call(client, method, path, key, body=None):
+    return getattr(client, method)(
+        f"/api/v1/meetings{path}",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def payload(**overrides):
+    starts = (timezone.now() + timedelta(days=5)).replace(microsecond=0, second=0, tzinfo=None)
+    body = {
+        "title": "Quarterly review",
+        "description": "Numbers",
+        "starts_at": starts.isoformat(),
+        "time_zone": "Europe/Paris",
+        "duration_minutes": 45,
+        "organiser_email": "boss@acme.example",
+        "invitees": ["x@example.com", "Y@example.com", "x@example.com"],
+        "language": "en",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_create_read_update_cancel(client, acme_key):
+    created = call(client, "post", "/events", acme_key, payload())
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "scheduled" and len(body["room_secret"]) == 43
+    assert [i["email"] for i in body["invitations"]] == ["x@example.com", "y@example.com"]
+    assert "/en/m/manage/" in body["manage_url"]
+    assert sorted(m.recipient for m in outbox("invitation")) == ["x@example.com", "y@example.com"]
+    assert [m.recipient for m in outbox("manage_link")] == ["boss@acme.example"]
+
+    read = call(client, "get", f"/events/{body['id']}", acme_key).json()
+    assert read["title"] == "Quarterly review" and "room_secret" not in read
+    assert [e["id"] for e in call(client, "get", "/events", acme_key).json()] == [body["id"]]
+
+    refused = call(client, "patch", f"/events/{body['id']}", acme_key, {"title": "Renamed"})
+    assert refused.status_code == 400 and "room_secret" in refused.json()["detail"]
+    updated = call(
+        client,
+        "patch",
+        f"/events/{body['id']}",
+        acme_key,
+        {
+            "title": "Renamed",
+            "room_secret": body["room_secret"],
+            "invitees_add": ["z@example.com"],
+            "invitees_remove": ["x@example.com"],
+        },
+    )
+    assert updated.status_code == 200, updated.content
+    assert updated.json()["sequence"] == 1 and updated.json()["title"] == "Renamed"
+    assert {i["email"]: i["revoked"] for i in updated.json()["invitations"]} == {
+        "x@example.com": True,
+        "y@example.com": False,
+        "z@example.com": False,
+    }
+    assert [m.recipient for m in outbox("invitation_update")] == ["x@example.com", "y@example.com"]
+    assert [m.recipient for m in outbox("removed")] == ["x@example.com"]
+
+    cancelled = call(client, "post", f"/events/{body['id']}/cancel", acme_key)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert sorted(m.recipient for m in outbox("cancellation")) == ["y@example.com", "z@example.com"]
+    late = call(client, "patch", f"/events/{body['id']}", acme_key, {"reminder_enabled": False})
+    assert late.status_code == 409
+
+
+def test_an_organisation_cannot_see_or_touch_another_ones_events(client, acme_key, other_key):
+    event_id = call(client, "post", "/events", acme_key, payload()).json()["id"]
+    assert call(client, "get", f"/events/{event_id}", other_key).status_code == 404
+    assert call(client, "get", "/events", other_key).json() == []
+    assert call(client, "patch", f"/events/{event_id}", other_key, {"title": "x"}).status_code == 404
+    assert call(client, "post", f"/events/{event_id}/cancel", other_key).status_code == 404
+    assert Event.objects.get().status == Event.Status.SCHEDULED
+
+
+def test_no_key_or_a_bad_key_is_refused(client):
+    assert client.get("/api/v1/meetings/events").status_code == 401
+    assert call(client, "get", "/events", "tsk_nope_nope").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"invitees": ["ok@example.com", "not-an-address"]}, "invitees"),
+        ({"starts_at": "2001-01-01T10:00:00"}, "starts_at"),
+        ({"time_zone": "Nowhere/City"}, "time_zone"),
+        ({"organiser_email": "nobody"}, "organiser_email"),
+        ({"invitees": [f"p{i}@example.com" for i in range(201)]}, "invitees"),
+        ({"language": "de"}, "language"),
+    ],
+)
+def test_bad_input_gets_a_400_naming_the_field(client, acme_key, overrides, field):
+    response = call(client, "post", "/events", acme_key, payload(**overrides))
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"title": "x" * 201}, {"description": "x" * 5001}, {"duration_minutes": 2}, {"title": None}]
+)
+def test_schema_violations_get_a_422_with_details(client, acme_key, overrides):
+    response = call(client, "post", "/events", acme_key, payload(**overrides))
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    assert Event.objects.count() == 0
+
+
+def test_the_openapi_schema_lists_the_meetings_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/meetings/events", "/api/v1/meetings/events/{event_id}"} <= set(paths)

@@ -1,0 +1,310 @@
+"""Invitations, calendar files, links and the management page."""
+
+import json
+import re
+from datetime import timedelta
+
+import icalendar
+import pytest
+import time_machine
+import vobject
+from django.core.exceptions import ValidationError
+
+from tessera.meetings import services
+from tessera.meetings.models import Event, Invitation
+
+from .conftest import LINK, form_post, ics_of, key_of, outbox, token_of
+
+pytestmark = pytest.mark.django_db
+
+INVITEES = ["ana@example.com", "ben@example.com", "chloe@example.net"]
+
+
+def link_for(address: str, kind: str = "invitation") -> str:
+    (message,) = outbox(kind, to=address)
+    return LINK.search(message.body_text).group(1)
+
+
+def status(client, link: str, token: str | None = None) -> dict:
+    room_id = link.split("/m/", 1)[1].split("#", 1)[0]
+    response = client.post(
+        f"/m/{room_id}/status",
+        data=json.dumps({"token": token if token is not None else token_of(link)}),
+        content_type="application/json",
+        HTTP_ORIGIN="http://testserver",
+        HTTP_X_CSRFTOKEN=__import__("tessera.core.csrf", fromlist=["x"]).form_token_make(),
+    )
+    assert response.status_code == 200
+    assert not response.cookies
+    return response.json()
+
+
+def parse_both(data: bytes):
+    calendar = icalendar.Calendar.from_ical(data)
+    second = vobject.readOne(data.decode())
+    return calendar, calendar.walk("VEVENT")[0], second
+
+
+def test_no_invitation_leaves_before_the_organiser_confirms(created):
+    assert outbox("invitation") == []
+    assert status_free_link_state(created) == "invalid"
+
+
+def status_free_link_state(created):
+    from tessera.meetings.selectors import link_state
+
+    invitation = created.event.invitations.first()
+    return link_state(invitation=invitation).state
+
+
+def test_confirmation_sends_each_invitee_their_own_email_link_and_calendar_file(scheduled):
+    event = scheduled.event
+    messages = outbox("invitation")
+    assert sorted(m.recipient for m in messages) == INVITEES
+    links = set()
+    for message in messages:
+        others = [a for a in [*INVITEES, "organiser"] if a != message.recipient and a != "organiser"]
+        for text in (message.body_text, message.body_html, ics_of(message).decode()):
+            assert not any(other in text for other in others), "another invitee's address leaked"
+        link = LINK.search(message.body_text).group(1)
+        assert link in message.body_html
+        assert key_of(link).split(".")[1] == scheduled.room_secret
+        links.add(link)
+        # The link carries no address, name or title.
+        assert message.recipient.split("@")[0] not in link and "Point" not in link
+        calendar, vevent, second = parse_both(ics_of(message))
+        assert calendar["METHOD"] == "REQUEST"
+        assert str(vevent["UID"]).startswith(str(event.uid))
+        assert vevent["SEQUENCE"] == 0
+        assert vevent["DTSTART"].params["TZID"] == "Europe/Paris"
+        assert vevent["DTEND"].params["TZID"] == "Europe/Paris"
+        assert vevent.decoded("DTSTART") == event.starts_at
+        assert vevent.decoded("DTEND") == event.ends_at
+        assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/Paris"
+        assert str(vevent["ORGANIZER"]) == "mailto:organiser@example.org"
+        assert str(vevent["ATTENDEE"]) == f"mailto:{message.recipient}"
+        assert str(vevent["URL"]) == link
+        assert second.vevent.uid.value == str(vevent["UID"])
+        assert second.vevent.dtstart.value == event.starts_at
+        assert second.vevent.url.value == link
+        assert second.vevent.attendee.value == f"mailto:{message.recipient}"
+        assert second.method.value == "REQUEST"
+        (attachment,) = message.attachments.all()
+        assert attachment.content_type.startswith("text/calendar; method=REQUEST")
+    assert len(links) == 3
+    assert event.room_secret_check and scheduled.room_secret not in json.dumps(
+        list(Event.objects.values()), default=str
+    )
+
+
+def test_confirming_twice_sends_nothing_more(scheduled):
+    assert services.event_verify(event=scheduled.event, room_secret=scheduled.room_secret) == 0
+    assert len(outbox("invitation")) == 3
+
+
+def test_a_wrong_room_secret_is_refused(created):
+    with pytest.raises(services.RoomSecretMismatch):
+        services.event_verify(event=created.event, room_secret="A" * 43)
+    assert outbox("invitation") == []
+
+
+def test_link_lifecycle_waiting_open_ended(client, scheduled):
+    event = scheduled.event
+    link = link_for("ana@example.com")
+    with time_machine.travel(event.starts_at - timedelta(minutes=16), tick=False):
+        body = status(client, link)
+        assert body["state"] == "waiting"
+        assert body["title"] == event.title
+        assert body["opens_at"] == (event.starts_at - timedelta(minutes=15)).isoformat()
+    with time_machine.travel(event.starts_at - timedelta(minutes=15), tick=False):
+        assert status(client, link)["state"] == "open"
+    with time_machine.travel(event.ends_at + timedelta(minutes=29), tick=False):
+        assert status(client, link)["state"] == "open"
+    with time_machine.travel(event.ends_at + timedelta(minutes=30), tick=False):
+        assert status(client, link)["state"] == "ended"
+
+
+def test_unknown_revoked_and_foreign_tokens_get_the_same_neutral_answer(client, scheduled):
+    link = link_for("ben@example.com")
+    assert status(client, link)["state"] == "waiting"
+    services.invitation_remove(
+        event=scheduled.event, invitation=Invitation.objects.get(email="ben@example.com")
+    )
+    revoked = status(client, link)
+    unknown = status(client, link, token="x" * 43)
+    malformed = status(client, link, token="<script>")
+    assert revoked.keys() == unknown.keys() == malformed.keys() == {"state", "now"}
+    assert revoked["state"] == unknown["state"] == malformed["state"] == "invalid"
+    # A token of this room used on another room id is unknown there.
+    other = status(client, "http://testserver/m/otherroom#" + key_of(link_for("ana@example.com")))
+    assert other["state"] == "invalid"
+
+
+def test_removing_an_invitee_revokes_the_link_and_cancels_their_calendar_entry(client, scheduled):
+    invitation = Invitation.objects.get(email="chloe@example.net")
+    services.invitation_remove(event=scheduled.event, invitation=invitation)
+    (message,) = outbox("removed")
+    assert message.recipient == "chloe@example.net"
+    calendar, vevent, second = parse_both(ics_of(message))
+    assert calendar["METHOD"] == "CANCEL" and second.method.value == "CANCEL"
+    assert "URL" not in vevent
+    assert status(client, link_for("chloe@example.net"))["state"] == "invalid"
+
+
+def test_update_sends_the_next_sequence_to_every_invitee_with_the_same_links(scheduled, starts_at):
+    services.event_update(
+        event=scheduled.event,
+        room_secret=scheduled.room_secret,
+        title="New title",
+        starts_at=starts_at + timedelta(hours=1),
+    )
+    updates = outbox("invitation_update")
+    assert sorted(m.recipient for m in updates) == INVITEES
+    for message in updates:
+        _calendar, vevent, second = parse_both(ics_of(message))
+        assert vevent["SEQUENCE"] == 1 and int(second.vevent.sequence.value) == 1
+        assert str(vevent["SUMMARY"]) == "New title"
+        assert vevent.decoded("DTSTART") == starts_at + timedelta(hours=1)
+        assert LINK.search(message.body_text).group(1) == link_for(message.recipient)
+    services.event_update(event=scheduled.event, room_secret=scheduled.room_secret, description="Again")
+    assert {parse_both(ics_of(m))[1]["SEQUENCE"] for m in outbox("invitation_update")} == {1, 2}
+
+
+def test_toggling_the_reminder_sends_nothing_and_needs_no_secret(scheduled):
+    assert services.event_update(event=scheduled.event, reminder_enabled=False) is False
+    assert outbox("invitation_update") == []
+    scheduled.event.refresh_from_db()
+    assert scheduled.event.reminder_enabled is False
+
+
+def test_update_without_the_room_secret_is_refused(scheduled):
+    with pytest.raises(services.RoomSecretMismatch):
+        services.event_update(event=scheduled.event, room_secret="", title="Changed")
+    scheduled.event.refresh_from_db()
+    assert scheduled.event.title != "Changed"
+
+
+def test_update_into_the_past_is_refused(scheduled, starts_at):
+    with pytest.raises(ValidationError):
+        services.event_update(
+            event=scheduled.event, room_secret=scheduled.room_secret, starts_at=starts_at - timedelta(days=10)
+        )
+
+
+def test_cancellation_sends_method_cancel_to_everyone_and_closes_the_links(client, scheduled):
+    sent = services.event_cancel(event=scheduled.event)
+    assert sent == 3
+    for message in outbox("cancellation"):
+        calendar, vevent, second = parse_both(ics_of(message))
+        assert calendar["METHOD"] == "CANCEL" and str(vevent["STATUS"]) == "CANCELLED"
+        assert vevent["SEQUENCE"] == 1 and second.vevent.status.value == "CANCELLED"
+        (attachment,) = message.attachments.all()
+        assert attachment.content_type.startswith("text/calendar; method=CANCEL")
+    assert status(client, link_for("ana@example.com"))["state"] == "cancelled"
+    assert services.event_cancel(event=scheduled.event) == 0
+    with pytest.raises(services.EventNotEditable):
+        services.invitation_add(
+            event=scheduled.event, email="late@example.com", room_secret=scheduled.room_secret
+        )
+
+
+def test_added_invitee_gets_the_current_sequence_and_resend_repeats_the_same_link(scheduled):
+    invitation = services.invitation_add(
+        event=scheduled.event, email="Dan@Example.com", room_secret=scheduled.room_secret
+    )
+    first = link_for("dan@example.com")
+    services.invitation_resend(
+        event=scheduled.event, invitation=invitation, room_secret=scheduled.room_secret
+    )
+    messages = outbox("invitation", to="dan@example.com")
+    assert len(messages) == 2
+    assert LINK.search(messages[1].body_text).group(1) == first
+    with pytest.raises(ValidationError):
+        services.invitation_add(
+            event=scheduled.event, email="dan@example.com", room_secret=scheduled.room_secret
+        )
+
+
+def test_guest_links_wait_in_the_lobby(client, scheduled):
+    from tessera.meetings import links
+
+    guest = services.guest_link_create(event=scheduled.event, room_secret=scheduled.room_secret)
+    url = links.join_url(event=scheduled.event, invitation=guest, room_secret=scheduled.room_secret)
+    with time_machine.travel(scheduled.event.starts_at, tick=False):
+        assert status(client, url)["state"] == "lobby"
+
+
+def test_script_in_the_title_stays_text_in_the_calendar_file(db, event_details):
+    script = "<script>alert(1)</script>\r\nATTENDEE:mailto:evil@example.com"
+    created = services.event_create(**{**event_details, "title": script, "description": script})
+    services.event_verify(event=created.event, room_secret=created.room_secret)
+    for message in outbox("invitation"):
+        _calendar, vevent, second = parse_both(ics_of(message))
+        assert str(vevent["SUMMARY"]) == " ".join(script.split())
+        assert str(vevent["DESCRIPTION"]).startswith(script.replace("\r\n", "\n"))
+        assert len(vevent.get("ATTENDEE") if isinstance(vevent.get("ATTENDEE"), list) else [1]) == 1
+        assert "evil@example.com" not in [str(a) for a in second.vevent.contents["attendee"]]
+        assert "&lt;script&gt;" in message.body_html and "<script>" not in message.body_html
+
+
+def manage_post(client, event, key, **data):
+    return form_post(client, f"/en/m/manage/{event.public_id}", {"key": key, **data})
+
+
+def test_management_page_needs_the_whole_key(client, scheduled):
+    event = scheduled.event
+    assert client.get(f"/m/manage/{event.public_id}").status_code == 200  # the page that reads the fragment
+    wrong = manage_post(client, event, "x" * 43 + "." + scheduled.room_secret)
+    assert wrong.status_code == 404 and "This link does not work" in wrong.content.decode()
+    assert "ana@example.com" not in wrong.content.decode()
+    right = manage_post(client, event, f"{scheduled.manage_token}.{scheduled.room_secret}")
+    html = right.content.decode()
+    assert right.status_code == 200 and not right.cookies
+    assert "no-store" in right["Cache-Control"]
+    assert all(address in html for address in INVITEES)
+    assert "30 days after the end" in html
+
+
+def test_management_actions_over_http(client, created):
+    event, key = created.event, f"{created.manage_token}.{created.room_secret}"
+    assert "Confirm and send the invitations" in manage_post(client, event, key).content.decode()
+    manage_post(client, event, key, action="verify")
+    assert len(outbox("invitation")) == 3
+    html = manage_post(client, event, key, action="add", email="not an address").content.decode()
+    assert "Enter a valid email address" in html
+    manage_post(client, event, key, action="add", email="dan@example.com")
+    assert len(outbox("invitation")) == 4
+    dan = Invitation.objects.get(email="dan@example.com")
+    manage_post(client, event, key, action="remove", invitation=str(dan.public_id))
+    dan.refresh_from_db()
+    assert dan.revoked_at is not None
+    html = manage_post(client, event, key, action="guest").content.decode()
+    guest_link = re.search(r'value="([^"]+)" class="guest-url"', html).group(1)
+    assert guest_link.endswith("." + created.room_secret) and "/m/" in guest_link
+    manage_post(client, event, key, action="reminder", reminder="off")
+    event.refresh_from_db()
+    assert event.reminder_enabled is False
+    manage_post(client, event, key, action="cancel")  # not confirmed: nothing happens
+    event.refresh_from_db()
+    assert event.status == Event.Status.SCHEDULED
+    manage_post(client, event, key, action="cancel", confirm="yes")
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELLED
+    assert len(outbox("cancellation")) == 3
+
+
+def test_session_metadata_is_shown_after_the_meeting(client, scheduled):
+    event = scheduled.event
+    with time_machine.travel(event.starts_at, tick=False):
+        session = services.meeting_session_open(event=event)
+        services.session_participant_join(
+            session=session, invitation=event.invitations.get(email="ana@example.com")
+        )
+    with time_machine.travel(event.ends_at, tick=False):
+        services.meeting_session_close(session=session)
+    with time_machine.travel(event.ends_at + timedelta(minutes=5), tick=False):
+        html = manage_post(
+            client, event, f"{scheduled.manage_token}.{scheduled.room_secret}"
+        ).content.decode()
+    assert "Duration: 1:00:00" in html
+    assert "ana@example.com" in html.split("Sessions")[1]
