@@ -11,6 +11,8 @@ requests).
 Prints `card_page_throughput_ratio: N` and `card_page_p99_ms_at_500rps: N`.
 """
 
+# ruff: noqa: S603, S607 (the benchmark runs fixed local commands: wrk, nginx, uvicorn, apt-get)
+
 import os
 import re
 import shutil
@@ -21,12 +23,28 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ROOT, django_setup  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = 64
 PACED_CONNECTIONS = 10
+
+
+def django_setup(prefix: str) -> Path:
+    """A throw-away SQLite database and var/ directory, with the embedded defaults of base.py."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["TESSERA_VAR_DIR"] = str(tmp)
+    os.environ.setdefault("TESSERA_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tessera.settings.base"
+    os.environ["TESSERA_LOG_LEVEL"] = "ERROR"
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    return tmp
 
 
 def _need(binary: str, package: str) -> str:
@@ -68,7 +86,10 @@ def _card() -> str:
             "first_name": "Camille",
             "last_name": "Martin",
             "job_title": "Head of sales",
-            "phones": [{"kind": "work", "number": "+33123456789"}, {"kind": "mobile", "number": "+33612345678"}],
+            "phones": [
+                {"kind": "work", "number": "+33123456789"},
+                {"kind": "mobile", "number": "+33612345678"},
+            ],
             "emails": [{"kind": "work", "address": "camille@example.org"}],
             "website": "https://example.org",
             "links": [{"label": "LinkedIn", "url": "https://www.linkedin.com/in/camille"}],
@@ -104,9 +125,25 @@ def main() -> None:
     app_port, nginx_port = _port(), _port()
     env = {**os.environ, "TESSERA_ALLOWED_HOSTS": "127.0.0.1"}
     app = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tessera.asgi:application", "--host", "127.0.0.1", "--port", str(app_port),
-         "--workers", str(processes), "--no-access-log", "--log-level", "error", "--lifespan", "off"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tessera.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(app_port),
+            "--workers",
+            str(processes),
+            "--no-access-log",
+            "--log-level",
+            "error",
+            "--lifespan",
+            "off",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     www = tmp / "www" / "c"
     www.mkdir(parents=True)
@@ -142,14 +179,21 @@ http {{
 
         nginx_rps, _ = _wrk(wrk, f"http://127.0.0.1:{nginx_port}/c/{slug}", connections=CONNECTIONS)
         app_rps, _ = _wrk(wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=CONNECTIONS)
-        paced_rps, p99 = _wrk(wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=PACED_CONNECTIONS, script=str(pace))
+        paced_rps, p99 = _wrk(
+            wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=PACED_CONNECTIONS, script=str(pace)
+        )
         print(f"# {processes} processes each; page {len(page.content)} bytes", file=sys.stderr)
-        print(f"# nginx {nginx_rps:.0f} req/s, app {app_rps:.0f} req/s, paced run {paced_rps:.0f} req/s", file=sys.stderr)
+        print(
+            f"# nginx {nginx_rps:.0f} req/s, app {app_rps:.0f} req/s, paced run {paced_rps:.0f} req/s",
+            file=sys.stderr,
+        )
         print(f"card_page_throughput_ratio: {app_rps / nginx_rps:.3f}")
         print(f"card_page_p99_ms_at_500rps: {p99:.2f}")
     finally:
         if (tmp / "nginx.pid").exists():
-            subprocess.run([nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp / "nginx-error.log")], check=False)
+            subprocess.run(
+                [nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp / "nginx-error.log")], check=False
+            )
         app.terminate()
         app.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,7 +21,7 @@ class AccountAdapter(DefaultAccountAdapter):
         email_queue_template(
             to=email,
             template=template_prefix,
-            context={"email": email, "product_name": "Tessera", **context},
+            context={"email": email, **context},
             language=translation.get_language() or settings.LANGUAGE_CODE,
             kind=template_prefix.rsplit("/", 1)[-1],
         )

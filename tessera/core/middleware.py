@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 
 from .http import view_flag
 
@@ -23,6 +24,35 @@ class CookieFreeMiddleware:
             log.error("cookie-free route %s tried to set %s", request.path, sorted(response.cookies))
             response.cookies.clear()
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Without this, a session touched here would still be written to the database, for nobody.
+        if (
+            getattr(view_func, "cookie_free", False)
+            and hasattr(request, "session")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            request.session = RequestOnlySession()
+
+
+class RequestOnlySession(SessionBase):
+    """The session of a visitor on a cookie-free route: usable by the code, gone with the request."""
+
+    def exists(self, session_key):
+        return False
+
+    def create(self):
+        self._session_key = None
+        self.modified = True
+
+    def save(self, must_create=False):
+        pass
+
+    def delete(self, session_key=None):
+        pass
+
+    def load(self):
+        return {}
 
 
 class SecurityHeadersMiddleware:

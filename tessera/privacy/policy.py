@@ -260,7 +260,7 @@ def policy_change_notify(*, version: PolicyVersion, using: str = "default") -> i
 
 
 def policy_current() -> PolicyVersion | None:
-    return PolicyVersion.objects.order_by("-number").first()
+    return PolicyVersion.objects.defer("register").order_by("-number").first()
 
 
 def policy_context() -> dict:

@@ -180,7 +180,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "home"
 
 # Sessions exist only for signed-in people; the session is the only cookie the product sets.

@@ -31,7 +31,9 @@ def test_signed_in_account_pages_hold_no_inline_code(signed_in, language):
         response = signed_in.get(language + path)
         assert response.status_code == 200, path
         html = response.content.decode()
-        assert 'class="container manage-layout"' in html or 'class="auth-layout"' in html or path == "/accounts/"
+        assert (
+            'class="container manage-layout"' in html or 'class="auth-layout"' in html or path == "/accounts/"
+        )
         assert inline_code(html) == [], path
 
 
@@ -51,5 +53,10 @@ def test_the_email_page_confirms_before_removing_an_address(signed_in):
 def test_my_space_links_to_every_account_setting(signed_in, user):
     html = signed_in.get("/en/accounts/").content.decode()
     assert user.email in html
-    for url in ["/en/accounts/email/", "/en/accounts/password/change/", "/en/accounts/2fa/", "/en/accounts/3rdparty/"]:
+    for url in [
+        "/en/accounts/email/",
+        "/en/accounts/password/change/",
+        "/en/accounts/2fa/",
+        "/en/accounts/3rdparty/",
+    ]:
         assert f'href="{url}"' in html

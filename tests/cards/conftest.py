@@ -60,8 +60,12 @@ def org(admin_user):
 
 @pytest.fixture
 def member(org, admin_user):
-    invitation = services.invitation_create(organisation=org, email="bob@alpha.example", invited_by=admin_user)
-    user, _card = services.invitation_accept(invitation=invitation, password="a-long-test-password", full_name="Bob")
+    invitation = services.invitation_create(
+        organisation=org, email="bob@alpha.example", invited_by=admin_user
+    )
+    user, _card = services.invitation_accept(
+        invitation=invitation, password="a-long-test-password", full_name="Bob"
+    )
     return user
 
 

@@ -55,7 +55,10 @@ def test_missing_consent_or_bad_email_leaves_no_record(client, card):
     assert response.status_code == 400
     html = response.content.decode()
     assert "valid email" in html and "tick the box" in html
-    assert Lead.objects.count() == 0 and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+    assert (
+        Lead.objects.count() == 0
+        and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+    )
     assert SpentChallenge.objects.count() == 0
 
 
@@ -64,7 +67,9 @@ def test_forged_proof_of_work_is_refused(client, card):
     base = {"csrfmiddlewaretoken": token, "name": "V", "email": "v@example.net", "consent": "on"}
     # A nonce that does not meet the difficulty.
     bad_nonce = next(
-        str(n) for n in range(1000) if pow.leading_zero_bits(__import__("hashlib").sha256(f"{challenge}:{n}".encode()).digest()) < 8
+        str(n)
+        for n in range(1000)
+        if pow.leading_zero_bits(__import__("hashlib").sha256(f"{challenge}:{n}".encode()).digest()) < 8
     )
     forged = challenge[:-3] + ("AAA" if not challenge.endswith("AAA") else "BBB")
     for data in (
@@ -76,17 +81,35 @@ def test_forged_proof_of_work_is_refused(client, card):
         response = client.post(f"/c/{card.slug}/exchange", {**base, **data}, HTTP_ORIGIN="http://testserver")
         assert response.status_code == 400
         assert "anti-robot" in response.content.decode()
-    assert Lead.objects.count() == 0 and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+    assert (
+        Lead.objects.count() == 0
+        and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
+    )
 
 
 def test_challenge_is_single_use_scoped_and_expires(card, other_card):
     challenge, nonce = solved_challenge(card)
-    services.lead_capture(card=card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+    services.lead_capture(
+        card=card,
+        data={"name": "A", "email": "a@example.net", "consent": True},
+        challenge=challenge,
+        nonce=nonce,
+    )
     with pytest.raises(ValidationError, match="already sent"):
-        services.lead_capture(card=card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+        services.lead_capture(
+            card=card,
+            data={"name": "A", "email": "a@example.net", "consent": True},
+            challenge=challenge,
+            nonce=nonce,
+        )
     challenge, nonce = solved_challenge(card)
     with pytest.raises(ValidationError, match="anti-robot"):
-        services.lead_capture(card=other_card, data={"name": "A", "email": "a@example.net", "consent": True}, challenge=challenge, nonce=nonce)
+        services.lead_capture(
+            card=other_card,
+            data={"name": "A", "email": "a@example.net", "consent": True},
+            challenge=challenge,
+            nonce=nonce,
+        )
     old = pow.challenge_issue(scope=f"card:{card.slug}", now=time.time() - 2 * pow.lifetime())
     with pytest.raises(pow.ProofOfWorkError, match="expired"):
         pow.challenge_redeem(challenge=old, nonce=pow.solve(old), scope=f"card:{card.slug}")
@@ -102,10 +125,18 @@ def test_form_flood_is_rate_limited(client, card):
 
 def test_post_without_form_token_or_from_another_origin_is_refused(client, card):
     token, challenge = _form(client, card)
-    data = {"challenge": challenge, "nonce": pow.solve(challenge), "name": "V", "email": "v@example.net", "consent": "on"}
+    data = {
+        "challenge": challenge,
+        "nonce": pow.solve(challenge),
+        "name": "V",
+        "email": "v@example.net",
+        "consent": "on",
+    }
     assert client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver").status_code == 403
     data["csrfmiddlewaretoken"] = token
-    assert client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert (
+        client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="https://evil.example").status_code == 403
+    )
     assert Lead.objects.count() == 0
 
 

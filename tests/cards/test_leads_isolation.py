@@ -27,7 +27,9 @@ def test_owner_lists_searches_edits_exports_and_deletes_leads(client, member, le
     assert "Vera Visitor" in page
     assert "Vera Visitor" in client.get("/cards/leads/?q=acme").content.decode()
     assert "Vera Visitor" not in client.get("/cards/leads/?q=nomatch").content.decode()
-    response = client.post(f"/cards/leads/{lead.pk}/", {"status": "contacted", "tags": "fair, hot", "notes": "Call back"})
+    response = client.post(
+        f"/cards/leads/{lead.pk}/", {"status": "contacted", "tags": "fair, hot", "notes": "Call back"}
+    )
     assert response.status_code == 302
     lead.refresh_from_db()
     assert (lead.status, lead.tags, lead.notes) == ("contacted", ["fair", "hot"], "Call back")
@@ -41,7 +43,7 @@ def test_owner_lists_searches_edits_exports_and_deletes_leads(client, member, le
 
 
 def test_csv_export_neutralises_formulas(client, member, card):
-    lead_for(card, name="=HYPERLINK(\"http://evil\")")
+    lead_for(card, name='=HYPERLINK("http://evil")')
     client.force_login(member)
     assert "'=HYPERLINK" in client.get("/cards/leads/export.csv").content.decode()
 
@@ -53,7 +55,9 @@ def test_bad_status_is_refused(member, lead):
 
 @pytest.mark.parametrize("who", ["other_admin", "stranger", "admin_without_sharing"])
 def test_leads_are_invisible_to_everyone_else(client, who, lead, other_lead, admin_user, other_admin, db):
-    viewer = {"other_admin": other_admin, "admin_without_sharing": admin_user}.get(who) or make_user("s@x.example")
+    viewer = {"other_admin": other_admin, "admin_without_sharing": admin_user}.get(who) or make_user(
+        "s@x.example"
+    )
     client.force_login(viewer)
     assert "Vera" not in client.get("/cards/leads/").content.decode()
     assert "vera@example" not in client.get("/cards/leads/?q=Vera").content.decode()
@@ -76,20 +80,27 @@ def test_admin_sees_member_leads_only_when_the_organisation_allows(client, admin
     assert client.get(f"/cards/leads/{other_lead.pk}/").status_code == 404
 
 
-def test_api_lead_export_is_per_organisation(client, org, other_org, lead, other_lead, api_key, other_api_key):
+def test_api_lead_export_is_per_organisation(
+    client, org, other_org, lead, other_lead, api_key, other_api_key
+):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {api_key}"}
     assert client.get("/api/v1/cards/leads", **headers).status_code == 403  # not shared by the organisation
     services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
     services.cards_settings_update(organisation=other_org, admins_see_leads=True, inactive_action="delete")
     names = [row["name"] for row in client.get("/api/v1/cards/leads", **headers).json()]
     assert names == ["Vera Visitor"]
-    other = [row["name"] for row in client.get("/api/v1/cards/leads", HTTP_AUTHORIZATION=f"Bearer {other_api_key}").json()]
+    other = [
+        row["name"]
+        for row in client.get("/api/v1/cards/leads", HTTP_AUTHORIZATION=f"Bearer {other_api_key}").json()
+    ]
     assert other == ["Xavier Other"]
     assert client.get("/api/v1/cards/leads").status_code == 401
     assert client.get("/api/v1/cards/leads", HTTP_AUTHORIZATION="Bearer tsk_forged_key").status_code == 401
 
 
-def test_private_space_views_of_another_card_or_organisation_are_404(client, member, card, other_card, other_org, org):
+def test_private_space_views_of_another_card_or_organisation_are_404(
+    client, member, card, other_card, other_org, org
+):
     client.force_login(member)
     for url in (
         f"/cards/card/{other_card.slug}/",
@@ -102,7 +113,11 @@ def test_private_space_views_of_another_card_or_organisation_are_404(client, mem
         f"/cards/org/{org.slug}/",  # a plain member does not administer
     ):
         assert client.get(url).status_code == 404, url
-    for url in (f"/cards/card/{other_card.slug}/active/", f"/cards/org/{other_org.slug}/settings/", f"/cards/org/{other_org.slug}/import/confirm/"):
+    for url in (
+        f"/cards/card/{other_card.slug}/active/",
+        f"/cards/org/{other_org.slug}/settings/",
+        f"/cards/org/{other_org.slug}/import/confirm/",
+    ):
         assert client.post(url, {"active": "0", "csv_text": "email\nz@z.example\n"}).status_code == 404, url
     other_card.refresh_from_db()
     assert other_card.is_active

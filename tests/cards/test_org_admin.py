@@ -29,7 +29,12 @@ def test_admin_creates_an_organisation_and_invites_a_member(client, admin_user):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = client.post(
         path,
-        {"csrfmiddlewaretoken": token, "full_name": "Nina New", "password": "a-long-test-password", "age_confirmed": "on"},
+        {
+            "csrfmiddlewaretoken": token,
+            "full_name": "Nina New",
+            "password": "a-long-test-password",
+            "age_confirmed": "on",
+        },
         HTTP_ORIGIN="http://testserver",
     )
     assert response.status_code == 302
@@ -84,12 +89,19 @@ def test_csv_import_with_bad_rows_shows_each_error_and_creates_nothing(client, a
     assert "Send the invitations" not in html
     response = client.post(f"/cards/org/{org.slug}/import/confirm/", {"csv_text": CSV_BAD})
     assert response.status_code == 302
-    assert CardInvitation.objects.count() == 0 and not OutboxMessage.objects.filter(kind="cards_invitation").exists()
+    assert (
+        CardInvitation.objects.count() == 0
+        and not OutboxMessage.objects.filter(kind="cards_invitation").exists()
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("name,phone\nA,1\n", "email"), ("email,shoe_size\na@b.example,42\n", "Unknown columns"), ("email\n", "no rows")],
+    [
+        ("name,phone\nA,1\n", "email"),
+        ("email,shoe_size\na@b.example,42\n", "Unknown columns"),
+        ("email\n", "no rows"),
+    ],
 )
 def test_csv_import_rejects_malformed_files(client, admin_user, org, content, message):
     client.force_login(admin_user)
@@ -123,8 +135,14 @@ def test_template_editor_with_live_preview(client, admin_user, org):
     page = client.get(f"/cards/org/{org.slug}/templates/new/").content.decode()
     assert 'id="template-preview"' in page and "template-preview.js" in page
     data = {
-        "name": "HQ", "primary_colour": "#0b5394", "background_colour": "#ffffff", "text_colour": "#111111",
-        "font": "serif", "layout": "centered", "lock_company": "Alpha SAS", "departments": "Sales, IT",
+        "name": "HQ",
+        "primary_colour": "#0b5394",
+        "background_colour": "#ffffff",
+        "text_colour": "#111111",
+        "font": "serif",
+        "layout": "centered",
+        "lock_company": "Alpha SAS",
+        "departments": "Sales, IT",
     }
     assert client.post(f"/cards/org/{org.slug}/templates/new/", data).status_code == 302
     bad = client.post(f"/cards/org/{org.slug}/templates/new/", data | {"text_colour": "#fefefe"})
@@ -144,30 +162,51 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
     assert card.slug not in [c["slug"] for c in client.get("/api/v1/cards/", **_auth(other_api_key)).json()]
     assert client.get(f"/api/v1/cards/{card.slug}", **_auth(other_api_key)).status_code == 404
     response = client.patch(
-        f"/api/v1/cards/{card.slug}", {"job_title": "Lead", "phones": [{"kind": "work", "number": "+33 1 23 45 67 89"}]},
-        content_type="application/json", **_auth(api_key),
+        f"/api/v1/cards/{card.slug}",
+        {"job_title": "Lead", "phones": [{"kind": "work", "number": "+33 1 23 45 67 89"}]},
+        content_type="application/json",
+        **_auth(api_key),
     )
     assert response.status_code == 200 and response.json()["phones"][0]["number"] == "+33123456789"
-    bad = client.patch(f"/api/v1/cards/{card.slug}", {"website": "javascript:x"}, content_type="application/json", **_auth(api_key))
+    bad = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"website": "javascript:x"},
+        content_type="application/json",
+        **_auth(api_key),
+    )
     assert bad.status_code == 422 and "valid web address" in bad.json()["detail"]
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(other_api_key)).status_code == 404
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(api_key)).json()["is_active"] is False
     assert client.get(f"/c/{card.slug}").status_code == 404
-    created = client.post("/api/v1/cards/", {"owner_email": member.email, "first_name": "X"}, content_type="application/json", **_auth(api_key))
+    created = client.post(
+        "/api/v1/cards/",
+        {"owner_email": member.email, "first_name": "X"},
+        content_type="application/json",
+        **_auth(api_key),
+    )
     assert created.status_code == 422 and "already has a card" in created.json()["detail"]
-    stranger = client.post("/api/v1/cards/", {"owner_email": "admin@beta.example"}, content_type="application/json", **_auth(api_key))
+    stranger = client.post(
+        "/api/v1/cards/",
+        {"owner_email": "admin@beta.example"},
+        content_type="application/json",
+        **_auth(api_key),
+    )
     assert stranger.status_code == 422
 
 
 def test_api_card_create_for_a_member_without_card(client, org, admin_user, api_key):
     user = services.invitation_accept(
-        invitation=services.invitation_create(organisation=org, email="c@alpha.example", invited_by=admin_user),
+        invitation=services.invitation_create(
+            organisation=org, email="c@alpha.example", invited_by=admin_user
+        ),
         password="a-long-test-password",
     )[0]
     Card.objects.filter(owner=user).delete()
     response = client.post(
-        "/api/v1/cards/", {"owner_email": "c@alpha.example", "first_name": "Cleo", "emails": [{"address": "c@alpha.example"}]},
-        content_type="application/json", **_auth(api_key),
+        "/api/v1/cards/",
+        {"owner_email": "c@alpha.example", "first_name": "Cleo", "emails": [{"address": "c@alpha.example"}]},
+        content_type="application/json",
+        **_auth(api_key),
     )
     assert response.status_code == 201 and response.json()["first_name"] == "Cleo"
 
@@ -210,7 +249,9 @@ def test_webhook_is_signed_and_retried_until_delivered(client, org, card, api_ke
     from django.utils import timezone
 
     services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
-    created = client.post("/api/v1/cards/webhooks", {"url": receiver}, content_type="application/json", **_auth(api_key))
+    created = client.post(
+        "/api/v1/cards/webhooks", {"url": receiver}, content_type="application/json", **_auth(api_key)
+    )
     assert created.status_code == 201
     secret = created.json()["secret"]
     lead = lead_for(card, name="Hook <Visitor>")
@@ -236,3 +277,38 @@ def test_webhooks_are_per_organisation(client, org, other_org, api_key, other_ap
     assert client.get("/api/v1/cards/webhooks", **_auth(other_api_key)).json() == []
     assert client.delete(f"/api/v1/cards/webhooks/{hook.pk}", **_auth(other_api_key)).status_code == 404
     assert client.delete(f"/api/v1/cards/webhooks/{hook.pk}", **_auth(api_key)).status_code == 204
+
+
+def test_an_individual_creates_a_personal_card(client, db):
+    from .conftest import make_user
+
+    user = make_user("solo@example.net", full_name="Sam Solo")
+    client.force_login(user)
+    assert "Create my personal card" in client.get("/cards/").content.decode()
+    response = client.post("/cards/new/")
+    card = Card.objects.get(owner=user)
+    assert response["Location"].endswith(f"/cards/card/{card.slug}/edit/")
+    assert (card.first_name, card.last_name, card.organisation) == ("Sam", "Solo", None)
+    assert client.get(f"/cards/card/{card.slug}/").status_code == 200
+    assert client.get(f"/en/cards/card/{card.slug}/edit/").status_code == 200
+
+
+def test_admin_assigns_a_template_and_deactivates_a_member_card(client, admin_user, org, card):
+    template = services.template_save(
+        organisation=org,
+        name="Booth",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="banner",
+    )
+    client.force_login(admin_user)
+    response = client.post(
+        f"/cards/org/{org.slug}/cards/{card.slug}/",
+        {"template": template.pk, "groups": "booth, fair", "active": "0"},
+    )
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert (card.template, card.groups, card.is_active) == (template, ["booth", "fair"], False)
+    assert client.get(f"/c/{card.slug}").status_code == 404

@@ -21,7 +21,9 @@ def _retention(name):
     return next(a for a in privacy.activities if a.name == name).retention.apply
 
 
-@pytest.mark.parametrize(("offset", "kept"), [(privacy.LEAD_RETENTION - DAY, True), (privacy.LEAD_RETENTION + DAY, False)])
+@pytest.mark.parametrize(
+    ("offset", "kept"), [(privacy.LEAD_RETENTION - DAY, True), (privacy.LEAD_RETENTION + DAY, False)]
+)
 def test_leads_are_deleted_three_years_after_the_last_contact(card, offset, kept):
     with time_machine.travel(T0, tick=False):
         lead = lead_for(card)
@@ -93,7 +95,9 @@ def test_organisation_can_choose_anonymisation(db):
         org = services.organisation_create(owner=admin, name="Org")
         services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
         card = admin.cards.get()
-        services.card_update(card=card, changes={"first_name": "Boss", "phones": [{"kind": "work", "number": "+33123456789"}]})
+        services.card_update(
+            card=card, changes={"first_name": "Boss", "phones": [{"kind": "work", "number": "+33123456789"}]}
+        )
     apply = _retention("cards.profile")
     apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
     assert "anonymised" in _warnings().get().body_text
@@ -101,7 +105,11 @@ def test_organisation_can_choose_anonymisation(db):
     assert User.objects.get(pk=admin.pk).email == "boss@org.example"
     apply(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
     user = User.objects.get(pk=admin.pk)
-    assert user.email == f"anonymised-{admin.pk}@invalid" and not user.is_active and not user.has_usable_password()
+    assert (
+        user.email == f"anonymised-{admin.pk}@invalid"
+        and not user.is_active
+        and not user.has_usable_password()
+    )
     card.refresh_from_db()
     assert (card.first_name, card.phones, card.is_active) == ("", [], False)
 

@@ -14,14 +14,18 @@ from .conftest import jpeg_bytes
 @pytest.mark.parametrize("number", ["12345", "+33 1", "06 12 34 56 78", "+1 555 CALL NOW", "<script>"])
 def test_malformed_phone_numbers_are_refused_with_a_message(card, number):
     with pytest.raises(ValidationError) as error:
-        services.card_update(card=card, changes={"phones": [{"kind": "work", "number": number}], "first_name": "Changed"})
+        services.card_update(
+            card=card, changes={"phones": [{"kind": "work", "number": number}], "first_name": "Changed"}
+        )
     assert "international format" in str(error.value)
     card.refresh_from_db()
     assert card.first_name == "Bob"  # nothing partial
 
 
 def test_phone_numbers_are_stored_as_e164(card):
-    card = services.card_update(card=card, changes={"phones": [{"kind": "work", "number": "+44 20 7946 0958", "public": False}]})
+    card = services.card_update(
+        card=card, changes={"phones": [{"kind": "work", "number": "+44 20 7946 0958", "public": False}]}
+    )
     assert card.phones == [{"kind": "work", "number": "+442079460958", "public": False}]
 
 
@@ -87,7 +91,10 @@ def test_photo_upload_view_shows_the_error(client, member, card):
 
 
 def _form_data(card, **overrides):
-    data = {f"visibility_{n}": "public" for n in ("job_title", "company", "department", "bio", "website", "address", "photo")}
+    data = {
+        f"visibility_{n}": "public"
+        for n in ("job_title", "company", "department", "bio", "website", "address", "photo")
+    }
     data |= {"first_name": card.first_name, "last_name": card.last_name, "job_title": card.job_title}
     return data | overrides
 
@@ -96,11 +103,19 @@ def test_profile_edit_view_saves_lists_and_visibility(client, member, card):
     client.force_login(member)
     data = _form_data(
         card,
-        phone_0_kind="mobile", phone_0_number="+33 6 11 22 33 44", phone_0_public="on",
-        phone_1_kind="personal", phone_1_number="+33 6 99 88 77 66",
-        link_0_label="LinkedIn", link_0_url="https://www.linkedin.com/in/bob", link_0_public="on",
-        custom_0_label="Languages", custom_0_value="FR, EN", custom_0_public="on",
-        visibility_bio="vcard", bio="Private bio",
+        phone_0_kind="mobile",
+        phone_0_number="+33 6 11 22 33 44",
+        phone_0_public="on",
+        phone_1_kind="personal",
+        phone_1_number="+33 6 99 88 77 66",
+        link_0_label="LinkedIn",
+        link_0_url="https://www.linkedin.com/in/bob",
+        link_0_public="on",
+        custom_0_label="Languages",
+        custom_0_value="FR, EN",
+        custom_0_public="on",
+        visibility_bio="vcard",
+        bio="Private bio",
     )
     assert client.post(f"/cards/card/{card.slug}/edit/", data).status_code == 302
     card.refresh_from_db()
@@ -114,7 +129,9 @@ def test_profile_edit_view_saves_lists_and_visibility(client, member, card):
 
 def test_profile_edit_view_reports_bad_phone_and_keeps_the_card(client, member, card):
     client.force_login(member)
-    response = client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, phone_0_number="12", first_name="Changed"))
+    response = client.post(
+        f"/cards/card/{card.slug}/edit/", _form_data(card, phone_0_number="12", first_name="Changed")
+    )
     assert response.status_code == 400
     assert "international format" in response.content.decode()
     assert Card.objects.get(pk=card.pk).first_name == "Bob"
@@ -123,8 +140,14 @@ def test_profile_edit_view_reports_bad_phone_and_keeps_the_card(client, member, 
 @pytest.fixture
 def locked_template(org):
     return services.template_save(
-        organisation=org, name="HQ", primary_colour="#0b5394", background_colour="#ffffff", text_colour="#111111",
-        font="system", layout="classic", is_default=True,
+        organisation=org,
+        name="HQ",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="classic",
+        is_default=True,
         locked_values={"company": "Alpha SAS", "street": "1 rue de la Paix", "city": "Paris"},
     )
 
@@ -140,7 +163,9 @@ def test_brand_lock_applies_everywhere_and_cannot_be_changed(client, member, car
     client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, company="Rogue Ltd"))
     # The API refuses it too.
     response = client.patch(
-        f"/api/v1/cards/{card.slug}", {"company": "Rogue Ltd"}, content_type="application/json",
+        f"/api/v1/cards/{card.slug}",
+        {"company": "Rogue Ltd"},
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {api_key}",
     )
     assert response.status_code == 422 and "organisation sets this field" in response.json()["detail"]
@@ -150,12 +175,25 @@ def test_brand_lock_applies_everywhere_and_cannot_be_changed(client, member, car
 
 def test_templates_are_assigned_by_department_then_group_then_default(org, card, locked_template):
     sales = services.template_save(
-        organisation=org, name="Sales", primary_colour="#0b5394", background_colour="#ffffff", text_colour="#111111",
-        font="system", layout="banner", departments=["Sales"], locked_values={"company": "Alpha Sales"},
+        organisation=org,
+        name="Sales",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="banner",
+        departments=["Sales"],
+        locked_values={"company": "Alpha Sales"},
     )
     events = services.template_save(
-        organisation=org, name="Events", primary_colour="#0b5394", background_colour="#ffffff", text_colour="#111111",
-        font="system", layout="banner", groups=["booth"],
+        organisation=org,
+        name="Events",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="banner",
+        groups=["booth"],
     )
     from tessera.cards.selectors import card_template_for
 
@@ -169,6 +207,11 @@ def test_templates_are_assigned_by_department_then_group_then_default(org, card,
 def test_template_colours_must_meet_contrast(org):
     with pytest.raises(ValidationError, match="contrast"):
         services.template_save(
-            organisation=org, name="Pale", primary_colour="#dddddd", background_colour="#ffffff", text_colour="#eeeeee",
-            font="system", layout="classic",
+            organisation=org,
+            name="Pale",
+            primary_colour="#dddddd",
+            background_colour="#ffffff",
+            text_colour="#eeeeee",
+            font="system",
+            layout="classic",
         )

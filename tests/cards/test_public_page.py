@@ -49,7 +49,9 @@ def test_deactivated_card_answers_a_neutral_404(client, card):
 
 
 def test_scripts_in_profile_fields_are_escaped_in_the_page(client, card):
-    services.card_update(card=card, changes={"job_title": "<script>alert(1)</script>", "bio": '"><img src=x onerror=alert(1)>'})
+    services.card_update(
+        card=card, changes={"job_title": "<script>alert(1)</script>", "bio": '"><img src=x onerror=alert(1)>'}
+    )
     html = client.get(f"/c/{card.slug}").content.decode()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -131,8 +133,14 @@ def test_views_are_counted_by_source_without_cookie(client, card):
 
 def test_template_stylesheet_sets_colours_as_custom_properties(client, card, org):
     template = services.template_save(
-        organisation=org, name="Brand", primary_colour="#0b5394", background_colour="#ffffff",
-        text_colour="#111111", font="serif", layout="centered", is_default=True,
+        organisation=org,
+        name="Brand",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="serif",
+        layout="centered",
+        is_default=True,
     )
     html = client.get(f"/c/{card.slug}").content.decode()
     assert f"tpl-{template.pk}" in html and "layout-centered" in html and "style=" not in html

@@ -21,6 +21,7 @@ class _PolicyHandler(_Handler):
     async def handle_DATA(self, server, session, envelope):
         if self.policy.data:
             return self.policy.data
+        self.policy.connections.append(session.peer)
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -28,13 +29,15 @@ class Relay(SMTPServer):
     """A real SMTP server on a fixed loopback port: stop it and connections are refused.
 
     `rcpt` maps an address fragment to the answer given to RCPT TO (e.g. a 550 or a 451);
-    `data`, if set, is the answer to every DATA.
+    `data`, if set, is the answer to every DATA; `connections` lists the client end of the connection
+    that carried each accepted message.
     """
 
     def __init__(self):
         super().__init__()
         self.rcpt: dict[str, str] = {}
         self.data = ""
+        self.connections: list = []
 
     @property
     def messages(self):

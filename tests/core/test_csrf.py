@@ -18,16 +18,16 @@ ORIGIN = "http://testserver"
 
 
 @pytest.fixture
-def browser():
-    """A client that enforces CSRF checks, as a browser meets them."""
+def visitor():
+    """A client that enforces CSRF checks, as a browser does."""
     return Client(enforce_csrf_checks=True)
 
 
 @pytest.fixture
-def signed_in(browser, django_user_model):
+def signed_in(visitor, django_user_model):
     user = django_user_model.objects.create_user(email="member@example.org", password="x" * 12)
-    browser.force_login(user)
-    return browser
+    visitor.force_login(user)
+    return visitor
 
 
 def form_token(client, url) -> str:
@@ -46,9 +46,9 @@ def assert_refused(response):
 # --- Cookie-free routes --------------------------------------------------------------------------------
 
 
-def test_cookie_free_view_that_touches_the_session_and_sets_a_cookie_sends_no_cookie(browser, caplog):
+def test_cookie_free_view_that_touches_the_session_and_sets_a_cookie_sends_no_cookie(visitor, caplog):
     with caplog.at_level(logging.ERROR, logger="tessera.core.middleware"):
-        response = browser.get("/_test/chatty/")
+        response = visitor.get("/_test/chatty/")
     assert response.status_code == 200
     assert not response.cookies
     assert "Set-Cookie" not in str(response.serialize_headers())
@@ -62,8 +62,8 @@ def test_cookie_free_view_sends_no_cookie_to_a_signed_in_person_either(signed_in
     assert not response.cookies
 
 
-def test_cookie_free_form_page_sets_no_cookie(browser):
-    response = browser.get("/_test/public-form/")
+def test_cookie_free_form_page_sets_no_cookie(visitor):
+    response = visitor.get("/_test/public-form/")
     assert not response.cookies
     assert 'name="csrfmiddlewaretoken"' in response.content.decode()
 
@@ -71,26 +71,37 @@ def test_cookie_free_form_page_sets_no_cookie(browser):
 # --- Signed form tokens --------------------------------------------------------------------------------
 
 
-def test_anonymous_post_with_signed_token_and_same_origin_is_accepted(browser):
-    token = form_token(browser, "/_test/public-form/")
-    response = browser.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
+def test_anonymous_post_with_signed_token_and_same_origin_is_accepted(visitor):
+    token = form_token(visitor, "/_test/public-form/")
+    response = visitor.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
     assert response.status_code == 200
     assert response.content == b"accepted"
     assert not response.cookies
 
 
-def test_token_in_header_and_fetch_metadata_instead_of_origin_is_accepted(browser):
-    token = form_token(browser, "/_test/public-form/")
-    response = browser.post(
+def test_token_in_header_and_fetch_metadata_instead_of_origin_is_accepted(visitor):
+    token = form_token(visitor, "/_test/public-form/")
+    response = visitor.post(
         "/_test/public-form/", {}, headers={"X-CSRFToken": token, "Sec-Fetch-Site": "same-origin"}
     )
     assert response.status_code == 200
 
 
-def test_anonymous_post_on_an_ordinary_page_uses_the_signed_token_too(browser):
-    token = form_token(browser, "/_test/form/")
-    assert not browser.get("/_test/form/").cookies
-    response = browser.post("/_test/form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
+def test_null_origin_falls_back_to_fetch_metadata(visitor):
+    # Chromium sends `Origin: null` on same-origin posts under `Referrer-Policy: no-referrer`.
+    token = form_token(visitor, "/_test/public-form/")
+    response = visitor.post(
+        "/_test/public-form/",
+        {"csrfmiddlewaretoken": token},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 200
+
+
+def test_anonymous_post_on_an_ordinary_page_uses_the_signed_token_too(visitor):
+    token = form_token(visitor, "/_test/form/")
+    assert not visitor.get("/_test/form/").cookies
+    response = visitor.post("/_test/form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
     assert response.status_code == 200
 
 
@@ -99,20 +110,28 @@ def test_anonymous_post_on_an_ordinary_page_uses_the_signed_token_too(browser):
     [
         {"Origin": "https://evil.example"},
         {"Origin": "null"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
         {"Origin": "http://testserver.evil.example"},
         {"Sec-Fetch-Site": "cross-site"},
         {},
     ],
-    ids=["other-origin", "null-origin", "lookalike-origin", "cross-site-fetch", "no-origin"],
+    ids=[
+        "other-origin",
+        "null-origin",
+        "null-origin-cross-site",
+        "lookalike-origin",
+        "cross-site-fetch",
+        "no-origin",
+    ],
 )
-def test_post_from_another_origin_is_refused(browser, headers):
-    token = form_token(browser, "/_test/public-form/")
-    response = browser.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers=headers)
+def test_post_from_another_origin_is_refused(visitor, headers):
+    token = form_token(visitor, "/_test/public-form/")
+    response = visitor.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers=headers)
     assert_refused(response)
 
 
-def test_post_without_token_is_refused(browser):
-    assert_refused(browser.post("/_test/public-form/", {}, headers={"Origin": ORIGIN}))
+def test_post_without_token_is_refused(visitor):
+    assert_refused(visitor.post("/_test/public-form/", {}, headers={"Origin": ORIGIN}))
 
 
 @pytest.mark.parametrize(
@@ -125,27 +144,27 @@ def test_post_without_token_is_refused(browser):
     ],
     ids=["tampered", "other-key", "other-salt", "garbage"],
 )
-def test_forged_token_is_refused(browser, forge):
-    token = form_token(browser, "/_test/public-form/")
-    response = browser.post(
+def test_forged_token_is_refused(visitor, forge):
+    token = form_token(visitor, "/_test/public-form/")
+    response = visitor.post(
         "/_test/public-form/", {"csrfmiddlewaretoken": forge(token)}, headers={"Origin": ORIGIN}
     )
     assert_refused(response)
 
 
-def test_expired_token_is_refused(browser, time_machine):
+def test_expired_token_is_refused(visitor, time_machine):
     time_machine.move_to("2031-05-01 10:00:00+00:00", tick=False)
-    token = form_token(browser, "/_test/public-form/")
+    token = form_token(visitor, "/_test/public-form/")
     time_machine.shift(timedelta(seconds=settings.TESSERA_FORM_TOKEN_MAX_AGE - 5))
     assert (
-        browser.post(
+        visitor.post(
             "/_test/public-form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN}
         ).status_code
         == 200
     )
     time_machine.shift(timedelta(seconds=10))
     assert_refused(
-        browser.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
+        visitor.post("/_test/public-form/", {"csrfmiddlewaretoken": token}, headers={"Origin": ORIGIN})
     )
 
 
@@ -175,6 +194,40 @@ def test_signed_in_post_from_another_origin_is_refused(signed_in):
         "/_test/form/", {"csrfmiddlewaretoken": token}, headers={"Origin": "https://evil.example"}
     )
     assert_refused(response)
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["http", "https"])
+def test_signed_in_post_under_no_referrer_is_judged_by_fetch_metadata(signed_in, secure):
+    # What Chromium sends from a page with `Referrer-Policy: no-referrer`: `Origin: null`, no Referer.
+    token = form_token(signed_in, "/_test/form/")
+    same_site = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    response = signed_in.post(
+        "/_test/form/", {"csrfmiddlewaretoken": token}, headers=same_site, secure=secure
+    )
+    assert response.status_code == 200
+    for headers in [{"Origin": "null", "Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}]:
+        response = signed_in.post(
+            "/_test/form/", {"csrfmiddlewaretoken": token}, headers=headers, secure=secure
+        )
+        assert_refused(response)
+    assert_refused(signed_in.post("/_test/form/", {}, headers=same_site, secure=secure))
+
+
+def test_signed_in_https_post_without_origin_needs_a_referer_or_fetch_metadata(signed_in):
+    token = form_token(signed_in, "/_test/form/")
+    data = {"csrfmiddlewaretoken": token}
+    assert_refused(signed_in.post("/_test/form/", data, secure=True))
+    assert_refused(
+        signed_in.post("/_test/form/", data, secure=True, headers={"Sec-Fetch-Site": "cross-site"})
+    )
+    assert (
+        signed_in.post(
+            "/_test/form/", data, secure=True, headers={"Sec-Fetch-Site": "same-origin"}
+        ).status_code
+        == 200
+    )
+    referer = {"Referer": "https://testserver/_test/form/"}
+    assert signed_in.post("/_test/form/", data, secure=True, headers=referer).status_code == 200
 
 
 def test_signed_form_view_checks_the_signed_token_even_when_signed_in(signed_in):

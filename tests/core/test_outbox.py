@@ -158,6 +158,16 @@ def test_one_sweep_goes_past_refused_recipients_to_the_rest(relay, time_machine)
     assert statuses == ["rejected", "pending", "sent", "sent"]
 
 
+def test_a_sweep_sends_everything_over_one_connection(relay, time_machine):
+    time_machine.move_to(T0, tick=False)
+    messages = [queue(f"guest{i}@example.org") for i in range(4)]  # relay down: all wait
+    relay.start()
+    time_machine.shift(timedelta(minutes=5))
+    assert outbox_deliver_due() == 4
+    assert sorted(relay.message_ids()) == sorted(m.message_id for m in messages)
+    assert len(set(relay.connections)) == 1
+
+
 def test_relay_failing_temporarily_backs_off_exponentially(relay, time_machine):
     time_machine.move_to(T0, tick=False)
     message = queue("later@example.org")  # the relay is down

@@ -52,7 +52,9 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     page.wait_for_url("**/cards/org/alpha/")
     invitation = smtp.wait_for(1)[0]
     assert invitation["To"] == "bob@alpha.example"
-    link = re.search(r"http://\S+/cards/invitation/\S+/", invitation.get_body(("plain",)).get_content()).group(0)
+    link = re.search(
+        r"http://\S+/cards/invitation/\S+/", invitation.get_body(("plain",)).get_content()
+    ).group(0)
 
     # The member accepts, which creates the account, and edits the card.
     member_context = browser.new_context(locale="fr-FR")
@@ -120,7 +122,14 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     to_visitor = smtp.to("vera@example.net")[0]
     attachments = [part for part in to_visitor.iter_attachments()]
     assert [a.get_filename() for a in attachments] == ["Bob-Builder.vcf"]
-    assert vobject.readOne(attachments[0].get_content() if isinstance(attachments[0].get_content(), str) else attachments[0].get_content().decode()).fn.value == "Bob Builder"
+    assert (
+        vobject.readOne(
+            attachments[0].get_content()
+            if isinstance(attachments[0].get_content(), str)
+            else attachments[0].get_content().decode()
+        ).fn.value
+        == "Bob Builder"
+    )
     assert f"/c/{card.slug}" in to_visitor.get_body(("plain",)).get_content()
     to_owner = smtp.to("bob@alpha.example")
     assert any("Vera" in m["Subject"] for m in to_owner)

@@ -1,9 +1,6 @@
 // Encrypts and decrypts every encoded audio and video frame (RTCRtpScriptTransform).
 import { clearBytes, codecOf, makeIv, open, seal } from "./framing.js";
 
-const C = {};
-const bump = (k) => (C[k] = (C[k] || 0) + 1);
-setInterval(() => console.log("COUNTERS " + JSON.stringify(C)), 2000);
 const keys = new Map(); // key index (0-255) -> CryptoKey
 let sendIndex = 0;
 
@@ -24,7 +21,7 @@ function encryptor(kind) {
   let counter = 0;
   return async (frame, controller) => {
     const key = keys.get(sendIndex);
-    bump("enc_" + kind + "_" + frame.type + "_" + (frame.getMetadata?.().mimeType)); if (!key || frame.data.byteLength === 0) return bump("enc_nokey"); // nothing leaves unencrypted
+    if (!key || frame.data.byteLength === 0) return; // nothing leaves unencrypted
     const data = new Uint8Array(frame.data);
     const n = Math.min(clearBytes(codecOf(frame.getMetadata?.(), kind), frame.type), data.byteLength);
     const iv = makeIv(salt, counter++);
@@ -39,13 +36,12 @@ function encryptor(kind) {
 
 function decryptor(kind) {
   return async (frame, controller) => {
-    bump('dec_in');
     const data = new Uint8Array(frame.data);
     if (data.byteLength === 0) return;
     const n = clearBytes(codecOf(frame.getMetadata?.(), kind), frame.type);
     const parts = open(data, n);
     const key = parts && keys.get(parts.keyIndex);
-    bump("dec_" + kind + "_" + frame.type + "_" + (frame.getMetadata?.().mimeType)); if (!key) return bump("dec_nokey_" + (parts && parts.keyIndex)); // unknown key: drop, never pass through
+    if (!key) return; // unknown key: drop, never pass through
     try {
       const plain = new Uint8Array(
         await crypto.subtle.decrypt({ name: "AES-GCM", iv: parts.iv, additionalData: parts.header }, key, parts.ciphertext),
@@ -54,15 +50,15 @@ function decryptor(kind) {
       out.set(parts.header, 0);
       out.set(plain, n);
       frame.data = out.buffer;
-      controller.enqueue(frame); bump("dec_ok");
-    } catch { bump("dec_fail_" + frame.type);
+      controller.enqueue(frame);
+    } catch {
       // Wrong key or altered frame: dropped.
     }
   };
 }
 
 self.onrtctransform = ({ transformer }) => {
-  const { operation, kind } = transformer.options; bump('rtctransform_' + operation + '_' + kind);
+  const { operation, kind } = transformer.options;
   const transform = operation === "encrypt" ? encryptor(kind) : decryptor(kind);
   transformer.readable.pipeThrough(new TransformStream({ transform })).pipeTo(transformer.writable).catch(() => {});
 };

@@ -32,6 +32,7 @@ class Peer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.senders = {}; // "audio" | "video" | "screen" -> RTCRtpSender
+    this.early = []; // candidates that came before a remote description they could belong to
     this.disconnectTimer = null;
     const pc = (this.pc = new RTCPeerConnection({ iceServers: mesh.iceServers }));
     pc.onnegotiationneeded = async () => {
@@ -47,10 +48,10 @@ class Peer {
       }
     };
     pc.onicecandidate = ({ candidate }) => {
-      console.log('CAND out', candidate && candidate.candidate); if (candidate && candidate.candidate) mesh.signal(pid, { candidate: candidate.toJSON() });
+      if (candidate && candidate.candidate) mesh.signal(pid, { candidate: candidate.toJSON() });
     };
     pc.ontrack = (event) => {
-      mesh.e2ee.receiverTransform(event.receiver, event.track.kind);
+      if (!event.receiver.transform) mesh.e2ee.receiverTransform(event.receiver, event.track.kind);
       mesh.dispatchEvent(new CustomEvent("track", { detail: { pid, track: event.track, stream: event.streams[0] } }));
     };
     pc.onconnectionstatechange = () => {
@@ -72,6 +73,9 @@ class Peer {
     if (!track) return;
     const added = this.pc.addTrack(track, stream);
     this.mesh.e2ee.senderTransform(added, track.kind);
+    // Chromium feeds no frame to a receiver transform set later (in ontrack) on a transceiver made here.
+    const transceiver = this.pc.getTransceivers().find((t) => t.sender === added);
+    if (transceiver && !transceiver.receiver.transform) this.mesh.e2ee.receiverTransform(transceiver.receiver, track.kind);
     this.senders[slot] = added;
     this.budget(this.mesh.peers.size);
   }
@@ -95,12 +99,12 @@ class Peer {
 
   async handle({ description, candidate }) {
     const pc = this.pc;
-    console.log('IN', description ? description.type : 'cand', candidate && candidate.candidate, this.polite, this.makingOffer, pc.signalingState);
     if (description) {
       const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
       await pc.setRemoteDescription(description);
+      await this.flush();
       if (description.type === "offer") {
         preferVp8(pc);
         await pc.setLocalDescription();
@@ -108,12 +112,22 @@ class Peer {
       }
       this.budget(this.mesh.peers.size);
     } else if (candidate) {
+      // In a glare, the polite side's candidates may come before the answer that uses them: keep them.
+      if (!pc.remoteDescription || this.ignoreOffer) {
+        this.early.push(candidate);
+        return;
+      }
       try {
         await pc.addIceCandidate(candidate);
       } catch (error) {
-        console.log("CANDERR", this.ignoreOffer, String(error));
+        if (!this.ignoreOffer) console.warn("candidate", error);
       }
     }
+  }
+
+  async flush() {
+    const early = this.early.splice(0);
+    for (const candidate of early) await this.pc.addIceCandidate(candidate).catch(() => {});
   }
 
   close() {
