@@ -106,4 +106,6 @@ class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
         return super()._origin_verified(request)
 
     def _check_referer(self, request):
+        if request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin":
+            return
         super()._check_referer(request)

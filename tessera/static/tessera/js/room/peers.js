@@ -62,6 +62,16 @@ class Peer {
       else if (state === "disconnected") this.disconnectTimer = setTimeout(() => this.restart(), 1500);
     };
     for (const [slot, track, stream] of mesh.localTracks()) this.setTrack(slot, track, stream);
+    // A connection negotiated but never connecting (candidates lost in a glare) restarts ICE.
+    this.stuck = 0;
+    this.watchdog = setInterval(() => {
+      const waiting = pc.signalingState === "stable" && pc.remoteDescription && ["new", "checking"].includes(pc.iceConnectionState);
+      this.stuck = waiting ? this.stuck + 1 : 0;
+      if (this.stuck >= (this.polite ? 5 : 3)) {
+        this.stuck = 0;
+        this.restart();
+      }
+    }, 1000);
   }
 
   setTrack(slot, track, stream) {
@@ -132,6 +142,7 @@ class Peer {
 
   close() {
     clearTimeout(this.disconnectTimer);
+    clearInterval(this.watchdog);
     this.pc.close();
   }
 }
