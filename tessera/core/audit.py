@@ -1,6 +1,7 @@
 """The security log: append-only, hash-chained, kept 12 months, verifiable."""
 
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import UTC, timedelta
@@ -22,11 +23,19 @@ def _personal_digest(*, salt: str, email: str, ip, user_agent: str) -> str:
     return hashlib.sha256(salt.encode() + _canonical([email, ip or "", user_agent])).hexdigest()
 
 
+def _chain_key() -> bytes:
+    """The chain is keyed: someone who can write to the database but not read the settings cannot
+    rebuild a consistent chain after editing it. Keep TESSERA_AUDIT_KEY stable across releases."""
+    return (settings.TESSERA_AUDIT_KEY or f"tessera.audit:{settings.SECRET_KEY}").encode()
+
+
 def entry_hash(*, prev_hash, seq, created_at, action, actor_id, personal_digest, data) -> str:
-    return hashlib.sha256(
+    return hmac.new(
+        _chain_key(),
         _canonical(
             [prev_hash, seq, created_at.astimezone(UTC).isoformat(), action, actor_id, personal_digest, data]
-        )
+        ),
+        hashlib.sha256,
     ).hexdigest()
 
 

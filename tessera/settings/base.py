@@ -331,6 +331,8 @@ TESSERA_FORM_TOKEN_MAX_AGE = 60 * 60 * 4
 
 # Security log: kept 12 months, then pruned from the start of the chain.
 TESSERA_AUDIT_RETENTION_DAYS = 365
+# Keys the security log's hash chain; defaults to one derived from the secret key.
+TESSERA_AUDIT_KEY = env("TESSERA_AUDIT_KEY", default="")
 
 LOGGING = {
     "version": 1,

@@ -24,7 +24,7 @@ def test_sign_in_and_reset_pages_set_no_cookie_and_hold_no_inline_code(client):
 
 def test_sign_in_opens_a_session_that_is_the_only_cookie_and_is_logged(client, user):
     response = sign_in(client, user)
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/accounts/"
     assert list(response.cookies) == ["tessera_session"]
     session_cookie = response.cookies["tessera_session"]
     assert session_cookie["httponly"] and session_cookie["samesite"] == "Lax"

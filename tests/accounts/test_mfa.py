@@ -65,7 +65,7 @@ def test_sign_in_with_an_authenticator_app_asks_for_the_code(client, user, totp_
     assert client.get("/accounts/").status_code == 302  # not signed in yet
 
     signed = client.post(AUTHENTICATE, {"code": totp_code(totp_secret)})
-    assert signed.status_code == 302 and signed["Location"] == "/"
+    assert signed.status_code == 302 and signed["Location"] == "/accounts/"
     assert client.get("/accounts/").status_code == 200
     assert security_actions(action__in=["auth.login", "mfa.used"]) == [
         "auth.login",  # before activation, in the fixture

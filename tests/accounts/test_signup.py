@@ -130,7 +130,7 @@ def test_confirmation_link_confirms_the_address_then_the_person_can_sign_in(clie
     assert EmailAddress.objects.get(email="grace@example.org").verified
 
     signed_in = client.post("/accounts/login/", {"login": "grace@example.org", "password": PASSWORD})
-    assert signed_in.status_code == 302 and signed_in["Location"] == "/"
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/accounts/"
     assert list(signed_in.cookies) == ["tessera_session"]
     assert security_actions() == ["account.signup", "account.email_confirmed", "auth.login"]
 

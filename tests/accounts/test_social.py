@@ -64,7 +64,7 @@ def test_first_google_sign_in_asks_for_the_age_then_signs_in(client, google):
         "/accounts/3rdparty/signup/",
         {"full_name": "Ada Lovelace", "email": "ada@example.org", "age_confirmed": "on"},
     )
-    assert done.status_code == 302 and done["Location"] == "/"
+    assert done.status_code == 302 and done["Location"] == "/accounts/"
     user = User.objects.get(email="ada@example.org")
     assert user.full_name == "Ada Lovelace" and user.age_confirmed_at is not None
     assert not user.has_usable_password()
@@ -81,7 +81,7 @@ def test_next_google_sign_in_signs_in_at_once(client, google):
 
     another_day = BrowserLikeClient()
     response = another_day.get(start_at_provider(another_day, google))
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/accounts/"
     assert another_day.get("/accounts/").status_code == 200
     assert User.objects.count() == 1
 

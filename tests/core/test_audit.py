@@ -209,3 +209,28 @@ def test_the_periodic_prune_records_itself_in_the_chain(time_machine):
 def test_verify_reports_problems_as_a_list():
     security_event_record(action="auth.login")
     assert security_log_verify() == []
+
+
+def test_a_chain_rewritten_without_the_audit_key_is_detected(chain, settings):
+    """Someone with database access edits an entry and rebuilds every hash and the head, but cannot
+    read the settings: the rebuilt chain does not verify under the real key."""
+    settings.TESSERA_AUDIT_KEY = "the-attacker-guesses-this"
+    target = chain[2]
+    SecurityEvent.objects.filter(pk=target.pk).update(action="auth.logout")
+    prev = SecurityLogHead.objects.get().anchor_hash
+    for entry in SecurityEvent.objects.order_by("seq"):
+        new_hash = entry_hash(
+            prev_hash=prev,
+            seq=entry.seq,
+            created_at=entry.created_at,
+            action=entry.action,
+            actor_id=entry.actor_id,
+            personal_digest=entry.personal_digest,
+            data=entry.data,
+        )
+        SecurityEvent.objects.filter(pk=entry.pk).update(prev_hash=prev, hash=new_hash)
+        prev = new_hash
+    SecurityLogHead.objects.filter(pk=1).update(last_hash=prev)
+    assert security_log_verify() == []  # consistent under the attacker's key...
+    settings.TESSERA_AUDIT_KEY = ""
+    assert security_log_verify()  # ...but not under the installation's key

@@ -170,7 +170,7 @@ class Room {
         return this.onWelcome(m);
       case "peer_joined":
         await this.peerName(m.peer);
-        this.mesh.add(m.peer.pid);
+        // The newcomer makes the first offer; answering it here avoids a glare on every join.
         await this.e2ee.peerJoined(m.peer);
         this.renderPeer(m.peer.pid);
         this.broadcastState(m.peer.pid);
