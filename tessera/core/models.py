@@ -38,6 +38,9 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Bodies and attachments hold secrets (meeting link keys): sealed at rest until delivered, then
+    # kept only with those secrets removed (tessera.core.outbox).
+    confidential = models.BooleanField(_("confidential until delivered"), default=False)
 
     class Meta:
         verbose_name = _("outgoing email")

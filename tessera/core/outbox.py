@@ -20,6 +20,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from . import sealing
 from .models import OutboxAttachment, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,13 @@ def email_queue(
     headers: dict | None = None,
     attachments: tuple[tuple[str, bytes, str], ...] = (),
     from_email: str | None = None,
+    confidential: bool = False,
 ) -> OutboxMessage:
     """Write one email to the outbox; it is sent once the surrounding transaction commits.
 
-    `to` is one address, optionally with a display name ("Ada <ada@example.org>").
+    `to` is one address, optionally with a display name ("Ada <ada@example.org>"). A `confidential`
+    message carries link secrets (in URL fragments): its bodies and attachments are stored encrypted
+    and, once delivered, only a copy with the fragments removed is kept.
     """
     to = to.strip()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
@@ -61,8 +65,9 @@ def email_queue(
         to=[to],
         recipient=(parseaddr(to)[1] or to).lower(),
         subject=" ".join(subject.split())[:300],
-        body_text=body_text,
-        body_html=body_html,
+        body_text=sealing.seal_text(body_text) if confidential else body_text,
+        body_html=sealing.seal_text(body_html) if confidential and body_html else body_html,
+        confidential=confidential,
         headers=headers or {},
         message_id=make_msgid(domain=domain),
         status=OutboxMessage.Status.HELD
@@ -70,7 +75,12 @@ def email_queue(
         else OutboxMessage.Status.PENDING,
     )
     OutboxAttachment.objects.bulk_create(
-        OutboxAttachment(message=message, filename=name, content=content, content_type=ctype)
+        OutboxAttachment(
+            message=message,
+            filename=name,
+            content=sealing.seal_bytes(content) if confidential else content,
+            content_type=ctype,
+        )
         for name, content, ctype in attachments
     )
     _deliver_after_commit(message.pk)
@@ -96,6 +106,7 @@ def email_queue_template(
     kind: str | None = None,
     headers: dict | None = None,
     attachments: tuple[tuple[str, bytes, str], ...] = (),
+    confidential: bool = False,
 ) -> OutboxMessage:
     """Render `<template>_subject.txt`, `<template>_message.txt` and `_message.html` in `language`, then queue.
 
@@ -119,6 +130,7 @@ def email_queue_template(
         kind=kind or template.rsplit("/", 1)[-1],
         headers=headers,
         attachments=attachments,
+        confidential=confidential,
     )
 
 
@@ -147,17 +159,34 @@ def _claim(message_id, now):
 def _build(message: OutboxMessage, connection) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.body_text,
+        body=sealing.open_text(message.body_text),
         from_email=message.from_email,
         to=message.to,
         headers={**message.headers, "Message-ID": message.message_id},
         connection=connection,
     )
     if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
+        email.attach_alternative(sealing.open_text(message.body_html), "text/html")
     for attachment in message.attachments.all():
-        email.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
+        email.attach(
+            attachment.filename, sealing.open_bytes(bytes(attachment.content)), attachment.content_type
+        )
     return email
+
+
+@transaction.atomic
+def _declassify(message_id) -> None:
+    """Keep a delivered confidential message readable for staff, without its link secrets."""
+    message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+    if not message.confidential:
+        return
+    message.body_text = sealing.strip_fragments(sealing.open_text(message.body_text))
+    message.body_html = sealing.strip_fragments(sealing.open_text(message.body_html))
+    message.confidential = False
+    message.save(update_fields=["body_text", "body_html", "confidential"])
+    for attachment in message.attachments.all():
+        attachment.content = sealing.strip_fragments_bytes(sealing.open_bytes(bytes(attachment.content)))
+        attachment.save(update_fields=["content"])
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -205,12 +234,14 @@ def _deliver(message_id, now, connection) -> Outcome:
         )
         log.warning("outbox: %s not delivered (attempt %s): %s", message_id, message.attempts, error)
         if permanent:
+            _declassify(message_id)
             return Outcome.REJECTED
         return Outcome.RELAY_DOWN if _relay_failed(error) else Outcome.RETRY
     # Recorded even if a slow claim was taken over meanwhile: the message did leave.
     OutboxMessage.objects.filter(pk=message_id).update(
         status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error="", claimed_at=None
     )
+    _declassify(message_id)
     return Outcome.SENT
 
 

@@ -172,6 +172,8 @@ def _queue(event: Event, *, to: str, template: str, context: dict, attachments=(
             language=event.language,
             kind=f"meetings_{template}",
             attachments=attachments,
+            # Join and management links carry the room secret in their fragment.
+            confidential=True,
         )
 
 

@@ -60,6 +60,8 @@ def token_of(url: str) -> str:
 
 
 def outbox(kind: str | None = None, to: str | None = None):
+    """Queued meetings emails as the relay will receive them (confidential bodies opened in memory)."""
+    from tessera.core import sealing
     from tessera.core.models import OutboxMessage
 
     messages = OutboxMessage.objects.order_by("created_at")
@@ -67,12 +69,19 @@ def outbox(kind: str | None = None, to: str | None = None):
         messages = messages.filter(kind=f"meetings_{kind}")
     if to:
         messages = messages.filter(recipient=to)
-    return list(messages)
+    messages = list(messages)
+    for message in messages:
+        assert message.confidential, "meetings emails carry link secrets and must be sealed at rest"
+        message.body_text = sealing.open_text(message.body_text)
+        message.body_html = sealing.open_text(message.body_html)
+    return messages
 
 
 def ics_of(message) -> bytes:
+    from tessera.core import sealing
+
     (attachment,) = message.attachments.all()
-    return bytes(attachment.content)
+    return sealing.open_bytes(bytes(attachment.content))
 
 
 def create_form(starts_at, **overrides):
