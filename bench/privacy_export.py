@@ -64,9 +64,31 @@ def populate(connection):
     raw_insert(
         connection,
         SecurityEvent,
-        ["seq", "created_at", "action", "email", "ip", "user_agent", "personal_digest", "prev_hash", "hash"],
+        [
+            "seq",
+            "created_at",
+            "action",
+            "actor_id",
+            "email",
+            "ip",
+            "user_agent",
+            "personal_digest",
+            "prev_hash",
+            "hash",
+        ],
         (
-            (i + 10, old, "auth.login", f"other{i}@example.org", "192.0.2.1", "UA", "d", "p", f"h{i}")
+            (
+                i + 10,
+                old,
+                "auth.login",
+                i % OTHERS["users"] + 1,
+                f"other{i}@example.org",
+                "192.0.2.1",
+                "UA",
+                "d",
+                "p",
+                f"h{i}",
+            )
             for i in range(OTHERS["security"])
         ),
     )

@@ -219,7 +219,8 @@ class Room {
       case "ended":
       case "denied":
       case "left":
-        this.final = m.type;
+        this.final = m.type === "left" ? m.reason || "left" : m.type;
+        this.signaling.stopped = true; // the server closes next: no reconnection
         break;
       case "error":
         this.onError(m);
@@ -228,8 +229,9 @@ class Room {
   }
 
   onError(m) {
-    if (["invalid_token", "token_expired", "not_open_yet", "cancelled", "room_full", "removed", "meeting_ended"].includes(m.code)) {
-      this.final = m.code;
+    if (["invalid_token", "token_expired", "not_open_yet", "cancelled", "room_full", "removed", "meeting_ended", "replaced"].includes(m.code)) {
+      this.final = m.code === "replaced" ? "left" : m.code;
+      this.signaling.stopped = true;
     } else if (m.code !== "rate_limited") {
       console.warn("signaling error", m.code, m.message);
     }
