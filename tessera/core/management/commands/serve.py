@@ -6,7 +6,8 @@ import signal
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from huey.contrib.djhuey import HUEY
+
+from tessera.core.worker import embedded_consumer
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_worker, workers, **options):
         consumer = None
         if not no_worker:
-            consumer = HUEY.create_consumer(
-                workers=2, worker_type="thread", periodic=True, check_worker_health=True
-            )
+            consumer = embedded_consumer()
             consumer.start()
             # The consumer installed its own handlers; the ASGI server owns Ctrl-C and SIGTERM.
             signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -3,12 +3,20 @@ import { clearBytes, codecOf, makeIv, open, seal } from "./framing.js";
 
 const keys = new Map(); // key index (0-255) -> CryptoKey
 let sendIndex = 0;
+const receivers = new Set(); // decrypting transformers, asked for a key frame when a key arrives
+const starved = new WeakSet(); // receivers that dropped frames for want of a key
 
 self.onmessage = async ({ data }) => {
   if (data.type === "key") {
     keys.set(data.index & 0xff, await crypto.subtle.importKey("raw", data.key, "AES-GCM", false, ["encrypt", "decrypt"]));
     if (data.send) sendIndex = data.index & 0xff;
-    self.postMessage({ type: "installed", index: data.index, send: !!data.send });
+    // Frames dropped before the key came: the decoder needs a key frame to start again.
+    for (const transformer of receivers) {
+      if (starved.has(transformer)) {
+        starved.delete(transformer);
+        transformer.sendKeyFrameRequest?.().catch(() => {});
+      }
+    }
   } else if (data.type === "send") {
     sendIndex = data.index & 0xff;
   } else if (data.type === "forget") {
@@ -34,14 +42,17 @@ function encryptor(kind) {
   };
 }
 
-function decryptor(kind) {
+function decryptor(kind, transformer) {
   return async (frame, controller) => {
     const data = new Uint8Array(frame.data);
     if (data.byteLength === 0) return;
     const n = clearBytes(codecOf(frame.getMetadata?.(), kind), frame.type);
     const parts = open(data, n);
     const key = parts && keys.get(parts.keyIndex);
-    if (!key) return; // unknown key: drop, never pass through
+    if (!key) {
+      starved.add(transformer);
+      return; // unknown key: drop, never pass through
+    }
     try {
       const plain = new Uint8Array(
         await crypto.subtle.decrypt({ name: "AES-GCM", iv: parts.iv, additionalData: parts.header }, key, parts.ciphertext),
@@ -59,6 +70,11 @@ function decryptor(kind) {
 
 self.onrtctransform = ({ transformer }) => {
   const { operation, kind } = transformer.options;
-  const transform = operation === "encrypt" ? encryptor(kind) : decryptor(kind);
-  transformer.readable.pipeThrough(new TransformStream({ transform })).pipeTo(transformer.writable).catch(() => {});
+  if (operation === "decrypt") receivers.add(transformer);
+  const transform = operation === "encrypt" ? encryptor(kind) : decryptor(kind, transformer);
+  transformer.readable
+    .pipeThrough(new TransformStream({ transform }))
+    .pipeTo(transformer.writable)
+    .catch(() => {})
+    .finally(() => receivers.delete(transformer));
 };

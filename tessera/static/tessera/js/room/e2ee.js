@@ -28,8 +28,8 @@ export class E2EE extends EventTarget {
   }
 
   async init() {
-    this.pair = await ecdhKeyPair();
     this.install(0, this.keys.media, true);
+    this.pair = await ecdhKeyPair();
   }
 
   install(epoch, key, send) {

@@ -57,10 +57,12 @@ class Room {
       return;
     }
     this.keys = await roomKeys(this.link.secret, this.roomId);
-    const problem = await this.media.start({ audio: true, video: true });
-    if (problem) this.error(t(problem));
-    this.preview();
-    await this.fillDevices();
+    // The form shows at once; the devices start meanwhile and Join waits for them.
+    this.started = this.media.start({ audio: true, video: true }).then(async (problem) => {
+      if (problem) this.error(t(problem));
+      this.preview();
+      await this.fillDevices();
+    });
     $("camera-select").onchange = async (e) => {
       this.media.videoId = e.target.value;
       await this.media.acquire("video").catch((err) => this.error(t(mediaErrorKey(err))));
@@ -118,6 +120,7 @@ class Room {
   }
 
   async join({ audio, video }) {
+    await this.started;
     if (this.stopMeter) this.stopMeter();
     if (!audio && this.media.audioTrack) this.media.replace("audio", null);
     if (!video && this.media.videoTrack) this.media.replace("video", null);
@@ -268,11 +271,11 @@ class Room {
       this.mesh.restartIce();
       return;
     }
-    await this.e2ee.start(this.me, m.peers);
     for (const peer of m.peers) {
       this.mesh.add(peer.pid);
       this.renderPeer(peer.pid);
     }
+    await this.e2ee.start(this.me, m.peers);
     if (m.recording) this.onRecording({ active: true, ...m.recording });
     this.renderLobby(m.lobby || []);
     this.broadcastState();
