@@ -156,7 +156,7 @@ EMAIL_TIMEOUT = 20
 
 # The operator of this installation; the privacy pages and emails name it.
 TESSERA_OPERATOR = {
-    "name": env("TESSERA_OPERATOR_NAME", default="The operator"),
+    "name": env("TESSERA_OPERATOR_NAME", default="Tessera Demo"),
     "address": env("TESSERA_OPERATOR_ADDRESS", default=""),
     "email": env("TESSERA_OPERATOR_EMAIL", default="contact@localhost"),
     "dpo_email": env("TESSERA_DPO_EMAIL", default="dpo@localhost"),
