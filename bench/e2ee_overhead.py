@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from join_time import launch, setup_room  # noqa: E402
+from join_time import launch, setup_room
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -69,7 +69,9 @@ def main():
             started = time.perf_counter()
             page.goto(server.url + meeting.link(1))
             page.click("#join-button")
-            wait_until(lambda p=page: p.evaluate(FIRST_FRAME), timeout=20, interval=0.01, message="first frame")
+            wait_until(
+                lambda p=page: p.evaluate(FIRST_FRAME), timeout=20, interval=0.01, message="first frame"
+            )
             times.append((time.perf_counter() - started) * 1000)
             context.close()
             time.sleep(1.5)  # the host sees the guest leave before the next join

@@ -164,12 +164,17 @@ def test_join_opens_15_minutes_before_and_guests_wait_in_the_lobby(server, smtp,
     invite_link = LINK.search(text_of(smtp.to("dev@acme.example")[0] if smtp.wait_for(2) else None)).group(0)
     page.goto(invite_link)
     expect(page.locator('[data-show="open"]')).to_be_visible()
-    page.locator('[data-action="join"]').click()
-    expect(page.get_by_test_id("room-placeholder")).to_be_visible()
+    fragment = invite_link.split("#", 1)[1]
+    page.locator('[data-show="open"] [data-action="join"]').click()
+    # The live room receives the same fragment; it never travels in a request.
+    page.wait_for_url(f"{server.url}/room/{created.event.room_id}#{fragment}")
+    expect(page.locator("main")).to_be_visible()
 
     guest = services.guest_link_create(event=created.event, room_secret=created.room_secret)
     page.goto(links.join_url(event=created.event, invitation=guest, room_secret=created.room_secret))
     expect(page.locator('[data-show="lobby"]')).to_be_visible()
+    page.locator('[data-show="lobby"] [data-action="join"]').click()
+    page.wait_for_url(f"{server.url}/room/{created.event.room_id}#*")
     assert page.context.cookies() == []
     assert request_log.third_party(server.url) == []
 

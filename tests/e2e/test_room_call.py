@@ -18,7 +18,9 @@ def meeting(server, settings):
 
 
 def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser, server):
-    pages = [open_room(browser, server, meeting.link(i), name=n) for i, n in enumerate(["Ana", "Ben", "Chloé"])]
+    pages = [
+        open_room(browser, server, meeting.link(i), name=n) for i, n in enumerate(["Ana", "Ben", "Chloé"])
+    ]
     for page in pages:
         page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
     for page in pages:
@@ -29,7 +31,9 @@ def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser
     after = [inbound(p) for p in pages]
     for b, a in zip(before, after, strict=True):
         frames = {s["pc"]: s for s in b}
-        rising = [s for s in a if s["video"] > frames[s["pc"]]["video"] and s["audio"] > frames[s["pc"]]["audio"]]
+        rising = [
+            s for s in a if s["video"] > frames[s["pc"]]["video"] and s["audio"] > frames[s["pc"]]["audio"]
+        ]
         assert len(rising) == 2, (b, a)
     codes = {p.text_content("#safety-code") for p in pages}
     assert len(codes) == 1 and codes.pop().strip()
@@ -39,5 +43,7 @@ def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser
     pages[0].fill("#chat-input", "Bonjour à tous")
     pages[0].press("#chat-input", "Enter")
     for page in pages[1:]:
-        page.wait_for_function("document.getElementById('chat-log').textContent.includes('Bonjour à tous')", timeout=5000)
+        page.wait_for_function(
+            "document.getElementById('chat-log').textContent.includes('Bonjour à tous')", timeout=5000
+        )
         assert "Ana" in page.text_content("#chat-log")

@@ -49,11 +49,17 @@ def test_a_wrong_room_secret_decodes_nothing(meeting, browser, server, contexts)
     b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
     wrong_secret = ("B" if meeting.room_secret[0] != "B" else "C") + meeting.room_secret[1:]
     intruder = _open(
-        browser, server, f"/room/{meeting.room_id}#{meeting.tokens[2]}.{wrong_secret}", name="Eve", contexts=contexts
+        browser,
+        server,
+        f"/room/{meeting.room_id}#{meeting.tokens[2]}.{wrong_secret}",
+        name="Eve",
+        contexts=contexts,
     )
     for page in (a, b):
         wait_until(lambda p=page: decoding_from_all(p, 1), message="the right participants decode each other")
-    wait_until(lambda: len([s for s in inbound(intruder) if s["state"] == "connected"]) == 2, message="connected")
+    wait_until(
+        lambda: len([s for s in inbound(intruder) if s["state"] == "connected"]) == 2, message="connected"
+    )
     a.wait_for_timeout(3000)
     assert all(s["video"] == 0 and s["audio"] == 0 for s in inbound(intruder)), inbound(intruder)
     # The others receive its frames but decode none, and show it as unverified.
@@ -81,7 +87,7 @@ def test_a_removed_participant_decodes_nothing_new_while_the_others_go_on(meetin
     assert a.text_content("#safety-code") != code_before
     before = [s["video"] for s in inbound(a)]
     a.wait_for_timeout(2000)
-    assert [s["video"] for s in inbound(a)][0] > before[0]
+    assert sum(s["video"] for s in inbound(a)) > sum(before)
     assert sum(s["video"] for s in inbound(b)) == frames_b
 
 
@@ -99,9 +105,23 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
     sent, urls, set_cookies = [], [], []
 
     def watch(page):
-        page.on("request", lambda r: (urls.append(r.url), sent.append(r.url.split("#")[0]), sent.append(r.post_data or ""), sent.append(json.dumps(r.headers))))
-        page.on("response", lambda r: set_cookies.extend(v for k, v in r.headers.items() if k.lower() == "set-cookie"))
-        page.on("websocket", lambda ws: (urls.append(ws.url), ws.on("framesent", lambda payload: sent.append(str(payload)))))
+        page.on(
+            "request",
+            lambda r: (
+                urls.append(r.url),
+                sent.append(r.url.split("#")[0]),
+                sent.append(r.post_data or ""),
+                sent.append(json.dumps(r.headers)),
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: set_cookies.extend(v for k, v in r.headers.items() if k.lower() == "set-cookie"),
+        )
+        page.on(
+            "websocket",
+            lambda ws: (urls.append(ws.url), ws.on("framesent", lambda payload: sent.append(str(payload)))),
+        )
 
     try:
         a = open_room(browser, server, meeting.organiser_link(), name="Olga", join=False)
@@ -133,4 +153,6 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
             assert secret not in text and "secret plans" not in text, model
     assert cookies == [] and set_cookies == []
     own = server.url.split("//")[1]
-    assert [u for u in urls if u.split("//")[1].split("/")[0] != own and not u.startswith(("data:", "blob:"))] == []
+    assert [
+        u for u in urls if u.split("//")[1].split("/")[0] != own and not u.startswith(("data:", "blob:"))
+    ] == []

@@ -263,6 +263,9 @@ def test_management_page_needs_the_whole_key(client, scheduled):
     assert "no-store" in right["Cache-Control"]
     assert all(address in html for address in INVITEES)
     assert "30 days after the end" in html
+    # The organiser enters the live room with the organiser fragment the room page expects.
+    room_link = f'/en/room/{event.room_id}#o.{scheduled.manage_token}.{scheduled.room_secret}"'
+    assert room_link in html
 
 
 def test_management_actions_over_http(client, created):

@@ -1,10 +1,20 @@
 """A small WebM (EBML) reader: enough to tell how long a recording lasts, without ffprobe."""
 
 SEGMENT, CLUSTER, TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP, BLOCK = (
-    0x18538067, 0x1F43B675, 0xE7, 0xA3, 0xA0, 0xA1,
+    0x18538067,
+    0x1F43B675,
+    0xE7,
+    0xA3,
+    0xA0,
+    0xA1,
 )
 INFO, TIMECODE_SCALE, DURATION, TRACKS, TRACK_ENTRY, CODEC_ID = (
-    0x1549A966, 0x2AD7B1, 0x4489, 0x1654AE6B, 0xAE, 0x86,
+    0x1549A966,
+    0x2AD7B1,
+    0x4489,
+    0x1654AE6B,
+    0xAE,
+    0x86,
 )
 CONTAINERS = {SEGMENT, CLUSTER, BLOCK_GROUP, INFO, TRACKS, TRACK_ENTRY}
 

@@ -1,6 +1,13 @@
 """Live-room settings: defaults here, overridable per deployment with settings.TESSERA_ROOM."""
 
+import os
+
 from django.conf import settings
+
+
+def _env_list(name: str) -> list[str]:
+    return [u.strip() for u in os.environ.get(name, "").split(",") if u.strip()]
+
 
 DEFAULTS = {
     "mesh_max": 8,  # participants in a peer-to-peer room; the SFU takes larger rooms later
@@ -14,9 +21,9 @@ DEFAULTS = {
     "auth_failures_per_ip": (20, 60),
     "stats_min_interval_seconds": 5,
     # ICE: empty lists on loopback; production names its own STUN/TURN (deploy/coturn/).
-    "stun_urls": [],
-    "turn_urls": [],
-    "turn_secret": "",
+    "stun_urls": _env_list("TESSERA_STUN_URLS"),
+    "turn_urls": _env_list("TESSERA_TURN_URLS"),
+    "turn_secret": os.environ.get("TESSERA_TURN_SECRET", ""),
     "turn_ttl_seconds": 6 * 3600,
     # Lets bench/e2ee_overhead.py measure a call without encryption; never on in a deployment.
     "allow_plaintext_benchmark": False,

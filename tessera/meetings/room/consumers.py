@@ -52,7 +52,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
 
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # A peer's message may come after the socket closed: sending then is pointless, not an error.
+        if getattr(self, "gone", False):
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except RuntimeError:
+            self.gone = True
+
+    async def close(self, code=None, reason=None):
+        if not getattr(self, "gone", False):
+            self.gone = True
+            await super().close(code=code, reason=reason)
+
     async def disconnect(self, code):
+        self.gone = True
         self.closing = True
         if getattr(self, "heartbeat", None):
             self.heartbeat.cancel()

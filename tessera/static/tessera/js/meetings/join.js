@@ -82,7 +82,7 @@ async function check() {
   } else {
     show(["event", data.state]);
     if (data.state === "open" || data.state === "lobby") {
-      // Until the live room exists, look again when the event ends.
+      // Look again when the event ends, to say so.
       clearTimeout(recheck);
       const endsIn = new Date(data.ends_at).getTime() - (Date.now() + skew);
       recheck = setTimeout(check, Math.min(Math.max(endsIn, 1000), 2 ** 31 - 1));
@@ -90,9 +90,9 @@ async function check() {
   }
 }
 
-root.querySelector('[data-action="join"]')?.addEventListener("click", (event) => {
-  event.currentTarget.hidden = true;
-  root.querySelector("[data-show-joined]").hidden = false;
-});
+// The room page reads the same fragment; it never travels in the request.
+for (const button of root.querySelectorAll('[data-action="join"]')) {
+  button.addEventListener("click", () => location.assign(root.dataset.roomUrl + location.hash));
+}
 window.addEventListener("hashchange", check);
 check();
