@@ -29,7 +29,8 @@ def test_sign_up_page_asks_for_age_and_sets_no_cookie(client):
     assert response.status_code == 200
     assert not response.cookies
     assert 'type="checkbox" name="age_confirmed" required' in html
-    assert "I am 16 or older" in html
+    assert "J&#x27;ai 16 ans ou plus" in html or "J'ai 16 ans ou plus" in html  # French by default
+    assert "I am 16 or older" in client.get("/en" + SIGNUP).content.decode()
     assert inline_code(html) == []
 
 

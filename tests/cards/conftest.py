@@ -118,3 +118,12 @@ def lead_for(card, email="visitor@example.net", name="Vera Visitor", **extra):
         challenge=challenge,
         nonce=nonce,
     )
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Assertions read English messages; pages under /en/ and Accept-Language still choose per request."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
