@@ -1,11 +1,13 @@
 """Signaling load: 2,000 participants in 500 rooms on one server process, against a bare broadcast server.
 
-The parent creates 500 meetings of 4 invitees in a fresh SQLite database (test settings), then starts the
-Tessera ASGI server (uvicorn, one process) in a child process. One asyncio client process opens 2,000
-WebSockets, authenticates each with its invitation token, and for 20 s every room sends one encrypted-size
-chat message per second (fan-out to the 3 others) and one peer-to-peer signal every 2 s. The latency of a
-delivery is the time from the send to its receipt, on the same clock. Memory per connection is the server's
-RSS growth from before the first connection to after the last, divided by the connections.
+The parent creates 500 meetings of 4 invitees in a fresh temporary SQLite database, then starts Tessera as
+production does (`manage.py serve --no-worker`: one uvicorn process, the embedded in-memory channel layer)
+in a child process with the default room settings. One asyncio client process opens 2,000 WebSockets in
+batches, authenticates each with its invitation token and answers the server's heartbeats from the first
+message on. For 20 s every room then sends one encrypted-size chat message per second (fan-out to the 3
+others) and one peer-to-peer signal every 2 s. The latency of a delivery is the time from the send to its
+receipt, on the same clock. Memory per connection is the server's RSS growth from before the first
+connection to after the last, divided by the connections.
 
 The reference is a bare `websockets` server in its own process that broadcasts each message to the other
 connections of its path, driven by the same client code in the same run.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_ROOM = 4
+BATCH = 100  # connections opened together during the ramp-up
 PAYLOAD = "x" * 160  # the size of a short encrypted chat message
 
 
@@ -45,24 +48,6 @@ def rss_kib(pid: int) -> int:
 
 
 # --- servers (child processes) ----------------------------------------------------------------------
-
-
-def serve_tessera(port: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings.test")
-    import django
-
-    django.setup()
-    import uvicorn
-    from django.conf import settings
-
-    settings.TESSERA_ROOM = {
-        "rate_per_second": 1000,
-        "rate_burst": 1000,
-        "auth_failures_per_ip": (100_000, 60),
-        "heartbeat_seconds": 30,
-    }
-    uvicorn.run("tessera.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 
 
 def serve_reference(port: int) -> None:
@@ -93,10 +78,12 @@ def serve_reference(port: int) -> None:
     asyncio.run(main())
 
 
-def start_child(kind: str, port: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port)], env=env)  # noqa: S603
-    deadline = time.monotonic() + 30
+def start_child(command: list[str], port: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             time.sleep(0.5)
@@ -104,73 +91,92 @@ def start_child(kind: str, port: int, env: dict) -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"the {kind} server did not start")
+    raise RuntimeError("the server did not start")
+
+
+def stop_child(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # --- load (this process) ----------------------------------------------------------------------------
+
+
+class Participant:
+    """One simulated page: it answers heartbeats from its first message on, as the room's script does."""
+
+    def __init__(self, ws, latencies: list):
+        self.ws, self.latencies, self.pid = ws, latencies, ""
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.reader = asyncio.create_task(self.read())
+
+    async def read(self):
+        with contextlib.suppress(Exception):  # the connection closes at the end of the run
+            await self._read()
+        if not self.welcome.done():
+            self.welcome.set_exception(RuntimeError("closed before the welcome"))
+
+    async def _read(self):
+        async for raw in self.ws:
+            message = json.loads(raw)
+            kind = message["type"]
+            if kind == "ping":
+                await self.ws.send('{"type":"pong"}')
+            elif kind == "app":
+                self.latencies.append(time.perf_counter() - float(message["payload"].split(":")[0]))
+            elif kind == "signal":
+                sent = float(message["candidate"]["candidate"].split(":")[0])
+                self.latencies.append(time.perf_counter() - sent)
+            elif kind == "welcome" and not self.welcome.done():
+                self.pid = message.get("pid", "")
+                self.welcome.set_result(None)
+            elif kind == "error" and not self.welcome.done():
+                self.welcome.set_exception(RuntimeError(message))
 
 
 async def run_load(port: int, rooms: list[tuple[str, list[str]]], seconds: float, pid: int) -> dict:
     from websockets.asyncio.client import connect
 
     latencies: list[float] = []
-    peers: dict[str, list] = {}
     base = rss_kib(pid)
 
-    async def participant(room_id: str, token: str):
+    async def join(room_id: str, token: str) -> Participant:
         ws = await connect(f"ws://127.0.0.1:{port}/ws/meet/{room_id}", max_size=None, open_timeout=60)
+        participant = Participant(ws, latencies)
         await ws.send(json.dumps({"type": "auth", "kind": "invite", "token": token, "name": "bmFtZQ"}))
-        while True:
-            message = json.loads(await ws.recv())
-            if message["type"] == "welcome":
-                return ws, message.get("pid", "")
-            if message["type"] == "error":
-                raise RuntimeError(message)
+        await asyncio.wait_for(participant.welcome, 60)
+        return participant
 
-    async def reader(ws):
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "ping":
-                    await ws.send('{"type":"pong"}')
-                elif message["type"] in {"app", "signal"}:
-                    sent = (
-                        float(message.get("payload", "0:").split(":")[0])
-                        if message["type"] == "app"
-                        else float(message["candidate"]["candidate"].split(":")[0])
-                    )
-                    latencies.append(time.perf_counter() - sent)
-        except Exception:  # the connection closed at the end of the run
-            return
-
-    semaphore = asyncio.Semaphore(50)
-
-    async def join(room_id, token):
-        async with semaphore:
-            return await participant(room_id, token)
-
-    connected = await asyncio.gather(*(join(room_id, token) for room_id, tokens in rooms for token in tokens))
-    index = 0
-    for room_id, tokens in rooms:
-        peers[room_id] = connected[index : index + len(tokens)]
-        index += len(tokens)
+    wanted = [(room_id, token) for room_id, tokens in rooms for token in tokens]
+    connected: list[Participant] = []
+    ramp = time.perf_counter()
+    for start in range(0, len(wanted), BATCH):
+        connected += await asyncio.gather(*(join(r, t) for r, t in wanted[start : start + BATCH]))
+    ramp = time.perf_counter() - ramp
+    await asyncio.sleep(1)
     grown = rss_kib(pid) - base
-    readers = [asyncio.create_task(reader(ws)) for ws, _pid in connected]
+    peers: dict[str, list] = {}
+    for (room_id, _token), participant in zip(wanted, connected, strict=True):
+        peers.setdefault(room_id, []).append(participant)
 
     async def room_traffic(members):
         await asyncio.sleep(random.random())
         tick = 0
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
-            ws, _ = random.choice(members)
-            await ws.send(json.dumps({"type": "app", "payload": f"{time.perf_counter()}:{PAYLOAD}"}))
+            sender = random.choice(members)
+            await sender.ws.send(json.dumps({"type": "app", "payload": f"{time.perf_counter()}:{PAYLOAD}"}))
             if tick % 2 == 0:
-                (ws, _), (_, to) = random.sample(members, 2)
+                sender, receiver = random.sample(members, 2)
                 candidate = {
                     "candidate": f"{time.perf_counter()}:candidate 1 udp 2122194687 192.0.2.2 9 typ host"
                 }
-                await ws.send(
-                    json.dumps({"type": "signal", "to": to or "abcdefghij", "candidate": candidate})
+                await sender.ws.send(
+                    json.dumps({"type": "signal", "to": receiver.pid or "abcdefghij", "candidate": candidate})
                 )
             tick += 1
             await asyncio.sleep(1)
@@ -178,32 +184,31 @@ async def run_load(port: int, rooms: list[tuple[str, list[str]]], seconds: float
     latencies.clear()
     await asyncio.gather(*(room_traffic(members) for members in peers.values()))
     await asyncio.sleep(1)
-    for task in readers:
-        task.cancel()
-    for ws, _ in connected:
-        await ws.close()
+    closed = sum(1 for p in connected if p.reader.done())
+    for participant in connected:
+        participant.reader.cancel()
+    await asyncio.gather(*(p.ws.close() for p in connected), return_exceptions=True)
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000 if latencies else float("nan")
     return {
-        "participants": len(connected),
+        "participants": len(connected) - closed,
         "deliveries": len(latencies),
         "p99_ms": p99,
         "kib": grown / len(connected),
+        "ramp_s": ramp,
     }
 
 
 def create_rooms(count: int) -> list[tuple[str, list[str]]]:
+    """Meetings made through the services, in the database named by the environment (set by main)."""
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings.test")
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
 
     from tests.room.conftest import meeting_create
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("migrate", verbosity=0)
     rooms = []
     for _ in range(count):
@@ -216,34 +221,45 @@ def main():
     participants = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
     var_dir = tempfile.mkdtemp(prefix="tessera-bench-")
-    os.environ["TESSERA_VAR_DIR"] = var_dir
-    env = {**os.environ, "TESSERA_VAR_DIR": var_dir}
+    env = {
+        **os.environ,
+        "TESSERA_VAR_DIR": var_dir,
+        "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
+        "TESSERA_LOG_LEVEL": "WARNING",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    os.environ.clear()
+    os.environ.update(env)
+    began = time.perf_counter()
     rooms = create_rooms(participants // PER_ROOM)
+    print(f"signaling_setup_s: {time.perf_counter() - began:.0f}", flush=True)
 
     port = free_port()
-    server = start_child("tessera", port, env)
+    command = [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker", "--port", str(port)]
+    server = start_child(command, port, env)
     try:
         tessera = asyncio.run(run_load(port, rooms, seconds, server.pid))
     finally:
-        server.terminate()
-        server.wait()
+        stop_child(server)
     port = free_port()
-    reference = start_child("reference", port, env)
+    reference = start_child([sys.executable, __file__, "--serve-reference", str(port)], port, env)
     try:
         bare = asyncio.run(run_load(port, rooms, seconds, reference.pid))
     finally:
-        reference.terminate()
-        reference.wait()
+        stop_child(reference)
+    print(f"signaling_ramp_up_s: {tessera['ramp_s']:.1f} (reference {bare['ramp_s']:.1f})")
     print(f"signaling_deliveries: {tessera['deliveries']}")
     print(f"signaling_participants: {tessera['participants']}")
     print(f"signaling_p99_ms: {tessera['p99_ms']:.1f}")
     print(f"signaling_kib_per_connection: {tessera['kib']:.1f}")
     print(f"signaling_reference_p99_ms: {bare['p99_ms']:.1f}")
     print(f"signaling_reference_kib_per_connection: {bare['kib']:.1f}")
+    print(f"signaling_total_s: {time.perf_counter() - began:.0f}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        (serve_tessera if sys.argv[2] == "tessera" else serve_reference)(int(sys.argv[3]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-reference":
+        serve_reference(int(sys.argv[2]))
     else:
         main()

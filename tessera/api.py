@@ -12,5 +12,6 @@ api = NinjaAPI(
 def health(request):
     return {"status": "ok"}
 
+
 api.add_router("/meetings/", "tessera.meetings.api.router")
 api.add_router("/cards/", "tessera.cards.api.router")

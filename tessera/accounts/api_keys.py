@@ -19,7 +19,9 @@ def api_key_create(*, organisation: Organisation, name: str) -> tuple[Organisati
     """Create a key; the clear key is returned once and never stored."""
     prefix = secrets.token_hex(4)
     key = f"tsk_{prefix}_{secrets.token_urlsafe(32)}"
-    record = OrganisationApiKey.objects.create(organisation=organisation, name=name, prefix=prefix, key_hash=_digest(key))
+    record = OrganisationApiKey.objects.create(
+        organisation=organisation, name=name, prefix=prefix, key_hash=_digest(key)
+    )
     return record, key
 
 

@@ -15,6 +15,7 @@ from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 from . import links, selectors, services
 from .conf import meetings_setting
 from .forms import EventCreateForm, EventDetailsForm, InviteeAddForm
+from .room.charts import session_quality
 
 
 def _limited(request, scope: str, key: str):
@@ -258,7 +259,10 @@ def _manage_render(request, event, key, room_secret, notice, error, details_form
             "add_form": add_form or InviteeAddForm(),
             "invitees": [i for i in invitations if i.kind == i.Kind.INVITEE],
             "guests": guests,
-            "sessions": selectors.sessions_of_event(event=event),
+            "sessions": [
+                (session, session_quality(session=session))
+                for session in selectors.sessions_of_event(event=event)
+            ],
             "deletion": selectors.deletion_dates(event=event),
             "editable": event.status != event.Status.CANCELLED and event.ends_at > now,
             "ended": event.ends_at <= now,

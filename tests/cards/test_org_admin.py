@@ -174,7 +174,9 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
         content_type="application/json",
         **_auth(api_key),
     )
-    assert bad.status_code == 422 and "valid web address" in bad.json()["detail"]
+    assert (
+        bad.status_code == 422 and "adresse web valide" in bad.json()["detail"]
+    )  # the API speaks French by default
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(other_api_key)).status_code == 404
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(api_key)).json()["is_active"] is False
     assert client.get(f"/c/{card.slug}").status_code == 404
@@ -184,7 +186,7 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
         content_type="application/json",
         **_auth(api_key),
     )
-    assert created.status_code == 422 and "already has a card" in created.json()["detail"]
+    assert created.status_code == 422 and "déjà une carte" in created.json()["detail"]
     stranger = client.post(
         "/api/v1/cards/",
         {"owner_email": "admin@beta.example"},

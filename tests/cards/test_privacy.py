@@ -100,7 +100,7 @@ def test_organisation_can_choose_anonymisation(db):
         )
     apply = _retention("cards.profile")
     apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
-    assert "anonymised" in _warnings().get().body_text
+    assert "anonymisé" in _warnings().get().body_text  # the account's language, French
     apply(now=T0 + privacy.INACTIVITY_LIMIT - DAY)
     assert User.objects.get(pk=admin.pk).email == "boss@org.example"
     apply(now=T0 + privacy.INACTIVITY_LIMIT + DAY)

@@ -83,8 +83,6 @@ def test_a_shared_screen_is_decoded_on_the_other_side_in_its_own_tile(meeting, b
 def test_after_a_network_loss_the_page_resumes_and_media_within_5_seconds(meeting, browser, server, contexts):
     import asyncio
 
-    from channels.layers import get_channel_layer
-
     from tessera.meetings.room import live
 
     a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
@@ -98,7 +96,7 @@ def test_after_a_network_loss_the_page_resumes_and_media_within_5_seconds(meetin
     # Cut the WebSocket from the server side too (a dropped TCP connection).
     loop = server.server.servers[0].get_loop()
     asyncio.run_coroutine_threadsafe(
-        get_channel_layer().send(
+        live._layer().send(
             member.channel, {"type": "room.close", "text": '{"type":"error","code":"network"}', "code": 1012}
         ),
         loop,

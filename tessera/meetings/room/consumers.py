@@ -1,17 +1,20 @@
 """The signaling WebSocket, /ws/meet/<room-id>: authenticate, validate, call `live`."""
 
 import asyncio
+import gc
 import json
 import logging
 import time
 
-from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from tessera.core.ratelimit import alimit_hit, ip_hash
 
 from . import live, protocol
 from .conf import room_setting
+from .layers import ALIAS, room_layer
 from .protocol import ProtocolError
 from .selectors import room_entry
 
@@ -41,7 +44,40 @@ class TokenBucket:
         return False
 
 
+_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Leave what the process loaded before its first room connection out of garbage collections.
+
+    A room process holds thousands of long-lived connections; each full collection also walked every
+    object of Django, the URLconf and the templates, and stalled every room's fan-out for 100-200 ms
+    (bench/signaling_load.py). Those objects live as long as the process anyway.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 class RoomConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = ALIAS
+
+    async def __call__(self, scope, receive, send):
+        _freeze_startup_heap()
+        room_layer()
+        return await super().__call__(scope, receive, send)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every message, a hop to the sync thread
+        # that a relayed message does not need: the room reaches the database only through
+        # `database_sync_to_async`, which does the same around each call.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
         self.member = None
@@ -148,7 +184,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _authenticate(self, message):
         client = (self.scope.get("client") or ["", 0])[0] or ""
-        entry = await sync_to_async(room_entry)(room_id=self.room_id, kind=message.kind, token=message.token)
+        entry = await database_sync_to_async(room_entry)(
+            room_id=self.room_id, kind=message.kind, token=message.token
+        )
         if entry.state not in {"open", "lobby"}:
             limit, period = room_setting("auth_failures_per_ip")
             await alimit_hit(scope="room.auth_failure", key=ip_hash(client), limit=limit, period=period)

@@ -12,12 +12,12 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from channels.db import database_sync_to_async
 
 from . import services
 from .conf import room_setting
 from .ice import ice_servers
+from .layers import room_layer
 from .protocol import ProtocolError
 from .selectors import Entry
 
@@ -92,7 +92,7 @@ _ended: set = set()
 
 
 def _layer():
-    return get_channel_layer()
+    return room_layer()
 
 
 async def send(member: Member, payload: dict) -> None:
@@ -189,8 +189,8 @@ async def _step_in(room: Room, member: Member) -> None:
 
 async def _activate(room: Room, member: Member) -> None:
     if room.session_id is None:
-        room.session_id = await sync_to_async(services.live_session_open)(event_id=room.event_id)
-    member.participant_id = await sync_to_async(services.participant_join)(
+        room.session_id = await database_sync_to_async(services.live_session_open)(event_id=room.event_id)
+    member.participant_id = await database_sync_to_async(services.participant_join)(
         session_id=room.session_id, invitation_id=member.invitation_id
     )
     member.status, member.seq = ACTIVE, room.next_seq
@@ -289,7 +289,7 @@ async def _remove_member(room: Room, member: Member, reason: str) -> None:
     if was_active:
         await _layer().group_discard(room.group, member.channel)
         if member.participant_id:
-            await sync_to_async(services.participant_leave)(participant_id=member.participant_id)
+            await database_sync_to_async(services.participant_leave)(participant_id=member.participant_id)
         await broadcast(room, {"type": "peer_left", "pid": member.pid, "reason": reason})
     elif member.status == LOBBY:
         await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
@@ -306,7 +306,7 @@ async def _remove_member(room: Room, member: Member, reason: str) -> None:
 
 async def _session_end(room: Room) -> None:
     if room.session_id is not None:
-        await sync_to_async(services.live_session_close)(session_id=room.session_id)
+        await database_sync_to_async(services.live_session_close)(session_id=room.session_id)
         room.session_id = None
     room.recording = None
     _drop_if_empty(room)
@@ -352,7 +352,7 @@ async def stats(*, room: Room, member: Member, message, now: float) -> None:
     member.stats_at = now
     if room.session_id and member.participant_id:
         figures = message.model_dump(exclude={"type"})
-        await sync_to_async(services.quality_sample_record)(
+        await database_sync_to_async(services.quality_sample_record)(
             session_id=room.session_id, participant_id=member.participant_id, figures=figures
         )
 
@@ -417,7 +417,7 @@ async def end(*, room: Room, member: Member) -> None:
                 await _layer().group_discard(room.group, other.channel)
         room.members.clear()
         if room.recording is not None:
-            await sync_to_async(services.recording_notice_update)(
+            await database_sync_to_async(services.recording_notice_update)(
                 notice_id=room.recording.notice_id, status="stopped"
             )
         await _session_end(room)
@@ -437,7 +437,7 @@ async def record(*, room: Room, member: Member, action: str) -> None:
             return
         if recording is not None:
             raise ProtocolError("recording_busy", "a recording is already requested")
-        notice_id = await sync_to_async(services.recording_notice_create)(
+        notice_id = await database_sync_to_async(services.recording_notice_create)(
             session_id=room.session_id, participant_id=member.participant_id
         )
         others = {m.pid for m in room.active() if m is not member}
@@ -467,7 +467,7 @@ async def record_answer(*, room: Room, member: Member, notice: int, accept: bool
             or not (joining or member.pid in recording.pending)
         ):
             raise ProtocolError("unknown_notice", "no recording notice is waiting for your answer")
-        await sync_to_async(services.recording_answer_record)(
+        await database_sync_to_async(services.recording_answer_record)(
             notice_id=notice,
             participant_id=member.participant_id,
             invitation_id=member.invitation_id,
@@ -504,7 +504,9 @@ async def _recording_maybe_start(room: Room) -> None:
     if recording is None or recording.active or recording.pending:
         return
     recording.active = True
-    await sync_to_async(services.recording_notice_update)(notice_id=recording.notice_id, status="recording")
+    await database_sync_to_async(services.recording_notice_update)(
+        notice_id=recording.notice_id, status="recording"
+    )
     await broadcast(
         room, {"type": "recording", "active": True, "by": recording.recorder, "notice": recording.notice_id}
     )
@@ -513,7 +515,7 @@ async def _recording_maybe_start(room: Room) -> None:
 async def _recording_end(room: Room, *, cancelled: bool) -> None:
     recording = room.recording
     room.recording = None
-    await sync_to_async(services.recording_notice_update)(
+    await database_sync_to_async(services.recording_notice_update)(
         notice_id=recording.notice_id, status="cancelled" if cancelled else "stopped"
     )
     await broadcast(

@@ -25,9 +25,12 @@ export function codecOf(metadata, kind) {
   return kind === "audio" ? "opus" : "vp8";
 }
 
-/** A 96-bit IV unique per frame of one sender: 4 random bytes, then a 64-bit frame counter. */
-export function makeIv(salt, counter) {
-  const iv = new Uint8Array(IV_BYTES);
+/**
+ * A 96-bit IV unique per frame of one sender: 4 random bytes, then a 64-bit frame counter.
+ * `into` lets a sender reuse one buffer (WebCrypto copies the IV when a call starts).
+ */
+export function makeIv(salt, counter, into = new Uint8Array(IV_BYTES)) {
+  const iv = into;
   iv.set(salt.subarray(0, 4), 0);
   const view = new DataView(iv.buffer);
   view.setUint32(4, Math.floor(counter / 0x100000000) >>> 0);

@@ -56,13 +56,19 @@ class Room {
       $("join-button").disabled = true;
       return;
     }
-    this.keys = await roomKeys(this.link.secret, this.roomId);
-    // The form shows at once; the devices start meanwhile and Join waits for them.
-    this.started = this.media.start({ audio: true, video: true }).then(async (problem) => {
+    // The form shows at once. Devices, keys and the E2EE worker (with its ECDH key pair) start
+    // meanwhile, side by side, so that Join finds them ready; Join waits for what is not.
+    const devices = this.media.start({ audio: true, video: true }).then(async (problem) => {
       if (problem) this.error(t(problem));
       this.preview();
       await this.fillDevices();
     });
+    const keys = roomKeys(this.link.secret, this.roomId).then((roomKeys) => {
+      this.keys = roomKeys;
+      this.e2eeSetup();
+      return this.e2ee.ready;
+    });
+    this.started = Promise.all([devices, keys]);
     $("camera-select").onchange = async (e) => {
       this.media.videoId = e.target.value;
       await this.media.acquire("video").catch((err) => this.error(t(mediaErrorKey(err))));
@@ -81,6 +87,16 @@ class Room {
       this.join({ audio: $("join-mic").checked, video: $("join-camera").checked });
     };
     show("prejoin");
+  }
+
+  e2eeSetup() {
+    // Nothing is sent before Join: `send` reaches the signaling connection Join opens.
+    this.e2ee = new E2EE({ roomId: this.roomId, keys: this.keys, send: (m) => this.signaling.send(m), plaintext: this.plaintext });
+    this.e2ee.addEventListener("key", ({ detail }) => {
+      $("safety-code").textContent = detail.code;
+      $("e2ee-badge").dataset.epoch = String(detail.epoch);
+    });
+    this.e2ee.addEventListener("unverified", ({ detail }) => this.tileNote(detail.pid, "unverified"));
   }
 
   error(text) {
@@ -134,12 +150,6 @@ class Room {
       token: this.link.token,
       name: await sealText(this.keys.chat, JSON.stringify({ name })),
     });
-    this.e2ee = new E2EE({ roomId: this.roomId, keys: this.keys, send: (m) => this.signaling.send(m), plaintext: this.plaintext });
-    this.e2ee.addEventListener("key", ({ detail }) => {
-      $("safety-code").textContent = detail.code;
-      $("e2ee-badge").dataset.epoch = String(detail.epoch);
-    });
-    this.e2ee.addEventListener("unverified", ({ detail }) => this.tileNote(detail.pid, "unverified"));
     this.mesh = new Mesh({ signaling: this.signaling, e2ee: this.e2ee, iceServers: [], media: this.media });
     this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
     this.media.addEventListener("track", ({ detail }) => {
@@ -263,6 +273,8 @@ class Room {
     show("in-room");
     this.names.set(m.pid, this.myName);
     this.localTiles();
+    // The key exchange first: the current media key is on the way to the first decoded frame.
+    if (!m.resumed) await this.e2ee.start(this.me, m.peers);
     for (const peer of m.peers) await this.peerName(peer);
     if (m.resumed) {
       const present = new Set(m.peers.map((p) => p.pid));
@@ -275,7 +287,6 @@ class Room {
       this.mesh.add(peer.pid);
       this.renderPeer(peer.pid);
     }
-    await this.e2ee.start(this.me, m.peers);
     if (m.recording) this.onRecording({ active: true, ...m.recording });
     this.renderLobby(m.lobby || []);
     this.broadcastState();
