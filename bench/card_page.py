@@ -1,7 +1,9 @@
 """The public card page against nginx serving the same HTML as a static file, both measured with wrk.
 
 Both servers listen on loopback with the same number of processes (one per CPU, at most 4). The app is
-uvicorn running Tessera on SQLite with the embedded defaults; nginx serves a snapshot of the card's HTML.
+the product server as `make run` starts it (`manage.py serve --workers N`: uvicorn with the whole
+product, the card page fast path and the in-process task worker) on SQLite with the embedded defaults;
+nginx serves a snapshot of the card's HTML.
 The first figure is the ratio of the app's throughput to nginx's at full load; the second is the app's
 99th-percentile latency at a paced 500 requests per second (a wrk Lua script spaces each connection's
 requests).
@@ -16,6 +18,7 @@ Prints `card_page_throughput_ratio: N` and `card_page_p99_ms_at_500rps: N`.
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = 64
 PACED_CONNECTIONS = 10
+# wrk's own threads: enough to saturate nginx on this many CPUs, the same for both servers.
+THREADS = max(2, min(4, os.cpu_count() or 1))
 
 
 def django_setup(prefix: str) -> Path:
@@ -100,7 +105,8 @@ def _card() -> str:
 
 
 def _wrk(wrk: str, url: str, *, connections: int, script: str | None = None) -> tuple[float, float]:
-    command = [wrk, "-t2", f"-c{connections}", f"-d{DURATION}", "--latency", url]
+    threads = min(THREADS, connections)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency", url]
     if script:
         command[1:1] = ["-s", script]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -124,26 +130,23 @@ def main() -> None:
 
     app_port, nginx_port = _port(), _port()
     env = {**os.environ, "TESSERA_ALLOWED_HOSTS": "127.0.0.1"}
+    # The product server exactly as `make run` starts it (uvicorn with the whole product, the task worker).
     app = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "uvicorn",
-            "tessera.asgi:application",
+            "manage.py",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(app_port),
             "--workers",
             str(processes),
-            "--no-access-log",
-            "--log-level",
-            "error",
-            "--lifespan",
-            "off",
         ],
         cwd=ROOT,
         env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
     )
     www = tmp / "www" / "c"
     www.mkdir(parents=True)
@@ -152,8 +155,10 @@ def main() -> None:
         _wait(app_port)
         import httpx
 
+        # One request warms the page cache (the first request of each other worker process renders too).
         page = httpx.get(f"http://127.0.0.1:{app_port}/c/{slug}", headers={"Accept-Language": "fr"})
         page.raise_for_status()
+        assert "set-cookie" not in page.headers
         (www / slug).write_bytes(page.content)
         # nginx's workers drop root privileges: let them read the snapshot (and nothing else of tmp).
         tmp.chmod(0o711)
@@ -182,7 +187,11 @@ http {{
         paced_rps, p99 = _wrk(
             wrk, f"http://127.0.0.1:{app_port}/c/{slug}", connections=PACED_CONNECTIONS, script=str(pace)
         )
-        print(f"# {processes} processes each; page {len(page.content)} bytes", file=sys.stderr)
+        load = " ".join(f"{n:.2f}" for n in os.getloadavg())
+        print(
+            f"# {processes} processes each; wrk -t{THREADS}; page {len(page.content)} bytes; load {load}",
+            file=sys.stderr,
+        )
         print(
             f"# nginx {nginx_rps:.0f} req/s, app {app_rps:.0f} req/s, paced run {paced_rps:.0f} req/s",
             file=sys.stderr,
@@ -194,8 +203,12 @@ http {{
             subprocess.run(
                 [nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp / "nginx-error.log")], check=False
             )
-        app.terminate()
-        app.wait(timeout=10)
+        app.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn stops its workers, then the task worker stops
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(app.pid, signal.SIGKILL)
+            app.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -31,7 +31,12 @@ def view_counter(*, source: str, referer: str, host: str) -> str:
     return "views_direct"
 
 
-def stat_count(*, card_id: int, counter: str, day: date | None = None) -> None:
+def flush_due() -> bool:
+    return time.monotonic() - _last_flush >= FLUSH_SECONDS
+
+
+def stat_add(*, card_id: int, counter: str, day: date | None = None) -> bool:
+    """Count in memory only, safe in an event loop; True when the caller should flush (stats_flush)."""
     global _last_flush
     if counter not in COUNTERS:
         raise ValueError(counter)
@@ -41,7 +46,11 @@ def stat_count(*, card_id: int, counter: str, day: date | None = None) -> None:
         due = time.monotonic() - _last_flush >= FLUSH_SECONDS
         if due:
             _last_flush = time.monotonic()
-    if due:
+    return due
+
+
+def stat_count(*, card_id: int, counter: str, day: date | None = None) -> None:
+    if stat_add(card_id=card_id, counter=counter, day=day):
         transaction.on_commit(stats_flush)
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,14 @@ class CardsConfig(AppConfig):
     name = "tessera.cards"
     label = "cards"
     verbose_name = _("Cards")
+
+    def ready(self):
+        from tessera.accounts.models import Organisation
+
+        from .fastpath import pages_invalidate_on_commit
+        from .models import Card, CardTemplate
+
+        # Any change that can alter a public card page drops this process's pre-rendered pages.
+        for model in (Card, CardTemplate, Organisation):
+            for signal in (post_save, post_delete):
+                signal.connect(pages_invalidate_on_commit, sender=model, dispatch_uid=f"cards-page-{model}")

@@ -20,6 +20,7 @@ from tessera.privacy.register import (
 )
 from tessera.privacy.retention import batched_delete
 
+from . import fastpath
 from .models import Card, CardInvitation, CardsSettings, InactivityNotice, Lead, WebhookDelivery
 
 CARDS = _("Cards")
@@ -102,6 +103,7 @@ def account_anonymise(*, user: User) -> None:
         photo_version="",
         is_active=False,
     )
+    fastpath.pages_invalidate_on_commit()  # a queryset update sends no signal
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.filter(user=user).delete()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("t/<int:pk>-<str:version>.png", views.template_logo, name="template_logo"),
     path("<slug:slug>", views.card_page, name="card"),
     path("<slug:slug>/exchange", views.card_exchange, name="exchange"),
+    path("<slug:slug>/exchange/challenge", views.card_exchange_challenge, name="exchange_challenge"),
     path("<slug:slug>/vcard", views.card_vcard, name="vcard"),
     re_path(r"^(?P<slug>[-\w]+)/qr\.(?P<kind>svg|png)$", views.card_qr, name="qr"),
     path("<slug:slug>/card.ndef", views.card_ndef, name="ndef"),

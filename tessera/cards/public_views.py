@@ -1,24 +1,31 @@
 """The public card: cookie-free, language from Accept-Language, nothing from third parties."""
 
+import hashlib
 from functools import wraps
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tessera.core.csrf import form_token_make
 from tessera.core.http import cookie_free
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 
-from . import formats, pow, services
+from . import fastpath, formats, pow, services
 from .analytics import stat_count, view_counter
 from .forms import ExchangeForm
 from .models import CardTemplate
-from .selectors import card_page_version, card_public_get, card_public_profile, card_template_for
+from .selectors import (
+    card_is_public,
+    card_page_version,
+    card_public_get,
+    card_public_profile,
+    card_template_for,
+)
 
 EXCHANGE_LIMITS = {"ip": (5, 600), "card": (30, 3600)}
 
@@ -54,16 +61,17 @@ def _card_or_404(slug):
     return card
 
 
-def _page_headers(response) -> None:
+def _page_headers(response, *, shared: bool = False) -> None:
     patch_vary_headers(response, ["Accept-Language"])
-    response["Cache-Control"] = "no-store"
+    # The shared page may be kept if revalidated (ETag), so a deactivated card is gone on the next visit.
+    response["Cache-Control"] = "no-cache" if shared else "no-store"
     # Still no referrer to other sites, but the form's POST carries its Origin (not "null") for the CSRF check.
     response["Referrer-Policy"] = "same-origin"
 
 
-def _page(request, card, *, form=None, status=200, sent=False, csrf_token=None):
+def _page(request, card, *, form=None, status=200, sent=False, tokens: bool = True):
+    """The card page; with `tokens`, the form carries this visitor's form token and challenge."""
     template = card_template_for(card)
-    extra = {"csrf_token": csrf_token} if csrf_token else {}
     response = render(
         request,
         "cards/public_card.html",
@@ -72,11 +80,13 @@ def _page(request, card, *, form=None, status=200, sent=False, csrf_token=None):
             "profile": card_public_profile(card, template),
             "template_style": template,
             "form": form
-            or ExchangeForm(initial={"challenge": pow.challenge_issue(scope=f"card:{card.slug}")}),
-            "pow_bits": pow.difficulty(),
+            or ExchangeForm(
+                initial={"challenge": pow.challenge_issue(scope=f"card:{card.slug}") if tokens else ""}
+            ),
+            "form_token": form_token_make() if tokens else "",
+            "pow_bits": pow.difficulty() if tokens else "",
             "sent": sent,
             "share_url": formats.card_url(card, "link"),
-            **extra,
         },
         status=status,
     )
@@ -84,8 +94,6 @@ def _page(request, card, *, form=None, status=200, sent=False, csrf_token=None):
     return response
 
 
-TOKEN_SLOT = "TesseraFormTokenSlot"
-CHALLENGE_SLOT = "TesseraChallengeSlot"
 PAGE_CACHE_SECONDS = 3600
 
 
@@ -93,7 +101,12 @@ PAGE_CACHE_SECONDS = 3600
 @accept_language
 @require_http_methods(["GET", "HEAD"])
 def card_page(request, slug):
-    """The hot path: one query, the page rendered once per version and language, fresh tokens each time."""
+    """The hot path: the same bytes for every visitor of a card version and language.
+
+    The exchange form's token and challenge come from card_exchange_challenge when the visitor opens the
+    form. One query, then the page from the cache; tessera.cards.fastpath keeps the response in front of
+    Django for the next visitors.
+    """
     found = card_page_version(slug)
     if found is None:
         return _not_found(request)
@@ -105,19 +118,41 @@ def card_page(request, slug):
             host=request.get_host(),
         )
         stat_count(card_id=card_id, counter=counter)
-    key = f"cards:page:{slug}:{version}:{translation.get_language()}:{pow.difficulty()}"
-    html = cache.get(key)
-    if html is None:
+    key = f"cards:page:{slug}:{version}:{translation.get_language()}"
+    cached = cache.get(key)
+    if cached is None:
         card = card_public_get(slug)
         if card is None:
             return _not_found(request)
-        form = ExchangeForm(initial={"challenge": CHALLENGE_SLOT})
-        html = _page(request, card, form=form, csrf_token=TOKEN_SLOT).content.decode()
-        cache.set(key, html, PAGE_CACHE_SECONDS)
-    html = html.replace(TOKEN_SLOT, form_token_make(), 1)
-    html = html.replace(CHALLENGE_SLOT, pow.challenge_issue(scope=f"card:{slug}"), 1)
+        html = _page(request, card, tokens=False).content
+        cached = (html, f'"{hashlib.sha256(html).hexdigest()[:32]}"')
+        cache.set(key, cached, PAGE_CACHE_SECONDS)
+    html, etag = cached
     response = HttpResponse(html)
-    _page_headers(response)
+    _page_headers(response, shared=True)
+    response["ETag"] = etag
+    fastpath.page_mark(request, card_id=card_id)
+    response = get_conditional_response(request, etag=etag, response=response)
+    _page_headers(response, shared=True)  # a 304 updates the stored headers: keep them the same
+    return response
+
+
+@cookie_free
+@require_GET
+def card_exchange_challenge(request, slug):
+    """This visitor's form token and single-use proof-of-work challenge, fetched by the page's script."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return JsonResponse({}, status=403)
+    if not card_is_public(slug):
+        return JsonResponse({}, status=404)
+    response = JsonResponse(
+        {
+            "token": form_token_make(),
+            "challenge": pow.challenge_issue(scope=f"card:{slug}"),
+            "bits": pow.difficulty(),
+        }
+    )
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -148,7 +183,7 @@ def card_exchange(request, slug):
                 for message in messages:
                     form.add_error(name if name in form.fields else None, message)
         else:
-            return _page(request, card, sent=True)
+            return _page(request, card, sent=True, tokens=False)
     # A fresh challenge: the old one may be spent.
     data = request.POST.copy()
     data["challenge"] = pow.challenge_issue(scope=f"card:{card.slug}")

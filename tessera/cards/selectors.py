@@ -112,6 +112,10 @@ def card_public_get(slug: str) -> Card | None:
     )
 
 
+def card_is_public(slug: str) -> bool:
+    return Card.objects.filter(slug=slug, is_active=True).exists()
+
+
 def card_page_version(slug: str) -> tuple[int, str] | None:
     """(card id, a key that changes whenever the page would) of an active card, in one query."""
     templates = (

@@ -12,10 +12,15 @@ from .conftest import lead_for, solved_challenge
 
 
 def _form(client, card):
+    """What the page's script does when the visitor opens the form: fetch a token and a challenge."""
     html = client.get(f"/c/{card.slug}").content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-    challenge = re.search(r'name="challenge" value="([^"]+)"', html).group(1)
-    return token, challenge
+    url = re.search(r'data-challenge-url="([^"]+)"', html).group(1)
+    response = client.get(url, HTTP_SEC_FETCH_SITE="same-origin")
+    assert response.status_code == 200 and not response.cookies
+    assert response["Cache-Control"] == "no-store"
+    data = response.json()
+    assert data["bits"] == pow.difficulty()
+    return data["token"], data["challenge"]
 
 
 def _post(client, card, **fields):
@@ -85,6 +90,27 @@ def test_forged_proof_of_work_is_refused(client, card):
         Lead.objects.count() == 0
         and not OutboxMessage.objects.filter(kind__startswith="cards_exchange").exists()
     )
+
+
+def test_replayed_challenge_is_refused_over_http(client, card):
+    token, challenge = _form(client, card)
+    data = {
+        "csrfmiddlewaretoken": token,
+        "challenge": challenge,
+        "nonce": pow.solve(challenge),
+        "name": "Vera Visitor",
+        "email": "vera@example.net",
+        "consent": "on",
+    }
+    first = client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver")
+    assert first.status_code == 200
+    again = client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver")
+    assert again.status_code == 400 and "already sent" in again.content.decode()
+    # The refused page carries a fresh challenge and token, so the visitor can try again.
+    html = again.content.decode()
+    fresh = re.search(r'name="challenge" value="([^"]+)"', html).group(1)
+    assert fresh != challenge and re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', html)
+    assert Lead.objects.count() == 1
 
 
 def test_challenge_is_single_use_scoped_and_expires(card, other_card):
