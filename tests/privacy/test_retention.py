@@ -237,3 +237,28 @@ def test_a_sweep_interrupted_by_a_crash_resumes_on_the_next_run(monkeypatch):
     counts = sweep(40)
     assert counts["core.outbox"] == 1100
     assert OutboxMessage.objects.count() == 0
+
+
+def test_the_sweep_batches_wal_checkpoints_on_sqlite_and_restores_the_setting(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: other databases are left alone")
+    seen = []
+
+    def apply(*, now):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            seen.append(cursor.fetchone()[0])
+        return 0
+
+    rules = [("test.probe", type("R", (), {"apply": staticmethod(apply)})())]
+    monkeypatch.setattr(retention.registry, "retention_rules", lambda: rules)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (before,) = cursor.fetchone()
+    assert retention_sweep() == {"test.probe": 0}
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == before
+    assert seen == [retention.SWEEP_CHECKPOINT_PAGES]
