@@ -27,7 +27,13 @@ class InvitationOut(Schema):
     id: str
     email: str
     kind: str
+    language: str = Field(description="Language of this person's emails.")
     revoked: bool
+
+
+class InviteeIn(Schema):
+    email: str = Field(max_length=254)
+    language: str = Field("", max_length=8, description="fr or en; empty for the event's language.")
 
 
 class EventOut(Schema):
@@ -60,7 +66,11 @@ class EventIn(Schema):
     time_zone: str = Field("Europe/Paris", max_length=64)
     duration_minutes: int = Field(60, ge=5, le=24 * 60)
     organiser_email: str = Field(max_length=254)
-    invitees: list[str] = Field(default_factory=list, max_length=1000)
+    invitees: list[str | InviteeIn] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Addresses, or objects with an address and the language of that person's emails.",
+    )
     language: str = Field("fr", max_length=8)
     reminder_enabled: bool = True
 
@@ -75,7 +85,7 @@ class EventPatch(Schema):
     time_zone: str | None = Field(None, max_length=64)
     duration_minutes: int | None = Field(None, ge=5, le=24 * 60)
     reminder_enabled: bool | None = None
-    invitees_add: list[str] = Field(default_factory=list, max_length=200)
+    invitees_add: list[str | InviteeIn] = Field(default_factory=list, max_length=200)
     invitees_remove: list[str] = Field(default_factory=list, max_length=200)
 
 
@@ -94,10 +104,20 @@ def _out(event: Event) -> dict:
         "sequence": event.sequence,
         "reminder_enabled": event.reminder_enabled,
         "invitations": [
-            {"id": str(i.public_id), "email": i.email, "kind": i.kind, "revoked": i.revoked_at is not None}
+            {
+                "id": str(i.public_id),
+                "email": i.email,
+                "kind": i.kind,
+                "language": i.language or event.language,
+                "revoked": i.revoked_at is not None,
+            }
             for i in event.invitations.order_by("position", "id")
         ],
     }
+
+
+def _address(invitee: "str | InviteeIn") -> str:
+    return invitee.email if isinstance(invitee, InviteeIn) else invitee
 
 
 def _error(detail: str, error: ValidationError | None = None) -> dict:
@@ -141,7 +161,12 @@ def event_create(request, payload: EventIn):
             time_zone=payload.time_zone,
             duration_minutes=payload.duration_minutes,
             organiser_email=payload.organiser_email,
-            invitees=payload.invitees,
+            invitees=[_address(invitee) for invitee in payload.invitees],
+            invitee_languages={
+                invitee.email: invitee.language
+                for invitee in payload.invitees
+                if isinstance(invitee, InviteeIn) and invitee.language
+            },
             language=payload.language,
             reminder_enabled=payload.reminder_enabled,
             organisation=request.organisation,
@@ -212,8 +237,13 @@ def _event_patch(event: Event, payload: EventPatch) -> None:
         reminder_enabled=payload.reminder_enabled,
     )
     event.refresh_from_db()
-    for email in payload.invitees_add:
-        services.invitation_add(event=event, email=email, room_secret=payload.room_secret)
+    for invitee in payload.invitees_add:
+        services.invitation_add(
+            event=event,
+            email=_address(invitee),
+            language=invitee.language if isinstance(invitee, InviteeIn) else "",
+            room_secret=payload.room_secret,
+        )
     for email in payload.invitees_remove:
         for invitation in event.invitations.filter(email=email.strip().lower(), revoked_at__isnull=True):
             services.invitation_remove(event=event, invitation=invitation)

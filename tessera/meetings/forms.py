@@ -71,7 +71,10 @@ class EventCreateForm(EventDetailsForm):
         label=_("Invitees"),
         max_length=64_000,
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("Paste up to 200 addresses, separated by commas, semicolons or new lines."),
+        help_text=_(
+            "Paste up to 200 addresses, separated by commas, semicolons or new lines. To write to someone"
+            " in another language than the one below, end their address with [en] or [fr]."
+        ),
     )
     language = forms.ChoiceField(label=_("Language of the invitations"), choices=settings.LANGUAGES)
     marketing_opt_in = forms.BooleanField(
@@ -112,8 +115,14 @@ class EventCreateForm(EventDetailsForm):
             )
         if not parsed.emails:
             raise forms.ValidationError(_("Add at least one address."), code="empty")
+        self.invitee_languages = parsed.languages
         return parsed.emails
 
 
 class InviteeAddForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
+    language = forms.ChoiceField(
+        label=_("Language of their emails"),
+        choices=[("", _("the event's")), *settings.LANGUAGES],
+        required=False,
+    )

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 SEPARATORS = re.compile(r"[,;\r\n]+")
+# An entry may end with the language of that person's emails: "anna@example.org [en]".
+LANGUAGE_TAG = re.compile(r"^(.*?)\s*\[\s*([A-Za-z]{2}(?:-[A-Za-z]{2})?)\s*\]$")
 _validate = EmailValidator()
 
 
@@ -14,24 +16,42 @@ _validate = EmailValidator()
 class InviteeList:
     emails: list = field(default_factory=list)  # valid, deduplicated, lower-cased, in order
     malformed: list = field(default_factory=list)  # (position from 1, the text as given)
+    languages: dict = field(default_factory=dict)  # address -> language code, for tagged entries
+
+
+def _languages() -> set[str]:
+    from django.conf import settings
+
+    return {code for code, _name in settings.LANGUAGES}
 
 
 def invitee_list_parse(text: str) -> InviteeList:
     """Split on commas, semicolons and new lines; validate each address; drop repeats (any case).
 
     Positions count the non-empty entries as the person typed them, so "3" is their third address.
+    An entry may end with a language tag, `[en]` or `[fr]`, for that person's emails; an unknown
+    language makes the entry malformed.
     """
     result = InviteeList()
     seen = set()
     position = 0
+    languages = _languages()
     for raw in SEPARATORS.split(text or ""):
         candidate = raw.strip()
         if not candidate:
             continue
         position += 1
+        language = ""
+        tagged = LANGUAGE_TAG.match(candidate)
+        if tagged:
+            language = tagged.group(2).lower()
+            if language not in languages:
+                result.malformed.append((position, candidate[:300]))
+                continue
         # "Name <address>" is accepted: the address is what is kept.
-        match = re.fullmatch(r"[^<>]*<([^<>]+)>", candidate)
-        address = (match.group(1) if match else candidate).strip()
+        entry = tagged.group(1) if tagged else candidate
+        match = re.fullmatch(r"[^<>]*<([^<>]+)>", entry)
+        address = (match.group(1) if match else entry).strip()
         try:
             if len(address) > 254:
                 raise ValidationError("too long")
@@ -43,4 +63,6 @@ def invitee_list_parse(text: str) -> InviteeList:
         if key not in seen:
             seen.add(key)
             result.emails.append(key)
+            if language:
+                result.languages[key] = language
     return result

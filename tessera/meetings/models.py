@@ -80,6 +80,8 @@ class Invitation(models.Model):
     # SHA-256 of the invite token; the token itself is derived, never stored (meetings.links).
     token_hash = models.CharField(max_length=64, unique=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # The language of this invitee's emails; empty means the event's.
+    language = models.CharField(_("language of the emails"), max_length=8, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_sequence = models.IntegerField(_("last sequence emailed"), default=-1)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
@@ -102,6 +104,10 @@ class Invitation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def email_language(self) -> str:
+        return self.language or self.event.language
 
 
 class MeetingSession(models.Model):

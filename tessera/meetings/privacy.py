@@ -57,7 +57,7 @@ activities = [
                 "age_confirmed_at",
                 "verified_at",
             ],
-            "meetings.Invitation": ["email", "created_at", "revoked_at"],
+            "meetings.Invitation": ["email", "language", "created_at", "revoked_at"],
         },
         recipients=(
             STAFF,
@@ -146,6 +146,7 @@ def export_subject(subject) -> list[ExportSection]:
             "starts_at": _iso(i.event.starts_at),
             "organiser": i.event.organiser_email,
             "invited_at": _iso(i.created_at),
+            "language": i.language or i.event.language,
             "revoked_at": _iso(i.revoked_at),
         }
         for i in Invitation.objects.filter(email=subject.email).select_related("event")

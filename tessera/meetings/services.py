@@ -163,13 +163,15 @@ def _email_context(event: Event, **extra) -> dict:
     }
 
 
-def _queue(event: Event, *, to: str, template: str, context: dict, attachments=()) -> None:
+def _queue(
+    event: Event, *, to: str, template: str, context: dict, attachments=(), language: str = ""
+) -> None:
     with timezone.override(ZoneInfo(event.time_zone)):
         email_queue_template(
             to=to,
             template=f"meetings/email/{template}",
             context=_email_context(event, **context),
-            language=event.language,
+            language=language or event.language,
             kind=f"meetings_{template}",
             attachments=attachments,
             # Join and management links carry the room secret in their fragment.
@@ -191,6 +193,7 @@ def _invitation_send(event: Event, invitation: Invitation, room_secret: str, *, 
         template="invitation_update" if update else "invitation",
         context={"join_url": url},
         attachments=(attachment,),
+        language=invitation.language,
     )
     invitation.sent_sequence = event.sequence
 
@@ -201,7 +204,14 @@ def _cancellation_send(event: Event, invitation: Invitation, *, template: str) -
         ics.invitation_ics(event=event, attendee_email=invitation.email, method="CANCEL"),
         ics.content_type("CANCEL"),
     )
-    _queue(event, to=invitation.email, template=template, context={}, attachments=(attachment,))
+    _queue(
+        event,
+        to=invitation.email,
+        template=template,
+        context={},
+        attachments=(attachment,),
+        language=invitation.language,
+    )
 
 
 def _invitations_send_all(event: Event, room_secret: str, *, update: bool) -> int:
@@ -241,6 +251,7 @@ def event_create(
     organiser_email: str,
     invitees: list[str],
     language: str = "fr",
+    invitee_languages: dict[str, str] | None = None,
     marketing_opt_in: bool = False,
     age_confirmed: bool = False,
     reminder_enabled: bool = True,
@@ -277,6 +288,11 @@ def event_create(
             errors.update(error.message_dict)
     if language not in LANGUAGES:
         errors["language"] = [_("Choose French or English.")]
+    invitee_languages = {
+        str(address).strip().lower(): code for address, code in (invitee_languages or {}).items()
+    }
+    if any(code not in LANGUAGES for code in invitee_languages.values()):
+        errors["invitees"] = [*errors.get("invitees", []), _("Choose French or English.")]
     if organisation is None and not age_confirmed:
         errors["age_confirmed"] = [_("You must be 16 or older to create an event.")]
     if errors:
@@ -306,7 +322,7 @@ def event_create(
         created_at=now,
         updated_at=now,
     )
-    _invitations_create(event, cleaned["invitees"], now=now)
+    _invitations_create(event, cleaned["invitees"], now=now, languages=invitee_languages)
     if marketing_opt_in:
         _marketing_consent_record(event=event, user=event.created_by, now=now)
     origin = origin or {}
@@ -348,11 +364,19 @@ def _marketing_consent_record(*, event: Event, user, now) -> None:
     )
 
 
-def _invitations_create(event: Event, emails: list[str], *, now) -> list[Invitation]:
+def _invitations_create(event: Event, emails: list[str], *, now, languages=None) -> list[Invitation]:
     start = (event.invitations.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    languages = languages or {}
     invitations = []
     for offset, email in enumerate(emails):
-        invitation = Invitation(event=event, email=email, position=start + offset, created_at=now)
+        invitation = Invitation(
+            event=event,
+            email=email,
+            position=start + offset,
+            created_at=now,
+            # Stored only when it differs from the event's, so a change of the event's language follows.
+            language="" if languages.get(email, "") == event.language else languages.get(email, ""),
+        )
         invitation.token_hash = links.token_digest(links.invite_token(invitation.public_id))
         invitations.append(invitation)
     return Invitation.objects.bulk_create(invitations)
@@ -461,11 +485,15 @@ def event_cancel(*, event: Event, now=None) -> int:
 
 
 @transaction.atomic
-def invitation_add(*, event: Event, email: str, room_secret: str, now=None) -> Invitation:
+def invitation_add(
+    *, event: Event, email: str, room_secret: str, language: str = "", now=None
+) -> Invitation:
     now = now or timezone.now()
     _editable(event, now)
     _secret_check(event, room_secret)
     email = _email_validate(email, field="email")
+    if language and language not in LANGUAGES:
+        raise ValidationError({"language": [_("Choose French or English.")]})
     active = event.invitations.filter(kind=Invitation.Kind.INVITEE, revoked_at__isnull=True)
     if active.filter(email=email).exists():
         raise ValidationError({"email": [_("This address is already invited.")]})
@@ -475,7 +503,7 @@ def invitation_add(*, event: Event, email: str, room_secret: str, now=None) -> I
         )
     try:
         with transaction.atomic():
-            (invitation,) = _invitations_create(event, [email], now=now)
+            (invitation,) = _invitations_create(event, [email], now=now, languages={email: language})
     except IntegrityError:
         raise ValidationError({"email": [_("This address is already invited.")]}) from None
     if event.status == Event.Status.SCHEDULED:
@@ -559,7 +587,7 @@ def _event_reminders_queue(*, event_id: int, now) -> int:
     )
     count = 0
     for invitation in invitations:
-        _queue(event, to=invitation.email, template="reminder", context={})
+        _queue(event, to=invitation.email, template="reminder", context={}, language=invitation.language)
         count += 1
     return count
 

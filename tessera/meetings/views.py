@@ -52,6 +52,7 @@ def event_create(request):
                     **form.details(),
                     organiser_email=email,
                     invitees=form.cleaned_data["invitees"],
+                    invitee_languages=form.invitee_languages,
                     language=form.cleaned_data["language"],
                     marketing_opt_in=form.cleaned_data["marketing_opt_in"],
                     age_confirmed=form.cleaned_data["age_confirmed"],
@@ -188,7 +189,12 @@ def _manage_action(request, event, action, room_secret):
         form = InviteeAddForm(data)
         if not form.is_valid():
             return "", None, form
-        services.invitation_add(event=event, email=form.cleaned_data["email"], room_secret=room_secret)
+        services.invitation_add(
+            event=event,
+            email=form.cleaned_data["email"],
+            language=form.cleaned_data["language"],
+            room_secret=room_secret,
+        )
         return _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}, None, None
     if action in {"remove", "resend", "guest_revoke"}:
         invitation = selectors.invitation_of_event(event=event, public_id=data.get("invitation", ""))

@@ -141,3 +141,33 @@ def test_schema_violations_get_a_422_with_details(client, acme_key, overrides):
 def test_the_openapi_schema_lists_the_meetings_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/meetings/events", "/api/v1/meetings/events/{event_id}"} <= set(paths)
+
+
+def test_invitees_may_carry_their_own_language(client, acme_key):
+    body = payload(
+        language="fr",
+        invitees=["x@example.com", {"email": "Y@example.com", "language": "en"}],
+    )
+    created = call(client, "post", "/events", acme_key, body)
+    assert created.status_code == 201, created.content
+    assert [(i["email"], i["language"]) for i in created.json()["invitations"]] == [
+        ("x@example.com", "fr"),
+        ("y@example.com", "en"),
+    ]
+    assert outbox("invitation", to="y@example.com")[0].subject.startswith("Invitation:")
+    assert outbox("invitation", to="x@example.com")[0].subject.startswith("Invitation :")
+    event_id, secret = created.json()["id"], created.json()["room_secret"]
+    changed = call(
+        client,
+        "patch",
+        f"/events/{event_id}",
+        acme_key,
+        {"room_secret": secret, "invitees_add": [{"email": "z@example.com", "language": "en"}]},
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["invitations"][-1] == {**changed.json()["invitations"][-1], "language": "en"}
+    refused = call(
+        client, "post", "/events", acme_key, payload(invitees=[{"email": "q@example.com", "language": "de"}])
+    )
+    assert refused.status_code == 400 and "invitees" in refused.json()["errors"]
+    assert Event.objects.count() == 1

@@ -162,3 +162,15 @@ def test_meeting_pages_set_no_cookie_and_hold_no_inline_script(client, starts_at
         assert "<script>" not in html and "<style" not in html and " style=" not in html, path
     response = form_post(client, "/en/m/new/", create_form(starts_at))
     assert not response.cookies
+
+
+def test_a_language_tag_in_the_list_overrides_the_events_language_for_that_person(client, starts_at):
+    data = create_form(starts_at, language="fr", invitees="ana@example.com [en]\nben@example.com")
+    assert form_post(client, "/en/m/new/", data).status_code == 200
+    assert dict(Invitation.objects.values_list("email", "language")) == {
+        "ana@example.com": "en",
+        "ben@example.com": "",
+    }
+    bad = form_post(client, "/en/m/new/", create_form(starts_at, invitees="zoe@example.com [xx]"))
+    assert bad.status_code == 400 and "Address 1 is not valid: zoe@example.com [xx]" in bad.content.decode()
+    assert Event.objects.count() == 1

@@ -275,8 +275,10 @@ def test_management_actions_over_http(client, created):
     assert len(outbox("invitation")) == 3
     html = manage_post(client, event, key, action="add", email="not an address").content.decode()
     assert "Enter a valid email address" in html
-    manage_post(client, event, key, action="add", email="dan@example.com")
+    manage_post(client, event, key, action="add", email="dan@example.com", language="en")
     assert len(outbox("invitation")) == 4
+    assert outbox("invitation", to="dan@example.com")[0].subject.startswith("Invitation:")
+    assert ">EN</span>" in manage_post(client, event, key).content.decode()
     dan = Invitation.objects.get(email="dan@example.com")
     manage_post(client, event, key, action="remove", invitation=str(dan.public_id))
     dan.refresh_from_db()
@@ -311,3 +313,31 @@ def test_session_metadata_is_shown_after_the_meeting(client, scheduled):
         ).content.decode()
     assert "Duration: 1:00:00" in html
     assert "ana@example.com" in html.split("Sessions")[1]
+
+
+def test_each_invitee_gets_emails_in_their_own_language(
+    db, event_details, django_capture_on_commit_callbacks
+):
+    created = services.event_create(
+        **{**event_details, "language": "fr"},
+        invitee_languages={"Ben@Example.com": "en", "ana@example.com": "fr"},
+    )
+    services.event_verify(event=created.event, room_secret=created.room_secret)
+    english = services.invitation_add(
+        event=created.event, email="dan@example.com", language="en", room_secret=created.room_secret
+    )
+    assert english.language == "en"
+    assert Invitation.objects.get(email="ana@example.com").language == ""  # same as the event's
+    for address in ("ana@example.com", "chloe@example.net"):
+        assert outbox("invitation", to=address)[0].subject.startswith("Invitation :")  # French
+    for address in ("ben@example.com", "dan@example.com"):
+        (message,) = outbox("invitation", to=address)
+        assert message.subject.startswith("Invitation:")
+        assert "Your personal link" in message.body_text
+    with pytest.raises(ValidationError):
+        services.invitation_add(
+            event=created.event, email="eve@example.com", language="de", room_secret=created.room_secret
+        )
+    services.event_cancel(event=created.event)
+    assert outbox("cancellation", to="ben@example.com")[0].subject.startswith("Cancelled")
+    assert not outbox("cancellation", to="ana@example.com")[0].subject.startswith("Cancelled")

@@ -28,3 +28,12 @@ def test_display_names_keep_only_the_address_and_empty_entries_do_not_count():
 def test_overlong_address_is_malformed():
     parsed = invitee_list_parse("a" * 250 + "@example.com")
     assert parsed.malformed and parsed.malformed[0][0] == 1
+
+
+def test_a_language_tag_sets_that_persons_language_and_an_unknown_one_is_malformed():
+    parsed = invitee_list_parse(
+        "ana@example.com [en]; Ben <Ben@Example.com> [FR]\nchloe@example.net [de], d@x.org"
+    )
+    assert parsed.emails == ["ana@example.com", "ben@example.com", "d@x.org"]
+    assert parsed.languages == {"ana@example.com": "en", "ben@example.com": "fr"}
+    assert parsed.malformed == [(3, "chloe@example.net [de]")]
