@@ -485,9 +485,7 @@ def event_cancel(*, event: Event, now=None) -> int:
 
 
 @transaction.atomic
-def invitation_add(
-    *, event: Event, email: str, room_secret: str, language: str = "", now=None
-) -> Invitation:
+def invitation_add(*, event: Event, email: str, room_secret: str, language: str = "", now=None) -> Invitation:
     now = now or timezone.now()
     _editable(event, now)
     _secret_check(event, room_secret)

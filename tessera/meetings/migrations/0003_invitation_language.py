@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('meetings', '0002_marketing_opt_in_to_consent_ledger'),
+        ("meetings", "0002_marketing_opt_in_to_consent_ledger"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invitation',
-            name='language',
-            field=models.CharField(blank=True, max_length=8, verbose_name='language of the emails'),
+            model_name="invitation",
+            name="language",
+            field=models.CharField(blank=True, max_length=8, verbose_name="language of the emails"),
         ),
     ]
