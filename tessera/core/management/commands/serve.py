@@ -20,7 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="Tasks are run by separate consumers.")
         parser.add_argument(
-            "--workers", type=int, default=1, help="ASGI worker processes (needs REDIS_URL if > 1)."
+            "--workers",
+            type=int,
+            default=1,
+            help=(
+                "ASGI worker processes sharing the port (needs REDIS_URL if > 1). Meeting rooms keep their"
+                " live state in one process: a node that serves /ws/ runs one process per port behind"
+                " the room-affinity upstream (docs/decisions/0005-room-affinity.md)."
+            ),
         )
 
     def handle(self, *args, host, port, no_worker, workers, **options):
