@@ -122,7 +122,11 @@ class EventCreateForm(EventDetailsForm):
 class InviteeAddForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     language = forms.ChoiceField(
-        label=_("Language of their emails"),
-        choices=[("", _("the event's")), *settings.LANGUAGES],
-        required=False,
+        label=_("Language of their emails"), choices=settings.LANGUAGES, required=False
     )
+
+    def __init__(self, *args, event_language: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        same = _("Same as the event (%(language)s)") % {"language": names.get(event_language, "")}
+        self.fields["language"].choices = [("", same), *settings.LANGUAGES]

@@ -186,7 +186,7 @@ def _manage_action(request, event, action, room_secret):
         services.event_update(event=event, reminder_enabled=enabled)
         return (_("The reminder is on.") if enabled else _("The reminder is off.")), None, None
     if action == "add":
-        form = InviteeAddForm(data)
+        form = InviteeAddForm(data, event_language=event.language)
         if not form.is_valid():
             return "", None, form
         services.invitation_add(
@@ -262,7 +262,7 @@ def _manage_render(request, event, key, room_secret, notice, error, details_form
             "notice": notice,
             "error": error,
             "details_form": details_form,
-            "add_form": add_form or InviteeAddForm(),
+            "add_form": add_form or InviteeAddForm(event_language=event.language),
             "invitees": [i for i in invitations if i.kind == i.Kind.INVITEE],
             "guests": guests,
             "sessions": [
