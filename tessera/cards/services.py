@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.core import outbound
 from tessera.core.outbox import backoff_seconds, email_queue_template
 
 from . import formats, images, pow
@@ -100,6 +102,10 @@ def url_normalise(value: str) -> str:
     return value
 
 
+def _at_most_characters(limit: int) -> str:
+    return ngettext("At most %(limit)s character.", "At most %(limit)s characters.", limit) % {"limit": limit}
+
+
 def _text(value, name: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(_("This field must be text."), code="type")
@@ -108,7 +114,7 @@ def _text(value, name: str) -> str:
         raise ValidationError(_("This field contains a forbidden character."), code="nul")
     if len(value) > TEXT_LIMITS.get(name, 200):
         raise ValidationError(
-            _("At most %(limit)s characters.") % {"limit": TEXT_LIMITS.get(name, 200)}, code="length"
+            _at_most_characters(TEXT_LIMITS.get(name, 200)), code="length"
         )
     return value
 
@@ -117,7 +123,10 @@ def _items(value, name: str, clean) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
         raise ValidationError(_("This field must be a list."), code="type")
     if len(value) > MAX_ITEMS:
-        raise ValidationError(_("At most %(n)s entries.") % {"n": MAX_ITEMS}, code="too_many")
+        raise ValidationError(
+            ngettext("At most %(n)s entry.", "At most %(n)s entries.", MAX_ITEMS) % {"n": MAX_ITEMS},
+            code="too_many",
+        )
     return [clean(item) for item in value]
 
 
@@ -455,7 +464,10 @@ def invitations_import_preview(*, organisation: Organisation, csv_text: str) -> 
     rows, seen = [], set()
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_IMPORT_ROWS:
-            raise ValidationError(_("At most %(n)s rows per import.") % {"n": MAX_IMPORT_ROWS})
+            raise ValidationError(
+                ngettext("At most %(n)s row per import.", "At most %(n)s rows per import.", MAX_IMPORT_ROWS)
+                % {"n": MAX_IMPORT_ROWS}
+            )
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         values = {c: row.get(c, "") for c in IMPORT_COLUMNS}
         values["email"] = values["email"].lower()

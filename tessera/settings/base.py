@@ -329,6 +329,10 @@ TESSERA_RATE_LIMITS = {}
 # How long a signed form token of a cookie-free page stays valid.
 TESSERA_FORM_TOKEN_MAX_AGE = 60 * 60 * 4
 
+# Webhooks and other calls to customer-chosen URLs go to public internet addresses only
+# (tessera.core.outbound); True lets them reach loopback and private networks.
+TESSERA_OUTBOUND_ALLOW_PRIVATE = env.bool("TESSERA_OUTBOUND_ALLOW_PRIVATE", default=False)
+
 # Security log: kept 12 months, then pruned from the start of the chain.
 TESSERA_AUDIT_RETENTION_DAYS = 365
 # Keys the security log's hash chain; defaults to one derived from the secret key.

@@ -38,4 +38,6 @@ EMAIL_TIMEOUT = 5
 
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 TESSERA_BASE_URL = "http://testserver"
+# The webhook receivers of the tests listen on loopback; tests/core/test_outbound.py turns this off.
+TESSERA_OUTBOUND_ALLOW_PRIVATE = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
