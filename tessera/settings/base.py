@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
     "huey.contrib.djhuey",
     "allauth",
     "allauth.account",
