@@ -380,3 +380,20 @@ class AssignForm(forms.Form):
     def __init__(self, *args, organisation=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = CardTemplate.objects.filter(organisation=organisation)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name of the key"),
+        max_length=100,
+        help_text=_("Which tool uses it, for example “CRM sync”: you will see it in the list."),
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label=_("Receiver URL"),
+        max_length=200,
+        assume_scheme="https",
+        help_text=_("Each new lead is POSTed there as JSON, signed with the secret shown once."),
+    )

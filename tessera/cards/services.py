@@ -113,9 +113,7 @@ def _text(value, name: str) -> str:
     if "\x00" in value:
         raise ValidationError(_("This field contains a forbidden character."), code="nul")
     if len(value) > TEXT_LIMITS.get(name, 200):
-        raise ValidationError(
-            _at_most_characters(TEXT_LIMITS.get(name, 200)), code="length"
-        )
+        raise ValidationError(_at_most_characters(TEXT_LIMITS.get(name, 200)), code="length")
     return value
 
 
@@ -507,7 +505,11 @@ def invitations_import(
     bad = [row for row in rows if row["errors"]]
     if bad:
         raise ValidationError(
-            _("%(n)s rows have errors; fix the file and preview it again. Nothing was created.")
+            ngettext(
+                "%(n)s row has errors; fix the file and preview it again. Nothing was created.",
+                "%(n)s rows have errors; fix the file and preview it again. Nothing was created.",
+                len(bad),
+            )
             % {"n": len(bad)}
         )
     return [
@@ -615,7 +617,7 @@ def _lead_clean(data: dict) -> dict:
     if not name:
         errors["name"] = [_("Please give your name.")]
     elif len(name) > 150:
-        errors["name"] = [_("At most %(limit)s characters.") % {"limit": 150}]
+        errors["name"] = [_at_most_characters(150)]
     cleaned["name"] = name
     email = str(data.get("email", "")).strip().lower()
     try:
@@ -633,7 +635,7 @@ def _lead_clean(data: dict) -> dict:
     for key, limit in (("company", 120), ("job_title", 120), ("message", 2000)):
         value = str(data.get(key, "")).strip()
         if len(value) > limit:
-            errors[key] = [_("At most %(limit)s characters.") % {"limit": limit}]
+            errors[key] = [_at_most_characters(limit)]
         cleaned[key] = value
     if not data.get("consent"):
         errors["consent"] = [_("Please tick the box to agree, or your details cannot be sent.")]
@@ -723,7 +725,7 @@ def lead_update(*, lead: Lead, notes: str | None = None, tags=None, status: str 
     fields = []
     if notes is not None:
         if len(notes) > 5000:
-            raise ValidationError({"notes": [_("At most %(limit)s characters.") % {"limit": 5000}]})
+            raise ValidationError({"notes": [_at_most_characters(5000)]})
         lead.notes = notes
         fields.append("notes")
     if tags is not None:
@@ -807,7 +809,13 @@ def lead_payload(lead: Lead) -> dict:
 
 @transaction.atomic
 def webhook_create(*, organisation: Organisation, url: str) -> LeadWebhook:
+    from tessera.core.outbound import DestinationRefused, url_check
+
     url = url_normalise(url)
+    try:
+        url_check(url)
+    except DestinationRefused as refused:
+        raise ValidationError({"url": [str(refused)]}) from None
     return LeadWebhook.objects.create(organisation=organisation, url=url, secret=secrets.token_urlsafe(32))
 
 
@@ -868,11 +876,12 @@ def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None
     }
     attempts = delivery.attempts + 1
     try:
+        # Only to public addresses, connected to the address that was checked (tessera.core.outbound).
         if client is None:
             with httpx.Client(timeout=10, follow_redirects=False) as own:
-                response = own.post(delivery.webhook.url, content=body, headers=headers)
+                response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=own)
         else:
-            response = client.post(delivery.webhook.url, content=body, headers=headers)
+            response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=client)
         if not 200 <= response.status_code < 300:
             raise httpx.HTTPStatusError(
                 f"HTTP {response.status_code}", request=response.request, response=response
@@ -912,3 +921,28 @@ def webhook_deliver_due(*, now=None, limit: int = 100) -> int:
 
 def template_for(card: Card) -> CardTemplate | None:
     return card_template_for(card)
+
+
+# --- integrations page (organisation admins) -------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_ping(*, webhook: LeadWebhook, now=None) -> WebhookDelivery:
+    """Queue a signed `ping` to the hook, through the same durable path as leads, to test a receiver."""
+    now = now or timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="ping",
+        payload={"event": "ping", "webhook": webhook.pk, "sent_at": now.isoformat()},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk), robust=True)
+    return delivery
+
+
+@transaction.atomic
+def webhook_active_set(*, webhook: LeadWebhook, active: bool) -> None:
+    """Pause or resume a hook; while paused, new leads queue no delivery for it."""
+    LeadWebhook.objects.filter(pk=webhook.pk).update(is_active=active)
+    webhook.is_active = active

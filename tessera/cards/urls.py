@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import integration_views, views
 
 app_name = "cards"
 
@@ -25,5 +25,10 @@ urlpatterns = [
     path("org/<slug:org_slug>/templates/<int:pk>/", views.org_template, name="org_template"),
     path("org/<slug:org_slug>/cards/<slug:slug>/", views.org_card, name="org_card"),
     path("org/<slug:org_slug>/leads/", views.org_leads, name="org_leads"),
+    path(
+        "org/<slug:org_slug>/integrations/",
+        integration_views.org_integrations,
+        name="org_integrations",
+    ),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -110,13 +110,16 @@ def test_private_space_views_of_another_card_or_organisation_are_404(
         f"/cards/org/{other_org.slug}/import/",
         f"/cards/org/{other_org.slug}/templates/new/",
         f"/cards/org/{other_org.slug}/cards/{other_card.slug}/",
+        f"/cards/org/{other_org.slug}/integrations/",
         f"/cards/org/{org.slug}/",  # a plain member does not administer
+        f"/cards/org/{org.slug}/integrations/",
     ):
         assert client.get(url).status_code == 404, url
     for url in (
         f"/cards/card/{other_card.slug}/active/",
         f"/cards/org/{other_org.slug}/settings/",
         f"/cards/org/{other_org.slug}/import/confirm/",
+        f"/cards/org/{other_org.slug}/integrations/",
     ):
         assert client.post(url, {"active": "0", "csv_text": "email\nz@z.example\n"}).status_code == 404, url
     other_card.refresh_from_db()
