@@ -93,8 +93,10 @@ def test_a_webhook_to_a_private_address_is_refused_when_created_and_when_deliver
     from tessera.cards import services
     from tessera.cards.models import LeadWebhook, WebhookDelivery
 
+    from django.utils import translation
+
     organisation = Organisation.objects.create(name="Acme", slug="acme")
-    with pytest.raises(ValidationError) as refused:
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.webhook_create(organisation=organisation, url="http://169.254.169.254/latest/meta-data/")
     assert "public internet address" in str(refused.value)
     assert LeadWebhook.objects.count() == 0
