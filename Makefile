@@ -67,9 +67,9 @@ lock:
 	  -c requirements.lock -o requirements-test.lock
 
 messages: install
-	cd tessera && ../$(MANAGE) makemessages -l fr -l en --no-obsolete --ignore=static/tessera/vendor/*
-	cd tessera && ../$(MANAGE) makemessages -d djangojs -l fr -l en --no-obsolete --ignore=static/tessera/vendor/*
-	cd tessera && ../$(MANAGE) compilemessages
+	cd tessera && ../$(PY) ../manage.py makemessages -l fr -l en --no-obsolete --ignore=static/tessera/vendor/*
+	cd tessera && ../$(PY) ../manage.py makemessages -d djangojs -l fr -l en --no-obsolete --ignore=static/tessera/vendor/*
+	cd tessera && ../$(PY) ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) var

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tessera.accounts.models import Organisation
 
@@ -71,6 +72,11 @@ class CardTemplate(models.Model):
         SYSTEM = "system", _("system font")
         SERIF = "serif", _("serif")
         MONO = "mono", _("monospace")
+        # Bundled fonts (SIL OFL), served from tessera/static/tessera/vendor/fonts/: no third-party request.
+        INTER = "inter", _("Inter (sans-serif)")
+        SOURCE_SERIF = "source-serif-4", _("Source Serif 4 (serif)")
+        ATKINSON = "atkinson", _("Atkinson Hyperlegible (sans-serif)")
+        JETBRAINS_MONO = "jetbrains-mono", _("JetBrains Mono (monospace)")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="card_templates")
     name = models.CharField(_("name"), max_length=100)
@@ -108,7 +114,7 @@ class Card(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="cards", null=True, blank=True
     )
     slug = models.SlugField(_("address"), max_length=32, unique=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("card state", "active"), default=True)
     template = models.ForeignKey(
         CardTemplate,
         on_delete=models.SET_NULL,
@@ -177,7 +183,9 @@ class CardInvitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_at = models.DateTimeField(
+        pgettext_lazy("date an invitation was accepted", "accepted"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("invitation")
@@ -198,10 +206,10 @@ class Lead(models.Model):
     """A visitor who exchanged their contact details with a card's owner."""
 
     class Status(models.TextChoices):
-        NEW = "new", _("new")
+        NEW = "new", pgettext_lazy("lead status", "new")
         CONTACTED = "contacted", _("contacted")
         QUALIFIED = "qualified", _("qualified")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("lead status", "closed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="leads")
@@ -221,7 +229,9 @@ class Lead(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    created_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("date a lead was received", "received"), default=timezone.now, db_index=True
+    )
     last_contact_at = models.DateTimeField(_("last contact"), default=timezone.now, db_index=True)
 
     class Meta:
