@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from tessera.accounts.models import Organisation, User
@@ -329,7 +330,11 @@ def org_import_confirm(request, org_slug):
         for message in _messages_of(error):
             messages.error(request, message)
         return redirect("cards:org_import", org_slug=org_slug)
-    messages.success(request, _("%(n)s invitations were sent.") % {"n": len(created)})
+    messages.success(
+        request,
+        ngettext("%(n)s invitation was sent.", "%(n)s invitations were sent.", len(created))
+        % {"n": len(created)},
+    )
     return redirect("cards:org_dashboard", org_slug=org_slug)
 
 

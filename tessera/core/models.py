@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OutboxMessage(models.Model):
@@ -16,7 +17,7 @@ class OutboxMessage(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
         SENDING = "sending", _("sending")
-        SENT = "sent", _("sent")
+        SENT = "sent", pgettext_lazy("email status", "sent")
         REJECTED = "rejected", _("rejected by the relay")
         HELD = "held", _("held (processing restricted)")
 
@@ -37,7 +38,7 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sent_at = models.DateTimeField(pgettext_lazy("date an email was sent", "sent"), null=True, blank=True)
     # Bodies and attachments hold secrets (meeting link keys): sealed at rest until delivered, then
     # kept only with those secrets removed (tessera.core.outbox).
     confidential = models.BooleanField(_("confidential until delivered"), default=False)

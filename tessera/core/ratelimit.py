@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,12 @@ def too_many_requests(request, retry_after: int) -> HttpResponse:
         "core/error.html",
         {
             "title": _("Too many attempts"),
-            "message": _("Please wait %(seconds)s seconds before trying again.") % {"seconds": retry_after},
+            "message": ngettext(
+                "Please wait %(seconds)s second before trying again.",
+                "Please wait %(seconds)s seconds before trying again.",
+                retry_after,
+            )
+            % {"seconds": retry_after},
         },
         status=429,
     )

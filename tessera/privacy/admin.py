@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core.audit import security_event_record
@@ -58,7 +58,9 @@ def _days_left(record) -> str:
     if not record.is_open:
         return "—"
     delta = record.due_at - timezone.now()
-    return f"{delta.days} d" if delta.total_seconds() >= 0 else gettext("overdue")
+    if delta.total_seconds() < 0:
+        return gettext("overdue")
+    return pgettext("days left, abbreviated", "%(days)d d") % {"days": delta.days}
 
 
 @admin.register(RightsRequest)
@@ -204,15 +206,17 @@ class IncidentAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         deadline = obj.authority_deadline
+        values = {"deadline": f"{deadline:%Y-%m-%d %H:%M}"}
         if obj.authority_notified_at:
-            late = obj.authority_notified_at > deadline
-            return f"{deadline:%Y-%m-%d %H:%M} — " + (
-                gettext("notified late") if late else gettext("notified in time")
-            )
+            if obj.authority_notified_at > deadline:
+                return gettext("%(deadline)s — notified late") % values
+            return gettext("%(deadline)s — notified in time") % values
         hours = (deadline - timezone.now()).total_seconds() / 3600
-        return f"{deadline:%Y-%m-%d %H:%M} — " + (
-            gettext("%(hours)d hours left") % {"hours": hours} if hours >= 0 else gettext("overdue")
-        )
+        if hours < 0:
+            return gettext("%(deadline)s — overdue") % values
+        return ngettext(
+            "%(deadline)s — %(hours)d hour left", "%(deadline)s — %(hours)d hours left", int(hours)
+        ) % {**values, "hours": hours}
 
     @admin.display(description=_("draft notification"))
     def draft_link(self, obj):
@@ -246,7 +250,11 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Notify the people concerned by email"))
     def notify_people(self, request, queryset):
         total = sum(dpo.incident_notify_people(incident=i, actor=request.user) for i in queryset)
-        self.message_user(request, gettext("%(count)d emails queued.") % {"count": total}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d email queued.", "%(count)d emails queued.", total) % {"count": total},
+            messages.SUCCESS,
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PolicyVersion(models.Model):
@@ -99,9 +100,9 @@ class RightsRequest(models.Model):
         OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        RECEIVED = "received", _("received")
+        RECEIVED = "received", pgettext_lazy("rights request status", "received")
         IN_PROGRESS = "in_progress", _("in progress")
-        ANSWERED = "answered", _("answered")
+        ANSWERED = "answered", pgettext_lazy("rights request status", "answered")
         REFUSED = "refused", _("refused, with reasons")
 
     class Channel(models.TextChoices):
@@ -121,11 +122,15 @@ class RightsRequest(models.Model):
     postal_address = models.TextField(_("postal address"), blank=True)
     details = models.TextField(_("request"), blank=True)
     identity_verified = models.BooleanField(_("identity verified"), default=False)
-    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    received_at = models.DateTimeField(
+        pgettext_lazy("date a request was received", "received"), default=timezone.now
+    )
     due_at = models.DateTimeField(_("deadline"), db_index=True)
     extended_at = models.DateTimeField(_("extended"), null=True, blank=True)
     extension_reason = models.TextField(_("reason for the extension"), blank=True)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(
+        pgettext_lazy("date something was closed", "closed"), null=True, blank=True, db_index=True
+    )
     answer = models.TextField(_("answer"), blank=True)
     outcome = models.JSONField(_("what was done and kept"), default=dict, blank=True)
     reminded_7_at = models.DateTimeField(null=True, blank=True)
@@ -214,7 +219,9 @@ class Incident(models.Model):
     authority_delay_reason = models.TextField(_("reasons for notifying after 72 hours"), blank=True)
     people_notified_at = models.DateTimeField(_("people notified"), null=True, blank=True)
     people_notified_count = models.PositiveIntegerField(default=0)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(
+        pgettext_lazy("date something was closed", "closed"), null=True, blank=True, db_index=True
+    )
 
     class Meta:
         verbose_name = _("incident")

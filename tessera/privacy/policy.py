@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
@@ -86,7 +86,11 @@ def cookie_table() -> list[dict]:
             "purpose": _(
                 "Keeps you signed in. Set only when you sign in to your personal space or the back-office."
             ),
-            "lifetime": _("Until you sign out, at most %(days)s days")
+            "lifetime": ngettext(
+                "Until you sign out, at most %(days)s day",
+                "Until you sign out, at most %(days)s days",
+                settings.SESSION_COOKIE_AGE // 86400,
+            )
             % {"days": settings.SESSION_COOKIE_AGE // 86400},
             "kind": _("Strictly necessary"),
         }

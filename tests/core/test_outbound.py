@@ -88,12 +88,11 @@ def test_the_request_goes_to_the_checked_address_with_the_original_host(settings
 @pytest.mark.django_db
 def test_a_webhook_to_a_private_address_is_refused_when_created_and_when_delivered(guarded, receiver):
     from django.core.exceptions import ValidationError
+    from django.utils import translation
 
     from tessera.accounts.models import Organisation
     from tessera.cards import services
     from tessera.cards.models import LeadWebhook, WebhookDelivery
-
-    from django.utils import translation
 
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     with translation.override("en"), pytest.raises(ValidationError) as refused:

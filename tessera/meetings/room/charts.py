@@ -89,7 +89,7 @@ def _labels(session: MeetingSession) -> dict:
             labels[participant.pk] = str(_("Organiser"))
         elif invitation.kind == Invitation.Kind.GUEST:
             guests += 1
-            labels[participant.pk] = f"{_('Guest')} {guests}"
+            labels[participant.pk] = str(_("Guest %(number)s") % {"number": guests})
         else:
             labels[participant.pk] = invitation.email
     return labels

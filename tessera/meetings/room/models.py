@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tessera.meetings.models import MeetingSession, SessionParticipant
 
@@ -11,7 +12,7 @@ class RecordingNotice(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for every answer")
         RECORDING = "recording", _("recording")
-        STOPPED = "stopped", _("stopped")
+        STOPPED = "stopped", pgettext_lazy("recording status", "stopped")
         CANCELLED = "cancelled", _("cancelled before it started")
 
     session = models.ForeignKey(MeetingSession, on_delete=models.CASCADE, related_name="recording_notices")
@@ -21,7 +22,9 @@ class RecordingNotice(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    stopped_at = models.DateTimeField(
+        pgettext_lazy("date a recording stopped", "stopped"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("recording notice")
@@ -39,9 +42,11 @@ class RecordingAnswer(models.Model):
     participant = models.ForeignKey(
         SessionParticipant, on_delete=models.SET_NULL, null=True, related_name="recording_answers"
     )
-    accepted = models.BooleanField(_("accepted"))
+    accepted = models.BooleanField(pgettext_lazy("recording answer", "accepted"))
     joined_during = models.BooleanField(_("joined during the recording"), default=False)
-    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+    answered_at = models.DateTimeField(
+        pgettext_lazy("date a participant answered", "answered"), default=timezone.now
+    )
 
     class Meta:
         verbose_name = _("recording answer")

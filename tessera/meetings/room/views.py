@@ -4,6 +4,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
@@ -41,10 +42,11 @@ def catalog() -> dict:
         "stop_sharing": _("Stop sharing"),
         "speaker_view": _("Speaker view"),
         "grid_view": _("Grid view"),
-        "record": _("Record"),
+        "record": pgettext("button: start recording the meeting", "Record"),
         "stop_recording": _("Stop recording"),
         "record_notice": _("%(name)s wants to record this meeting"),
-        "record_waiting": _("Recording starts once the %(count)s other participants have answered."),
+        # The count is filled in by the script, which has no plural rules: keep the sentence count-neutral.
+        "record_waiting": _("Recording starts once everyone has answered (answers awaited: %(count)s)."),
         "record_refused": _("%(name)s refused the recording and left."),
         "muted_by_organiser": _("The organiser asked you to mute: your microphone is off."),
         "someone_waiting": _("Someone is waiting in the lobby."),
@@ -62,7 +64,11 @@ def catalog() -> dict:
         "closed_cancelled": _("This meeting was cancelled"),
         "closed_cancelled_text": "",
         "closed_room_full": _("The room is full"),
-        "closed_room_full_text": _("A peer-to-peer room holds %(max)s participants at most.")
+        "closed_room_full_text": ngettext(
+            "A peer-to-peer room holds %(max)s participant at most.",
+            "A peer-to-peer room holds %(max)s participants at most.",
+            room_setting("mesh_max"),
+        )
         % {"max": room_setting("mesh_max")},
         "closed_removed": _("The organiser removed you from the meeting"),
         "closed_removed_text": "",
