@@ -2,7 +2,8 @@
 
 `CardPageFastPath` wraps the product's ASGI application (tessera/asgi.py). For a GET or HEAD of
 `/c/<slug>` (no query string, or only `s=<source>`; no cookie; an allowed host) it answers from an
-in-process cache with the exact status line, headers and body Django sent for the same page, counts the
+in-process cache with the exact status line, headers and body Django sent for the same page (or the same
+page gzip-encoded, for clients that accept it, compressed once when it is cached), counts the
 view by source into the app's in-memory counters (tessera.cards.analytics), and answers 304 to a matching
 If-None-Match. Anything else, and every miss, goes to Django: the card page view marks its response as
 cacheable through the ASGI scope and this wrapper keeps a copy. Only that view can fill the cache, so a
@@ -21,6 +22,7 @@ the counters are due to be written (every few seconds), one view goes through Dj
 """
 
 import asyncio
+import gzip
 import re
 import threading
 import time
@@ -49,6 +51,13 @@ clock = time.monotonic
 
 
 @dataclass(slots=True, frozen=True)
+class Variant:
+    headers: list
+    body: bytes
+    etag: bytes
+
+
+@dataclass(slots=True, frozen=True)
 class Page:
     card_id: int
     status: int
@@ -57,6 +66,28 @@ class Page:
     etag: bytes
     generation: int
     expires: float
+    gzipped: Variant | None = None  # the same page gzip-encoded, with its own ETag
+
+
+def _gzipped(headers: list, body: bytes, etag: bytes) -> Variant | None:
+    """The page compressed once when it is cached. No secret is in it (the exchange form's token comes
+    from its own endpoint), so compression reveals nothing (BREACH needs a secret next to reflected input)."""
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    if len(packed) >= len(body):
+        return None
+    tag = etag[:-1] + b'-gz"' if etag.endswith(b'"') else etag + b"-gz"
+    replaced = {b"content-length": str(len(packed)).encode(), b"etag": tag}
+    out = [(name, replaced.get(name.lower(), value)) for name, value in headers]
+    out.append((b"content-encoding", b"gzip"))
+    return Variant(headers=out, body=packed, etag=tag)
+
+
+def _accepts_gzip(header: bytes) -> bool:
+    for part in header.lower().split(b","):
+        coding, _, params = part.strip().partition(b";")
+        if coding.strip() in (b"gzip", b"*"):
+            return params.replace(b" ", b"") not in (b"q=0", b"q=0.0", b"q=0.00", b"q=0.000")
+    return False
 
 
 _pages: dict[tuple, Page] = {}
@@ -215,14 +246,17 @@ class CardPageFastPath:
                 ),
                 day=_local_today(),
             )
+        chosen = Variant(page.headers, page.body, page.etag)
+        if page.gzipped is not None and _accepts_gzip(headers.get(b"accept-encoding", b"")):
+            chosen = page.gzipped
         condition = headers.get(b"if-none-match")
-        if condition is not None and _etag_matches(condition, page.etag):
-            not_modified = [(k, v) for k, v in page.headers if k.lower() not in NOT_MODIFIED_DROPPED]
+        if condition is not None and _etag_matches(condition, chosen.etag):
+            not_modified = [(k, v) for k, v in chosen.headers if k.lower() not in NOT_MODIFIED_DROPPED]
             await send({"type": "http.response.start", "status": 304, "headers": not_modified})
             await send({"type": "http.response.body", "body": b""})
             return None
-        await send({"type": "http.response.start", "status": page.status, "headers": page.headers})
-        await send({"type": "http.response.body", "body": page.body if scope["method"] == "GET" else b""})
+        await send({"type": "http.response.start", "status": page.status, "headers": chosen.headers})
+        await send({"type": "http.response.body", "body": chosen.body if scope["method"] == "GET" else b""})
         return None
 
     def _fresh(self, key) -> Page | None:
@@ -265,14 +299,16 @@ class CardPageFastPath:
                 if len(_pages) >= _settings().entries:
                     with _generation_lock:
                         _pages.pop(next(iter(_pages), None), None)
+                body = b"".join(chunks)
                 _pages[key] = Page(
                     card_id=marker["card_id"],
                     status=200,
                     headers=headers,
-                    body=b"".join(chunks),
+                    body=body,
                     etag=names[b"etag"],
                     generation=generation,
                     expires=clock() + _settings().ttl,
+                    gzipped=None if b"content-encoding" in names else _gzipped(headers, body, names[b"etag"]),
                 )
         finally:
             del self._inflight[key]

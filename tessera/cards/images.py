@@ -10,6 +10,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = {"JPEG": {"jpg", "jpeg"}, "PNG": {"png"}, "WEBP": {"webp"}}
 PHOTO_SIZES = {"photo": 512, "photo_small": 256}
+# The public card page and the vCard carry `photo_small`, the page shows the template's logo: both are
+# encoded to stay within these sizes, so the page (HTML, CSS, script, one font, photo, logo) stays under
+# 50 KB whatever people upload. Quality steps down first, then the pixel size.
+PHOTO_SMALL_MAX_BYTES = 10 * 1024
+LOGO_MAX_BYTES = 8 * 1024
 
 
 def _open(data: bytes, filename: str) -> Image.Image:
@@ -45,12 +50,23 @@ def _open(data: bytes, filename: str) -> Image.Image:
     return image
 
 
-def _jpeg(image: Image.Image, size: int) -> bytes:
+def _jpeg(image: Image.Image, size: int, quality: int = 80) -> bytes:
     fitted = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
     out = io.BytesIO()
     # A fresh RGB image carries no EXIF, XMP or ICC metadata of the original.
-    fitted.save(out, format="JPEG", quality=80, optimize=True, progressive=True)
+    fitted.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
     return out.getvalue()
+
+
+def _jpeg_within(image: Image.Image, size: int, max_bytes: int) -> bytes:
+    """The best of a few JPEG encodings that fits `max_bytes` (the smallest one if none does)."""
+    encoded = b""
+    for side in (size, size * 7 // 8, size * 3 // 4, size * 5 // 8):
+        for quality in (82, 74, 66, 58, 50):
+            encoded = _jpeg(image, side, quality)
+            if len(encoded) <= max_bytes:
+                return encoded
+    return encoded
 
 
 def photo_variants(data: bytes, filename: str = "") -> dict[str, bytes]:
@@ -63,15 +79,30 @@ def photo_variants(data: bytes, filename: str = "") -> dict[str, bytes]:
         clean.paste(rgba, mask=rgba.split()[-1])
     else:
         clean.paste(image.convert("RGB"))
-    return {name: _jpeg(clean, size) for name, size in PHOTO_SIZES.items()}
+    return {
+        "photo": _jpeg(clean, PHOTO_SIZES["photo"]),
+        "photo_small": _jpeg_within(clean, PHOTO_SIZES["photo_small"], PHOTO_SMALL_MAX_BYTES),
+    }
 
 
 def logo_png(data: bytes, filename: str = "") -> bytes:
     """Validate a logo and return it as a PNG at most 320 px wide, without metadata."""
     image = _open(data, filename).convert("RGBA")
-    image.thumbnail((320, 160), Image.Resampling.LANCZOS)
-    clean = Image.new("RGBA", image.size)
-    clean.paste(image)
-    out = io.BytesIO()
-    clean.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    encoded = b""
+    for box in ((320, 160), (240, 120), (160, 80), (120, 60)):
+        fitted = image.copy()
+        fitted.thumbnail(box, Image.Resampling.LANCZOS)
+        clean = Image.new("RGBA", fitted.size)
+        clean.paste(fitted)
+        # Full colour first; then palettes, which keep logos crisp at a fraction of the size.
+        for candidate in (
+            clean,
+            clean.quantize(colors=128, method=Image.Quantize.FASTOCTREE),
+            clean.quantize(colors=32, method=Image.Quantize.FASTOCTREE),
+        ):
+            out = io.BytesIO()
+            candidate.save(out, format="PNG", optimize=True)
+            encoded = out.getvalue()
+            if len(encoded) <= LOGO_MAX_BYTES:
+                return encoded
+    return encoded

@@ -62,7 +62,8 @@ def _card_or_404(slug):
 
 
 def _page_headers(response, *, shared: bool = False) -> None:
-    patch_vary_headers(response, ["Accept-Language"])
+    # Accept-Encoding: the fast path (fastpath.py) answers the same URL gzip-encoded to clients that accept it.
+    patch_vary_headers(response, ["Accept-Language", "Accept-Encoding"] if shared else ["Accept-Language"])
     # The shared page may be kept if revalidated (ETag), so a deactivated card is gone on the next visit.
     response["Cache-Control"] = "no-cache" if shared else "no-store"
     # Still no referrer to other sites, but the form's POST carries its Origin (not "null") for the CSRF check.

@@ -116,6 +116,37 @@ def test_fast_path_sends_the_bytes_and_headers_django_sent(card, django_assert_n
     assert b'<html lang="en">' in second.body
 
 
+def test_clients_that_accept_gzip_get_the_page_compressed_once(card, django_assert_num_queries):
+    import gzip
+
+    plain = asgi("GET", f"/c/{card.slug}", headers={"Accept-Language": "en"})  # Django renders
+    assert "Accept-Encoding" in plain.header("vary")
+    with django_assert_num_queries(0):
+        packed = asgi(
+            "GET", f"/c/{card.slug}", headers={"Accept-Language": "en", "Accept-Encoding": "gzip, br"}
+        )
+        refused = asgi(
+            "GET",
+            f"/c/{card.slug}",
+            headers={"Accept-Language": "en", "Accept-Encoding": "gzip;q=0, identity"},
+        )
+        again = asgi(
+            "GET",
+            f"/c/{card.slug}",
+            headers={
+                "Accept-Encoding": "gzip",
+                "Accept-Language": "en",
+                "If-None-Match": packed.header("etag"),
+            },
+        )
+    assert packed.header("content-encoding") == "gzip" and gzip.decompress(packed.body) == plain.body
+    assert int(packed.header("content-length")) == len(packed.body) < len(plain.body) / 2
+    assert packed.header("etag") != plain.header("etag")  # another representation, another strong ETag
+    assert packed.header("content-security-policy") == plain.header("content-security-policy")
+    assert refused.header("content-encoding") is None and refused.body == plain.body
+    assert again.status == 304 and again.header("etag") == packed.header("etag")
+
+
 def test_page_is_the_same_for_every_visitor_and_holds_no_token(client, card):
     one = client.get(f"/c/{card.slug}").content
     two = client.get(f"/c/{card.slug}?s=qr").content

@@ -1,3 +1,5 @@
+import gzip
+import io
 import re
 
 import ndef
@@ -16,10 +18,13 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def page_weight(client, html: str) -> tuple[int, dict[str, int]]:
+def page_weight(client, html: str, *, html_bytes: int | None = None, compressed: bool = False):
     """The page and everything it loads from its own origin, stylesheets' url() (fonts) included, in bytes.
 
     The QR code (lazy, inside a closed <details>) and the vCard (a download) are not loaded by the page.
+    `compressed` counts stylesheets and scripts as production sends them: precompressed by gzip at level 9
+    (WhiteNoise's CompressedManifestStaticFilesStorage, or nginx's gzip). `html_bytes` is the page's size as
+    it was received, when it was fetched gzip-encoded.
     """
     assets: dict[str, int] = {}
     pending = re.findall(r'(?:src|href)="(/[^"]+)"', html)
@@ -33,12 +38,14 @@ def page_weight(client, html: str) -> tuple[int, dict[str, int]]:
         assert asset.status_code == 200, url
         content = _body(asset)
         assets[url] = len(content)
+        if compressed and url.endswith((".css", ".js")):
+            assets[url] = min(len(content), len(gzip.compress(content, compresslevel=9)))
         if url.endswith(".css"):
             base = url.rsplit("/", 1)[0]
             for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)", content.decode()):
                 assert not ref.startswith(("http:", "https:", "//")), ref  # nothing from another origin
                 pending.append(ref if ref.startswith("/") else f"{base}/{ref}")
-    return len(html.encode()) + sum(assets.values()), assets
+    return (html_bytes if html_bytes is not None else len(html.encode())) + sum(assets.values()), assets
 
 
 def test_public_page_shows_the_card_without_cookie_and_under_50_kb(client, card, org):
@@ -183,3 +190,79 @@ def test_template_stylesheet_sets_colours_as_custom_properties(client, card, org
     css = client.get(f"/c/t/{template.pk}-{template.version}.css")
     assert css["Content-Type"].startswith("text/css")
     assert b"--card-primary: #0b5394" in css.content
+
+
+def _noise(size, mode, fmt) -> bytes:
+    """An image no encoder can shrink: independent random pixels in every channel."""
+    from PIL import Image
+
+    image = Image.merge(mode, [Image.effect_noise(size, 100) for _ in mode])
+    out = io.BytesIO()
+    image.save(out, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def test_the_fullest_card_the_editor_allows_with_the_hardest_images_stays_under_50_kb(client, card, org):
+    """Transferred bytes, as a browser counts them: the page gzip-encoded by the fast path, stylesheets and
+    scripts precompressed as in production, fonts and images as they are (already compressed)."""
+    from tessera.cards.forms import CUSTOM_SLOTS, EMAIL_SLOTS, LINK_SLOTS, PHONE_SLOTS
+
+    from .test_fastpath import asgi
+
+    services.template_save(
+        organisation=org,
+        name="Brand",
+        primary_colour="#4338ca",
+        background_colour="#ffffff",
+        text_colour="#161a26",
+        font="inter",
+        layout="classic",
+        is_default=True,
+        logo=(_noise((1200, 600), "RGBA", "PNG"), "logo.png"),
+    )
+    services.card_photo_set(card=card, data=_noise((256, 256), "RGB", "JPEG"), filename="me.jpg")
+    services.card_update(
+        card=card,
+        changes={
+            "first_name": "É" * 80,
+            "last_name": "Ü" * 80,
+            "job_title": "j" * 120,
+            "company": "c" * 120,
+            "department": "d" * 120,
+            "bio": ("Être « ici » & <là>. " * 30)[:600],
+            "street": "s" * 200,
+            "city": "v" * 100,
+            "phones": [
+                {"kind": "work", "number": f"+33 1 23 45 67 8{i}", "public": True} for i in range(PHONE_SLOTS)
+            ],
+            "emails": [
+                {"kind": "work", "address": f"{'a' * 40}{i}@example.org", "public": True}
+                for i in range(EMAIL_SLOTS)
+            ],
+            "links": [
+                {
+                    "label": f"Link {i} " + "l" * 40,
+                    "url": f"https://example.org/{'p' * 150}/{i}",
+                    "public": True,
+                }
+                for i in range(LINK_SLOTS)
+            ],
+            "custom_fields": [
+                {"label": f"Field {i}", "value": "v" * 150, "public": True} for i in range(CUSTOM_SLOTS)
+            ],
+        },
+    )
+    headers = {"Accept-Language": "fr", "Accept-Encoding": "gzip, deflate, br"}
+    asgi("GET", f"/c/{card.slug}", headers=headers)  # the first view renders through Django
+    page = asgi("GET", f"/c/{card.slug}", headers=headers)
+    assert page.header("content-encoding") == "gzip"
+    html = gzip.decompress(page.body).decode()
+    assert "Être « ici »" in html and "&lt;là&gt;" in html
+    total, assets = page_weight(client, html, html_bytes=len(page.body), compressed=True)
+    assert any("/photo-" in url for url in assets) and any("/c/t/" in url for url in assets), assets
+    assert total < 50 * 1024, (total, assets)
+    from tessera.cards import images
+
+    photo = next(size for url, size in assets.items() if "/photo-" in url)
+    logo = next(size for url, size in assets.items() if "/c/t/" in url and url.endswith(".png"))
+    assert photo <= images.PHOTO_SMALL_MAX_BYTES and logo <= images.LOGO_MAX_BYTES
