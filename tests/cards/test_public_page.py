@@ -65,7 +65,7 @@ def test_public_page_shows_the_card_without_cookie_and_under_50_kb(client, card,
     assert response.status_code == 200
     assert not response.cookies
     html = response.content.decode()
-    assert "Bob Builder" in html and "+33612345678" in html
+    assert "Bob Builder" in html and 'href="tel:+33612345678">+33 6 12 34 56 78</a>' in html
     assert "Enregistrer" in html or "Save contact" in html
     total, assets = page_weight(client, html)
     assert any(url.endswith(".woff2") for url in assets), assets

@@ -94,7 +94,7 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     visitor.goto(server.url + f"/c/{card.slug}?s=nfc")
     assert visitor.locator("h1").inner_text() == "Bob Builder"
     assert visitor.get_by_text("Site <b>engineer</b>").is_visible()
-    assert visitor.get_by_role("link", name="+33612345678").is_visible()
+    assert visitor.get_by_role("link", name="+33 6 12 34 56 78").is_visible()
     assert visitor.get_by_role("button", name="Share").is_visible()
     assert _axe_violations(visitor) == []
 
