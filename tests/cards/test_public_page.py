@@ -72,7 +72,7 @@ def test_public_page_shows_the_card_without_cookie_and_under_50_kb(client, card,
     assert total < 50 * 1024, (total, assets)
     # Everything the page loads comes from its own origin.
     assert all(url.startswith("/") for url in re.findall(r'(?:src)="([^"]+)"', html))
-    assert all(url.startswith("/") for url in re.findall(r'<link[^>]+href="([^"]+)"', html))
+    assert all(url.startswith(("/", "data:")) for url in re.findall(r'<link[^>]+href="([^"]+)"', html))
 
 
 def test_public_page_language_follows_accept_language(client, card):
