@@ -13,6 +13,9 @@ from tessera.privacy.models import ConsentRecord
 
 from .conftest import meeting_create
 
+# What a page sends as a sealed chat message: base64url(IV | ciphertext | tag), 38 characters or more.
+SEALED = "c2VhbGVkLWNoYXQtbWVzc2FnZS1mb3ItdGhlLXJvb20"
+
 
 def _room_of_three(meeting, clients):
     a, b, c = (clients(meeting.room_id) for _ in range(3))
@@ -118,7 +121,7 @@ def test_a_guest_waits_in_the_lobby_until_the_organiser_admits_them(meeting, cli
     guest = clients(meeting.room_id)
     lobby = guest.auth(meeting.guest_token, name="Z3Vlc3Q")
     assert lobby["type"] == "lobby"
-    guest.send(type="app", payload="hello")
+    guest.send(type="app", payload=SEALED)
     assert guest.recv("error")["code"] == "not_admitted"
     guest.send(type="record", action="request")
     assert guest.recv("error")["code"] == "not_admitted"
@@ -179,8 +182,8 @@ def test_a_reconnect_resumes_the_same_participant(meeting, clients):
     welcome = again.join(meeting.tokens[1], resume=resume)
     assert welcome["pid"] == pid and welcome["resumed"] is True
     assert a.recv("peer_resumed")["pid"] == pid
-    a.send(type="app", payload="still-here")
-    assert again.recv("app")["payload"] == "still-here"
+    a.send(type="app", payload=SEALED)
+    assert again.recv("app")["payload"] == SEALED
     assert SessionParticipant.objects.count() == 2
     # Someone else's resume token does not take over the participant.
     thief = clients(meeting.room_id)
@@ -228,8 +231,12 @@ def test_the_organiser_asks_to_mute_removes_locks_and_ends(meeting, clients):
     assert b.recv("removed")
     assert b.closed_with() == 4403
     assert a.recv("peer_left") == {"type": "peer_left", "pid": b.pid, "reason": "removed"}
+    # The removal revokes the invitation: the link no longer opens the room, in any process.
     back = clients(meeting.room_id)
-    assert back.auth(meeting.tokens[1])["code"] == "removed"
+    assert back.auth(meeting.tokens[1])["code"] == "invalid_token"
+    assert back.closed_with() == 4401
+    meeting.invitations[1].refresh_from_db()
+    assert meeting.invitations[1].revoked_at is not None
     organiser.send(type="lock", locked=True)
     assert c.recv("locked")["locked"] is True
     late = clients(meeting.room_id)

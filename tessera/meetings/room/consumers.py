@@ -5,16 +5,19 @@ import gc
 import json
 import logging
 import time
+from collections import Counter
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.cache import cache
 
 from tessera.core.ratelimit import alimit_hit, ip_hash
 
 from . import live, protocol
 from .conf import room_setting
 from .layers import ALIAS, room_layer
+from .live import room_limit
 from .protocol import ProtocolError
 from .selectors import room_entry
 
@@ -28,6 +31,56 @@ REFUSED_ENTRY = {
     "not_open_yet": "the room is not open yet",
     "cancelled": "this meeting was cancelled",
 }
+
+
+class ConnectionCount:
+    """Open connections per client address (hashed) in this process, and how many are not authenticated.
+
+    Per process: each room lives in one process (decision 0005), and a front proxy's own per-address
+    limits cover the whole deployment.
+    """
+
+    def __init__(self):
+        self.open: Counter = Counter()
+        self.waiting: Counter = Counter()
+
+    def refusal(self, key: str) -> ProtocolError | None:
+        if self.open[key] >= room_limit("connections_per_ip"):
+            return ProtocolError(
+                "too_many_connections", "too many connections from your address", close=CLOSE_FLOOD
+            )
+        if self.waiting[key] >= room_limit("unauthenticated_per_ip"):
+            return ProtocolError(
+                "too_many_connections",
+                "too many unauthenticated connections from your address",
+                close=CLOSE_FLOOD,
+            )
+        return None
+
+    def add(self, key: str) -> None:
+        self.open[key] += 1
+        self.waiting[key] += 1
+
+    def authenticated(self, key: str) -> None:
+        self._less(self.waiting, key)
+
+    def remove(self, key: str, *, waiting: bool) -> None:
+        self._less(self.open, key)
+        if waiting:
+            self._less(self.waiting, key)
+
+    @staticmethod
+    def _less(counter: Counter, key: str) -> None:
+        counter[key] -= 1
+        if counter[key] <= 0:
+            del counter[key]
+
+
+connections = ConnectionCount()
+
+
+def _auth_blocked_key(address_key: str) -> str:
+    return f"room.auth_blocked:{address_key}"
 
 
 class TokenBucket:
@@ -61,6 +114,15 @@ def _freeze_startup_heap() -> None:
         gc.freeze()
 
 
+def _auth_rate_limited(retry_after: int) -> ProtocolError:
+    return ProtocolError(
+        "rate_limited",
+        "too many failed attempts from your address: try again later",
+        close=CLOSE_FLOOD,
+        retry_after=retry_after,
+    )
+
+
 class RoomConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = ALIAS
 
@@ -83,9 +145,20 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.member = None
         self.closing = False
         self.refused = 0
+        self.counted = False
+        self.heartbeat = None
         self.last_seen = time.monotonic()
         self.bucket = TokenBucket(room_setting("rate_per_second"), room_setting("rate_burst"))
+        address = (self.scope.get("client") or ["", 0])[0] or ""
+        self.address_key = ip_hash(address)
         await self.accept()
+        if address not in room_limit("connection_limit_exempt"):
+            refusal = connections.refusal(self.address_key)
+            if refusal is not None:
+                await self._fail(refusal)
+                return
+            connections.add(self.address_key)
+            self.counted = True
         self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
 
     async def send(self, text_data=None, bytes_data=None, close=False):
@@ -105,6 +178,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         self.gone = True
         self.closing = True
+        if getattr(self, "counted", False):
+            self.counted = False
+            connections.remove(self.address_key, waiting=self.member is None)
         if getattr(self, "heartbeat", None):
             self.heartbeat.cancel()
         if self.member is not None:
@@ -133,7 +209,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def _fail(self, error: ProtocolError):
         if self.closing:
             return
-        await self.send(text_data=json.dumps({"type": "error", "code": error.code, "message": error.detail}))
+        await self.send(
+            text_data=json.dumps(
+                {"type": "error", "code": error.code, "message": error.detail, **error.extra}
+            )
+        )
         if error.close:
             self.closing = True
             await self.close(code=error.close)
@@ -183,13 +263,25 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self._dispatch(room, message)
 
     async def _authenticate(self, message):
-        client = (self.scope.get("client") or ["", 0])[0] or ""
+        # An address past its failures is refused before any check: a right guess must not get in either.
+        blocked_until = await cache.aget(_auth_blocked_key(self.address_key))
+        if blocked_until is not None:
+            raise _auth_rate_limited(max(1, int(blocked_until - time.time())))
         entry = await database_sync_to_async(room_entry)(
             room_id=self.room_id, kind=message.kind, token=message.token
         )
         if entry.state not in {"open", "lobby"}:
             limit, period = room_setting("auth_failures_per_ip")
-            await alimit_hit(scope="room.auth_failure", key=ip_hash(client), limit=limit, period=period)
+            verdict = await alimit_hit(
+                scope="room.auth_failure", key=self.address_key, limit=limit, period=period
+            )
+            if not verdict.allowed:
+                await cache.aset(
+                    _auth_blocked_key(self.address_key),
+                    time.time() + verdict.retry_after,
+                    timeout=verdict.retry_after,
+                )
+                raise _auth_rate_limited(verdict.retry_after)
             raise ProtocolError(entry.state, REFUSED_ENTRY.get(entry.state, ""), close=CLOSE_AUTH)
         try:
             self.member = await live.enter(
@@ -204,6 +296,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if room is not None:
                 live._drop_if_empty(room)
             raise
+        if self.counted:
+            connections.authenticated(self.address_key)
 
     async def _dispatch(self, room, message):
         kind, member = message.type, self.member

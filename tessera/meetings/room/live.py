@@ -13,8 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
-from . import services
+from tessera.meetings import services as meetings_services
+from tessera.meetings.models import Invitation
+
+from . import conf, services
 from .conf import room_setting
 from .ice import ice_servers
 from .layers import room_layer
@@ -24,6 +28,20 @@ from .selectors import Entry
 log = logging.getLogger(__name__)
 
 ACTIVE, LOBBY, NOTICE = "active", "lobby", "notice"
+
+# Limits of the room that conf.DEFAULTS does not list (yet); settings.TESSERA_ROOM overrides them too.
+LIMIT_DEFAULTS = {
+    "lobby_max": 20,  # people waiting in one room's lobby
+    "connections_per_ip": 100,  # open connections from one address, per process
+    "unauthenticated_per_ip": 20,  # of which not authenticated yet
+    # Addresses the two above do not count: this host's own processes (a proxy that forwards the
+    # client's address is trusted by the ASGI server and replaces it; benchmarks; health checks).
+    "connection_limit_exempt": ("127.0.0.1", "::1"),
+}
+
+
+def room_limit(name: str):
+    return {**LIMIT_DEFAULTS, **conf.DEFAULTS, **getattr(settings, "TESSERA_ROOM", {})}[name]
 
 
 @dataclass(eq=False)
@@ -86,8 +104,8 @@ class Room:
 
 
 rooms: dict[str, Room] = {}
-# Per process: invitations removed by the organiser, and rooms ended by the organiser.
-_banned: dict[str, set] = {}
+# Rooms ended by the organiser, in this process only: the database has no record of it yet (a removal
+# has one: the invitation is revoked).
 _ended: set = set()
 
 
@@ -138,8 +156,6 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             _ended.discard(room_id)
         elif room_id in _ended:
             raise ProtocolError("meeting_ended", "the organiser ended this meeting", close=4410)
-        if entry.invitation_id and entry.invitation_id in _banned.get(room_id, ()):
-            raise ProtocolError("removed", "the organiser removed you from this meeting", close=4403)
         member = Member(
             pid=secrets.token_urlsafe(9),
             channel=channel,
@@ -150,7 +166,13 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
         )
         if entry.role != "organiser" and (entry.state == "lobby" or room.locked):
             if room.occupied() >= room_setting("mesh_max"):
+                _drop_if_empty(room)
                 raise ProtocolError("room_full", _full_detail(), close=4409)
+            if len(room.lobby()) >= room_limit("lobby_max"):
+                _drop_if_empty(room)
+                raise ProtocolError(
+                    "lobby_full", "too many people are waiting to enter this room", close=4409
+                )
             room.members[member.pid] = member
             await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
             await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
@@ -171,6 +193,8 @@ async def _step_in(room: Room, member: Member) -> None:
     """Past the lobby: a recording in progress must be answered before any media is exchanged."""
     if room.recording is not None:
         member.status = NOTICE
+        # Connected to the session from now on: their answer and their leaving are theirs.
+        await _participant_join(room, member)
         recorder = room.members.get(room.recording.recorder)
         await send(
             member,
@@ -187,12 +211,17 @@ async def _step_in(room: Room, member: Member) -> None:
     await _activate(room, member)
 
 
-async def _activate(room: Room, member: Member) -> None:
+async def _participant_join(room: Room, member: Member) -> None:
     if room.session_id is None:
         room.session_id = await database_sync_to_async(services.live_session_open)(event_id=room.event_id)
-    member.participant_id = await database_sync_to_async(services.participant_join)(
-        session_id=room.session_id, invitation_id=member.invitation_id
-    )
+    if member.participant_id is None:
+        member.participant_id = await database_sync_to_async(services.participant_join)(
+            session_id=room.session_id, invitation_id=member.invitation_id
+        )
+
+
+async def _activate(room: Room, member: Member) -> None:
+    await _participant_join(room, member)
     member.status, member.seq = ACTIVE, room.next_seq
     room.next_seq += 1
     await _layer().group_add(room.group, member.channel)
@@ -215,6 +244,7 @@ def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
         if recording and recording.active
         else None,
         "lobby": room.lobby() if member.organiser else [],
+        # Drawn for each welcome: a resumed participant gets TURN credentials with a fresh expiry.
         "ice_servers": ice_servers(),
         "mesh_max": room_setting("mesh_max"),
         "heartbeat_seconds": room_setting("heartbeat_seconds"),
@@ -286,10 +316,10 @@ async def _remove_member(room: Room, member: Member, reason: str) -> None:
     if member.grace is not None and member.grace is not asyncio.current_task():
         member.grace.cancel()
     was_active = member.status == ACTIVE
+    if member.participant_id:
+        await database_sync_to_async(services.participant_leave)(participant_id=member.participant_id)
     if was_active:
         await _layer().group_discard(room.group, member.channel)
-        if member.participant_id:
-            await database_sync_to_async(services.participant_leave)(participant_id=member.participant_id)
         await broadcast(room, {"type": "peer_left", "pid": member.pid, "reason": reason})
     elif member.status == LOBBY:
         await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
@@ -327,6 +357,12 @@ def _peer(room: Room, pid: str) -> Member:
     return target
 
 
+def _other(room: Room, member: Member, pid: str) -> Member:
+    if pid == member.pid:
+        raise ProtocolError("invalid_target", "this message is for another participant")
+    return _peer(room, pid)
+
+
 def _require_active(member: Member) -> None:
     if member.status == LOBBY:
         raise ProtocolError("not_admitted", "wait until the organiser admits you")
@@ -340,7 +376,7 @@ async def relay(*, room: Room, member: Member, message) -> None:
     payload = message.model_dump(exclude_none=True, exclude={"to"})
     payload["from"] = member.pid
     if message.to:
-        await send(_peer(room, message.to), payload)
+        await send(_other(room, member, message.to), payload)
     else:
         await broadcast(room, payload, exclude=member.pid)
 
@@ -383,7 +419,7 @@ async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
 
 async def mute_request(*, room: Room, member: Member, pid: str) -> None:
     _require_organiser(member)
-    await send(_peer(room, pid), {"type": "mute_request", "by": member.pid})
+    await send(_other(room, member, pid), {"type": "mute_request", "by": member.pid})
 
 
 async def remove(*, room: Room, member: Member, pid: str) -> None:
@@ -394,7 +430,9 @@ async def remove(*, room: Room, member: Member, pid: str) -> None:
         if target is member:
             raise ProtocolError("forbidden", "leave the meeting instead")
         if target.invitation_id and target.role == "invitee":
-            _banned.setdefault(room.room_id, set()).add(target.invitation_id)
+            # Durable, in every process: their link stops opening the room (a guest link is shared,
+            # so a removed guest may only wait in the lobby again).
+            await database_sync_to_async(_invitation_revoke)(invitation_id=target.invitation_id)
         await close(target, {"type": "removed"}, 4403)
         await _remove_member(room, target, "removed")
 
@@ -526,8 +564,14 @@ async def _recording_end(room: Room, *, cancelled: bool) -> None:
         await _activate(room, held)
 
 
+def _invitation_revoke(*, invitation_id: int) -> None:
+    """The meetings service revokes the link and tells the person, as a removal from the management page does."""
+    invitation = Invitation.objects.select_related("event").filter(pk=invitation_id).first()
+    if invitation is not None:
+        meetings_services.invitation_remove(event=invitation.event, invitation=invitation)
+
+
 def reset() -> None:
     """Forget every room (tests)."""
     rooms.clear()
-    _banned.clear()
     _ended.clear()

@@ -5,14 +5,19 @@ mesh uses peer to peer and an SFU will use between a participant and the SFU. `e
 opaque strings (keys encrypted per participant, chat ciphertext) that the server only relays.
 """
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 PID = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,32}$")]
 TOKEN = Annotated[str, Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-# Opaque client ciphertext (base64url or JSON of base64 parts): the server never reads it.
-OPAQUE = Annotated[str, Field(min_length=1, max_length=24_000)]
+# Chat, names and media state are sealed by the client: base64url(12-byte IV | ciphertext | 16-byte tag),
+# so at least 38 characters. The server checks the shape, never the content.
+SEALED = Annotated[str, Field(min_length=38, max_length=24_000, pattern=r"^[A-Za-z0-9_-]+$")]
+# Key-exchange messages (hellos, wrapped keys): opaque text the server only relays.
+OPAQUE = Annotated[str, Field(min_length=1, max_length=4_096)]
 
 
 class Message(BaseModel):
@@ -23,13 +28,27 @@ class Auth(Message):
     type: Literal["auth"]
     kind: Literal["invite", "organiser"]
     token: TOKEN
-    name: Annotated[str, Field(max_length=600)] = ""  # the display name, encrypted by the client
+    # The display name, sealed by the client (base64url); empty when the page has none.
+    name: Annotated[str, Field(max_length=600, pattern=r"^[A-Za-z0-9_-]*$")] = ""
     resume: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] = ""
+
+
+def _refuse(reason: str):
+    return PydanticCustomError("meaningless", reason)
 
 
 class Description(Message):
     type: Literal["offer", "answer", "rollback", "pranswer"]
     sdp: Annotated[str, Field(max_length=40_000)] = ""
+
+    @model_validator(mode="after")
+    def _sdp_fits_the_type(self):
+        # A rollback carries no SDP; every other description is a session description ("v=0" first).
+        if self.type == "rollback" and self.sdp:
+            raise _refuse("a rollback carries no sdp")
+        if self.type != "rollback" and not self.sdp.startswith("v=0"):
+            raise _refuse("an offer or answer carries an sdp")
+        return self
 
 
 class Candidate(Message):
@@ -46,17 +65,24 @@ class Signal(Message):
     candidate: Candidate | None = None
     restart: bool = False
 
+    @model_validator(mode="after")
+    def _one_thing(self):
+        # One signal carries one thing the peer acts on: a description or a candidate.
+        if (self.description is None) == (self.candidate is None):
+            raise _refuse("a signal carries a description or a candidate")
+        return self
+
 
 class E2EE(Message):
     type: Literal["e2ee"]
     to: PID | None = None
-    payload: Annotated[str, Field(min_length=1, max_length=4_096)]
+    payload: OPAQUE
 
 
 class App(Message):
     type: Literal["app"]
     to: PID | None = None
-    payload: OPAQUE
+    payload: SEALED
 
 
 class Stats(Message):
@@ -79,7 +105,7 @@ class Record(Message):
 
 class RecordAnswer(Message):
     type: Literal["record_answer"]
-    notice: Annotated[int, Field(ge=1)]
+    notice: Annotated[int, Field(ge=1, le=2**53)]
     accept: bool
 
 
@@ -145,24 +171,27 @@ ORGANISER_ONLY = frozenset({"admit", "mute_request", "remove", "lock", "end"})
 class ProtocolError(Exception):
     """A message the server refuses: `code` is stable for clients, `close` ends the connection."""
 
-    def __init__(self, code: str, detail: str = "", *, close: int | None = None):
+    def __init__(self, code: str, detail: str = "", *, close: int | None = None, **extra):
         super().__init__(code)
-        self.code, self.detail, self.close = code, detail, close
+        self.code, self.detail, self.close, self.extra = code, detail, close, extra
 
 
 def parse(raw: str) -> Message:
     """Validate one text message; raises ProtocolError("bad_json" | "invalid_message")."""
-    import json
-
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser follows
         raise ProtocolError("bad_json", "the message is not JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_message", "a message is a JSON object")
     try:
         return client_message.validate_python(data)
     except ValidationError as error:
-        # Name the fields, never echo the input back.
-        where = sorted({".".join(str(p) for p in e["loc"]) or "type" for e in error.errors()})[:5]
+        # Name the fields (or our own reason), never echo the input back.
+        where = sorted(
+            {
+                e["msg"] if e["type"] == "meaningless" else ".".join(str(p) for p in e["loc"]) or "type"
+                for e in error.errors(include_input=False)
+            }
+        )[:5]
         raise ProtocolError("invalid_message", "invalid: " + ", ".join(where)) from None
