@@ -16,6 +16,7 @@ from tessera.privacy.register import (
     ExportSection,
     LegalBasis,
     Retention,
+    Transfer,
 )
 from tessera.privacy.retention import batched_delete
 
@@ -137,6 +138,26 @@ activities = [
             "Only when you choose to sign in with Google or Microsoft: the provider receives the sign-in "
             "request under its own privacy policy. We send it nothing else."
         ),
+        transfers=(
+            Transfer(
+                recipient=_("The identity provider you choose (Google or Microsoft)"),
+                country=_("United States"),
+                safeguards=_(
+                    "Adequacy decision on the EU-US Data Privacy Framework (GDPR Art. 45), under which both "
+                    "providers are certified; the transfer happens only at your request."
+                ),
+                documentation_url="https://www.dataprivacyframework.gov/list",
+            ),
+        ),
+        category_retention={
+            _("OAuth tokens"): _(
+                "Deleted once no longer needed: expired tokens, and tokens unused for an hour."
+            ),
+            _("Identifier at the provider"): _("Until you remove the connection or delete the account."),
+            _("Email address, name and profile picture link returned by the provider"): _(
+                "Until you remove the connection or delete the account."
+            ),
+        },
         retention=Retention(
             description=_(
                 "The connection lasts until you remove it. OAuth tokens are deleted as soon as they are no "

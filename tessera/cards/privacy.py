@@ -336,6 +336,9 @@ def _lead_row(lead: Lead) -> dict:
 
 
 def export_subject(subject) -> list[ExportSection]:
+    from tessera.privacy.register import ExportFile
+
+    owned = list(Card.objects.filter(owner_id__in=subject.user_ids).select_related("organisation"))
     cards = [
         {
             "address": f"{settings.TESSERA_BASE_URL}/c/{card.slug}",
@@ -347,9 +350,21 @@ def export_subject(subject) -> list[ExportSection]:
                 if name not in ("owner", "photo", "photo_small", "last_viewed_at")
             },
             "has_photo": bool(card.photo_version),
+            "photo_file": f"card-{card.slug}-photo.jpg" if card.photo else "",
             "last_viewed": card.last_viewed_at.isoformat() if card.last_viewed_at else "",
         }
-        for card in Card.objects.filter(owner_id__in=subject.user_ids).select_related("organisation")
+        for card in owned
+    ]
+    # The photo as stored (512 px JPEG); the 256 px copy is derived from it.
+    photos = [
+        ExportFile(
+            name=f"card-{card.slug}-photo.jpg",
+            content=bytes(card.photo),
+            content_type="image/jpeg",
+            description=_("The photo of your card, as it is stored"),
+        )
+        for card in owned
+        if card.photo
     ]
     as_visitor = [_lead_row(lead) for lead in Lead.objects.filter(email=subject.email).select_related("card")]
     received = [
@@ -361,7 +376,7 @@ def export_subject(subject) -> list[ExportSection]:
         for i in CardInvitation.objects.filter(email=subject.email).select_related("organisation")
     ]
     return [
-        ExportSection(activity="cards.profile", category="cards", rows=cards),
+        ExportSection(activity="cards.profile", category="cards", rows=cards, files=photos),
         ExportSection(activity="cards.profile", category="card_invitations", rows=invitations),
         ExportSection(activity="cards.leads", category="details_you_exchanged", rows=as_visitor),
         ExportSection(activity="cards.leads", category="contacts_you_received", rows=received),

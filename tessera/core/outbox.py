@@ -33,6 +33,26 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 hold_checks: list = []
 
 
+class MarketingHeadersMissing(ValueError):
+    """A marketing email without the RFC 8058 one-click unsubscribe headers: it is not queued."""
+
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def marketing_headers_check(headers: dict) -> None:
+    """Every marketing email carries List-Unsubscribe with an HTTPS (or HTTP) URL and the one-click
+    List-Unsubscribe-Post header (RFC 8058); raises MarketingHeadersMissing otherwise."""
+    unsubscribe = str(headers.get("List-Unsubscribe", ""))
+    urls = [part.strip().strip("<>") for part in unsubscribe.split(",")]
+    if not any(url.startswith(("https://", "http://")) for url in urls if url):
+        raise MarketingHeadersMissing("a marketing email needs a List-Unsubscribe header with an http(s) URL")
+    if str(headers.get("List-Unsubscribe-Post", "")).strip() != ONE_CLICK:
+        raise MarketingHeadersMissing(
+            f"a marketing email needs the header List-Unsubscribe-Post: {ONE_CLICK}"
+        )
+
+
 def backoff_seconds(attempts: int) -> float:
     base = min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
     return base * random.uniform(0.9, 1.1)
@@ -53,10 +73,13 @@ def email_queue(
 ) -> OutboxMessage:
     """Write one email to the outbox; it is sent once the surrounding transaction commits.
 
-    `to` is one address, optionally with a display name ("Ada <ada@example.org>"). A `confidential`
+    `to` is one address, optionally with a display name ("Ada <ada@example.org>"). A `kind="marketing"`
+    message must carry the RFC 8058 unsubscribe headers (MarketingHeadersMissing). A `confidential`
     message carries link secrets (in URL fragments): its bodies and attachments are stored encrypted
     and, once delivered, only a copy with the fragments removed is kept.
     """
+    if kind == "marketing":
+        marketing_headers_check(headers or {})
     to = to.strip()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     message = OutboxMessage.objects.create(

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,6 +23,7 @@ from .models import (
     RetentionRun,
     RightsRequest,
 )
+from .policy import RESTRICTION_EFFECTS
 
 
 class RightsRequestForm(forms.ModelForm):
@@ -54,6 +56,15 @@ class RightsRequestForm(forms.ModelForm):
         return data
 
 
+def record_language(record) -> str:
+    """The language to answer in: the account's if the address has one, else the site's."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(email=record.email).only("language").first()
+    return (user.language if user and user.language else "") or settings.LANGUAGE_CODE
+
+
 def _days_left(record) -> str:
     if not record.is_open:
         return "—"
@@ -80,6 +91,102 @@ class RightsRequestAdmin(admin.ModelAdmin):
     search_fields = ("reference", "email", "requester_name")
     ordering = ("due_at",)
     readonly_fields = ("reference", "due_at", "extended_at", "extension_reason", "closed_at", "outcome")
+    actions = ["carry_out_export", "carry_out_erasure", "carry_out_restriction", "uphold_objection"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # kept to prove the answer (legal retention); the retention job deletes them
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            record = self.get_object(request, object_id)
+            if record is not None:
+                # Opening a request shows the person's data: that access is logged.
+                security_event_record(
+                    action="privacy.request_viewed", actor=request.user, data={"reference": record.reference}
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _carry_out(self, request, queryset, carry_out) -> int:
+        count = 0
+        for record in queryset.order_by("due_at"):
+            try:
+                carry_out(record)
+            except services.RightsRequestError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            count += 1
+        return count
+
+    def _done(self, request, message: str, count: int) -> None:
+        if count:
+            self.message_user(request, message % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Carry out: access export (download the ZIP)"))
+    def carry_out_export(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, gettext("Select exactly one access request."), messages.ERROR)
+            return None
+        record = queryset.get()
+        try:
+            archive = services.rights_request_export(
+                record=record,
+                language=record_language(record),
+                actor=request.user,
+                request=request,
+                answer=gettext("Your data was sent to you."),
+            )
+        except services.RightsRequestError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{record.reference}-personal-data.zip"'
+        return response
+
+    @admin.action(description=_("Carry out: erasure"))
+    def carry_out_erasure(self, request, queryset):
+        count = self._carry_out(
+            request,
+            queryset,
+            lambda record: services.rights_request_erase(
+                record=record, actor=request.user, language=record_language(record)
+            ),
+        )
+        message = ngettext(
+            "Erasure carried out for %(count)d request; its letter lists what was kept.",
+            "Erasure carried out for %(count)d requests; their letters list what was kept.",
+            count,
+        )
+        self._done(request, message, count)
+
+    @admin.action(description=_("Carry out: restriction"))
+    def carry_out_restriction(self, request, queryset):
+        count = self._carry_out(
+            request,
+            queryset,
+            lambda record: services.rights_request_restrict(
+                record=record, actor=request.user, answer=gettext("The restriction is in force.")
+            ),
+        )
+        message = ngettext(
+            "Restriction in force for %(count)d request.",
+            "Restriction in force for %(count)d requests.",
+            count,
+        )
+        self._done(request, message, count)
+
+    @admin.action(description=_("Uphold the objection to legitimate-interest processing"))
+    def uphold_objection(self, request, queryset):
+        count = self._carry_out(
+            request,
+            queryset,
+            lambda record: services.rights_request_uphold_objection(record=record, actor=request.user),
+        )
+        message = ngettext(
+            "Objection upheld for %(count)d request: its security-log entries are erased.",
+            "Objection upheld for %(count)d requests: their security-log entries are erased.",
+            count,
+        )
+        self._done(request, message, count)
 
     @admin.display(description=_("time left"))
     def days_left(self, obj):
@@ -156,9 +263,18 @@ class RightsRequestAdmin(admin.ModelAdmin):
         security_event_record(
             action="privacy.letter_generated", actor=request.user, data={"reference": record.reference}
         )
-        outcomes = (record.outcome or {}).get("outcomes", [])
+        outcome = record.outcome or {}
         return TemplateResponse(
-            request, "privacy/letter.html", {"record": record, "outcomes": outcomes, "today": timezone.now()}
+            request,
+            "privacy/letter.html",
+            {
+                "record": record,
+                "outcome": outcome,
+                "outcomes": outcome.get("outcomes", []),
+                "sections": sorted(outcome.get("sections", {}).items()),
+                "restriction_effects": RESTRICTION_EFFECTS,
+                "today": timezone.now(),
+            },
         )
 
 
@@ -200,6 +316,9 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("high_risk",)
     readonly_fields = ("authority_deadline_display", "people_notified_at", "people_notified_count")
     actions = ["notify_people"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the register must document every breach (Art. 33(5)); kept 5 years after closure
 
     @admin.display(description=_("72-hour deadline to notify the authority"))
     def authority_deadline_display(self, obj):

@@ -17,6 +17,9 @@ class PolicyVersion(models.Model):
     substantial = models.BooleanField(_("substantial change"), default=False)
     published_at = models.DateTimeField(_("published"), default=timezone.now)
     notified_at = models.DateTimeField(_("account holders notified"), null=True, blank=True)
+    # Emails to account holders are queued in account-id order; this is the last id queued, committed
+    # with its batch, so a notification interrupted by a crash resumes after it and nobody gets two.
+    notified_through_user_id = models.PositiveBigIntegerField(default=0)
     register = models.JSONField(_("register"), default=dict)
 
     class Meta:
@@ -53,6 +56,14 @@ class ConsentRecord(models.Model):
     answer = models.BooleanField(_("answer"), default=True)
     text_version = models.CharField(_("text version"), max_length=40)
     text_hash = models.CharField(_("hash of the text seen"), max_length=64)
+    shown_text = models.ForeignKey(
+        "ConsentText",
+        verbose_name=_("text seen"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     method = models.CharField(_("how it was given"), max_length=16, choices=Method.choices)
     context = models.CharField(_("where"), max_length=200, blank=True)
     given_at = models.DateTimeField(_("given"), default=timezone.now)
@@ -67,6 +78,30 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} {self.given_at:%Y-%m-%d}"
+
+
+class ConsentText(models.Model):
+    """The exact wording a consent was given on, archived the first time it is used; never changed."""
+
+    purpose = models.CharField(_("purpose"), max_length=32, choices=ConsentRecord.Purpose.choices)
+    version = models.CharField(_("text version"), max_length=40)
+    language = models.CharField(_("language"), max_length=8)
+    text = models.TextField(_("text"))
+    text_hash = models.CharField(_("hash of the text"), max_length=64)
+    first_used_at = models.DateTimeField(_("first used"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consent text")
+        verbose_name_plural = _("consent texts")
+        ordering = ["purpose", "-first_used_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "version", "language", "text_hash"], name="privacy_consent_text_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} {self.version} ({self.language})"
 
 
 class RightsLink(models.Model):
@@ -212,7 +247,9 @@ class Incident(models.Model):
         _("likely high risk to people (they must be told, Art. 34)"), default=False
     )
     affected_emails = models.TextField(
-        _("addresses to notify, one per line"), blank=True, help_text=_("Erased once they were notified.")
+        _("addresses to notify, one per line"),
+        blank=True,
+        help_text=_("Erased once they were notified, and at the latest when the incident is closed."),
     )
     people_message = models.TextField(_("message to the people concerned"), blank=True)
     authority_notified_at = models.DateTimeField(_("authority notified"), null=True, blank=True)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -16,11 +17,18 @@ from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 
 from .models import PolicyVersion
-from .register import LegalBasis, registry
+from .register import EEA_COUNTRIES, NO_TRANSFER, LegalBasis, registry
 
 # Bump when the fixed wording of the policy template changes in substance.
-POLICY_TEXT_VERSION = "2"
+POLICY_TEXT_VERSION = "3"
 NOTIFY_BATCH = 1000
+
+# What a restriction (GDPR Art. 18) does across the product, said the same way wherever it is offered.
+RESTRICTION_EFFECTS = gettext_lazy(
+    "While it is in force, we send you no email except our answers to your rights requests, your public "
+    "card is hidden, your cards accept no new contact exchange, contacts are no longer forwarded to your "
+    "organisation's tools (those waiting are held), and no statistics are counted about your cards."
+)
 
 RIGHTS = [
     (
@@ -49,7 +57,13 @@ RIGHTS = [
     (
         "restriction",
         gettext_lazy("Right to restriction of processing"),
-        gettext_lazy("Freeze the processing of your data (no email is sent to you) until you lift it."),
+        format_lazy(
+            "{} {}",
+            gettext_lazy(
+                "Freeze the processing of your data, for instance while you contest its accuracy, until you lift it."
+            ),
+            RESTRICTION_EFFECTS,
+        ),
     ),
     (
         "objection",
@@ -136,11 +150,37 @@ def _period_days(retention):
     return retention.period.days if retention.period else None
 
 
+def _transfers(activity) -> list[dict]:
+    """The activity's transfers outside the EEA: declared ones, and its sub-processors outside it."""
+    rows = [
+        {
+            "recipient": str(t.recipient),
+            "country": str(t.country),
+            "safeguards": str(t.safeguards),
+            "documentation_url": t.documentation_url,
+        }
+        for t in activity.transfers
+    ]
+    for key in activity.sub_processors:
+        processor = settings.TESSERA_SUB_PROCESSORS[key]
+        if processor["personal_data"] and processor["country"] not in EEA_COUNTRIES:
+            rows.append(
+                {
+                    "recipient": processor["name"],
+                    "country": processor["country"],
+                    "safeguards": str(processor.get("transfer_safeguards", "")),
+                    "documentation_url": processor.get("dpa_url", ""),
+                }
+            )
+    return rows
+
+
 def register_rows() -> list[dict]:
     """The Art. 30 register, one row per activity, with the fields of the CNIL template."""
     processors = settings.TESSERA_SUB_PROCESSORS
     rows = []
     for activity in registry.activities.values():
+        retention = str(activity.retention.description)
         rows.append(
             {
                 "id": activity.name,
@@ -150,8 +190,13 @@ def register_rows() -> list[dict]:
                 "legal_basis": activity.legal_basis,
                 "legal_basis_label": str(LegalBasis.labels[activity.legal_basis]),
                 "legal_basis_detail": str(activity.legal_basis_detail),
+                "joint_controller": str(activity.joint_controller),
                 "data_subjects": [str(x) for x in activity.data_subjects],
                 "data_categories": [str(x) for x in activity.data_categories],
+                "category_retention": [
+                    {"category": str(c), "retention": str(activity.category_retention.get(c, retention))}
+                    for c in activity.data_categories
+                ],
                 "sensitive_data": activity.sensitive_data,
                 "fields": {label: list(names) for label, names in sorted(activity.fields.items())},
                 "recipients": [str(x) for x in activity.recipients],
@@ -165,7 +210,8 @@ def register_rows() -> list[dict]:
                     for k in activity.sub_processors
                 ],
                 "transfers_outside_eea": str(activity.transfers_outside_eea),
-                "retention": str(activity.retention.description),
+                "transfers": _transfers(activity),
+                "retention": retention,
                 "retention_days": _period_days(activity.retention),
                 "security_measures": [str(x) for x in activity.security_measures],
             }
@@ -202,10 +248,13 @@ def _substance(snapshot: dict) -> dict:
         "legal_basis",
         "data_subjects",
         "data_categories",
+        "category_retention",
         "fields",
         "recipients",
+        "joint_controller",
         "sub_processors",
         "transfers_outside_eea",
+        "transfers",
         "retention",
     )
     return {
@@ -216,39 +265,77 @@ def _substance(snapshot: dict) -> dict:
 
 
 def policy_publish(*, using: str = "default", notify: bool = True) -> PolicyVersion:
-    """Store a new policy version if the register changed; a substantial change emails account holders."""
+    """Store a new policy version if the register changed; a substantial change emails account holders.
+
+    The emails are queued by a task (`privacy_policy_notify`), enqueued once this commits. A
+    substantial version whose notification has not finished is enqueued again, so a crash mid-way
+    resumes where it stopped.
+    """
     snapshot = register_snapshot()
     content_hash, substance_hash = _hash(snapshot), _hash(_substance(snapshot))
     with transaction.atomic(using=using):
         latest = PolicyVersion.objects.using(using).select_for_update().order_by("-number").first()
         if latest and latest.content_hash == content_hash:
-            return latest
-        existing = PolicyVersion.objects.using(using).filter(content_hash=content_hash).first()
-        if existing:  # a revert to an earlier register is published as a new version
-            existing.content_hash = f"{content_hash[:50]}-{timezone.now():%y%m%d%H%M%S}"
-            existing.save(update_fields=["content_hash"])
-        version = PolicyVersion.objects.using(using).create(
-            number=(latest.number + 1) if latest else 1,
-            content_hash=content_hash,
-            substance_hash=substance_hash,
-            substantial=bool(latest and latest.substance_hash != substance_hash),
-            register=snapshot,
-        )
-    if version.substantial and notify:
-        policy_change_notify(version=version, using=using)
+            version = latest
+        else:
+            existing = PolicyVersion.objects.using(using).filter(content_hash=content_hash).first()
+            if existing:  # a revert to an earlier register is published as a new version
+                existing.content_hash = f"{content_hash[:50]}-{timezone.now():%y%m%d%H%M%S}"
+                existing.save(update_fields=["content_hash"])
+            version = PolicyVersion.objects.using(using).create(
+                number=(latest.number + 1) if latest else 1,
+                content_hash=content_hash,
+                substance_hash=substance_hash,
+                substantial=bool(latest and latest.substance_hash != substance_hash),
+                register=snapshot,
+            )
+        if notify and version.substantial and version.notified_at is None:
+            policy_notification_enqueue(version=version, using=using)
     return version
 
 
-def policy_change_notify(*, version: PolicyVersion, using: str = "default") -> int:
-    """Queue one email per active account holder, in batches; resumable through `notified_at`."""
+def policy_notification_enqueue(*, version: PolicyVersion, using: str = "default") -> None:
+    """Enqueue the emails of a substantial change once the surrounding transaction commits."""
+
+    def enqueue():
+        from .tasks import privacy_policy_notify
+
+        privacy_policy_notify(version.pk, using)
+
+    # robust: the version is committed; if the queue is down, the hourly resume sends the emails.
+    transaction.on_commit(enqueue, using=using, robust=True)
+
+
+def policy_change_notify(*, version_id: int, using: str = "default") -> int:
+    """Queue one email per active account holder who joined before the version; returns how many.
+
+    Batches of `NOTIFY_BATCH` accounts in id order, each in one transaction with the progress mark
+    (`notified_through_user_id`): a crash loses at most the uncommitted batch, which a rerun queues
+    again, and nobody is emailed twice. Several workers cannot interleave: the version row is locked.
+    """
     users = get_user_model().objects.using(using).filter(is_active=True).order_by("pk")
-    sent, last_pk = 0, 0
+    queued, resumed = 0, None
     while True:
-        batch = list(users.filter(pk__gt=last_pk).values_list("pk", "email", "language")[:NOTIFY_BATCH])
-        if not batch:
-            break
         with transaction.atomic(using=using):
-            for pk, email, language in batch:
+            version = PolicyVersion.objects.using(using).select_for_update().get(pk=version_id)
+            if version.notified_at is not None:
+                return queued
+            if resumed is None:
+                resumed = version.notified_through_user_id > 0
+            batch = list(
+                users.filter(
+                    pk__gt=version.notified_through_user_id, date_joined__lte=version.published_at
+                ).values_list("pk", "email", "language")[:NOTIFY_BATCH]
+            )
+            if not batch:
+                version.notified_at = timezone.now()
+                version.save(update_fields=["notified_at"])
+                security_event_record(
+                    action="privacy.policy_changed",
+                    data={"version": version.number, "notified": queued, "resumed": resumed},
+                )
+                return queued
+            for _pk, email, language in batch:
                 email_queue_template(
                     to=email,
                     template="privacy/email/policy_changed",
@@ -256,11 +343,18 @@ def policy_change_notify(*, version: PolicyVersion, using: str = "default") -> i
                     language=language or settings.LANGUAGE_CODE,
                     kind="privacy_policy_changed",
                 )
-                last_pk = pk
-                sent += 1
-    PolicyVersion.objects.using(using).filter(pk=version.pk).update(notified_at=timezone.now())
-    security_event_record(action="privacy.policy_changed", data={"version": version.number, "notified": sent})
-    return sent
+            version.notified_through_user_id = batch[-1][0]
+            version.save(update_fields=["notified_through_user_id"])
+            queued += len(batch)
+
+
+def policy_notifications_resume(*, using: str = "default") -> int:
+    """Finish every substantial version whose emails were not all queued (hourly safety net)."""
+    pending = PolicyVersion.objects.using(using).filter(substantial=True, notified_at__isnull=True)
+    return sum(
+        policy_change_notify(version_id=pk, using=using)
+        for pk in pending.order_by("number").values_list("pk", flat=True)
+    )
 
 
 def policy_current() -> PolicyVersion | None:
@@ -281,19 +375,13 @@ def policy_context() -> dict:
         "rights": RIGHTS,
         "minimum_age": settings.TESSERA_PRIVACY["minimum_age"],
         "answer_days": settings.TESSERA_PRIVACY["rights_answer_days"],
-        "transfers": [a for a in activities if a["transfers_outside_eea"] != _("None.")],
+        "transfers": [
+            a for a in activities if a["transfers"] or a["transfers_outside_eea"] != str(NO_TRANSFER)
+        ],
         "processors_outside_eea": [
             p for p in sub_processor_rows() if p["country"] not in EEA_COUNTRIES and p["personal_data"]
         ],
     }
-
-
-EEA_COUNTRIES = {
-    "Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czechia", "Denmark", "Estonia", "Finland",
-    "France", "Germany", "Greece", "Hungary", "Iceland", "Ireland", "Italy", "Latvia", "Liechtenstein",
-    "Lithuania", "Luxembourg", "Malta", "Netherlands", "Norway", "Poland", "Portugal", "Romania",
-    "Slovakia", "Slovenia", "Spain", "Sweden",
-}  # fmt: skip
 
 
 def register_columns() -> list[tuple[str, str]]:
@@ -301,37 +389,72 @@ def register_columns() -> list[tuple[str, str]]:
     return [
         ("ref", _("Reference")),
         ("name", _("Name of the processing")),
+        ("created", _("Record created")),
         ("updated", _("Last update")),
         ("controller", _("Controller")),
+        ("representative", _("Representative")),
+        ("joint_controller", _("Joint controller")),
         ("dpo", _("Data protection officer")),
         ("purpose", _("Purpose(s) of the processing")),
         ("legal_basis", _("Legal basis")),
         ("data_subjects", _("Categories of data subjects")),
         ("data_categories", _("Categories of personal data")),
+        ("category_retention", _("Retention period of each category of data")),
         ("sensitive_data", _("Sensitive data")),
         ("recipients", _("Categories of recipients")),
         ("sub_processors", _("Processors")),
-        ("transfers", _("Transfers outside the EU")),
+        ("transfer_recipients", _("Transfers outside the EU: recipient")),
+        ("transfer_countries", _("Transfers outside the EU: country")),
+        ("transfer_safeguards", _("Transfers outside the EU: safeguards")),
         ("retention", _("Retention periods")),
         ("security", _("Technical and organisational security measures")),
     ]
 
 
+def activity_dates() -> dict[str, tuple]:
+    """When each activity's record was created and last changed, from the published versions."""
+    dates: dict[str, list] = {}
+    fingerprints: dict[str, str] = {}
+    for published_at, register in PolicyVersion.objects.order_by("number").values_list(
+        "published_at", "register"
+    ):
+        for row in register.get("activities", []):
+            fingerprint = _hash(row)
+            if row["id"] not in dates:
+                dates[row["id"]] = [published_at, published_at]
+            elif fingerprints[row["id"]] != fingerprint:
+                dates[row["id"]][1] = published_at
+            fingerprints[row["id"]] = fingerprint
+    return {key: (created.date(), updated.date()) for key, (created, updated) in dates.items()}
+
+
+def _representative() -> str:
+    # GDPR Art. 27: only a controller established outside the Union names a representative in it.
+    return str(settings.TESSERA_OPERATOR.get("representative") or "")
+
+
 def register_export() -> dict:
     version = policy_current()
     operator = settings.TESSERA_OPERATOR
+    dates = activity_dates()
+    today = timezone.now().date()
+    activities = []
+    for row in register_rows():
+        created, updated = dates.get(row["id"], (today, today))
+        activities.append({**row, "created": created.isoformat(), "updated": updated.isoformat()})
     return {
-        "schema": "tessera.privacy.register/1",
+        "schema": "tessera.privacy.register/2",
         "controller": {
             "name": operator["name"],
             "address": operator["address"],
             "email": operator["email"],
         },
+        "representative": _representative() or None,
         "dpo": {"email": operator["dpo_email"], "address": operator["dpo_address"]},
         "supervisory_authority": operator["supervisory_authority"],
         "version": version.number if version else None,
         "updated": version.published_at.date().isoformat() if version else None,
-        "activities": register_rows(),
+        "activities": activities,
     }
 
 
@@ -339,27 +462,38 @@ def register_csv() -> str:
     data = register_export()
     controller = "; ".join(x for x in data["controller"].values() if x)
     dpo = "; ".join(x for x in data["dpo"].values() if x)
+    no_transfer = _("None: no transfer outside the EEA")
     out = io.StringIO()
     writer = csv.writer(out)
     columns = register_columns()
     writer.writerow([label for _key, label in columns])
     for row in data["activities"]:
+        transfers = row["transfers"]
         values = {
             "ref": row["id"],
             "name": row["name"],
-            "updated": data["updated"] or "",
+            "created": row["created"],
+            "updated": row["updated"],
             "controller": controller,
+            "representative": data["representative"]
+            or _("None: the controller is established in the European Union"),
+            "joint_controller": row["joint_controller"] or _("None"),
             "dpo": dpo,
             "purpose": row["purpose"],
             "legal_basis": f"{row['legal_basis_label']} {row['legal_basis_detail']}".strip(),
             "data_subjects": "; ".join(row["data_subjects"]),
             "data_categories": "; ".join(row["data_categories"]),
+            "category_retention": "; ".join(
+                f"{c['category']}: {c['retention']}" for c in row["category_retention"]
+            ),
             "sensitive_data": _("yes") if row["sensitive_data"] else _("no"),
             "recipients": "; ".join(row["recipients"]),
             "sub_processors": "; ".join(
                 f"{p['name']} ({p['service']}, {p['country']})" for p in row["sub_processors"]
             ),
-            "transfers": row["transfers_outside_eea"],
+            "transfer_recipients": "; ".join(t["recipient"] for t in transfers) or no_transfer,
+            "transfer_countries": "; ".join(t["country"] for t in transfers) or no_transfer,
+            "transfer_safeguards": "; ".join(t["safeguards"] for t in transfers) or no_transfer,
             "retention": row["retention"],
             "security": "; ".join(row["security_measures"]),
         }

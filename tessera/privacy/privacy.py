@@ -54,8 +54,9 @@ def _directive_retention(*, now) -> int:
 
 
 def _incident_retention(*, now) -> int:
+    # Notifying erases the list itself; a closed incident notifies nobody any more.
     count = batched_update(
-        Incident.objects.filter(people_notified_at__isnull=False).exclude(affected_emails=""),
+        Incident.objects.filter(closed_at__lte=now).exclude(affected_emails=""),
         values={"affected_emails": ""},
     )
     count += batched_delete(Incident.objects.filter(closed_at__lt=now - _days("incident_days")).order_by())
@@ -99,7 +100,8 @@ activities = [
         data_subjects=(_("People who gave or refused a consent"),),
         data_categories=(
             _("Keyed hash of the email address"),
-            _("Purpose, version and hash of the text shown, dates of consent and withdrawal"),
+            _("Purpose, and the exact text shown with its version and language"),
+            _("Dates of consent and withdrawal"),
         ),
         fields={"privacy.ConsentRecord": ["subject_digest", "email", "given_at", "withdrawn_at"]},
         recipients=(DPO,),
@@ -198,7 +200,8 @@ activities = [
         recipients=(DPO, _("The supervisory authority")),
         retention=Retention(
             description=_(
-                "5 years after the incident was closed; addresses to notify are erased once notified."
+                "5 years after the incident was closed. Addresses to notify are erased once notified, "
+                "and at the latest when the incident is closed."
             ),
             period=timedelta(days=5 * 365),
             apply=_incident_retention,
@@ -210,6 +213,8 @@ activities = [
 non_personal = {
     "privacy.PolicyVersion": ["content_hash", "substance_hash", "register"],
     "privacy.ConsentRecord": ["purpose", "text_version", "text_hash", "method", "withdrawal_method"],
+    # The wording of a form, the same for everyone who saw it.
+    "privacy.ConsentText": ["purpose", "version", "language", "text", "text_hash"],
     "privacy.RightsRequest": ["reference", "kind", "status", "channel"],
     "privacy.RightsLink": ["token_hash", "language"],
     "privacy.ProcessingLimit": ["kind"],
@@ -222,23 +227,67 @@ def _iso(value):
     return value.isoformat() if value else ""
 
 
+CONSENT_COLUMNS = {
+    "purpose": _("What the consent was for"),
+    "answer": _("true if you agreed, false if you refused"),
+    "text": _("The exact text you were shown"),
+    "text_version": _("Version of that text"),
+    "text_language": _("Language the text was shown in"),
+    "text_sha256": _("SHA-256 of the text, with white space collapsed"),
+    "how": _("How the answer was given"),
+    "where": _("Where the answer was given"),
+    "given": _("When the answer was given"),
+    "withdrawn": _("When the consent was withdrawn, if it was"),
+}
+INCIDENT_COLUMNS = {
+    "title": _("Name of the incident"),
+    "nature": _("What happened"),
+    "became_aware": _("When we became aware of it"),
+    "likely_consequences": _("Its likely consequences"),
+    "measures": _("The measures taken or proposed"),
+    "you_were_notified": _("When the people concerned were notified, if they were"),
+    "closed": _("When the incident was closed"),
+}
+
+
+def _incidents_listing(email: str):
+    from .dpo import incident_addresses
+
+    # A substring match narrows the rows; the exact address is then checked line by line.
+    return [
+        incident
+        for incident in Incident.objects.filter(affected_emails__icontains=email).order_by("detected_at")
+        if email in incident_addresses(incident)
+    ]
+
+
 def export_subject(subject) -> list[ExportSection]:
     from .services import subject_digest
 
+    records = list(
+        ConsentRecord.objects.filter(subject_digest=subject_digest(subject.email))
+        .select_related("shown_text")
+        .order_by("given_at")
+    )
     consents = [
         {
             "purpose": c.purpose,
             "answer": c.answer,
+            "text": c.shown_text.text if c.shown_text else "",
             "text_version": c.text_version,
+            "text_language": c.shown_text.language if c.shown_text else "",
             "text_sha256": c.text_hash,
             "how": c.method,
             "where": c.context,
             "given": _iso(c.given_at),
             "withdrawn": _iso(c.withdrawn_at),
         }
-        for c in ConsentRecord.objects.filter(subject_digest=subject_digest(subject.email)).order_by(
-            "given_at"
-        )
+        for c in records
+    ]
+    subscriptions = [
+        {"email": c.email, "since": _iso(c.given_at), "last_activity": _iso(c.last_activity_at)}
+        for c in records
+        if c.purpose == ConsentRecord.Purpose.MARKETING and c.answer and c.withdrawn_at is None
     ]
     requests = [
         {
@@ -266,11 +315,41 @@ def export_subject(subject) -> list[ExportSection]:
         }
         for d in PostMortemDirective.objects.filter(email=subject.email)
     ]
+    incidents = [
+        {
+            "title": i.title,
+            "nature": i.nature,
+            "became_aware": _iso(i.detected_at),
+            "likely_consequences": i.consequences,
+            "measures": i.measures,
+            "you_were_notified": _iso(i.people_notified_at),
+            "closed": _iso(i.closed_at),
+        }
+        for i in _incidents_listing(subject.email)
+    ]
     return [
-        ExportSection(activity="privacy.consent_ledger", category="consents", rows=consents),
+        ExportSection(
+            activity="privacy.marketing",
+            category="marketing_subscription",
+            rows=subscriptions,
+            columns={
+                "email": _("The address our news is sent to"),
+                "since": _("When you subscribed"),
+                "last_activity": _("Your last activity, from which the 3 years are counted"),
+            },
+        ),
+        ExportSection(
+            activity="privacy.consent_ledger", category="consents", rows=consents, columns=CONSENT_COLUMNS
+        ),
         ExportSection(activity="privacy.rights_requests", category="rights_requests", rows=requests),
         ExportSection(activity="privacy.rights_requests", category="restrictions_objections", rows=limits),
         ExportSection(activity="privacy.post_mortem", category="post_mortem_directives", rows=directives),
+        ExportSection(
+            activity="privacy.incidents",
+            category="incidents_concerning_you",
+            rows=incidents,
+            columns=INCIDENT_COLUMNS,
+        ),
     ]
 
 
@@ -281,6 +360,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
     directives = batched_delete(PostMortemDirective.objects.filter(email=subject.email).order_by())
     limits = batched_delete(ProcessingLimit.objects.filter(email=subject.email).order_by())
     kept = RightsRequest.objects.filter(email=subject.email).count()
+    incidents = len(_incidents_listing(subject.email))
     return [
         ErasureOutcome(
             activity="privacy.consent_ledger",
@@ -302,5 +382,14 @@ def erase_subject(subject) -> list[ErasureOutcome]:
                 "(legal obligation, GDPR Art. 5(2) and 12)."
             ),
             kept_until=_("5 years after each request was closed"),
+        ),
+        ErasureOutcome(
+            activity="privacy.incidents",
+            kept=incidents,
+            reason_kept=_(
+                "Your address is on the list of people we must inform of a personal data breach "
+                "(legal obligation, GDPR Art. 34)."
+            ),
+            kept_until=_("until you are notified, at the latest when the incident is closed"),
         ),
     ]

@@ -6,7 +6,8 @@ Each installed app may have a `privacy` module declaring:
 - `non_personal`: `{"app_label.Model": ["field", ...]}`, fields that can hold text but hold no
   personal data;
 - `export_subject(subject) -> list[ExportSection]` and `erase_subject(subject) -> list[ErasureOutcome]`,
-  called in that order for a rights request (pretix's shredders: export first, then erase).
+  called in that order for a rights request (pretix's shredders: export first, then erase). A section
+  may carry files (`ExportFile`, e.g. a photo): they go into the ZIP next to data.json.
 
 `PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
 is malformed, naming the app and the field.
@@ -53,7 +54,24 @@ class Retention:
 
 
 NO_TRANSFER = _("None.")
+
+EEA_COUNTRIES = {
+    "Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czechia", "Denmark", "Estonia", "Finland",
+    "France", "Germany", "Greece", "Hungary", "Iceland", "Ireland", "Italy", "Latvia", "Liechtenstein",
+    "Lithuania", "Luxembourg", "Malta", "Netherlands", "Norway", "Poland", "Portugal", "Romania",
+    "Slovakia", "Slovenia", "Spain", "Sweden",
+}  # fmt: skip
 ALL_SERVICES = _("All services")
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One transfer outside the EEA, as the CNIL register template breaks it down."""
+
+    recipient: str | Promise
+    country: str | Promise
+    safeguards: str | Promise
+    documentation_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,9 +90,13 @@ class Activity:
     security_measures: tuple
     sub_processors: tuple = ("hosting", "email")  # keys of TESSERA_SUB_PROCESSORS
     transfers_outside_eea: str | Promise = NO_TRANSFER
+    transfers: tuple = ()  # of Transfer
     service: str | Promise = ALL_SERVICES
     legal_basis_detail: str | Promise = ""
     sensitive_data: bool = False
+    joint_controller: str | Promise = ""  # GDPR Art. 26, if the purposes are decided with someone else
+    # Retention of a data category that differs from the activity's: {category: description}.
+    category_retention: dict = field(default_factory=dict)
     app_label: str = ""
     required_fields = (
         "name",
@@ -102,6 +124,16 @@ class Subject:
 
 
 @dataclass
+class ExportFile:
+    """A file of an access export (a photo, a document), written under files/ in the ZIP."""
+
+    name: str
+    content: bytes
+    content_type: str
+    description: str | Promise = ""
+
+
+@dataclass
 class ExportSection:
     """Rows of one data category about one person, from one activity."""
 
@@ -109,6 +141,8 @@ class ExportSection:
     category: str
     rows: list  # list of flat dicts of JSON-serialisable values
     description: str | Promise = ""
+    files: list = field(default_factory=list)  # of ExportFile
+    columns: dict = field(default_factory=dict)  # optional {row key: what it holds}, for schema.json
 
 
 @dataclass
@@ -143,6 +177,12 @@ def field_can_be_personal(model_field) -> bool:
 
     if getattr(model_field, "personal", False):
         return True
+    if isinstance(model_field, models.ManyToManyField):
+        # Links to accounts are about those people; an explicit through model is checked on its own.
+        return (
+            model_field.related_model._meta.label == settings.AUTH_USER_MODEL
+            and model_field.remote_field.through._meta.auto_created
+        )
     if isinstance(model_field, models.ForeignKey | models.OneToOneField):
         # A row pointing at an account is about that person.
         return model_field.related_model._meta.label == settings.AUTH_USER_MODEL
@@ -179,8 +219,14 @@ class Registry:
                     f"{app_label}.privacy: activity {activity.name!r}: field 'name' is declared twice"
                 )
             self.activities[activity.name] = activity
-        for label, names in getattr(module, "non_personal", {}).items():
+        non_personal = getattr(module, "non_personal", {})
+        if not isinstance(non_personal, dict):
+            raise ImproperlyConfigured(
+                f"{app_label}.privacy: field 'non_personal' must map 'app.Model' to field names"
+            )
+        for label, names in non_personal.items():
             model = _model(app_label, label, "non_personal")
+            _names(app_label, names, f"non_personal[{label!r}]")
             for name in names:
                 _field(app_label, model, name, f"non_personal[{label!r}]")
             self.non_personal.setdefault(label, set()).update(names)
@@ -195,14 +241,17 @@ class Registry:
                 declared.setdefault(label, set()).update(names)
         return declared
 
-    def undeclared_fields(self) -> list[str]:
-        """Fields that can hold personal data and that no activity declares nor marks non-personal."""
+    def undeclared_fields(self, models_to_check=None) -> list[str]:
+        """Fields that can hold personal data and that no activity declares nor marks non-personal.
+
+        Every installed model unless `models_to_check` names others.
+        """
         declared = self.declared_fields()
         offenders = []
-        for model in apps.get_models():
+        for model in apps.get_models() if models_to_check is None else models_to_check:
             label = model._meta.label
             covered = declared.get(label, set()) | self.non_personal.get(label, set())
-            for model_field in model._meta.concrete_fields:
+            for model_field in [*model._meta.concrete_fields, *model._meta.local_many_to_many]:
                 if model_field.primary_key and not getattr(model_field, "personal", False):
                     continue
                 if field_can_be_personal(model_field) and model_field.name not in covered:
@@ -222,6 +271,8 @@ class Registry:
 
 
 def _model(app_label, label, where):
+    if not isinstance(label, str):
+        raise ImproperlyConfigured(f"{app_label}.privacy: {where}: model {label!r} must be 'app_label.Model'")
     try:
         return apps.get_model(label)
     except (LookupError, ValueError):
@@ -237,11 +288,63 @@ def _field(app_label, model, name, where):
         ) from None
 
 
+def _is_text(value) -> bool:
+    return isinstance(value, str | Promise)
+
+
+def _names(app_label, names, where):
+    if isinstance(names, str) or not isinstance(names, list | tuple | set | frozenset):
+        raise ImproperlyConfigured(
+            f"{app_label}.privacy: {where}: field names must be a list or tuple, not {type(names).__name__}"
+        )
+    for name in names:
+        if not isinstance(name, str):
+            raise ImproperlyConfigured(f"{app_label}.privacy: {where}: field name {name!r} is not a string")
+
+
+# Fields declared as tuples of texts; a bare string would be read letter by letter.
+TEXT_TUPLE_FIELDS = ("data_subjects", "data_categories", "recipients", "security_measures", "sub_processors")
+TEXT_FIELDS = ("name", "title", "purpose", "legal_basis", "transfers_outside_eea", "service")
+
+
+def _types_checked(where: str, activity: Activity) -> None:
+    for name in TEXT_TUPLE_FIELDS:
+        value = getattr(activity, name)
+        if not isinstance(value, list | tuple) or not all(_is_text(item) for item in value):
+            raise ImproperlyConfigured(
+                f"{where}: field {name!r} must be a tuple of texts, not {type(value).__name__} {value!r}"
+            )
+    for name in (*TEXT_FIELDS, "legal_basis_detail", "joint_controller"):
+        value = getattr(activity, name)
+        if not _is_text(value):
+            raise ImproperlyConfigured(f"{where}: field {name!r} must be a text, not {type(value).__name__}")
+    if not isinstance(activity.sensitive_data, bool):
+        raise ImproperlyConfigured(f"{where}: field 'sensitive_data' must be True or False")
+    if not isinstance(activity.transfers, list | tuple) or not all(
+        isinstance(t, Transfer) and t.recipient and t.country and t.safeguards for t in activity.transfers
+    ):
+        raise ImproperlyConfigured(
+            f"{where}: field 'transfers' must be a tuple of Transfer with a recipient, a country and safeguards"
+        )
+    if not isinstance(activity.category_retention, dict) or not all(
+        _is_text(k) and _is_text(v) and v for k, v in activity.category_retention.items()
+    ):
+        raise ImproperlyConfigured(f"{where}: field 'category_retention' must map a category to a text")
+    unknown = [str(k) for k in activity.category_retention if k not in activity.data_categories]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{where}: field 'category_retention' names categories absent from 'data_categories': {unknown}"
+        )
+    period = activity.retention.period if isinstance(activity.retention, Retention) else None
+    if period is not None and not isinstance(period, timedelta):
+        raise ImproperlyConfigured(f"{where}: field 'retention.period' must be a timedelta")
+
+
 def _validated(app_label: str, activity: Activity) -> Activity:
     where = f"{app_label}.privacy: activity {activity.name or '?'!r}"
     for name in Activity.required_fields:
         value = getattr(activity, name)
-        if value in (None, "", (), [], {}):
+        if value is None or (isinstance(value, str | tuple | list | dict) and not value):
             raise ImproperlyConfigured(f"{where}: field {name!r} is missing or empty")
     if activity.legal_basis not in LegalBasis.labels:
         raise ImproperlyConfigured(
@@ -254,10 +357,12 @@ def _validated(app_label: str, activity: Activity) -> Activity:
         raise ImproperlyConfigured(f"{where}: field 'retention.apply' must be callable")
     if not isinstance(activity.fields, dict):
         raise ImproperlyConfigured(f"{where}: field 'fields' must map 'app.Model' to field names")
+    _types_checked(where, activity)
     for label, names in activity.fields.items():
         model = _model(app_label, label, f"activity {activity.name!r}: field 'fields'")
         if not names:
             raise ImproperlyConfigured(f"{where}: field 'fields' lists no field of {label}")
+        _names(app_label, names, f"activity {activity.name!r}: field 'fields'[{label!r}]")
         for name in names:
             _field(app_label, model, name, f"activity {activity.name!r}: field 'fields'")
     from django.conf import settings
@@ -266,6 +371,13 @@ def _validated(app_label: str, activity: Activity) -> Activity:
         if key not in settings.TESSERA_SUB_PROCESSORS:
             raise ImproperlyConfigured(
                 f"{where}: field 'sub_processors' names {key!r}, absent from TESSERA_SUB_PROCESSORS"
+            )
+        processor = settings.TESSERA_SUB_PROCESSORS[key]
+        outside = processor["country"] not in EEA_COUNTRIES and processor["personal_data"]
+        if outside and not processor.get("transfer_safeguards"):
+            raise ImproperlyConfigured(
+                f"{where}: field 'sub_processors' names {key!r}, outside the EEA "
+                f"({processor['country']}): TESSERA_SUB_PROCESSORS[{key!r}] needs 'transfer_safeguards'"
             )
     return _with_app(activity, app_label)
 

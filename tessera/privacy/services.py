@@ -8,9 +8,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
+from django.utils.translation import gettext
 
 from tessera.core.audit import security_event_record, security_log_shred
 from tessera.core.models import OutboxMessage
@@ -18,6 +20,7 @@ from tessera.core.outbox import email_queue_template
 
 from .models import (
     ConsentRecord,
+    ConsentText,
     PostMortemDirective,
     ProcessingLimit,
     RightsLink,
@@ -54,6 +57,20 @@ def absolute(path: str) -> str:
 # --- Consent ledger -------------------------------------------------------------------------------
 
 
+def consent_text_archive(
+    *, purpose: str, text: str, text_version: str, language: str, now=None
+) -> ConsentText:
+    """The archived wording of a consent text, written the first time it is used."""
+    archived, _created = ConsentText.objects.get_or_create(
+        purpose=purpose,
+        version=text_version,
+        language=language[:8],
+        text_hash=text_hash(text),
+        defaults={"text": str(text), "first_used_at": now or timezone.now()},
+    )
+    return archived
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -65,11 +82,23 @@ def consent_record(
     context: str = "",
     user=None,
     answer: bool = True,
+    language: str | None = None,
     now=None,
 ) -> ConsentRecord:
-    """Store one consent (or a refusal, `answer=False`) with the exact text the person saw."""
+    """Store one consent (or a refusal, `answer=False`) with the exact text the person saw.
+
+    `language` is the language the text was shown in (by default the active one). Giving a marketing
+    consent again is activity: the address's earlier marketing consents count from now too.
+    """
     now = now or timezone.now()
     email = email.strip().lower()
+    shown = consent_text_archive(
+        purpose=purpose,
+        text=text,
+        text_version=text_version,
+        language=language or translation.get_language() or settings.LANGUAGE_CODE,
+        now=now,
+    )
     record = ConsentRecord.objects.create(
         purpose=purpose,
         email=email,
@@ -77,7 +106,8 @@ def consent_record(
         user=user if getattr(user, "pk", None) else None,
         answer=answer,
         text_version=text_version,
-        text_hash=text_hash(text),
+        text_hash=shown.text_hash,
+        shown_text=shown,
         method=method,
         context=context[:200],
         given_at=now,
@@ -87,8 +117,33 @@ def consent_record(
         ProcessingLimit.objects.filter(
             email=email, kind=ProcessingLimit.Kind.OBJECTION_MARKETING, lifted_at__isnull=True
         ).update(lifted_at=now)
+        consent_activity_record(email=email, now=now)
     security_event_record(action="privacy.consent_given", email=email, data={"purpose": purpose})
     return record
+
+
+@transaction.atomic
+def consent_activity_record(*, email: str = "", user=None, now=None) -> int:
+    """Count now as activity of this person for their marketing consents ("3 years without activity").
+
+    Called on a sign-in and when an opt-in is confirmed again; visiting an unsubscribe page is not
+    activity. Returns the number of consents refreshed.
+    """
+    now = now or timezone.now()
+    match = Q()
+    if email:
+        match |= Q(subject_digest=subject_digest(email))
+    if getattr(user, "pk", None):
+        match |= Q(user_id=user.pk)
+        if user.email:
+            match |= Q(subject_digest=subject_digest(user.email))
+    if not match:
+        return 0
+    return (
+        ConsentRecord.objects.filter(match)
+        .filter(purpose=ConsentRecord.Purpose.MARKETING, withdrawn_at__isnull=True, last_activity_at__lt=now)
+        .update(last_activity_at=now)
+    )
 
 
 def _minimal_proof(now, method):
@@ -197,7 +252,7 @@ def outbox_hold_check(*, to: str, kind: str) -> bool:
 
 
 @transaction.atomic
-def limit_add(*, email: str, kind: str, reason: str = "", request_record=None) -> ProcessingLimit:
+def limit_add(*, email: str, kind: str, reason: str = "", request_record=None, actor=None) -> ProcessingLimit:
     email = email.strip().lower()
     existing = ProcessingLimit.objects.filter(email=email, kind=kind, lifted_at__isnull=True).first()
     if existing:
@@ -207,7 +262,7 @@ def limit_add(*, email: str, kind: str, reason: str = "", request_record=None) -
         OutboxMessage.objects.filter(recipient=email, status=OutboxMessage.Status.PENDING).exclude(
             kind__startswith=UNHELD_KINDS_PREFIX
         ).update(status=OutboxMessage.Status.HELD)
-    security_event_record(action=f"privacy.{kind}_added", email=email)
+    security_event_record(action=f"privacy.{kind}_added", email=email, actor=actor)
     return limit
 
 
@@ -368,16 +423,70 @@ def erasure_apply(subject: Subject) -> dict:
     return {"existed": existed, "outcomes": summary, "objects": outcomes}
 
 
+class RightsRequestError(ValueError):
+    """A rights request cannot be carried out as asked (wrong right, closed, identity not verified)."""
+
+
+def _carry_out_check(record: RightsRequest, kinds) -> None:
+    values = {"ref": record.reference, "right": record.get_kind_display()}
+    if record.kind not in kinds:
+        raise RightsRequestError(gettext("%(ref)s is a request of another right (%(right)s).") % values)
+    if not record.is_open:
+        raise RightsRequestError(gettext("%(ref)s is already answered.") % values)
+    if not record.identity_verified:
+        raise RightsRequestError(gettext("%(ref)s: the requester's identity is not verified yet.") % values)
+
+
 @transaction.atomic
-def rights_erase(*, email: str, channel: str, request=None, actor=None, language=None) -> RightsRequest:
-    """Erase at once whatever has no legal retention; the answer lists what was kept and why."""
-    subject = subject_resolve(email)
-    record = rights_request_create(
-        email=subject.email, kind=RightsRequest.Kind.ERASURE, channel=channel, request=request, actor=actor
+def rights_request_export(
+    *, record: RightsRequest, language: str | None = None, actor=None, request=None, answer: str = ""
+) -> bytes:
+    """Carry out an access request: build the export of the request's address, answer the request,
+    and return the ZIP (downloaded by the person, or by staff for a request by post or email)."""
+    from .exports import export_build, export_zip
+
+    _carry_out_check(record, [RightsRequest.Kind.ACCESS])
+    export = export_build(subject_resolve(record.email), language=language)
+    archive = export_zip(export)
+    sections: dict[str, int] = {}
+    for section in export.data["sections"]:
+        sections[section["category"]] = sections.get(section["category"], 0) + len(section["rows"])
+    rights_request_close(
+        record=record,
+        answer=answer or "export generated",
+        outcome={"done": "access", "sections": sections, "files": len(export.files)},
+        actor=actor,
     )
+    security_event_record(
+        action="privacy.access_export_done",
+        actor=actor,
+        email=record.email,
+        request=request,
+        data={"reference": record.reference, "records": sum(sections.values()), "files": len(export.files)},
+    )
+    return archive
+
+
+@transaction.atomic
+def rights_request_erase(*, record: RightsRequest, actor=None, language=None) -> RightsRequest:
+    """Carry out an erasure request: erase at once whatever has no legal retention, then answer it
+    with what was kept and why."""
+    _carry_out_check(record, [RightsRequest.Kind.ERASURE])
+    subject = subject_resolve(record.email)
     result = erasure_apply(subject)
     rights_request_close(
-        record=record, outcome={"existed": result["existed"], "outcomes": result["outcomes"]}, actor=actor
+        record=record,
+        outcome={"done": "erasure", "existed": result["existed"], "outcomes": result["outcomes"]},
+        actor=actor,
+    )
+    security_event_record(
+        action="privacy.erasure_done",
+        actor=actor,
+        data={
+            "reference": record.reference,
+            "erased": sum(o["erased"] for o in result["outcomes"]),
+            "kept": sum(o["kept"] for o in result["outcomes"]),
+        },
     )
     email_queue_template(
         to=subject.email,
@@ -388,6 +497,52 @@ def rights_erase(*, email: str, channel: str, request=None, actor=None, language
     )
     record.outcome_objects = result["objects"]
     return record
+
+
+@transaction.atomic
+def rights_erase(*, email: str, channel: str, request=None, actor=None, language=None) -> RightsRequest:
+    """Erase at once whatever has no legal retention; the answer lists what was kept and why."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.ERASURE, channel=channel, request=request, actor=actor
+    )
+    return rights_request_erase(record=record, language=language)
+
+
+@transaction.atomic
+def rights_request_restrict(*, record: RightsRequest, actor=None, answer: str = "") -> ProcessingLimit:
+    """Carry out a restriction request: the restriction is in force for the address until lifted."""
+    _carry_out_check(record, [RightsRequest.Kind.RESTRICTION])
+    limit = limit_add(
+        email=record.email, kind=ProcessingLimit.Kind.RESTRICTION, request_record=record, actor=actor
+    )
+    rights_request_close(
+        record=record,
+        answer=answer or "restriction in force",
+        outcome={"done": "restriction", "since": limit.created_at.isoformat()},
+        actor=actor,
+    )
+    return limit
+
+
+@transaction.atomic
+def rights_request_uphold_objection(*, record: RightsRequest, actor=None) -> RightsRequest:
+    """Uphold an objection to legitimate-interest processing (Art. 21(1)): the objection stays in
+    force and the personal fields of the person's security-log entries are erased."""
+    _carry_out_check(record, [RightsRequest.Kind.OBJECTION])
+    limit_add(
+        email=record.email,
+        kind=ProcessingLimit.Kind.OBJECTION_INTEREST,
+        reason=record.details,
+        request_record=record,
+        actor=actor,
+    )
+    shredded = security_log_shred_for(email=record.email, actor=actor)
+    return rights_request_close(
+        record=record,
+        answer=record.answer or "objection upheld",
+        outcome={"done": "objection_upheld", "security_log_entries_erased": shredded},
+        actor=actor,
+    )
 
 
 @transaction.atomic

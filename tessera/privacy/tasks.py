@@ -1,5 +1,5 @@
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from . import dpo, retention
 
@@ -12,3 +12,17 @@ def privacy_retention_sweep() -> dict:
 @db_periodic_task(crontab(minute="30", hour="7"))
 def privacy_deadline_reminders() -> int:
     return dpo.deadline_reminders_send()
+
+
+@db_task()
+def privacy_policy_notify(version_id: int, using: str = "default") -> int:
+    from .policy import policy_change_notify
+
+    return policy_change_notify(version_id=version_id, using=using)
+
+
+@db_periodic_task(crontab(minute="37", hour="*"))
+def privacy_policy_notifications_resume() -> int:
+    from .policy import policy_notifications_resume
+
+    return policy_notifications_resume()

@@ -12,10 +12,9 @@ from tessera.core.http import cookie_free
 from tessera.core.ratelimit import limit_hit, rate_limited
 
 from . import services
-from .exports import export_data, export_zip
 from .forms import DirectiveForm, ObjectionForm, RectificationForm, RightsEmailForm
 from .models import ConsentRecord, PostMortemDirective, ProcessingLimit, RightsRequest
-from .policy import policy_context, register_csv, register_export
+from .policy import RESTRICTION_EFFECTS, policy_context, register_csv, register_export
 
 
 def referrer_policy(policy: str):
@@ -161,6 +160,7 @@ def _portal(
         "outcome": outcome,
         "summary": [(s.category, len(s.rows)) for s in sections if s.rows],
         "restricted": services.limit_active(email=email, kinds=[ProcessingLimit.Kind.RESTRICTION]),
+        "restriction_effects": RESTRICTION_EFFECTS,
         "marketing": services.consent_active(email=email, purpose=ConsentRecord.Purpose.MARKETING),
         "directive": PostMortemDirective.objects.filter(email=email, revoked_at__isnull=True).first(),
         "rectification_form": forms.get("rectify")
@@ -180,12 +180,12 @@ def _act(request, action, *, email, channel, portal_token="", account=False):
     kinds = RightsRequest.Kind
     portal = {"email": email, "portal_token": portal_token, "account": account}
     if action == "export":
-        subject = services.subject_resolve(email)
         record = services.rights_request_create(
             email=email, kind=kinds.ACCESS, channel=channel, request=request
         )
-        archive = export_zip(export_data(subject))
-        services.rights_request_close(record=record, answer="export downloaded")
+        archive = services.rights_request_export(
+            record=record, language=language, request=request, answer="export downloaded"
+        )
         response = HttpResponse(archive, content_type="application/zip")
         stamp = timezone.now().strftime("%Y%m%d")
         response["Content-Disposition"] = f'attachment; filename="personal-data-{stamp}.zip"'
@@ -206,9 +206,8 @@ def _act(request, action, *, email, channel, portal_token="", account=False):
         record = services.rights_request_create(
             email=email, kind=kinds.RESTRICTION, channel=channel, request=request
         )
-        services.limit_add(email=email, kind=ProcessingLimit.Kind.RESTRICTION, request_record=record)
-        services.rights_request_close(record=record, answer="restriction in force")
-        notice = _("Processing of your data is restricted: we send you no email until you lift it.")
+        services.rights_request_restrict(record=record)
+        notice = f"{_('Processing of your data is restricted until you lift it.')} {RESTRICTION_EFFECTS}"
         return _portal(request, **portal, notice=notice)
     if action == "lift_restriction":
         services.limit_lift(email=email, kind=ProcessingLimit.Kind.RESTRICTION)
@@ -295,8 +294,17 @@ def unsubscribe(request, token):
     if consent is None:
         return render(request, "privacy/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
-        services.consent_unsubscribe(consent=consent, method="one-click" if one_click else "link")
+        # RFC 8058: a mail client's one-click POST carries List-Unsubscribe=One-Click; the page's own
+        # button sends `confirm`. Any other POST (a scanner, a prefetch) changes nothing.
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            method = "one-click"
+        elif request.POST.get("confirm") == "unsubscribe":
+            method = "link"
+        else:
+            return render(
+                request, "privacy/unsubscribe.html", {"token": token, "unconfirmed": True}, status=400
+            )
+        services.consent_unsubscribe(consent=consent, method=method)
         return render(request, "privacy/unsubscribe.html", {"done": True})
     return render(
         request,
