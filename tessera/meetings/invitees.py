@@ -7,8 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 SEPARATORS = re.compile(r"[,;\r\n]+")
+LINES = re.compile(r"\r\n|\r|\n")
 # An entry may end with the language of that person's emails: "anna@example.org [en]".
 LANGUAGE_TAG = re.compile(r"^(.*?)\s*\[\s*([A-Za-z]{2}(?:-[A-Za-z]{2})?)\s*\]$")
+# A display name, plain or quoted (a quoted one may hold any character but an unescaped quote).
+DISPLAY_NAME = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|[^<>"]*)\s*<([^<>]+)>\s*')
 _validate = EmailValidator()
 
 
@@ -25,8 +28,50 @@ def _languages() -> set[str]:
     return {code for code, _name in settings.LANGUAGES}
 
 
+def _entries(text: str) -> list[str]:
+    """Split on commas and semicolons outside double quotes (`"Doe, Jane" <j@x.org>`), and on new lines.
+
+    A new line always ends an entry; a line whose quotes do not pair up is split on every separator,
+    so that one stray quote cannot swallow the addresses after it.
+    """
+    entries = []
+    for line in LINES.split(text or ""):
+        if _quotes_unbalanced(line):
+            entries.extend(SEPARATORS.split(line))
+            continue
+        current, quoted, escaped = [], False, False
+        for char in line:
+            if escaped:
+                escaped = False
+            elif quoted and char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = not quoted
+            elif char in ",;" and not quoted:
+                entries.append("".join(current))
+                current = []
+                continue
+            current.append(char)
+        entries.append("".join(current))
+    return entries
+
+
+def _quotes_unbalanced(line: str) -> bool:
+    quoted, escaped = False, False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+    return quoted
+
+
 def invitee_list_parse(text: str) -> InviteeList:
     """Split on commas, semicolons and new lines; validate each address; drop repeats (any case).
+
+    A quoted display name may hold a comma or a semicolon: `"Doe, Jane" <jane@example.org>` is one entry.
 
     Positions count the non-empty entries as the person typed them, so "3" is their third address.
     An entry may end with a language tag, `[en]` or `[fr]`, for that person's emails; an unknown
@@ -36,7 +81,7 @@ def invitee_list_parse(text: str) -> InviteeList:
     seen = set()
     position = 0
     languages = _languages()
-    for raw in SEPARATORS.split(text or ""):
+    for raw in _entries(text):
         candidate = raw.strip()
         if not candidate:
             continue
@@ -48,9 +93,9 @@ def invitee_list_parse(text: str) -> InviteeList:
             if language not in languages:
                 result.malformed.append((position, candidate[:300]))
                 continue
-        # "Name <address>" is accepted: the address is what is kept.
+        # "Name <address>" and '"Last, First" <address>' are accepted: the address is what is kept.
         entry = tagged.group(1) if tagged else candidate
-        match = re.fullmatch(r"[^<>]*<([^<>]+)>", entry)
+        match = DISPLAY_NAME.fullmatch(entry)
         address = (match.group(1) if match else entry).strip()
         try:
             if len(address) > 254:

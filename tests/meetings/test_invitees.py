@@ -37,3 +37,26 @@ def test_a_language_tag_sets_that_persons_language_and_an_unknown_one_is_malform
     assert parsed.emails == ["ana@example.com", "ben@example.com", "d@x.org"]
     assert parsed.languages == {"ana@example.com": "en", "ben@example.com": "fr"}
     assert parsed.malformed == [(3, "chloe@example.net [de]")]
+
+
+def test_a_quoted_display_name_may_hold_a_comma_or_a_semicolon():
+    parsed = invitee_list_parse(
+        '"Doe, Jane" <Jane@X.org>, bob@x.org; "Smith; Al" <al@x.org> [en]\n"Esc \\" q, r" <e@x.org>'
+    )
+    assert parsed.emails == ["jane@x.org", "bob@x.org", "al@x.org", "e@x.org"]
+    assert parsed.malformed == [] and parsed.languages == {"al@x.org": "en"}
+
+
+def test_bad_entries_next_to_quoted_names_keep_their_positions():
+    parsed = invitee_list_parse(
+        '"Doe, Jane" <j@x.org>, nope; "Roe, Rick" <rick@>\nok@x.org, Doe, Jo <jo@x.org>'
+    )
+    assert parsed.emails == ["j@x.org", "ok@x.org", "jo@x.org"]
+    # Unquoted, "Doe, Jo" is two entries: the first is no address.
+    assert parsed.malformed == [(2, "nope"), (3, '"Roe, Rick" <rick@>'), (5, "Doe")]
+
+
+def test_a_stray_quote_does_not_swallow_the_rest_of_its_line():
+    parsed = invitee_list_parse('"Doe, Jane <j@x.org>, bob@x.org, nope\nlast@x.org')
+    assert parsed.emails == ["j@x.org", "bob@x.org", "last@x.org"]
+    assert parsed.malformed == [(1, '"Doe'), (4, "nope")]
