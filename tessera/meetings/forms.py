@@ -77,12 +77,8 @@ class EventCreateForm(EventDetailsForm):
         ),
     )
     language = forms.ChoiceField(label=_("Language of the invitations"), choices=settings.LANGUAGES)
-    marketing_opt_in = forms.BooleanField(
-        label=_(
-            "I would like to receive news about the service by email (optional; you can withdraw at any time)."
-        ),
-        required=False,
-    )
+    # The label is the consent text itself: what the ledger stores is exactly what was shown.
+    marketing_opt_in = forms.BooleanField(label=MARKETING_CONSENT_TEXT, required=False)
     age_confirmed = forms.BooleanField(label=_("I confirm that I am 16 or older."), required=True)
 
     def __init__(self, *args, member_email: str | None = None, **kwargs):

@@ -49,6 +49,14 @@ class Event(models.Model):
     verified_at = models.DateTimeField(_("organiser's address confirmed"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     age_confirmed_at = models.DateTimeField(_("confirmed 16 or older"), null=True, blank=True)
+    # The marketing opt-in ticked on the creation form waits here until the address is confirmed: the
+    # language and version of the text shown. Both are emptied once the consent ledger records it.
+    marketing_opt_in_language = models.CharField(
+        _("marketing opt-in awaiting confirmation: language of the text"), max_length=8, blank=True
+    )
+    marketing_opt_in_version = models.CharField(
+        _("marketing opt-in awaiting confirmation: version of the text"), max_length=40, blank=True
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 

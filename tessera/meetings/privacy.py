@@ -1,4 +1,7 @@
-"""Processing activities of meetings: events and invitations, and live-session metadata."""
+"""Processing activities of meetings: events and invitations, live-session metadata, and the conference
+data of the live room (recording notices and answers, call quality). The live room's models are
+declared here too, so that the policy lists every meetings rule under one service.
+"""
 
 from datetime import timedelta
 
@@ -6,24 +9,30 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from tessera.privacy.register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
+from tessera.privacy.retention import batched_delete
 
+from . import services
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
+from .room.models import QualitySample, RecordingAnswer, RecordingNotice
 
 STAFF = _("Authorised staff of the operator (support, security)")
 TLS = _("Encryption in transit (HTTPS/TLS)")
+MEETINGS = _("Meetings")
 
 
 def _events_retention(*, now) -> int:
-    from .services import events_expired_delete
-
-    return events_expired_delete(now=now)
+    return services.events_expired_delete(now=now)
 
 
 def _sessions_retention(*, now) -> int:
-    from .services import sessions_expired_delete
+    return services.sessions_expired_delete(now=now)
 
-    return sessions_expired_delete(now=now)
+
+def _conference_data_retention(*, now) -> int:
+    from .room.services import conference_data_expired_delete
+
+    return conference_data_expired_delete(now=now)
 
 
 activities = [
@@ -43,6 +52,7 @@ activities = [
             _("Organiser's email address and language"),
             _("Invitees' email addresses"),
             _("Confirmation that the organiser is 16 or older"),
+            _("A marketing opt-in ticked on the form, until the organiser's address is confirmed"),
         ),
         fields={
             "meetings.Event": [
@@ -56,6 +66,8 @@ activities = [
                 "created_by",
                 "age_confirmed_at",
                 "verified_at",
+                "marketing_opt_in_language",
+                "marketing_opt_in_version",
             ],
             "meetings.Invitation": ["email", "language", "created_at", "revoked_at"],
         },
@@ -75,7 +87,7 @@ activities = [
             _("The room's key lives in the links only and is never stored"),
             _("No invitation leaves before the organiser's address is confirmed"),
         ),
-        service=_("Meetings"),
+        service=MEETINGS,
     ),
     Activity(
         name="meetings.sessions",
@@ -100,7 +112,40 @@ activities = [
             apply=_sessions_retention,
         ),
         security_measures=(TLS, _("No audio, video or chat content ever reaches the server")),
-        service=_("Meetings"),
+        service=MEETINGS,
+    ),
+    Activity(
+        name="meetings.conference_data",
+        title=_("Recording notices and call quality of a meeting"),
+        purpose=_(
+            "Make sure nobody is recorded without being told and able to leave, and keep the quality of "
+            "the calls (bit rates, delay, losses, resolution) to diagnose problems. No audio, video or "
+            "chat content ever reaches the server."
+        ),
+        legal_basis=LegalBasis.CONTRACT,
+        legal_basis_detail=_("Needed to provide the meeting service you use."),
+        data_subjects=(_("Meeting participants"),),
+        data_categories=(
+            _("Who asked to record, who accepted or refused, and when"),
+            _("Connection quality figures per participant"),
+        ),
+        fields={
+            "meetings_room.RecordingNotice": ["requested_by", "created_at", "started_at", "stopped_at"],
+            "meetings_room.RecordingAnswer": ["participant", "accepted", "answered_at"],
+            "meetings_room.QualitySample": ["participant", "created_at", "bitrate_in_kbps", "rtt_ms"],
+        },
+        recipients=(_("The organiser of the meeting"), _("Authorised staff")),
+        sub_processors=("hosting",),
+        retention=Retention(
+            description=_("7 days after the live session was created, then deleted with it."),
+            period=timedelta(days=meetings_setting("session_retention_days")),
+            apply=_conference_data_retention,
+        ),
+        security_measures=(
+            _("Audio, video and chat are end-to-end encrypted: the server relays ciphertext only"),
+            _("Display names travel encrypted and are never stored"),
+        ),
+        service=MEETINGS,
     ),
 ]
 
@@ -114,6 +159,7 @@ non_personal = {
         "status",
     ],
     "meetings.Invitation": ["kind", "token_hash"],
+    "meetings_room.RecordingNotice": ["status"],
 }
 
 
@@ -134,6 +180,7 @@ def export_subject(subject) -> list[ExportSection]:
             "status": e.status,
             "created_at": _iso(e.created_at),
             "confirmed_16_or_older": _iso(e.age_confirmed_at),
+            "marketing_opt_in_awaiting_confirmation": bool(e.marketing_opt_in_language),
             "invitees": [
                 i.email for i in e.invitations.filter(kind=Invitation.Kind.INVITEE, revoked_at__isnull=True)
             ],
@@ -151,41 +198,98 @@ def export_subject(subject) -> list[ExportSection]:
         }
         for i in Invitation.objects.filter(email=subject.email).select_related("event")
     ]
+    mine = SessionParticipant.objects.filter(invitation__email=subject.email)
     connections = [
         {
             "event": p.session.event.title,
             "joined_at": _iso(p.joined_at),
             "left_at": _iso(p.left_at),
         }
-        for p in SessionParticipant.objects.filter(invitation__email=subject.email).select_related(
-            "session__event"
-        )
+        for p in mine.select_related("session__event").order_by("joined_at")
     ]
     sessions = [
         {"event": s.event.title, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at)}
         for s in MeetingSession.objects.filter(event__in=organised).select_related("event")
+    ]
+    recordings_asked = [
+        {
+            "event": n.session.event.title,
+            "requested_at": _iso(n.created_at),
+            "status": n.status,
+            "started_at": _iso(n.started_at),
+            "stopped_at": _iso(n.stopped_at),
+        }
+        for n in RecordingNotice.objects.filter(requested_by__in=mine)
+        .select_related("session__event")
+        .order_by("created_at")
+    ]
+    answers = [
+        {
+            "event": a.notice.session.event.title,
+            "accepted": a.accepted,
+            "joined_during_the_recording": a.joined_during,
+            "answered_at": _iso(a.answered_at),
+        }
+        for a in RecordingAnswer.objects.filter(participant__in=mine)
+        .select_related("notice__session__event")
+        .order_by("answered_at")
+    ]
+    quality = [
+        {
+            "event": q.session.event.title,
+            "measured_at": _iso(q.created_at),
+            "bitrate_in_kbps": q.bitrate_in_kbps,
+            "bitrate_out_kbps": q.bitrate_out_kbps,
+            "rtt_ms": q.rtt_ms,
+            "jitter_ms": q.jitter_ms,
+            "loss_pct": q.loss_pct,
+            "width": q.width,
+            "height": q.height,
+            "fps": q.fps,
+            "peers": q.peers,
+        }
+        for q in QualitySample.objects.filter(participant__in=mine)
+        .select_related("session__event")
+        .order_by("created_at")
     ]
     return [
         ExportSection(activity="meetings.events", category="events organised", rows=events),
         ExportSection(activity="meetings.events", category="invitations received", rows=invitations),
         ExportSection(activity="meetings.sessions", category="sessions of your events", rows=sessions),
         ExportSection(activity="meetings.sessions", category="your connections", rows=connections),
+        ExportSection(
+            activity="meetings.conference_data", category="recordings you asked for", rows=recordings_asked
+        ),
+        ExportSection(
+            activity="meetings.conference_data", category="your answers to recording notices", rows=answers
+        ),
+        ExportSection(activity="meetings.conference_data", category="your call quality", rows=quality),
     ]
 
 
 @transaction.atomic
 def erase_subject(subject) -> list[ErasureOutcome]:
-    """Delete the events the person organised (with their invitations and sessions) and their invitations.
+    """Delete the events the person organised (with everything hanging off them) and their invitations.
 
-    Erasing an invitation revokes its link; the organiser's event stays, without that address.
+    Erasing an invitation revokes its link; the organiser's event stays, without that address. The
+    person's connections go too, with their recording answers and call quality; a recording notice
+    they started stays for the other participants' answers, no longer linked to them.
     """
-    connections = SessionParticipant.objects.filter(invitation__email=subject.email).delete()[0]
+    mine = SessionParticipant.objects.filter(invitation__email=subject.email)
+    conference = batched_delete(RecordingAnswer.objects.filter(participant__in=mine).order_by())
+    conference += batched_delete(QualitySample.objects.filter(participant__in=mine).order_by())
+    connections = batched_delete(mine.order_by())
+
     events = Event.objects.filter(organiser_email=subject.email)
-    sessions = MeetingSession.objects.filter(event__in=events).count()
-    events_deleted = events.count()
-    events.delete()
-    invitations = Invitation.objects.filter(email=subject.email).delete()[0]
+    sessions = MeetingSession.objects.filter(event__in=events)
+    conference += services.conference_data_delete(sessions=sessions)
+    connections += batched_delete(SessionParticipant.objects.filter(session__in=sessions).order_by())
+    connections += batched_delete(sessions.order_by())
+    invitations = batched_delete(Invitation.objects.filter(event__in=events).order_by())
+    organised = batched_delete(events.order_by())
+    invitations += batched_delete(Invitation.objects.filter(email=subject.email).order_by())
     return [
-        ErasureOutcome(activity="meetings.events", erased=events_deleted + invitations),
-        ErasureOutcome(activity="meetings.sessions", erased=sessions + connections),
+        ErasureOutcome(activity="meetings.events", erased=organised + invitations),
+        ErasureOutcome(activity="meetings.sessions", erased=connections),
+        ErasureOutcome(activity="meetings.conference_data", erased=conference),
     ]

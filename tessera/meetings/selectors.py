@@ -58,6 +58,16 @@ class LinkState:
     opens_at: datetime | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    closes_at: datetime | None = None  # the end plus the grace period: links stop opening the room
+
+    @property
+    def changes_at(self) -> datetime | None:
+        """When this state next changes by the clock alone (None when only the organiser can change it)."""
+        if self.state == "waiting":
+            return self.opens_at
+        if self.state in {"open", "lobby"}:
+            return self.closes_at
+        return None
 
 
 def link_state(*, invitation: Invitation | None, now=None) -> LinkState:
@@ -71,7 +81,12 @@ def link_state(*, invitation: Invitation | None, now=None) -> LinkState:
         return LinkState("cancelled")
     opens_at = event.starts_at - timedelta(minutes=meetings_setting("join_early_minutes"))
     closes_at = event.ends_at + timedelta(minutes=meetings_setting("ended_grace_minutes"))
-    times = {"opens_at": opens_at, "starts_at": event.starts_at, "ends_at": event.ends_at}
+    times = {
+        "opens_at": opens_at,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "closes_at": closes_at,
+    }
     if now >= closes_at:
         return LinkState("ended", **times)
     if now < opens_at:
@@ -95,7 +110,34 @@ def sessions_of_event(*, event: Event):
 
 
 def deletion_dates(*, event: Event) -> dict:
+    """When each piece of data about this event goes, from the rules of the register.
+
+    Rules of other apps (the security log, the outbox, the consent ledger) are read from the register,
+    so the page says what the retention jobs do; a rule missing from this installation is left out.
+    """
+    from tessera.privacy.register import registry
+    from tessera.privacy.services import consent_active
+
+    def rule(name):
+        activity = registry.activities.get(name)
+        return activity.retention if activity else None
+
+    security_log, outbox, marketing = (
+        rule("core.security_log"),
+        rule("core.outbox"),
+        rule("privacy.marketing"),
+    )
+    pending = bool(event.marketing_opt_in_language)
+    given = not pending and consent_active(email=event.organiser_email, purpose="marketing")
     return {
         "event": event.ends_at + timedelta(days=meetings_setting("event_retention_days")),
+        "event_days": meetings_setting("event_retention_days"),
         "session_days": meetings_setting("session_retention_days"),
+        "security_log": event.created_at + security_log.period
+        if security_log and security_log.period
+        else None,
+        "security_log_rule": security_log.description if security_log else "",
+        "outbox_days": outbox.period.days if outbox and outbox.period else None,
+        "marketing_pending": pending,
+        "marketing_rule": marketing.description if marketing and given else "",
     }

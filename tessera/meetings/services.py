@@ -10,17 +10,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import F
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 from tessera.core.tokens import opaque_id
+from tessera.privacy.retention import BATCH_SIZE, batched_delete
 
 from . import ics, links
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
+from .room.models import QualitySample, RecordingAnswer, RecordingNotice
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,7 @@ def event_create(
     language: str = "fr",
     invitee_languages: dict[str, str] | None = None,
     marketing_opt_in: bool = False,
+    marketing_text_language: str | None = None,
     age_confirmed: bool = False,
     reminder_enabled: bool = True,
     user=None,
@@ -264,6 +267,11 @@ def event_create(
 
     Anonymous organisers get a confirmation email first: invitations leave once they open its link
     (`event_verify`). A member of an organisation, or an organisation's API key, skips that step.
+
+    A marketing opt-in goes to the consent ledger only for an address known to belong to the person:
+    at once for a member or an API key, otherwise when the address is confirmed. Until then it waits
+    on the event, with the language (`marketing_text_language`, by default the active one) and the
+    version of the text shown.
     """
     now = now or timezone.now()
     errors: dict = {}
@@ -299,6 +307,8 @@ def event_create(
         raise ValidationError(errors)
 
     verified = organisation is not None
+    opt_in_language = (marketing_text_language or translation.get_language() or settings.LANGUAGE_CODE)[:8]
+    opt_in_version = meetings_setting("marketing_consent_version")
     room_secret = links.room_secret_make()
     manage_token = links.manage_token_make()
     event = Event.objects.create(
@@ -319,12 +329,16 @@ def event_create(
         verified_at=now if verified else None,
         reminder_enabled=reminder_enabled,
         age_confirmed_at=now if age_confirmed else None,
+        marketing_opt_in_language=opt_in_language if marketing_opt_in and not verified else "",
+        marketing_opt_in_version=opt_in_version if marketing_opt_in and not verified else "",
         created_at=now,
         updated_at=now,
     )
     _invitations_create(event, cleaned["invitees"], now=now, languages=invitee_languages)
-    if marketing_opt_in:
-        _marketing_consent_record(event=event, user=event.created_by, now=now)
+    if marketing_opt_in and verified:
+        _marketing_consent_record(
+            event=event, user=event.created_by, language=opt_in_language, version=opt_in_version, now=now
+        )
     origin = origin or {}
     security_event_record(
         action="meetings.event_created",
@@ -342,24 +356,23 @@ def event_create(
     return EventCreated(event=event, manage_token=manage_token, room_secret=room_secret)
 
 
-def _marketing_consent_record(*, event: Event, user, now) -> None:
+def _marketing_consent_record(*, event: Event, user, language: str, version: str, now) -> None:
     """The optional opt-in of the creation form goes to the consent ledger, with the exact text shown."""
-    from django.utils import translation
-
     from tessera.privacy.services import consent_record
 
     from .forms import MARKETING_CONSENT_TEXT
 
-    with translation.override(event.language):
+    with translation.override(language):
         text = str(MARKETING_CONSENT_TEXT)
     consent_record(
         email=event.organiser_email,
         purpose="marketing",
         text=text,
-        text_version=meetings_setting("marketing_consent_version"),
+        text_version=version,
         method="checkbox",
         context="meetings.event_create",
         user=user,
+        language=language,
         now=now,
     )
 
@@ -396,6 +409,17 @@ def event_verify(*, event: Event, room_secret: str, now=None) -> int:
     security_event_record(
         action="meetings.organiser_verified", email=event.organiser_email, data={"event": event.public_id}
     )
+    if event.marketing_opt_in_language:
+        # The address is now proven to be the person's: their opt-in can enter the ledger.
+        _marketing_consent_record(
+            event=event,
+            user=event.created_by,
+            language=event.marketing_opt_in_language,
+            version=event.marketing_opt_in_version,
+            now=now,
+        )
+        event.marketing_opt_in_language = event.marketing_opt_in_version = ""
+        event.save(update_fields=["marketing_opt_in_language", "marketing_opt_in_version"])
     return _invitations_send_all(event, room_secret, update=False)
 
 
@@ -470,7 +494,9 @@ def event_cancel(*, event: Event, now=None) -> int:
     event.refresh_from_db()
     was_sent = event.verified_at is not None
     event.sequence += 1
-    event.save(update_fields=["sequence"])
+    # An opt-in still waiting for the address's confirmation will never be confirmed now.
+    event.marketing_opt_in_language = event.marketing_opt_in_version = ""
+    event.save(update_fields=["sequence", "marketing_opt_in_language", "marketing_opt_in_version"])
     if not was_sent:
         return 0
     invitations = list(
@@ -505,6 +531,12 @@ def invitation_add(*, event: Event, email: str, room_secret: str, language: str 
     except IntegrityError:
         raise ValidationError({"email": [_("This address is already invited.")]}) from None
     if event.status == Event.Status.SCHEDULED:
+        cancelled_before = event.invitations.filter(
+            email=email, revoked_at__isnull=False, sent_sequence__gte=event.sequence
+        )
+        if cancelled_before.exists():
+            # Their calendar holds our CANCEL: only a higher SEQUENCE brings the event back.
+            _sequence_next(event, now)
         _invitation_send(event, invitation, room_secret, update=False)
         invitation.save(update_fields=["sent_sequence"])
     return invitation
@@ -526,8 +558,17 @@ def invitation_remove(*, event: Event, invitation: Invitation, now=None) -> bool
         and event.status == Event.Status.SCHEDULED
         and event.ends_at > now
     ):
+        # Calendar apps ignore a CANCEL whose SEQUENCE does not exceed the one they hold.
+        _sequence_next(event, now)
         _cancellation_send(event, invitation, template="removed")
+        invitation.sent_sequence = event.sequence
+        invitation.save(update_fields=["sent_sequence"])
     return True
+
+
+def _sequence_next(event: Event, now) -> None:
+    Event.objects.filter(pk=event.pk).update(sequence=F("sequence") + 1, updated_at=now)
+    event.refresh_from_db(fields=["sequence", "updated_at"])
 
 
 @transaction.atomic
@@ -623,29 +664,49 @@ def session_participant_leave(*, participant: SessionParticipant, now=None) -> N
 # --- retention --------------------------------------------------------------------------------------
 
 
-def sessions_expired_delete(*, now=None, batch_size: int = 500) -> int:
-    """Live-session data: deleted 7 days after the session was created."""
+def sessions_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
+    """Live-session data: deleted 7 days after the session was created, with everything hanging off it."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("session_retention_days"))
-    return _batched_delete(MeetingSession.objects.filter(created_at__lt=cutoff), batch_size)
+    return _sessions_delete(MeetingSession.objects.filter(created_at__lt=cutoff), batch_size)
 
 
-def events_expired_delete(*, now=None, batch_size: int = 500) -> int:
+def events_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
     """Events and their invitations: deleted 30 days after the end of the event.
 
-    Unconfirmed events go at the same limit: their invitations never left.
+    Unconfirmed events go at the same limit: their invitations never left. Returns the rows deleted.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("event_retention_days"))
-    return _batched_delete(Event.objects.filter(Q(ends_at__lt=cutoff)), batch_size)
+    return _events_delete(Event.objects.filter(ends_at__lt=cutoff), batch_size)
 
 
-def _batched_delete(queryset, batch_size: int) -> int:
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            pks = list(queryset.values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                return deleted
-            queryset.model.objects.filter(pk__in=pks).delete()
-            deleted += len(pks)
+def conference_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
+    """Quality samples, recording answers and notices of `sessions` (a queryset), in bounded batches.
+
+    Children go before their parents, so that no batch cascades into an unbounded number of rows.
+    """
+    count = 0
+    for queryset in (
+        QualitySample.objects.filter(session__in=sessions),
+        RecordingAnswer.objects.filter(notice__session__in=sessions),
+        RecordingNotice.objects.filter(session__in=sessions),
+    ):
+        count += batched_delete(queryset.order_by(), batch_size=batch_size)
+    return count
+
+
+def _sessions_delete(sessions, batch_size: int) -> int:
+    count = conference_data_delete(sessions=sessions, batch_size=batch_size)
+    count += batched_delete(
+        SessionParticipant.objects.filter(session__in=sessions).order_by(), batch_size=batch_size
+    )
+    return count + batched_delete(sessions.order_by(), batch_size=batch_size)
+
+
+def _events_delete(events, batch_size: int) -> int:
+    count = _sessions_delete(MeetingSession.objects.filter(event__in=events.order_by()), batch_size)
+    count += batched_delete(
+        Invitation.objects.filter(event__in=events.order_by()).order_by(), batch_size=batch_size
+    )
+    return count + batched_delete(events.order_by(), batch_size=batch_size)

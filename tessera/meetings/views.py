@@ -117,6 +117,9 @@ def link_status(request, room_id: str):
             opens_at=state.opens_at.isoformat() if state.opens_at else None,
             starts_at=state.starts_at.isoformat() if state.starts_at else None,
             ends_at=state.ends_at.isoformat() if state.ends_at else None,
+            closes_at=state.closes_at.isoformat() if state.closes_at else None,
+            # The page asks again then, not before: a waiting or open page costs one request per change.
+            changes_at=state.changes_at.isoformat() if state.changes_at else None,
         )
     return JsonResponse(body)
 

@@ -1,18 +1,26 @@
 """The creation form, driven over HTTP the way a browser posts it."""
 
+import json
+import re
 from datetime import timedelta
+from html import unescape
 
+import icalendar
 import pytest
-from django.utils import timezone
+import time_machine
+from django.utils import timezone, translation
 
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.core.csrf import form_token_make
+from tessera.meetings import services
 from tessera.meetings.conf import meetings_setting
 from tessera.meetings.forms import MARKETING_CONSENT_TEXT
+from tessera.meetings.links import invite_token
 from tessera.meetings.models import Event, Invitation
-from tessera.privacy.models import ConsentRecord
-from tessera.privacy.services import text_hash
+from tessera.privacy.models import ConsentRecord, ProcessingLimit
+from tessera.privacy.services import limit_active, limit_add, text_hash
 
-from .conftest import create_form, form_post, outbox
+from .conftest import MANAGE, create_form, form_post, ics_of, key_of, outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +99,21 @@ def test_unknown_time_zone_and_duration_are_refused(client, starts_at):
     assert Event.objects.count() == 0
 
 
-def test_marketing_opt_in_is_off_by_default_and_recorded_with_the_text_version(client, starts_at):
+def _marketing_label(html: str) -> str:
+    """The text of the opt-in's label, as the person reads it."""
+    label = re.search(
+        r'<label><input type="checkbox" name="marketing_opt_in"[^>]*> (.*?)</label>', html, re.S
+    )
+    return " ".join(unescape(label.group(1)).split())
+
+
+def _confirm(client, message):
+    url = MANAGE.search(message.body_text).group(1)
+    public_id = url.split("/m/manage/", 1)[1].split("#", 1)[0]
+    return form_post(client, f"/en/m/manage/{public_id}", {"key": key_of(url), "action": "verify"})
+
+
+def test_marketing_opt_in_is_off_by_default_and_recorded_once_the_address_is_confirmed(client, starts_at):
     html = client.get("/en/m/new/").content.decode()
     assert (
         'name="marketing_opt_in"' in html and "checked" not in html.split('name="marketing_opt_in"')[1][:40]
@@ -99,19 +121,111 @@ def test_marketing_opt_in_is_off_by_default_and_recorded_with_the_text_version(c
     form_post(client, "/en/m/new/", create_form(starts_at))
     assert not ConsentRecord.objects.exists()
     form_post(client, "/en/m/new/", create_form(starts_at, marketing_opt_in="on"))
+    # Nobody has proven the address is theirs yet: no consent in the ledger, only the pending wish.
+    assert not ConsentRecord.objects.exists()
+    pending = Event.objects.get(marketing_opt_in_language="en")
+    assert pending.marketing_opt_in_version == meetings_setting("marketing_consent_version")
+    (verification,) = [m for m in outbox("verify") if pending.public_id in m.body_text]
+    assert _confirm(client, verification).status_code == 200
     (consent,) = ConsentRecord.objects.all()
     assert consent.email == "organiser@example.org" and consent.purpose == "marketing"
     assert consent.text_version == meetings_setting("marketing_consent_version")
-    assert consent.text_hash == text_hash(str(MARKETING_CONSENT_TEXT))
+    with translation.override("en"):
+        assert consent.text_hash == text_hash(str(MARKETING_CONSENT_TEXT))
+    pending.refresh_from_db()
+    assert pending.marketing_opt_in_language == "" and pending.marketing_opt_in_version == ""
+    assert _confirm(client, verification).status_code == 200  # confirming again records nothing more
+    assert ConsentRecord.objects.count() == 1
 
 
-def test_script_in_title_and_description_is_escaped_on_every_page_and_email(client, starts_at, settings):
-    script = "<script>alert(1)</script>"
-    form_post(client, "/en/m/new/", create_form(starts_at, title=script, description=script))
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_stored_consent_text_is_the_label_that_was_shown(client, starts_at, language):
+    html = client.get(f"/{language}/m/new/".replace("/fr/", "/")).content.decode()
+    shown = _marketing_label(html)
+    with translation.override(language):
+        assert shown == " ".join(str(MARKETING_CONSENT_TEXT).split())
+    path = "/m/new/" if language == "fr" else "/en/m/new/"
+    form_post(client, path, create_form(starts_at, marketing_opt_in="on", language="fr"))
+    _confirm(client, outbox("verify")[0])
+    (consent,) = ConsentRecord.objects.all()
+    assert consent.text_hash == text_hash(shown)
+    assert " ".join(consent.shown_text.text.split()) == shown  # French has no-break spaces
+    assert consent.shown_text.language == language
+
+
+def test_an_earlier_marketing_objection_survives_an_unconfirmed_creation(client, starts_at):
+    limit_add(email="organiser@example.org", kind=ProcessingLimit.Kind.OBJECTION_MARKETING)
+    form_post(client, "/en/m/new/", create_form(starts_at, marketing_opt_in="on"))
+    assert limit_active(email="organiser@example.org", kinds=[ProcessingLimit.Kind.OBJECTION_MARKETING])
+    assert not ConsentRecord.objects.exists()
+    # Cancelled before confirmation: the wish is dropped and can no longer be confirmed.
+    event = Event.objects.get()
+    services.event_cancel(event=event)
+    event.refresh_from_db()
+    assert event.marketing_opt_in_language == ""
+    assert limit_active(email="organiser@example.org", kinds=[ProcessingLimit.Kind.OBJECTION_MARKETING])
+
+
+def test_a_members_opt_in_is_recorded_at_once(client, starts_at):
+    user = User.objects.create_user("member@example.org", "a-long-password-1")
+    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    Membership.objects.create(organisation=organisation, user=user)
+    client.force_login(user)
+    data = create_form(starts_at, organiser_email="member@example.org", marketing_opt_in="on")
+    assert form_post(client, "/en/m/new/", data).status_code == 200
+    (consent,) = ConsentRecord.objects.all()
+    assert consent.email == "member@example.org" and consent.user == user
+    assert Event.objects.get().marketing_opt_in_language == ""
+
+
+def test_the_16_or_older_confirmation_is_stored_with_its_time(client, starts_at):
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        assert form_post(client, "/en/m/new/", create_form(starts_at)).status_code == 200
+    assert Event.objects.get().age_confirmed_at == moment
+    refused = form_post(client, "/en/m/new/", create_form(starts_at, age_confirmed=None))
+    assert refused.status_code == 400 and "16 or older" in refused.content.decode()
+    assert Event.objects.count() == 1
+
+
+def test_script_in_title_and_description_is_escaped_on_every_page_and_email(client, starts_at):
+    script = "<script>alert(1)</script>; a, b"
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    user = User.objects.create_user("member@example.org", "a-long-password-1")
+    Membership.objects.create(organisation=Organisation.objects.create(name="Acme", slug="acme"), user=user)
+    client.force_login(user)
+    data = create_form(starts_at, title=script, description=script, organiser_email="member@example.org")
+    created = form_post(client, "/en/m/new/", data)
     event = Event.objects.get()
     assert event.title == script
+    pages = {"created": created.content.decode()}
+    client.logout()
+    manage_url = MANAGE.search(outbox("manage_link")[0].body_text).group(1)
+    pages["management"] = form_post(
+        client, f"/en/m/manage/{event.public_id}", {"key": key_of(manage_url)}
+    ).content.decode()
+    pages["waiting"] = client.get(f"/en/m/{event.room_id}").content.decode()
+    for name, html in pages.items():
+        assert "<script>alert" not in html, name
+    assert pages["created"].count(escaped) == 1
+    assert pages["management"].count(escaped) >= 2  # the heading and the description
+    # The waiting page gets the title as JSON data and writes it with textContent (see the browser test).
+    invitation = event.invitations.first()
+    status = client.post(
+        f"/m/{event.room_id}/status",
+        data=json.dumps({"token": invite_token(invitation.public_id)}),
+        content_type="application/json",
+        HTTP_ORIGIN="http://testserver",
+        HTTP_X_CSRFTOKEN=form_token_make(),
+    )
+    assert status["Content-Type"] == "application/json" and status.json()["title"] == script
+    assert outbox()
     for message in outbox():
-        assert script not in message.body_html and "&lt;script&gt;" in message.body_html
+        assert "<script>" not in message.body_html and escaped in message.body_html
+    # In the calendar file the text stays text, with RFC 5545 escaping of ";" and ",".
+    raw = ics_of(outbox("invitation")[0]).decode()
+    assert "SUMMARY:<script>alert(1)</script>\\; a\\, b\r\n" in raw
+    assert str(icalendar.Calendar.from_ical(raw).walk("VEVENT")[0]["SUMMARY"]) == script
 
 
 def test_creation_is_rate_limited_by_address_and_by_ip(client, starts_at, settings):
@@ -174,3 +288,19 @@ def test_a_language_tag_in_the_list_overrides_the_events_language_for_that_perso
     bad = form_post(client, "/en/m/new/", create_form(starts_at, invitees="zoe@example.com [xx]"))
     assert bad.status_code == 400 and "Address 1 is not valid: zoe@example.com [xx]" in bad.content.decode()
     assert Event.objects.count() == 1
+
+
+def test_a_quoted_name_with_a_comma_is_one_invitee_and_bad_entries_keep_their_positions(client, starts_at):
+    data = create_form(
+        starts_at, invitees='"Doe, Jane" <jane@example.org>, bad; "Roe, Rick" <rick@example.org>'
+    )
+    response = form_post(client, "/en/m/new/", data)
+    assert response.status_code == 400
+    assert "Address 2 is not valid: bad" in response.content.decode()
+    assert Event.objects.count() == 0
+    data = create_form(starts_at, invitees='"Doe, Jane" <jane@example.org>; "Roe, Rick" <rick@example.org>')
+    assert form_post(client, "/en/m/new/", data).status_code == 200
+    assert sorted(Invitation.objects.values_list("email", flat=True)) == [
+        "jane@example.org",
+        "rick@example.org",
+    ]

@@ -3,12 +3,15 @@
 import json
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 import time_machine
 import vobject
 from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from tessera.meetings import services
 from tessera.meetings.models import Event, Invitation
@@ -341,3 +344,107 @@ def test_each_invitee_gets_emails_in_their_own_language(
     services.event_cancel(event=created.event)
     assert outbox("cancellation", to="ben@example.com")[0].subject.startswith("Cancelled")
     assert not outbox("cancellation", to="ana@example.com")[0].subject.startswith("Cancelled")
+
+
+def test_the_calendar_uid_stays_the_same_across_invitation_update_removal_and_cancellation(scheduled):
+    event = scheduled.event
+    services.event_update(event=event, room_secret=scheduled.room_secret, title="Moved")
+    services.invitation_remove(event=event, invitation=Invitation.objects.get(email="chloe@example.net"))
+    services.event_cancel(event=event)
+    messages = [
+        *outbox("invitation"),
+        *outbox("invitation_update"),
+        *outbox("removed"),
+        *outbox("cancellation"),
+    ]
+    assert len(messages) == 3 + 3 + 1 + 2
+    uids = set()
+    for message in messages:
+        _calendar, vevent, second = parse_both(ics_of(message))
+        uids.update({str(vevent["UID"]), second.vevent.uid.value})
+    assert uids == {f"{event.uid}@testserver"}
+
+
+def test_a_removed_invitee_gets_a_cancel_with_the_next_sequence_and_coming_back_outranks_it(scheduled):
+    event = scheduled.event
+    services.event_update(event=event, room_secret=scheduled.room_secret, title="Moved")
+    (held,) = [
+        parse_both(ics_of(m))[1]["SEQUENCE"] for m in outbox("invitation_update", to="ben@example.com")
+    ]
+    services.invitation_remove(event=event, invitation=Invitation.objects.get(email="ben@example.com"))
+    (removal,) = outbox("removed")
+    calendar, vevent, second = parse_both(ics_of(removal))
+    assert calendar["METHOD"] == "CANCEL"
+    assert vevent["SEQUENCE"] == held + 1 == int(second.vevent.sequence.value)
+    event.refresh_from_db()
+    assert event.sequence == held + 1
+    # Invited again, the person's calendar must accept the new REQUEST over the CANCEL it holds.
+    services.invitation_add(event=event, email="ben@example.com", room_secret=scheduled.room_secret)
+    (again,) = outbox("invitation", to="ben@example.com")[1:]
+    assert parse_both(ics_of(again))[1]["SEQUENCE"] == held + 2
+    # Others who were never removed are not disturbed: no email for them.
+    assert len(outbox("invitation_update")) == 3
+
+
+def test_the_resend_action_over_http_sends_the_same_link_again(client, scheduled):
+    key = f"{scheduled.manage_token}.{scheduled.room_secret}"
+    ana = Invitation.objects.get(email="ana@example.com")
+    first = link_for("ana@example.com")
+    response = manage_post(client, scheduled.event, key, action="resend", invitation=str(ana.public_id))
+    assert response.status_code == 200
+    assert "Invitation sent again to ana@example.com." in response.content.decode()
+    messages = outbox("invitation", to="ana@example.com")
+    assert len(messages) == 2 and LINK.search(messages[1].body_text).group(1) == first
+    assert parse_both(ics_of(messages[1]))[1]["SEQUENCE"] == 0
+    assert len(outbox("invitation")) == 4  # nobody else got one
+    # Without the room secret nothing is sent.
+    wrong = manage_post(
+        client,
+        scheduled.event,
+        f"{scheduled.manage_token}.{'A' * 43}",
+        action="resend",
+        invitation=str(ana.public_id),
+    )
+    assert "This link is incomplete" in wrong.content.decode()
+    assert len(outbox("invitation")) == 4
+
+
+def test_the_status_names_the_next_change_so_the_page_asks_once_per_change(client, scheduled):
+    event = scheduled.event
+    link = link_for("ana@example.com")
+    closes = event.ends_at + timedelta(minutes=30)
+    with time_machine.travel(event.starts_at - timedelta(hours=2), tick=False):
+        body = status(client, link)
+        assert body["state"] == "waiting" and body["changes_at"] == body["opens_at"]
+    # Within the grace period after the end the room still opens; the next change is when it closes.
+    with time_machine.travel(event.ends_at + timedelta(minutes=1), tick=False):
+        body = status(client, link)
+        assert body["state"] == "open"
+        assert body["changes_at"] == body["closes_at"] == closes.isoformat()
+    with time_machine.travel(closes, tick=False):
+        body = status(client, link)
+        assert body["state"] == "ended" and body["changes_at"] is None
+
+
+def test_the_management_page_says_when_each_piece_of_data_is_deleted(client, db, event_details):
+    from tessera.privacy.register import registry
+
+    created = services.event_create(**event_details, marketing_opt_in=True)
+    key = f"{created.manage_token}.{created.room_secret}"
+    event = created.event
+    html = manage_post(client, event, key).content.decode()
+    section = html.split('data-testid="deletion"', 1)[1].split("</ul>", 1)[0]
+    security = registry.activities["core.security_log"].retention
+    outbox_days = registry.activities["core.outbox"].retention.period.days
+    with translation.override("en"), timezone.override(ZoneInfo(event.time_zone)):
+        created_on = date_format(timezone.localtime(event.created_at + security.period), "DATE_FORMAT")
+    assert "30 days after the end" in section
+    assert "7 days after the session began" in section
+    assert "security-log entry written when the event was created" in section and created_on in section
+    assert str(security.description) in section
+    assert f"{outbox_days} days after each was sent" in section
+    assert "that consent is recorded only once you confirm your address" in section
+    html = manage_post(client, event, key, action="verify").content.decode()
+    section = html.split('data-testid="deletion"', 1)[1].split("</ul>", 1)[0]
+    marketing = registry.activities["privacy.marketing"].retention.description
+    assert "Your consent to receive our news by email:" in section and str(marketing) in section

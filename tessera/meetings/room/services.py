@@ -125,6 +125,6 @@ def conference_data_expired_delete(*, now=None) -> int:
     """Notices, answers and quality samples: 7 days after their session was created (as the session)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("session_retention_days"))
-    deleted, _ = QualitySample.objects.filter(session__created_at__lt=cutoff).delete()
-    count, _ = RecordingNotice.objects.filter(session__created_at__lt=cutoff).delete()
-    return deleted + count
+    return meetings_services.conference_data_delete(
+        sessions=MeetingSession.objects.filter(created_at__lt=cutoff)
+    )

@@ -5,6 +5,12 @@ const root = document.getElementById("meeting");
 const lang = document.documentElement.lang || "fr";
 let timer = null;
 let recheck = null;
+// Never ask again sooner than this, whatever the clocks say: several open tabs stay far below the rate
+// limit of the status endpoint.
+const MIN_RECHECK_MS = 5000;
+// Ask a moment after the announced change, so that the server's clock has passed it too.
+const AFTER_CHANGE_MS = 1000;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 function show(states) {
   for (const el of root.querySelectorAll("[data-show]")) {
@@ -36,13 +42,19 @@ function countdown(targetMs, skewMs) {
     const hms = `${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
     const el = root.querySelector('[data-field="countdown"]');
     el.textContent = days > 0 ? `${days} ${el.dataset.days} ${hms}` : hms;
-    if (left === 0) {
-      clearInterval(timer);
-      check();
-    }
+    // At zero the scheduled check takes over (see scheduleCheck); the countdown just stops.
+    if (left === 0) clearInterval(timer);
   };
   tick();
   timer = setInterval(tick, 1000);
+}
+
+// One request when the state next changes (the room opens, or the link closes after the grace period).
+function scheduleCheck(changesAtIso, skewMs) {
+  clearTimeout(recheck);
+  if (!changesAtIso) return;
+  const delay = new Date(changesAtIso).getTime() - (Date.now() + skewMs) + AFTER_CHANGE_MS;
+  recheck = setTimeout(check, Math.min(Math.max(delay, MIN_RECHECK_MS), MAX_TIMEOUT_MS));
 }
 
 async function check() {
@@ -67,6 +79,8 @@ async function check() {
     return;
   }
   if (data.state === "invalid" || data.state === "busy") {
+    clearTimeout(recheck);
+    clearInterval(timer);
     show([data.state]);
     return;
   }
@@ -80,14 +94,11 @@ async function check() {
     show(["event", "waiting"]);
     countdown(new Date(data.opens_at).getTime(), skew);
   } else {
+    clearInterval(timer);
     show(["event", data.state]);
-    if (data.state === "open" || data.state === "lobby") {
-      // Look again when the event ends, to say so.
-      clearTimeout(recheck);
-      const endsIn = new Date(data.ends_at).getTime() - (Date.now() + skew);
-      recheck = setTimeout(check, Math.min(Math.max(endsIn, 1000), 2 ** 31 - 1));
-    }
   }
+  // Waiting: look again when the room opens; open: when the link closes, to say the event has ended.
+  scheduleCheck(data.changes_at, skew);
 }
 
 // The room page reads the same fragment; it never travels in the request.
