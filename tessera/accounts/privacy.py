@@ -197,6 +197,15 @@ non_personal = {
 }
 
 
+not_exported = {
+    "accounts.session": _(
+        "Sign-in sessions are not listed: a session identifier is a secret as strong as your password, "
+        "which must not be written to a file, and a session holds nothing else about you but your account "
+        "number. Your sign-ins are in the security_log section."
+    ),
+}
+
+
 def resolve_subject(subject):
     ids = set(User.objects.filter(email=subject.email).values_list("pk", flat=True))
     ids.update(EmailAddress.objects.filter(email=subject.email).values_list("user_id", flat=True))

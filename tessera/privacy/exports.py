@@ -45,7 +45,7 @@ EXPORT_SCHEMA = {
     "$id": SCHEMA_ID,
     "title": "Personal data export",
     "type": "object",
-    "required": ["schema", "generated_at", "language", "controller", "subject", "sections"],
+    "required": ["schema", "generated_at", "language", "controller", "subject", "sections", "not_exported"],
     "additionalProperties": False,
     "properties": {
         "schema": {"const": SCHEMA_ID},
@@ -62,6 +62,16 @@ EXPORT_SCHEMA = {
             "properties": {"email": {"type": "string", "format": "email"}},
         },
         "sections": {"type": "array", "items": {"type": "object"}},
+        "not_exported": {
+            "type": "array",
+            "description": "Processing activities this export leaves out on purpose, and why",
+            "items": {
+                "type": "object",
+                "required": ["activity", "reason"],
+                "additionalProperties": False,
+                "properties": {"activity": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
     },
     "$defs": {"file": FILE_SCHEMA},
 }
@@ -141,6 +151,10 @@ def export_build(subject: Subject, *, language: str | None = None) -> Export:
             },
             "subject": {"email": subject.email},
             "sections": sections,
+            "not_exported": [
+                {"activity": name, "reason": str(reason)}
+                for name, reason in sorted(registry.not_exported.items())
+            ],
         }
         schema = export_schema(data, raw)
     return Export(data=data, files=files, schema=schema)
@@ -261,7 +275,7 @@ def export_schema(data: dict, raw_sections=()) -> dict:
             by_key.get((section["activity"], section["category"])),
             registry.activities.get(section["activity"]),
         )
-    refs = [{"$ref": f"#/$defs/{key}"} for key in grouped]
+    refs = [{"$ref": "#/$defs/" + key.replace("~", "~0").replace("/", "~1")} for key in grouped]
     schema["properties"]["sections"] = {"type": "array", "items": {"oneOf": refs} if refs else {}}
     return schema
 

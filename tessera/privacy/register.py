@@ -5,6 +5,8 @@ Each installed app may have a `privacy` module declaring:
 - `activities`: a list of `Activity`;
 - `non_personal`: `{"app_label.Model": ["field", ...]}`, fields that can hold text but hold no
   personal data;
+- `not_exported`: `{"activity name": reason}`, activities of this app that the access export leaves
+  out on purpose (the reason is shown in the export);
 - `export_subject(subject) -> list[ExportSection]` and `erase_subject(subject) -> list[ErasureOutcome]`,
   called in that order for a rights request (pretix's shredders: export first, then erase). A section
   may carry files (`ExportFile`, e.g. a photo): they go into the ZIP next to data.json.
@@ -193,11 +195,13 @@ class Registry:
     def __init__(self):
         self.activities: dict[str, Activity] = {}
         self.non_personal: dict[str, set] = {}
+        self.not_exported: dict[str, object] = {}
         self.modules: dict[str, object] = {}
 
     def clear(self):
         self.activities.clear()
         self.non_personal.clear()
+        self.not_exported.clear()
         self.modules.clear()
 
     def load(self):
@@ -230,6 +234,22 @@ class Registry:
             for name in names:
                 _field(app_label, model, name, f"non_personal[{label!r}]")
             self.non_personal.setdefault(label, set()).update(names)
+        not_exported = getattr(module, "not_exported", {})
+        if not isinstance(not_exported, dict):
+            raise ImproperlyConfigured(
+                f"{app_label}.privacy: field 'not_exported' must map an activity to a reason"
+            )
+        for name, reason in not_exported.items():
+            owner = self.activities.get(name)
+            if owner is None or owner.app_label != app_label:
+                raise ImproperlyConfigured(
+                    f"{app_label}.privacy: field 'not_exported' names {name!r}, not an activity of this app"
+                )
+            if not _is_text(reason) or not str(reason).strip():
+                raise ImproperlyConfigured(
+                    f"{app_label}.privacy: field 'not_exported' needs a reason for {name!r}"
+                )
+            self.not_exported[name] = reason
         for hook in ("export_subject", "erase_subject"):
             if hasattr(module, hook) and not callable(getattr(module, hook)):
                 raise ImproperlyConfigured(f"{app_label}.privacy: field {hook!r} must be a function")

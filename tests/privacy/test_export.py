@@ -1,0 +1,155 @@
+"""The access export: files, incidents, schema.json, README.txt, and one section per activity."""
+
+import copy
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from PIL import Image
+
+from tessera.cards import services as cards_services
+from tessera.privacy import services
+from tessera.privacy.exports import export_data, schema_errors
+from tessera.privacy.models import Incident
+from tessera.privacy.register import registry
+
+from ..cards.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def download(client, path="/en/privacy/account/act/export/") -> zipfile.ZipFile:
+    response = client.post(path)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.content))
+
+
+def sections_of(archive) -> dict:
+    return {s["category"]: s for s in json.loads(archive.read("data.json"))["sections"]}
+
+
+@pytest.fixture
+def card_with_photo(user):
+    card = cards_services.card_create(owner=user, first_name="Ada", last_name="L")
+    return cards_services.card_photo_set(card=card, data=jpeg_bytes(colour=(10, 120, 200)), filename="me.jpg")
+
+
+def test_the_export_holds_the_card_photo_itself(client, user, card_with_photo):
+    client.force_login(user)
+    archive = download(client)
+    cards = sections_of(archive)["cards"]
+    (listed,) = cards["files"]
+    photo = archive.read(listed["path"])
+    assert listed["path"].startswith("files/cards/") and listed["content_type"] == "image/jpeg"
+    assert photo == bytes(card_with_photo.photo)
+    assert listed["bytes"] == len(photo) and listed["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert Image.open(io.BytesIO(photo)).format == "JPEG"
+    assert cards["rows"][0]["photo_file"] == listed["name"]
+    assert listed["path"] in archive.read("README.txt").decode()
+    assert listed["path"] in archive.read("summary.html").decode()
+
+
+def test_incidents_listing_the_address_are_exported_and_the_listing_is_kept_on_erasure(user):
+    concerning = Incident.objects.create(
+        title="Mis-sent export",
+        nature="An export was emailed to the wrong address.",
+        people_categories="Account holders",
+        record_categories="Contact details",
+        consequences="Disclosure of a name.",
+        measures="The recipient deleted it.",
+        affected_emails=f"someone@example.org\n  {user.email.upper()}  \nother@example.org",
+    )
+    Incident.objects.create(
+        title="Another breach",
+        nature="x",
+        people_categories="x",
+        record_categories="x",
+        consequences="x",
+        measures="x",
+        affected_emails=f"not-{user.email}\n{user.email}.example.net",  # contains it, but is not it
+    )
+    data = export_data(services.subject_resolve(user.email))
+    (section,) = [s for s in data["sections"] if s["activity"] == "privacy.incidents"]
+    assert [r["title"] for r in section["rows"]] == [concerning.title]
+    assert section["rows"][0]["measures"] == "The recipient deleted it."
+    record = services.rights_erase(email=user.email, channel="portal")
+    kept = next(o for o in record.outcome["outcomes"] if o["activity"] == "privacy.incidents")
+    assert kept["kept"] == 1 and "Art. 34" in kept["reason_kept"]
+    concerning.refresh_from_db()
+    assert user.email.upper() in concerning.affected_emails  # still to be notified
+
+
+def test_schema_json_documents_every_section_and_data_json_validates_against_it(
+    client, user, card_with_photo
+):
+    services.consent_record(
+        email=user.email, purpose="marketing", text="Send me news", text_version="7", method="checkbox"
+    )
+    client.force_login(user)
+    archive = download(client)
+    data = json.loads(archive.read("data.json"))
+    schema = json.loads(archive.read("schema.json"))
+    assert schema["$schema"].endswith("2020-12/schema") and schema["$id"] == data["schema"]
+    assert schema_errors(data, schema) == []
+    for section in data["sections"]:
+        definition = schema["$defs"][f"section:{section['activity']}/{section['category']}"]
+        activity = registry.activities[section["activity"]]
+        declared = definition["x-register"]["declared_fields"]
+        assert len(declared) == sum(len(names) for names in activity.fields.values())
+        row_schema = definition["properties"]["rows"]["items"]
+        for row in section["rows"]:
+            assert set(row) <= set(row_schema["properties"])
+        assert all(p["description"] for p in row_schema["properties"].values())
+    consents = schema["$defs"]["section:privacy.consent_ledger/consents"]["properties"]["rows"]["items"]
+    assert consents["properties"]["text"]["description"] == "The exact text you were shown"
+    account = schema["$defs"]["section:accounts.account/account"]["properties"]["rows"]["items"]
+    assert account["properties"]["email"]["description"] == "email address"  # the field's verbose name
+
+
+def test_schema_json_rejects_data_that_does_not_follow_it(client, user):
+    client.force_login(user)
+    archive = download(client)
+    data = json.loads(archive.read("data.json"))
+    schema = json.loads(archive.read("schema.json"))
+    account = next(s for s in data["sections"] if s["category"] == "account")
+
+    extra_column = copy.deepcopy(data)
+    next(s for s in extra_column["sections"] if s["category"] == "account")["rows"][0]["shoe_size"] = 42
+    wrong_type = copy.deepcopy(data)
+    next(s for s in wrong_type["sections"] if s["category"] == "account")["rows"][0]["email"] = 5
+    unknown_section = copy.deepcopy(data)
+    unknown_section["sections"].append({**account, "category": "secret_profile"})
+    missing_key = copy.deepcopy(data)
+    del missing_key["generated_at"]
+    bad_date = copy.deepcopy(data)
+    bad_date["generated_at"] = "yesterday"
+    for broken in (extra_column, wrong_type, unknown_section, missing_key, bad_date):
+        assert schema_errors(broken, schema)
+
+
+def test_the_readme_explains_the_files_in_the_language_of_the_request(client, user, card_with_photo):
+    client.force_login(user)
+    english = download(client).read("README.txt").decode()
+    assert english.startswith("Your personal data")
+    for name in ("data.json", "schema.json", "summary.html", "csv/account.csv", "files/cards/"):
+        assert name in english, name
+    assert "JSON Schema" in english
+    french = download(client, "/privacy/account/act/export/")
+    assert french.read("README.txt").decode().startswith("Vos données personnelles")
+    assert json.loads(french.read("data.json"))["language"] == "fr"
+
+
+@pytest.mark.parametrize("name", sorted(registry.activities))
+def test_every_activity_declaring_personal_fields_has_an_export_section(name, user):
+    """Registry-driven: an activity's data must reach the person's export (Art. 15)."""
+    activity = registry.activities[name]
+    assert activity.fields  # every activity declares the model fields it processes
+    if name in registry.not_exported:  # left out on purpose, with the reason shown in the export
+        assert len(str(registry.not_exported[name])) > 40
+        data = export_data(services.subject_resolve(user.email))
+        assert {"activity": name, "reason": str(registry.not_exported[name])} in data["not_exported"]
+        return
+    exported = {s.activity for s in services.subject_export(services.subject_resolve(user.email))}
+    assert name in exported, f"{name} declares {activity.fields} but no export handler returns it"
