@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 LINK = re.compile(r"https?://[^\s\"<>]+/m/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}")
 MANAGE = re.compile(r"https?://[^\s\"<>]+/m/manage/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}")
 INVITEES = ["ana@example.com", "ben@example.com", "chloe@example.net"]
+UIDS: list[str] = []  # every calendar file's UID, in the order parsed
 
 
 def text_of(message) -> str:
@@ -38,6 +39,7 @@ def calendar_of(message, method: str):
     assert vevent["DTSTART"].params["TZID"] == "Europe/Paris"
     assert first.walk("VTIMEZONE")[0]["TZID"] == "Europe/Paris"
     assert str(vevent["ATTENDEE"]) == second.vevent.attendee.value == f"mailto:{message['To']}"
+    UIDS.append(second.vevent.uid.value)
     return vevent
 
 
@@ -52,6 +54,14 @@ def open_manage(page, url):
 
 def test_whole_flow_in_chromium(server, smtp, page, request_log):
     page.set_default_timeout(10_000)
+    UIDS.clear()
+    dialogs = []  # a script that ran from the title would open one
+
+    def dialog_seen(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dialog_seen)
     start = (timezone.now() + timedelta(days=2)).astimezone(ZoneInfo("Europe/Paris"))
     page.goto(server.url + "/en/m/new/")
     page.locator("#id_title").fill("<script>alert(1)</script> Planning")
@@ -107,13 +117,14 @@ def test_whole_flow_in_chromium(server, smtp, page, request_log):
     expect(page.get_by_test_id("notice")).to_contain_text("chloe@example.net was removed")
     (removal,) = new_mail(smtp, 4, 1)
     assert removal["To"] == "chloe@example.net"
-    calendar_of(removal, "CANCEL")
+    # The CANCEL outranks the REQUEST chloe's calendar holds (SEQUENCE 0), or it would be ignored.
+    assert int(calendar_of(removal, "CANCEL")["SEQUENCE"]) == 1
     page.goto(links["chloe@example.net"])
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     page.goto(server.url + "/en/m/nosuchroom#" + "A" * 43 + "." + "B" * 43)
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
 
-    # Update: every remaining invitee gets SEQUENCE 1 with the same personal link.
+    # Update: every remaining invitee gets the next SEQUENCE (2) with the same personal link.
     open_manage(page, manage_url)
     page.get_by_text("Edit the details").click()
     page.locator("#id_title").fill("Planning, moved")
@@ -124,7 +135,7 @@ def test_whole_flow_in_chromium(server, smtp, page, request_log):
     assert sorted(m["To"] for m in updates) == ["ana@example.com", "ben@example.com"]
     for message in updates:
         vevent = calendar_of(message, "REQUEST")
-        assert int(vevent["SEQUENCE"]) == 1 and str(vevent["SUMMARY"]) == "Planning, moved"
+        assert int(vevent["SEQUENCE"]) == 2 and str(vevent["SUMMARY"]) == "Planning, moved"
         assert vevent.decoded("DTSTART").hour == 11
         assert LINK.search(text_of(message)).group(0) == links[message["To"]]
 
@@ -135,9 +146,14 @@ def test_whole_flow_in_chromium(server, smtp, page, request_log):
     cancellations = new_mail(smtp, 7, 2)
     for message in cancellations:
         vevent = calendar_of(message, "CANCEL")
-        assert int(vevent["SEQUENCE"]) == 2 and str(vevent["STATUS"]) == "CANCELLED"
+        assert int(vevent["SEQUENCE"]) == 3 and str(vevent["STATUS"]) == "CANCELLED"
     page.goto(links["ana@example.com"])
     expect(page.locator('[data-show="cancelled"]')).to_be_visible()
+
+    # One event, one calendar entry: the same UID in the invitations, the removal, updates and cancellations.
+    assert len(UIDS) == 3 + 1 + 2 + 2 and len(set(UIDS)) == 1
+    assert UIDS[0].endswith("@127.0.0.1")
+    assert dialogs == []
 
     assert page.context.cookies() == []
     assert request_log.third_party(server.url) == []
@@ -184,3 +200,49 @@ def test_no_meetings_page_sets_a_cookie(server, page):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
         assert page.context.cookies() == [], path
+
+
+def _status_requests(request_log, room_id: str) -> int:
+    return sum(1 for url in request_log.urls if url.endswith(f"/m/{room_id}/status"))
+
+
+def test_the_waiting_page_asks_once_per_state_change_not_every_second(server, page, request_log):
+    """Two tabs polling every second would exceed the status rate limit and show "Too many attempts"."""
+    from tessera.accounts.models import Organisation
+    from tessera.meetings import links, services
+
+    organisation = Organisation.objects.create(name="Acme", slug="acme")
+
+    def meeting(starts_at, created_at):
+        created = services.event_create(
+            title="Stand-up",
+            starts_at=starts_at,
+            time_zone="Europe/Paris",
+            duration_minutes=15,
+            organiser_email="lead@acme.example",
+            invitees=["dev@acme.example"],
+            organisation=organisation,
+            now=created_at,
+        )
+        invitation = created.event.invitations.get()
+        url = links.join_url(event=created.event, invitation=invitation, room_secret=created.room_secret)
+        return created.event.room_id, url
+
+    # Ended 20 minutes ago, within the 30-minute grace: the room still opens and the next change is
+    # when the link closes, 10 minutes from now. The page asks once, not every second.
+    now = timezone.now()
+    room_id, url = meeting(now - timedelta(minutes=35), now - timedelta(minutes=40))
+    page.goto(url)
+    expect(page.locator('[data-show="open"]')).to_be_visible()
+    page.wait_for_timeout(4_000)
+    assert _status_requests(request_log, room_id) == 1
+
+    # Opening in a few seconds: the countdown runs, then one more request finds the room open.
+    room_id, url = meeting(timezone.now() + timedelta(minutes=15, seconds=8), timezone.now())
+    page.goto(url)
+    expect(page.locator('[data-show="waiting"]')).to_be_visible()
+    expect(page.locator('[data-field="countdown"]')).to_have_text(re.compile(r"00:00:0\d"))
+    expect(page.locator('[data-show="open"]')).to_be_visible(timeout=20_000)
+    assert _status_requests(request_log, room_id) == 2
+    expect(page.locator('[data-show="busy"]')).to_be_hidden()
+    assert page.context.cookies() == []
