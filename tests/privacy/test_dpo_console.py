@@ -1,9 +1,14 @@
+import io
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from tessera.core.audit import security_event_record
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy import services
 from tessera.privacy.dpo import deadline_reminders_send
@@ -200,3 +205,163 @@ def test_incident_notification_is_not_held_by_a_restriction():
 
     incident_notify_people(incident=_incident())
     assert OutboxMessage.objects.get(recipient="victim@example.org").status == "pending"
+
+
+# --- Carrying out requests received by post or email -----------------------------------------------
+
+
+def _by_post(kind, email, **extra):
+    return services.rights_request_create(
+        email=email,
+        kind=kind,
+        channel="post",
+        requester_name="Ada L",
+        postal_address="3 Analytical Way",
+        identity_verified=extra.pop("identity_verified", True),
+        **extra,
+    )
+
+
+def _act(staff_client, action, *records):
+    return staff_client.post(
+        "/en/admin/privacy/rightsrequest/",
+        {"action": action, "_selected_action": [r.pk for r in records]},
+        follow=action != "carry_out_export",
+    )
+
+
+def test_staff_carry_out_an_access_request_received_by_post(staff_client, staff, user):
+    security_event_record(action="auth.login", actor=user, ip="198.51.100.7")
+    record = _by_post("access", user.email)
+    response = _act(staff_client, "carry_out_export", record)
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    data = json.loads(archive.read("data.json"))
+    assert next(s for s in data["sections"] if s["category"] == "account")["rows"][0]["email"] == user.email
+    record.refresh_from_db()
+    assert record.status == "answered" and record.outcome["done"] == "access"
+    assert record.outcome["sections"]["account"] == 1
+    event = SecurityEvent.objects.get(action="privacy.access_export_done")
+    assert event.actor_id == staff.pk and event.data["reference"] == record.reference
+    letter = staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/letter/").content.decode()
+    assert "We sent you a copy of all the data" in letter and "security_log" in letter
+
+
+def test_staff_carry_out_an_erasure_received_by_email_and_the_letter_lists_what_was_kept(
+    staff_client, staff, user
+):
+    security_event_record(action="auth.login", actor=user, ip="198.51.100.7")
+    record = _by_post("erasure", user.email)
+    assert _act(staff_client, "carry_out_erasure", record).status_code == 200
+    assert not get_user_model().objects.filter(email=user.email).exists()
+    record.refresh_from_db()
+    assert record.status == "answered" and record.outcome["done"] == "erasure"
+    assert record.outcome["existed"]["account"] == 1
+    event = SecurityEvent.objects.get(action="privacy.erasure_done")
+    assert event.actor_id == staff.pk and event.data["erased"] >= 1
+    letter = staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/letter/").content.decode()
+    assert "We erased your data, except what the law requires us to keep" in letter
+    assert "core.security_log" in letter and "12 months" in letter
+    assert OutboxMessage.objects.filter(recipient=user.email, kind="privacy_erasure_done").exists()
+
+
+def test_staff_carry_out_a_restriction_received_by_post(staff_client, staff, user):
+    record = _by_post("restriction", user.email)
+    _act(staff_client, "carry_out_restriction", record)
+    assert services.limit_active(email=user.email, kinds=["restriction"])
+    record.refresh_from_db()
+    assert record.status == "answered" and record.outcome["done"] == "restriction"
+    event = SecurityEvent.objects.get(action="privacy.restriction_added")
+    assert event.actor_id == staff.pk
+    letter = staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/letter/").content.decode()
+    assert "is restricted since" in letter and "your public card is hidden" in letter
+
+
+def test_a_request_is_carried_out_only_for_its_right_once_and_after_identity_is_verified(staff_client, user):
+    unverified = _by_post("erasure", user.email, identity_verified=False)
+    page = _act(staff_client, "carry_out_erasure", unverified).content.decode()
+    assert "identity is not verified" in page
+    assert get_user_model().objects.filter(email=user.email).exists()
+    access = _by_post("access", user.email)
+    assert "another right" in _act(staff_client, "carry_out_erasure", access).content.decode()
+    assert get_user_model().objects.filter(email=user.email).exists()
+    restriction = _by_post("restriction", user.email)
+    _act(staff_client, "carry_out_restriction", restriction)
+    again = _act(staff_client, "carry_out_restriction", restriction).content.decode()
+    assert "already answered" in again
+    assert not SecurityEvent.objects.filter(action="privacy.erasure_done").exists()
+
+
+def test_an_objection_to_legitimate_interest_is_upheld_from_the_console(staff_client, staff, user):
+    security_event_record(action="auth.login_failed", email=user.email, ip="198.51.100.7", user_agent="UA")
+    record = _by_post("objection", user.email, details="I object to the security log keeping my IP")
+    _act(staff_client, "uphold_objection", record)
+    entry = SecurityEvent.objects.get(action="auth.login_failed")
+    assert entry.email == "" and entry.ip is None and entry.shredded_at
+    assert services.limit_active(email=user.email, kinds=["objection_interest"])
+    record.refresh_from_db()
+    erased = SecurityEvent.objects.filter(shredded_at__isnull=False).count()
+    assert erased == 3  # the failed sign-in, the request and the objection itself named the address
+    assert record.status == "answered" and record.outcome["security_log_entries_erased"] == erased
+    assert not SecurityEvent.objects.filter(email=user.email).exists()
+    shredded = SecurityEvent.objects.get(action="privacy.security_log_shredded")
+    assert shredded.actor_id == staff.pk
+    letter = staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/letter/").content.decode()
+    assert "We uphold your objection" in letter and "3 entries" in letter
+
+
+def test_rights_requests_and_incidents_cannot_be_deleted_from_the_console(staff_client):
+    record = services.rights_request_create(email="p@example.org", kind="access", channel="email")
+    incident = _incident()
+    assert staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/delete/").status_code == 403
+    assert (
+        staff_client.post(f"/en/admin/privacy/incident/{incident.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    listing = staff_client.get("/en/admin/privacy/rightsrequest/").content.decode()
+    assert 'value="delete_selected"' not in listing
+    staff_client.post(
+        "/en/admin/privacy/incident/",
+        {"action": "delete_selected", "_selected_action": [incident.pk], "post": "yes"},
+    )
+    assert (
+        RightsRequest.objects.filter(pk=record.pk).exists()
+        and Incident.objects.filter(pk=incident.pk).exists()
+    )
+
+
+def test_opening_a_request_is_recorded_in_the_security_log(staff_client, staff):
+    record = services.rights_request_create(email="p@example.org", kind="access", channel="email")
+    assert staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/change/").status_code == 200
+    event = SecurityEvent.objects.get(action="privacy.request_viewed")
+    assert event.actor_id == staff.pk and event.data == {"reference": record.reference}
+
+
+def test_an_extension_is_recorded_in_the_security_log(staff_client, staff):
+    record = services.rights_request_create(email="p@example.org", kind="access", channel="email")
+    _change(staff_client, record, extend_with_reason="A very long request")
+    event = SecurityEvent.objects.get(action="privacy.request_extended")
+    assert event.actor_id == staff.pk and event.data == {"reference": record.reference}
+
+
+def test_saving_an_incident_is_recorded_in_the_security_log(staff_client, staff):
+    now = timezone.localtime(timezone.now())
+    response = staff_client.post(
+        "/en/admin/privacy/incident/add/",
+        {
+            "title": "Lost laptop",
+            "nature": "A laptop holding exports was stolen.",
+            "detected_at_0": now.strftime("%Y-%m-%d"),
+            "detected_at_1": now.strftime("%H:%M:%S"),
+            "people_categories": "Account holders",
+            "people_count": "3",
+            "record_categories": "Exports",
+            "record_count": "3",
+            "consequences": "Disclosure",
+            "measures": "Disk encrypted; passwords reset",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    incident = Incident.objects.get(title="Lost laptop")
+    created = SecurityEvent.objects.get(action="privacy.incident_saved")
+    assert created.actor_id == staff.pk and created.data == {"incident": incident.pk, "created": True}
