@@ -2,6 +2,8 @@
 
 import base64
 import io
+import unicodedata
+from urllib.parse import quote
 
 import ndef
 import segno
@@ -45,13 +47,18 @@ def card_vcard(card) -> bytes:
             code=profile["postal_code"],
             country=profile["country"],
         )
-        line.type_param = "WORK"
+        line.type_param = "work"  # lower case: some readers compare ADR types case-sensitively
     if profile["website"]:
         vcard.add("url").value = profile["website"]
-    for link in profile["links"]:
-        line = vcard.add("x-socialprofile")
+    # A link's free-text label is a value, never a parameter: an item group pairs the URL with its
+    # X-ABLabel, as Apple's and Google's contacts write and read them (others import the URL alone).
+    for number, link in enumerate(profile["links"], start=1):
+        line = vcard.add("url")
         line.value = link["url"]
-        line.type_param = link.get("label", "").lower() or "other"
+        line.group = f"item{number}"
+        label = vcard.add("x-ablabel")
+        label.value = link.get("label", "")
+        label.group = f"item{number}"
     notes = [profile["bio"]] if profile["bio"] else []
     notes += [f"{f['label']}: {f['value']}" for f in profile["custom_fields"]]
     if notes:
@@ -61,14 +68,49 @@ def card_vcard(card) -> bytes:
         photo.value = bytes(card.photo_small)
         photo.encoding_param = "b"
         photo.type_param = "JPEG"
-    vcard.add("source").value = card_url(card)
-    return vcard.serialize().encode("utf-8")
+    # SOURCE names where this vCard itself can be fetched again (RFC 2426 2.1.4).
+    source = vcard.add("source")
+    source.value = f"{card_url(card)}/vcard"
+    source.value_param = "uri"
+    return _folded(vcard.serialize()).encode("utf-8")
+
+
+def _folded(text: str, limit: int = 75) -> str:
+    """Fold every line to 75 octets (RFC 2426 2.6); vobject leaves the base64 photo on one long line."""
+    out = []
+    for line in text.split("\r\n"):
+        encoded = line.encode("utf-8")
+        while len(encoded) > limit:
+            cut = limit
+            while cut > 0 and (encoded[cut] & 0xC0) == 0x80:  # never inside a UTF-8 sequence
+                cut -= 1
+            out.append(encoded[:cut].decode() + "\r\n")
+            encoded = b" " + encoded[cut:]
+        out.append(encoded.decode() + "\r\n")
+    return "".join(out)[: -len("\r\n")]
 
 
 def vcard_filename(card) -> str:
-    name = "-".join(p for p in (card.first_name, card.last_name) if p) or card.slug
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
-    return f"{safe or 'card'}.vcf"
+    """The person's name as a file name, letters of any script kept (`Zoë-Ñúñez.vcf`)."""
+    name = " ".join(p for p in (card.first_name, card.last_name) if p) or card.slug
+    safe = "-".join("".join(c if c.isalnum() or c == "_" else " " for c in name).split())
+    return f"{safe[:100] or 'card'}.vcf"
+
+
+def ascii_filename(filename: str) -> str:
+    """An ASCII fallback for clients that ignore `filename*`: accents dropped, anything else replaced."""
+    decomposed = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    stem, dot, extension = decomposed.rpartition(".")
+    stem = "-".join("".join(c if c.isascii() and (c.isalnum() or c == "_") else " " for c in stem).split())
+    return f"{stem or 'card'}{dot}{extension}" if dot else stem or "card"
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII `filename` and the exact UTF-8 name in `filename*` (RFC 6266, RFC 5987)."""
+    fallback = ascii_filename(filename)
+    if fallback == filename:
+        return f'attachment; filename="{fallback}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def card_qr(card, kind: str) -> bytes:

@@ -196,7 +196,7 @@ def card_exchange(request, slug):
 def _download(content: bytes, content_type: str, filename: str | None = None, *, cache: str = "no-cache"):
     response = HttpResponse(content, content_type=content_type)
     if filename:
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = formats.content_disposition(filename)
     response["Cache-Control"] = cache
     return response
 

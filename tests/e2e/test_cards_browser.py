@@ -9,8 +9,8 @@ import zxingcpp
 from PIL import Image
 
 from tessera.cards.models import Card
-from tests.cards.conftest import make_user
-from tests.cards.test_public_page import minimal_vcard_parse
+from tests.cards.conftest import jpeg_bytes, make_user
+from tests.cards.vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 
 PASSWORD = "a-long-test-password"
 AXE = "/static/tessera/vendor/axe-core/axe.min.js"
@@ -73,11 +73,22 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     member.check('input[name="phone_0_public"]')
     member.fill('input[name="email_0_address"]', "bob@alpha.example")
     member.check('input[name="email_0_public"]')
-    member.fill('input[name="link_0_label"]', "LinkedIn")
+    member.fill('input[name="link_0_label"]', 'In "Link"')  # a quote once broke the vCard
     member.fill('input[name="link_0_url"]', "https://www.linkedin.com/in/bob")
     member.check('input[name="link_0_public"]')
+    member.fill('input[name="department"]', "Site & works")
+    member.fill('input[name="street"]', "1 rue de la Paix")
+    member.fill('input[name="postal_code"]', "75002")
+    member.fill('input[name="city"]', "Paris")
+    member.fill('input[name="country"]', "France")
     member.click("#profile-form button[type=submit]")
     member.wait_for_url("**/cards/card/*/edit/")
+    member.set_input_files(
+        'input[name="photo"]', files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
+    member.click("#photo-form button[type=submit]")
+    member.wait_for_url("**/cards/card/*/edit/")
+    assert member.get_by_role("img", name=re.compile(".")).count() >= 1
     card = Card.objects.get(owner__email="bob@alpha.example")
     assert card.job_title == "Site <b>engineer</b>"
     member.goto(server.url + f"/cards/card/{card.slug}/")
@@ -100,11 +111,31 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
 
     with visitor.expect_download() as download_info:
         visitor.get_by_role("link", name="Save contact").click()
-    text = Path(download_info.value.path()).read_bytes().decode("utf-8")
-    parsed = vobject.readOne(text)
-    assert parsed.fn.value == "Bob Builder" and parsed.title.value == "Site <b>engineer</b>"
-    assert parsed.tel.value == "+33612345678"
-    assert minimal_vcard_parse(text)["EMAIL"] == ["bob@alpha.example"]
+    assert download_info.value.suggested_filename == "Bob-Builder.vcf"
+    parsed, strict = both_parse(Path(download_info.value.path()).read_bytes())
+    assert parsed.fn.value == "Bob Builder" == strict["FN"][0].text
+    assert (parsed.n.value.family, parsed.n.value.given) == ("Builder", "Bob")
+    assert strict["N"][0].values[:2] == [["Builder"], ["Bob"]]
+    assert parsed.org.value == ["Alpha", "Site & works"] == [c[0] for c in strict["ORG"][0].values]
+    assert parsed.title.value == "Site <b>engineer</b>" == strict["TITLE"][0].text
+    assert parsed.tel.value == "+33612345678" == strict["TEL"][0].text
+    assert parsed.email.value == "bob@alpha.example" == strict["EMAIL"][0].text
+    assert strict["ADR"][0].values == [
+        [""],
+        [""],
+        ["1 rue de la Paix"],
+        ["Paris"],
+        [""],
+        ["75002"],
+        ["France"],
+    ]
+    assert parsed.adr.value.city == "Paris"
+    assert (
+        labelled_urls(strict)
+        == vobject_labelled_urls(parsed)
+        == {'In "Link"': "https://www.linkedin.com/in/bob"}
+    )
+    assert parsed.photo.value[:3] == b"\xff\xd8\xff" and strict["PHOTO"][0].text.startswith("/9j/")
 
     png = visitor.request.get(server.url + f"/c/{card.slug}/qr.png").body()
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
