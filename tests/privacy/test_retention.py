@@ -15,7 +15,14 @@ from tessera.core.audit import security_event_record
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.core.outbox import email_queue
 from tessera.privacy import retention, services
-from tessera.privacy.models import ConsentRecord, PostMortemDirective, RetentionRun, RightsLink, RightsRequest
+from tessera.privacy.models import (
+    ConsentRecord,
+    Incident,
+    PostMortemDirective,
+    RetentionRun,
+    RightsLink,
+    RightsRequest,
+)
 from tessera.privacy.retention import batched_delete, retention_sweep
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +269,199 @@ def test_the_sweep_batches_wal_checkpoints_on_sqlite_and_restores_the_setting(mo
         cursor.execute("PRAGMA wal_autocheckpoint")
         assert cursor.fetchone()[0] == before
     assert seen == [retention.SWEEP_CHECKPOINT_PAGES]
+
+
+# --- "3 years without activity": activity moves the deadline --------------------------------------
+
+THREE_YEARS = 3 * 365
+
+
+def _sign_in(user):
+    """Through allauth's sign-in form, posted the way a browser posts it from our page."""
+    from django.test import Client
+
+    from tessera.core.csrf import FORM_FIELD, form_token_make
+
+    client = Client(headers={"Origin": "http://testserver"})
+    response = client.post(
+        "/en/accounts/login/",
+        {"login": user.email, "password": "correct horse battery", FORM_FIELD: form_token_make()},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
+def test_a_sign_in_moves_the_3_year_deadline_of_a_marketing_consent(user):
+    with at(0):
+        consent = services.consent_record(
+            email=user.email, purpose="marketing", text="News", text_version="1", method="checkbox", user=user
+        )
+    with at(400):
+        _sign_in(user)
+    assert ConsentRecord.objects.get(pk=consent.pk).last_activity_at == T0 + timedelta(days=400)
+    sweep(THREE_YEARS + 1)  # 3 years after the consent, but not without activity
+    assert ConsentRecord.objects.filter(pk=consent.pk).exists()
+    sweep(400 + THREE_YEARS - 1)
+    assert ConsentRecord.objects.filter(pk=consent.pk).exists()
+    sweep(400 + THREE_YEARS + 1)
+    assert not ConsentRecord.objects.filter(pk=consent.pk).exists()
+
+
+def test_confirming_the_opt_in_again_moves_the_deadline_of_the_earlier_consent():
+    with at(0):
+        first = _consent()
+    with at(500):
+        again = _consent()
+    assert ConsentRecord.objects.get(pk=first.pk).last_activity_at == T0 + timedelta(days=500)
+    sweep(500 + THREE_YEARS - 1)
+    assert ConsentRecord.objects.filter(pk__in=[first.pk, again.pk]).count() == 2
+    sweep(500 + THREE_YEARS + 1)
+    assert not ConsentRecord.objects.filter(pk__in=[first.pk, again.pk]).exists()
+
+
+def test_visiting_the_unsubscribe_page_is_not_activity(client):
+    with at(0):
+        consent = _consent()
+        message = services.marketing_email_queue(
+            to="m@example.org", template="privacy/email/policy_changed", context={"version": {"number": 1}}
+        )
+    path = message.headers["List-Unsubscribe"].strip("<>").split("testserver", 1)[1]
+    with at(600):
+        assert client.get(path).status_code == 200
+    assert ConsentRecord.objects.get(pk=consent.pk).last_activity_at == T0
+    sweep(THREE_YEARS + 1)
+    assert not ConsentRecord.objects.filter(pk=consent.pk).exists()
+
+
+def test_activity_does_not_revive_a_withdrawn_consent(user):
+    with at(0):
+        consent = services.consent_record(
+            email=user.email, purpose="marketing", text="News", text_version="1", method="checkbox"
+        )
+    with at(10):
+        services.consent_withdraw(email=user.email, method="link")
+    with at(20):
+        _sign_in(user)
+    proof = ConsentRecord.objects.get(pk=consent.pk)
+    assert proof.last_activity_at == T0 and proof.email == ""
+
+
+# --- Rules that had no frozen-clock test yet ------------------------------------------------------
+
+
+def test_the_backoffice_history_is_kept_12_months(staff):
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    with at(0):
+        LogEntry.objects.log_actions(
+            user_id=staff.pk, queryset=get_user_model().objects.filter(pk=staff.pk), action_flag=CHANGE
+        )
+    entry = LogEntry.objects.get()
+    sweep(364)
+    assert LogEntry.objects.filter(pk=entry.pk).exists()
+    counts = sweep(366)
+    assert not LogEntry.objects.filter(pk=entry.pk).exists()
+    assert counts["core.backoffice_log"] == 1
+
+
+def _incident(**extra):
+    values = dict(
+        title="Breach",
+        nature="n",
+        people_categories="p",
+        record_categories="r",
+        consequences="c",
+        measures="m",
+        affected_emails="victim@example.org",
+    )
+    values.update(extra)
+    return Incident.objects.create(**values)
+
+
+def test_incidents_are_kept_5_years_after_closure():
+    with at(0):
+        incident = _incident(affected_emails="", closed_at=T0)
+        still_open = _incident(affected_emails="")
+    sweep(5 * 365 - 1)
+    assert Incident.objects.filter(pk=incident.pk).exists()
+    sweep(5 * 365 + 1)
+    assert not Incident.objects.filter(pk=incident.pk).exists()
+    assert Incident.objects.filter(pk=still_open.pk).exists()  # an open incident is never purged
+
+
+def test_addresses_to_notify_are_erased_by_the_sweep_once_the_incident_is_closed():
+    with at(0):
+        incident = _incident(closed_at=T0 + timedelta(days=20))
+    sweep(19)
+    assert Incident.objects.get(pk=incident.pk).affected_emails == "victim@example.org"
+    sweep(21)
+    assert Incident.objects.get(pk=incident.pk).affected_emails == ""
+
+
+def test_addresses_added_after_a_first_notification_wait_for_theirs():
+    from tessera.privacy.dpo import incident_notify_people
+
+    with at(0):
+        incident = _incident()
+        incident_notify_people(incident=incident)
+        Incident.objects.filter(pk=incident.pk).update(affected_emails="late@example.org")
+    sweep(1)
+    assert Incident.objects.get(pk=incident.pk).affected_emails == "late@example.org"
+
+
+def _withdrawn_but_not_anonymised(count):
+    """The state a crash between a withdrawal's two steps leaves: withdrawn, address still there."""
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            purpose="marketing",
+            email=f"w{i}@example.org",
+            subject_digest=services.subject_digest(f"w{i}@example.org"),
+            text_version="1",
+            text_hash="h",
+            method="checkbox",
+            given_at=T0,
+            last_activity_at=T0,
+            withdrawn_at=T0,
+        )
+        for i in range(count)
+    )
+
+
+class _UpdateTransactions:
+    """Stands in for django.db.transaction inside the retention engine, counting addresses left."""
+
+    def __init__(self, crash_at=None):
+        self.left_before, self.crash_at = [], crash_at
+
+    def atomic(self, *args, **kwargs):
+        self.left_before.append(ConsentRecord.objects.exclude(email="").count())
+        if len(self.left_before) == self.crash_at:
+            raise RuntimeError("worker killed")
+        return transaction.atomic(*args, **kwargs)
+
+
+def _anonymised_by_batches():
+    return retention.batched_update(
+        ConsentRecord.objects.filter(withdrawn_at__isnull=False).exclude(email=""),
+        values={"email": "", "context": ""},
+    )
+
+
+def test_anonymisation_goes_by_batches_of_at_most_1000_rows_per_transaction(monkeypatch):
+    _withdrawn_but_not_anonymised(2500)
+    spy = _UpdateTransactions()
+    monkeypatch.setattr(retention, "transaction", spy)
+    assert _anonymised_by_batches() == 2500
+    assert spy.left_before == [2500, 1500, 500, 0]
+
+
+def test_an_anonymisation_interrupted_by_a_crash_resumes_on_the_next_sweep(monkeypatch):
+    _withdrawn_but_not_anonymised(2100)
+    monkeypatch.setattr(retention, "transaction", _UpdateTransactions(crash_at=2))
+    with pytest.raises(RuntimeError):
+        _anonymised_by_batches()
+    assert ConsentRecord.objects.exclude(email="").count() == 1100  # the first batch committed whole
+    monkeypatch.undo()
+    counts = sweep(1)
+    assert counts["privacy.marketing"] == 1100
+    assert not ConsentRecord.objects.exclude(email="").exists()
+    assert ConsentRecord.objects.count() == 2100  # anonymised, kept as proof
