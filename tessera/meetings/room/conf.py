@@ -25,6 +25,10 @@ DEFAULTS = {
     "turn_urls": _env_list("TESSERA_TURN_URLS"),
     "turn_secret": os.environ.get("TESSERA_TURN_SECRET", ""),
     "turn_ttl_seconds": 6 * 3600,
+    # "all" (direct paths, STUN and TURN) or "relay" (TURN only: hides participants' addresses from each other).
+    "ice_transport_policy": os.environ.get("TESSERA_ICE_TRANSPORT_POLICY", "all"),
+    # How often each page sends its aggregated connection figures.
+    "stats_interval_seconds": 10,
     # Lets bench/e2ee_overhead.py measure a call without encryption; never on in a deployment.
     "allow_plaintext_benchmark": False,
 }

@@ -27,3 +27,21 @@ def ice_servers(now: float | None = None) -> list[dict]:
         username, credential = turn_credentials(secret=secret, ttl=room_setting("turn_ttl_seconds"), now=now)
         servers.append({"urls": list(turn), "username": username, "credential": credential})
     return servers
+
+
+ICE_TRANSPORT_POLICIES = frozenset({"all", "relay"})
+
+
+def ice_transport_policy() -> str:
+    """The RTCPeerConnection iceTransportPolicy the pages use; anything unknown falls back to "all"."""
+    policy = str(room_setting("ice_transport_policy") or "all").lower()
+    return policy if policy in ICE_TRANSPORT_POLICIES else "all"
+
+
+def ice_config(now: float | None = None) -> dict:
+    """What a page needs to build its peer connections: servers with fresh credentials, and the policy."""
+    servers = ice_servers(now)
+    policy = ice_transport_policy()
+    if policy == "relay" and not any("username" in s for s in servers):
+        policy = "all"  # relay-only without a TURN server would connect nobody
+    return {"iceServers": servers, "iceTransportPolicy": policy}

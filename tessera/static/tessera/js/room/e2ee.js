@@ -1,6 +1,6 @@
 // Media keys: the worker that encrypts every frame, and the key exchange between participants.
-// A deterministic leader (the participant who joined first) hands the current key to each newcomer
-// whose public key is authenticated by the room secret, and rotates the key when anyone leaves.
+// A deterministic leader (the verified participant who joined first) hands the current key to each
+// newcomer whose public key is authenticated by the room secret, and rotates the key when anyone leaves.
 import {
   ecdhKeyPair,
   helloTag,
@@ -10,6 +10,8 @@ import {
   unwrapMediaKey,
   wrapMediaKey,
 } from "./keys.js";
+
+const FORGET_AFTER_MS = 4000;
 
 export function transformsSupported() {
   return typeof window.RTCRtpScriptTransform === "function";
@@ -22,7 +24,9 @@ export class E2EE extends EventTarget {
     this.worker = new Worker(new URL("./e2ee-worker.js", import.meta.url), { type: "module", name: "e2ee" });
     this.epoch = 0;
     this.current = keys.media;
-    this.peers = new Map(); // pid -> { publicKey, seq, verified }
+    this.keySeq = 0; // join order of whoever made the current key: the earliest wins a tie
+    this.held = new Map(); // key index in the worker -> epoch
+    this.peers = new Map(); // pid -> { seq, publicKey } (publicKey once its hello proved the room secret)
     this.me = { pid: "", seq: 0 };
     this.ready = this.init();
   }
@@ -34,15 +38,21 @@ export class E2EE extends EventTarget {
 
   install(epoch, key, send) {
     this.worker.postMessage({ type: "key", index: epoch, key: key.slice().buffer, send });
+    this.held.set(epoch & 0xff, epoch);
     if (send) {
       this.epoch = epoch;
       this.current = key;
       this.announce();
-      // Older keys go after a moment: frames already in flight still decrypt, nothing later does.
-      const stale = [];
-      for (let i = 1; i <= 4; i++) stale.push((epoch - i + 256 * 4) % 256);
-      setTimeout(() => this.worker.postMessage({ type: "forget", indexes: stale }), 4000);
+      // Every older key goes after a moment, key 0 (which the room secret alone gives) included:
+      // frames already in flight still decrypt, nothing later does.
+      setTimeout(() => this.forgetBefore(epoch), FORGET_AFTER_MS);
     }
+  }
+
+  forgetBefore(epoch) {
+    const stale = [...this.held].filter(([, held]) => held < epoch).map(([index]) => index);
+    for (const index of stale) this.held.delete(index);
+    if (stale.length) this.worker.postMessage({ type: "forget", indexes: stale });
   }
 
   async announce() {
@@ -60,8 +70,33 @@ export class E2EE extends EventTarget {
   async start(me, peers) {
     await this.ready;
     this.me = me;
+    this.keySeq = me.seq;
     for (const peer of peers) this.peers.set(peer.pid, { seq: peer.seq, publicKey: null });
     await this.hello();
+  }
+
+  /**
+   * Our connection resumed after a gap in which messages to us were dropped: forget who left (the
+   * leader rotates), learn who came, and say hello again so that newcomers verify us and the leader
+   * hands over a key we may have missed.
+   */
+  async resync(peers) {
+    await this.ready;
+    const present = new Set(peers.map((p) => p.pid));
+    let left = false;
+    for (const pid of [...this.peers.keys()]) {
+      if (!present.has(pid)) left = this.peers.delete(pid) || left;
+    }
+    for (const peer of peers) if (!this.peers.has(peer.pid)) this.peers.set(peer.pid, { seq: peer.seq, publicKey: null });
+    await this.hello();
+    if (left && this.leader() === this.me.pid) await this.rotate();
+  }
+
+  /** A peer's connection resumed: what the leader sent it during its gap may be lost. */
+  async peerResumed(pid) {
+    await this.ready;
+    const peer = this.peers.get(pid);
+    if (peer?.publicKey && this.leader() === this.me.pid && this.epoch > 0) await this.deliver(pid, peer.publicKey, this.epoch, this.current);
   }
 
   async hello(to = undefined) {
@@ -69,9 +104,10 @@ export class E2EE extends EventTarget {
     this.send({ type: "e2ee", ...(to ? { to } : {}), payload: JSON.stringify({ k: "hello", pub: this.pair.publicKey, tag }) });
   }
 
+  /** The earliest joiner among us and the peers who proved the room secret: nobody else can stall rotation. */
   leader() {
     let best = this.me;
-    for (const [pid, peer] of this.peers) if (peer.seq < best.seq) best = { pid, seq: peer.seq };
+    for (const [pid, peer] of this.peers) if (peer.publicKey && peer.seq < best.seq) best = { pid, seq: peer.seq };
     return best.pid;
   }
 
@@ -91,6 +127,7 @@ export class E2EE extends EventTarget {
     const key = randomKey();
     const epoch = this.epoch + 1;
     for (const [pid, peer] of this.peers) if (peer.publicKey) await this.deliver(pid, peer.publicKey, epoch, key);
+    this.keySeq = this.me.seq;
     this.install(epoch, key, true);
   }
 
@@ -128,7 +165,12 @@ export class E2EE extends EventTarget {
         privateKey: this.pair.privateKey, theirPublicKey: peer.publicKey, roomId: this.roomId,
         from, to: this.me.pid, index: message.epoch, iv: message.iv, ct: message.ct,
       });
-      if (key && (message.epoch > this.epoch || this.epoch === 0)) this.install(message.epoch, key, true);
+      // Two participants who both thought they led made two keys of one epoch: the earlier joiner's wins.
+      const tie = message.epoch === this.epoch && peer.seq < this.keySeq;
+      if (key && (message.epoch > this.epoch || this.epoch === 0 || tie)) {
+        this.keySeq = peer.seq;
+        this.install(message.epoch, key, true);
+      }
     }
   }
 }

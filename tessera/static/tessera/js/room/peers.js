@@ -34,13 +34,14 @@ class Peer {
     this.senders = {}; // "audio" | "video" | "screen" -> RTCRtpSender
     this.early = []; // candidates that came before a remote description they could belong to
     this.disconnectTimer = null;
-    const pc = (this.pc = new RTCPeerConnection({ iceServers: mesh.iceServers }));
+    this.offerQueued = false; // the pending offer waits in the signaling backlog, to be sent on resume
+    const pc = (this.pc = new RTCPeerConnection(mesh.configuration()));
     pc.onnegotiationneeded = async () => {
       try {
         this.makingOffer = true;
         preferVp8(pc);
         await pc.setLocalDescription();
-        mesh.signal(pid, { description: pc.localDescription.toJSON() });
+        this.offerQueued = mesh.signal(pid, { description: pc.localDescription.toJSON() }) === "queued";
       } catch (error) {
         console.warn("negotiation", error);
       } finally {
@@ -62,14 +63,22 @@ class Peer {
       else if (state === "disconnected") this.disconnectTimer = setTimeout(() => this.restart(), 1500);
     };
     for (const [slot, track, stream] of mesh.localTracks()) this.setTrack(slot, track, stream);
-    // A connection negotiated but never connecting (candidates lost in a glare) restarts ICE.
+    // A connection negotiated but never connecting (candidates lost in a glare) restarts ICE; an offer
+    // never answered (lost with a dropped connection) is rolled back and made again.
     this.stuck = 0;
+    this.unanswered = 0;
     this.watchdog = setInterval(() => {
       const waiting = pc.signalingState === "stable" && pc.remoteDescription && ["new", "checking"].includes(pc.iceConnectionState);
       this.stuck = waiting ? this.stuck + 1 : 0;
       if (this.stuck >= (this.polite ? 5 : 3)) {
         this.stuck = 0;
         this.restart();
+      }
+      const offering = pc.signalingState === "have-local-offer" && !this.makingOffer && mesh.signaling.connected;
+      this.unanswered = offering ? this.unanswered + 1 : 0;
+      if (this.unanswered >= (this.polite ? 6 : 4)) {
+        this.unanswered = 0;
+        this.renegotiate();
       }
     }, 1000);
   }
@@ -107,9 +116,34 @@ class Peer {
     if (this.pc.signalingState !== "closed") this.pc.restartIce();
   }
 
+  /** Withdraw an offer that will get no answer; `restart` offers again, with an ICE restart. */
+  async renegotiate({ restart = true } = {}) {
+    const pc = this.pc;
+    if (pc.signalingState === "have-local-offer" && !this.makingOffer) {
+      try {
+        await pc.setLocalDescription({ type: "rollback" });
+      } catch (error) {
+        console.warn("rollback", error);
+      }
+    }
+    if (restart) this.restart();
+  }
+
+  /**
+   * A signaling connection came back. The side whose connection it was restarts ICE (its queued offer,
+   * if any, went out with the backlog); the other side only withdraws an offer the server dropped and
+   * waits for that restart, so that the two do not offer at once.
+   */
+  resumed({ ours }) {
+    if (ours && this.offerQueued) this.restart();
+    else this.renegotiate({ restart: ours });
+  }
+
   async handle({ description, candidate }) {
     const pc = this.pc;
     if (description) {
+      // An answer to an offer rolled back meanwhile: the new offer will get its own.
+      if (description.type === "answer" && pc.signalingState !== "have-local-offer") return;
       const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
@@ -119,6 +153,8 @@ class Peer {
         preferVp8(pc);
         await pc.setLocalDescription();
         this.mesh.signal(this.pid, { description: pc.localDescription.toJSON() });
+      } else {
+        this.offerQueued = false;
       }
       this.budget(this.mesh.peers.size);
     } else if (candidate) {
@@ -148,11 +184,28 @@ class Peer {
 }
 
 export class Mesh extends EventTarget {
-  constructor({ signaling, e2ee, iceServers, media }) {
+  constructor({ signaling, e2ee, iceServers, iceTransportPolicy = "all", media }) {
     super();
-    Object.assign(this, { signaling, e2ee, iceServers, media });
+    Object.assign(this, { signaling, e2ee, iceServers, iceTransportPolicy, media });
     this.pid = "";
     this.peers = new Map();
+  }
+
+  configuration() {
+    return { iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy };
+  }
+
+  /** Fresh TURN credentials (they expire) for the next ICE gathering of every connection. */
+  configure({ iceServers, iceTransportPolicy }) {
+    this.iceServers = iceServers;
+    if (iceTransportPolicy) this.iceTransportPolicy = iceTransportPolicy;
+    for (const peer of this.peers.values()) {
+      try {
+        peer.pc.setConfiguration({ ...peer.pc.getConfiguration(), ...this.configuration() });
+      } catch (error) {
+        console.warn("configuration", error);
+      }
+    }
   }
 
   localTracks() {
@@ -160,7 +213,7 @@ export class Mesh extends EventTarget {
   }
 
   signal(to, data) {
-    this.signaling.send({ type: "signal", to, ...data });
+    return this.signaling.send({ type: "signal", to, ...data });
   }
 
   add(pid) {
@@ -198,6 +251,16 @@ export class Mesh extends EventTarget {
 
   restartIce() {
     for (const peer of this.peers.values()) peer.restart();
+  }
+
+  /** Our signaling connection resumed: offers sent into the dropped one are made again. */
+  resumed() {
+    for (const peer of this.peers.values()) peer.resumed({ ours: true });
+  }
+
+  /** A peer's connection resumed: whatever we sent it meanwhile was dropped by the server. */
+  peerResumed(pid) {
+    this.peers.get(pid)?.resumed({ ours: false });
   }
 
   closeAll() {

@@ -79,7 +79,10 @@ class Room {
       await this.media.acquire("audio").catch((err) => this.error(t(mediaErrorKey(err))));
       this.preview();
     };
-    $("speaker-select").onchange = (e) => (this.sinkId = e.target.value);
+    $("speaker-select").onchange = (e) => {
+      this.sinkId = e.target.value;
+      this.stage.setSink(this.sinkId); // the voices of the call, not only the test tone
+    };
     $("speaker-test").onclick = () => speakerTest(this.sinkId);
     $("prejoin-form").onsubmit = (event) => {
       event.preventDefault();
@@ -150,7 +153,13 @@ class Room {
       token: this.link.token,
       name: await sealText(this.keys.chat, JSON.stringify({ name })),
     });
-    this.mesh = new Mesh({ signaling: this.signaling, e2ee: this.e2ee, iceServers: [], media: this.media });
+    this.mesh = new Mesh({
+      signaling: this.signaling,
+      e2ee: this.e2ee,
+      iceServers: [],
+      iceTransportPolicy: app.dataset.iceTransportPolicy || "all",
+      media: this.media,
+    });
     this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
     this.media.addEventListener("track", ({ detail }) => {
       this.mesh.setTrack(detail.slot, detail.track, detail.slot === "screen" ? this.media.screenStream : this.media.stream);
@@ -189,14 +198,13 @@ class Room {
         this.broadcastState(m.peer.pid);
         break;
       case "peer_left":
-        this.mesh.remove(m.pid);
-        this.stage.drop(m.pid);
-        this.stats.forget(m.pid);
-        this.names.delete(m.pid);
+        this.dropPeer(m.pid);
         await this.e2ee.peerLeft(m.pid);
         break;
       case "peer_resumed":
-        this.mesh.peers.get(m.pid)?.restart();
+        // The server dropped what we sent this peer during its gap: offers and keys go again.
+        this.mesh.peerResumed(m.pid);
+        await this.e2ee.peerResumed(m.pid);
         break;
       case "signal":
         await this.mesh.handle(m.from, m);
@@ -262,11 +270,20 @@ class Room {
     this.media.stopAll();
   }
 
+  dropPeer(pid) {
+    this.mesh.remove(pid);
+    this.stage.drop(pid);
+    this.stats.forget(pid);
+    this.names.delete(pid);
+    this.states.delete(pid);
+    for (const key of [...(this.streams || new Map()).keys()]) if (key.startsWith(`${pid}:`)) this.streams.delete(key);
+  }
+
   async onWelcome(m) {
     this.me = { pid: m.pid, seq: m.seq };
     this.role = m.role;
     this.mesh.pid = m.pid;
-    this.mesh.iceServers = m.ice_servers;
+    this.mesh.configure({ iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy });
     app.classList.toggle("is-organiser", m.role === "organiser");
     $("connection-status").hidden = true;
     $("locked-indicator").hidden = !m.locked;
@@ -277,10 +294,18 @@ class Room {
     if (!m.resumed) await this.e2ee.start(this.me, m.peers);
     for (const peer of m.peers) await this.peerName(peer);
     if (m.resumed) {
+      // Whoever left or came during the gap: its peer_left or peer_joined never reached us.
       const present = new Set(m.peers.map((p) => p.pid));
-      for (const pid of [...this.mesh.peers.keys()]) if (!present.has(pid)) this.mesh.remove(pid);
-      for (const peer of m.peers) this.mesh.add(peer.pid);
-      this.mesh.restartIce();
+      for (const pid of [...this.mesh.peers.keys()]) if (!present.has(pid)) this.dropPeer(pid);
+      await this.e2ee.resync(m.peers);
+      this.mesh.resumed();
+      for (const peer of m.peers) {
+        this.mesh.add(peer.pid);
+        this.renderPeer(peer.pid);
+      }
+      this.renderLobby(m.lobby || []);
+      this.onRecording(m.recording ? { active: true, ...m.recording } : { active: false });
+      this.broadcastState();
       return;
     }
     for (const peer of m.peers) {
@@ -526,7 +551,10 @@ class Room {
     }
     list.replaceChildren(...items);
     $("lobby-panel").hidden = items.length === 0;
-    if (items.length) this.toast(t("someone_waiting"));
+    if (items.length) {
+      $("side").hidden = false; // the organiser sees who waits without looking for it
+      this.toast(t("someone_waiting"));
+    }
   }
 
   // --- recording with notice --------------------------------------------------------------------------
@@ -586,9 +614,9 @@ class Room {
   startLoops() {
     if (this.loops) return;
     this.loops = true;
-    let tick = 0;
+    const every = Math.max(1, Number(app.dataset.statsInterval) || 10) * 1000;
+    let sentAt = performance.now();
     setInterval(async () => {
-      tick++;
       const figures = [];
       for (const [pid, peer] of this.mesh.peers) {
         if (peer.pc.connectionState === "closed") continue;
@@ -600,8 +628,11 @@ class Room {
           /* closed meanwhile */
         }
       }
-      if (tick % 5 === 0 && figures.length) this.signaling.send(aggregate(figures));
-    }, 2000);
+      if (figures.length && performance.now() - sentAt >= every - 500) {
+        sentAt = performance.now();
+        this.signaling.send(aggregate(figures));
+      }
+    }, Math.min(2000, every));
     setInterval(() => {
       let best = null;
       let level = 0.02;

@@ -6,6 +6,18 @@ export class Stage {
     this.template = template;
     this.tiles = new Map(); // key "pid:kind" -> element
     this.view = "grid";
+    this.sinkId = null; // the chosen speaker, for every voice of the call
+  }
+
+  setSink(sinkId) {
+    this.sinkId = sinkId;
+    for (const tile of this.tiles.values()) this.applySink(tile);
+  }
+
+  applySink(tile) {
+    const video = tile.querySelector("video");
+    if (this.sinkId == null || tile.classList.contains("local") || !video.setSinkId || video.sinkId === this.sinkId) return;
+    video.setSinkId(this.sinkId).catch((error) => console.warn("speaker", error));
   }
 
   tile(pid, kind, { local = false } = {}) {
@@ -20,6 +32,7 @@ export class Stage {
         tile.querySelector("video").muted = true;
       }
       this.tiles.set(key, tile);
+      this.applySink(tile);
       this.root.append(tile);
       this.layout();
     }
