@@ -127,3 +127,58 @@ def test_unsubscribe_after_the_record_was_purged_is_harmless(client):
     ConsentRecord.objects.all().delete()
     assert client.post(path, {"List-Unsubscribe": "One-Click"}).status_code == 200
     assert OutboxMessage.objects.filter(kind="marketing").count() == 1
+
+
+def test_the_exact_text_seen_is_archived_once_and_shown_in_the_export(user):
+    from tessera.privacy.exports import export_data
+    from tessera.privacy.models import ConsentText
+
+    first = _subscribe(email=user.email, user=user, language="en")
+    second = _subscribe(email=user.email, user=user, language="en")
+    french = services.consent_record(
+        email=user.email,
+        purpose="marketing",
+        text="Oui, envoyez-moi vos actualités.",
+        text_version="2025-03",
+        method="checkbox",
+        language="fr",
+    )
+    archived = ConsentText.objects.get(language="en")
+    assert archived.text == TEXT and archived.version == "2025-03" and archived.purpose == "marketing"
+    assert first.shown_text == second.shown_text == archived
+    assert archived.text_hash == first.text_hash
+    assert french.shown_text.language == "fr" and ConsentText.objects.count() == 2
+    data = export_data(services.subject_resolve(user.email))
+    rows = next(s for s in data["sections"] if s["category"] == "consents")["rows"]
+    assert [r["text"] for r in rows] == [TEXT, TEXT, "Oui, envoyez-moi vos actualités."]
+    assert rows[2]["text_language"] == "fr"
+
+
+def test_the_archived_text_outlives_the_withdrawal_as_part_of_the_proof(user):
+    consent = _subscribe(email=user.email, user=user)
+    services.consent_withdraw(email=user.email, method="link")
+    consent.refresh_from_db()
+    assert consent.email == "" and consent.shown_text.text == TEXT
+
+
+def test_a_post_without_the_one_click_body_or_the_confirm_button_changes_nothing():
+    _subscribe()
+    path = _unsubscribe_path(_marketing())
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(path).status_code == 400
+    assert client.post(path, {"List-Unsubscribe": "one-click-please"}).status_code == 400
+    assert services.consent_active(email="news@example.org", purpose="marketing")
+    page = client.get(path).content.decode()
+    assert 'name="confirm" value="unsubscribe"' in page
+    assert client.post(path, {"confirm": "unsubscribe"}).status_code == 200
+    assert ConsentRecord.objects.get().withdrawal_method == "link"
+
+
+def test_the_one_click_post_of_a_mail_client_is_url_encoded_too():
+    _subscribe()
+    path = _unsubscribe_path(_marketing())
+    # What RFC 8058 mail clients send (the other tests post multipart/form-data, also allowed).
+    body = "List-Unsubscribe=One-Click"
+    response = Client().post(path, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert ConsentRecord.objects.get().withdrawal_method == "one-click"
