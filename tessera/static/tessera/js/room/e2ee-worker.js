@@ -1,19 +1,40 @@
 // Encrypts and decrypts every encoded audio and video frame (RTCRtpScriptTransform).
-// Per frame it does one WebCrypto call and the one copy that joins header, ciphertext and trailer;
-// keys are imported once, buffers that can be reused are, and the codec is read from the frame's
-// metadata only when it can change (a video key frame) and now and then, not for every frame.
+// The cipher runs synchronously in WebAssembly (aesgcm.js) when it loads, else through WebCrypto; both
+// give the same bytes. Per frame there is one copy in and one copy out; keys are set up once, and the
+// codec is read from the frame's metadata only when it can change (a video key frame) and now and then.
+import { aesGcmLoad } from "./aesgcm.js";
 import { IV_BYTES, clearBytes, codecOf, makeIv, open, seal } from "./framing.js";
 
-const keys = new Map(); // key index (0-255) -> CryptoKey
+const keys = new Map(); // key index (0-255) -> { key: CryptoKey, slot: WebAssembly key slot or -1 }
 let sendIndex = 0;
 const receivers = new Set(); // decrypting transformers, asked for a key frame when a key arrives
 const starved = new WeakSet(); // receivers that dropped frames for want of a key
 const CODEC_RECHECK = 128; // frames between two metadata reads when no key frame says the codec changed
 
+let gcm = null; // the WebAssembly cipher, once loaded
+aesGcmLoad(new URL("../../vendor/bearssl-gcm/aesgcm.wasm", import.meta.url)).then((module) => {
+  gcm = module;
+  if (gcm) for (const entry of keys.values()) if (entry.slot < 0 && entry.raw) entry.slot = gcm.keySet(entry.raw);
+  for (const entry of keys.values()) delete entry.raw;
+  self.frameCipher = gcm ? "webassembly" : "webcrypto"; // read by the browser tests
+});
+
+function forget(index) {
+  const entry = keys.get(index);
+  if (!entry) return;
+  if (gcm) gcm.keyClear(entry.slot);
+  keys.delete(index);
+}
+
 self.onmessage = async ({ data }) => {
   if (data.type === "key") {
-    keys.set(data.index & 0xff, await crypto.subtle.importKey("raw", data.key, "AES-GCM", false, ["encrypt", "decrypt"]));
-    if (data.send) sendIndex = data.index & 0xff;
+    const index = data.index & 0xff;
+    forget(index);
+    const entry = { key: await crypto.subtle.importKey("raw", data.key, "AES-GCM", false, ["encrypt", "decrypt"]), slot: -1 };
+    if (gcm) entry.slot = gcm.keySet(data.key);
+    else entry.raw = data.key; // keyed into the module when it has loaded
+    keys.set(index, entry);
+    if (data.send) sendIndex = index;
     // Frames dropped before the key came: the decoder needs a key frame to start again.
     for (const transformer of receivers) {
       if (starved.has(transformer)) {
@@ -24,7 +45,7 @@ self.onmessage = async ({ data }) => {
   } else if (data.type === "send") {
     sendIndex = data.index & 0xff;
   } else if (data.type === "forget") {
-    for (const index of data.indexes) keys.delete(index & 0xff);
+    for (const index of data.indexes) forget(index & 0xff);
   }
 };
 
@@ -46,43 +67,57 @@ function encryptor(kind) {
   const iv = new Uint8Array(IV_BYTES); // frames of one transformer are handled one at a time
   const codec = codecTracker(kind);
   let counter = 0;
-  return async (frame) => {
-    const key = keys.get(sendIndex);
-    if (!key || frame.data.byteLength === 0) return null; // nothing leaves unencrypted
-    const index = sendIndex;
+  // Returns the frame, null (drop) or, on the WebCrypto path, a promise of either.
+  return (frame) => {
+    const entry = keys.get(sendIndex);
     const data = new Uint8Array(frame.data);
+    if (!entry || data.byteLength === 0) return null; // nothing leaves unencrypted
+    const index = sendIndex;
     const n = Math.min(clearBytes(codec(frame), frame.type), data.byteLength);
     makeIv(salt, counter++, iv);
+    if (entry.slot >= 0 && gcm.fits(data.byteLength)) {
+      const sealed = gcm.seal(entry.slot, data, n, iv, index);
+      if (!sealed) return null;
+      frame.data = sealed;
+      return frame;
+    }
     const header = data.subarray(0, n);
-    const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: header }, key, data.subarray(n));
-    frame.data = seal(header, new Uint8Array(ct), iv, index).buffer;
-    return frame;
+    return crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: header }, entry.key, data.subarray(n)).then((ct) => {
+      frame.data = seal(header, new Uint8Array(ct), iv, index).buffer;
+      return frame;
+    });
   };
 }
 
 function decryptor(kind, transformer) {
   const codec = codecTracker(kind);
-  return async (frame) => {
+  return (frame) => {
     const data = new Uint8Array(frame.data);
     if (data.byteLength === 0) return null;
     const n = clearBytes(codec(frame), frame.type);
     const parts = open(data, n);
-    const key = parts && keys.get(parts.keyIndex);
-    if (!key) {
+    const entry = parts && keys.get(parts.keyIndex);
+    if (!entry) {
       starved.add(transformer);
       return null; // unknown key: drop, never pass through
     }
-    let plain;
-    try {
-      plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: parts.iv, additionalData: parts.header }, key, parts.ciphertext);
-    } catch {
-      return null; // wrong key or altered frame: dropped
+    if (entry.slot >= 0 && gcm.fits(data.byteLength)) {
+      const plain = gcm.open(entry.slot, data, n);
+      if (!plain) return null; // wrong key or altered frame: dropped
+      frame.data = plain;
+      return frame;
     }
-    const out = new Uint8Array(n + plain.byteLength);
-    out.set(parts.header, 0);
-    out.set(new Uint8Array(plain), n);
-    frame.data = out.buffer;
-    return frame;
+    const iv = parts.iv.slice(); // the IV outlives this call's view of the frame
+    return crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: parts.header }, entry.key, parts.ciphertext).then(
+      (plain) => {
+        const out = new Uint8Array(n + plain.byteLength);
+        out.set(parts.header, 0);
+        out.set(new Uint8Array(plain), n);
+        frame.data = out.buffer;
+        return frame;
+      },
+      () => null, // wrong key or altered frame: dropped
+    );
   };
 }
 
@@ -94,7 +129,8 @@ async function run(transformer, transform) {
     for (;;) {
       const { value: frame, done } = await reader.read();
       if (done) break;
-      const out = await transform(frame);
+      let out = transform(frame);
+      if (out && typeof out.then === "function") out = await out; // WebCrypto path only
       if (out) writer.write(out).catch(() => {});
     }
   } catch {

@@ -1,0 +1,44 @@
+"""The frame cipher in real Chromium: WebAssembly by default, WebCrypto as the fallback, the two interoperate."""
+
+import pytest
+
+from tests.room.conftest import meeting_create
+
+from .room_helpers import decoding_from_all, inbound, open_room, wait_until
+
+
+@pytest.fixture
+def meeting(server, settings):
+    from tessera.meetings.room import live
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    live.reset()
+    yield meeting_create()
+    live.reset()
+
+
+def frame_cipher(page) -> str:
+    """What the page's E2EE worker encrypts with, once it has decided."""
+    worker = next(w for w in page.workers if w.url.endswith("/e2ee-worker.js"))
+    wait_until(lambda: worker.evaluate("self.frameCipher || ''"), message="the worker chose its cipher")
+    return worker.evaluate("self.frameCipher")
+
+
+def test_a_webassembly_page_and_a_webcrypto_page_decode_each_other(meeting, browser, server):
+    fast = open_room(browser, server, meeting.link(0), name="Ana")
+    # The second person's browser cannot load the module: its worker falls back to WebCrypto.
+    slow = open_room(browser, server, meeting.link(1), name="Ben", join=False)
+    slow.context.route("**/aesgcm.wasm", lambda route: route.fulfill(status=404, body=""))
+    slow.reload()
+    slow.wait_for_selector("#room-app[data-state=prejoin]")
+    slow.click("#join-button")
+    for page in (fast, slow):
+        wait_until(lambda p=page: decoding_from_all(p, 1, "video"), message="video from the other")
+        wait_until(lambda p=page: decoding_from_all(p, 1, "audio"), message="audio from the other")
+    assert frame_cipher(fast) == "webassembly"
+    assert frame_cipher(slow) == "webcrypto"
+    before = [inbound(p) for p in (fast, slow)]
+    fast.wait_for_timeout(1500)
+    after = [inbound(p) for p in (fast, slow)]
+    for b, a in zip(before, after, strict=True):
+        assert a[0]["video"] > b[0]["video"] and a[0]["audio"] > b[0]["audio"], (b, a)
