@@ -49,10 +49,19 @@ PC_SPY = """
 """
 
 
-def open_room(browser, server, path: str, *, name: str = "", join: bool = True, context_args=None):
+# Injected by a test, not by the product: peer connections the page closes keep running, as if the
+# other side (or a media server) went on sending to a participant who was removed.
+KEEP_CONNECTIONS = "RTCPeerConnection.prototype.close = function () {};"
+
+
+def open_room(
+    browser, server, path: str, *, name: str = "", join: bool = True, context_args=None, init_scripts=()
+):
     context = browser.new_context(**(context_args or {}))
     page = context.new_page()
     page.add_init_script(PC_SPY)
+    for script in init_scripts:
+        page.add_init_script(script)
     page.goto(server.url + path)
     page.wait_for_selector("#room-app[data-state=prejoin]", timeout=10_000)
     if name:

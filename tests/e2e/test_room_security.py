@@ -8,7 +8,15 @@ from django.apps import apps
 
 from tests.room.conftest import meeting_create
 
-from .room_helpers import decoding_from_all, inbound, open_room, wait_until
+from .room_helpers import (
+    KEEP_CONNECTIONS,
+    cut_websocket,
+    decoding_from_all,
+    frames,
+    inbound,
+    open_room,
+    wait_until,
+)
 
 
 class Capture(logging.Handler):
@@ -44,10 +52,15 @@ def _open(browser, server, path, contexts, **kwargs):
     return page
 
 
-def test_a_wrong_room_secret_decodes_nothing(meeting, browser, server, contexts):
-    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
-    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
+def epoch(page) -> str:
+    return page.get_attribute("#e2ee-badge", "data-epoch")
+
+
+def test_a_wrong_room_secret_decodes_nothing_and_cannot_stall_key_rotation(
+    meeting, browser, server, contexts
+):
     wrong_secret = ("B" if meeting.room_secret[0] != "B" else "C") + meeting.room_secret[1:]
+    # The intruder comes first: the earliest joiner would lead the key exchange if it were trusted.
     intruder = _open(
         browser,
         server,
@@ -55,23 +68,43 @@ def test_a_wrong_room_secret_decodes_nothing(meeting, browser, server, contexts)
         name="Eve",
         contexts=contexts,
     )
-    for page in (a, b):
-        wait_until(lambda p=page: decoding_from_all(p, 1), message="the right participants decode each other")
-    wait_until(
-        lambda: len([s for s in inbound(intruder) if s["state"] == "connected"]) == 2, message="connected"
-    )
-    a.wait_for_timeout(3000)
-    assert all(s["video"] == 0 and s["audio"] == 0 for s in inbound(intruder)), inbound(intruder)
-    # The others receive its frames but decode none, and show it as unverified.
-    for page in (a, b):
-        assert sorted(s["video"] for s in inbound(page))[0] == 0
-        page.wait_for_selector(".tile[data-note=unverified]", timeout=5000)
-
-
-def test_a_removed_participant_decodes_nothing_new_while_the_others_go_on(meeting, browser, server, contexts):
-    organiser = _open(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts)
+    intruder.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
     a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
     b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
+    c = _open(browser, server, meeting.link(3), name="Chloé", contexts=contexts)
+    for page in (a, b, c):
+        wait_until(lambda p=page: decoding_from_all(p, 2), message="the right participants decode each other")
+    wait_until(
+        lambda: len([s for s in inbound(intruder) if s["state"] == "connected"]) == 3, message="connected"
+    )
+    a.wait_for_timeout(2000)
+    assert all(s["video"] == 0 and s["audio"] == 0 for s in inbound(intruder)), inbound(intruder)
+    # The others receive its frames but decode none, and show it as unverified.
+    for page in (a, b, c):
+        assert sorted(s["video"] for s in inbound(page))[0] == 0
+        page.wait_for_selector(".tile[data-note=unverified]", timeout=5000)
+    code_before = a.text_content("#safety-code")
+    c.click("#leave-button")
+    # The earliest verified participant leads: the key rotates although the intruder joined first.
+    wait_until(lambda: epoch(a) == "1" and epoch(b) == "1", timeout=5, message="key rotated")
+    wait_until(lambda: a.text_content("#safety-code") == b.text_content("#safety-code"), timeout=5)
+    assert a.text_content("#safety-code") != code_before
+    before = [frames(a), frames(b)]
+    a.wait_for_timeout(1500)
+    assert frames(a) > before[0] and frames(b) > before[1]
+    # Alone in its own view, the intruder may make itself a key: not the one the others use.
+    assert frames(intruder) == 0 and intruder.text_content("#safety-code") != a.text_content("#safety-code")
+
+
+def test_a_removed_participant_receives_ciphertext_but_decodes_nothing_new(
+    meeting, browser, server, contexts
+):
+    # Every connection stays up after the removal, so the removed page still receives the others' media:
+    # only the key rotation stands between it and what they say next.
+    keep = {"init_scripts": [KEEP_CONNECTIONS]}
+    organiser = _open(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts, **keep)
+    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts, **keep)
+    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts, **keep)
     for page in (organiser, a, b):
         wait_until(lambda p=page: decoding_from_all(p, 2), message="everyone decodes everyone")
     code_before = a.text_content("#safety-code")
@@ -80,15 +113,49 @@ def test_a_removed_participant_decodes_nothing_new_while_the_others_go_on(meetin
     ben.hover()
     ben.locator("[data-act=remove]").click()
     b.wait_for_selector("#room-app[data-state=ended]", timeout=5000)
-    frames_b = sum(s["video"] for s in inbound(b))
     # The key leader rotated the key: the remaining two agree on a new safety code.
-    wait_until(lambda: a.get_attribute("#e2ee-badge", "data-epoch") == "1", timeout=5, message="key rotated")
+    wait_until(lambda: epoch(a) == "1" and epoch(organiser) == "1", timeout=5, message="key rotated")
     wait_until(lambda: organiser.text_content("#safety-code") == a.text_content("#safety-code"), timeout=5)
     assert a.text_content("#safety-code") != code_before
-    before = [s["video"] for s in inbound(a)]
-    a.wait_for_timeout(2000)
-    assert sum(s["video"] for s in inbound(a)) > sum(before)
-    assert sum(s["video"] for s in inbound(b)) == frames_b
+    b.wait_for_timeout(1000)  # frames of the old key still in flight
+    removed_before = inbound(b)
+    others_before = [frames(a), frames(organiser)]
+    b.wait_for_timeout(3000)
+    removed_after = inbound(b)
+    assert [s["state"] for s in removed_after] == ["connected", "connected"], removed_after
+    received = sum(s["bytes"] for s in removed_after) - sum(s["bytes"] for s in removed_before)
+    assert received > 20_000, (removed_before, removed_after)  # the ciphertext keeps coming...
+    assert frames(b) == sum(s["video"] for s in removed_before)  # ...and none of it decrypts
+    assert frames(a) > others_before[0] and frames(organiser) > others_before[1]
+
+
+def test_after_a_gap_a_resumed_page_learns_who_left_and_gets_the_new_key(meeting, browser, server, contexts):
+    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
+    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
+    c = _open(browser, server, meeting.link(2), name="Chloé", contexts=contexts)
+    for page in (a, b, c):
+        wait_until(lambda p=page: decoding_from_all(p, 2), message="everyone decodes everyone")
+    b.context.set_offline(True)  # WebRTC goes on; the signaling cannot come back
+    cut_websocket(server, meeting.room_id, meeting.invitations[1].pk)
+    try:
+        b.wait_for_selector("#connection-status:not([hidden])", timeout=5000)
+        c.click("#leave-button")
+        # Ana leads and rotates; the key for Ben is dropped with his connection.
+        wait_until(lambda: epoch(a) == "1", timeout=5, message="key rotated")
+        b.wait_for_timeout(1000)
+        stalled = frames(b)
+        b.wait_for_timeout(1500)
+        assert frames(b) == stalled and epoch(b) == "0"  # Ana's frames use a key Ben lacks
+    finally:
+        b.context.set_offline(False)
+    b.wait_for_selector("#connection-status[hidden]", state="attached", timeout=10_000)
+    wait_until(lambda: epoch(b) == "1", timeout=5, message="the leader handed the key over again")
+    assert b.text_content("#safety-code") == a.text_content("#safety-code")
+    wait_until(lambda: frames(b) > stalled + 5, timeout=5, message="Ben decodes Ana again")
+    ana_before = frames(a)
+    wait_until(lambda: frames(a) > ana_before + 5, timeout=5, message="Ana decodes Ben on the new key")
+    # Chloé left during the gap: her tile is gone from Ben's page too.
+    assert "Chloé" not in b.text_content("#stage")
 
 
 def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
@@ -96,12 +163,14 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
 ):
     capture = Capture()
     capture.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.DEBUG)
-    for name in ("uvicorn.access", "uvicorn.error", "django.request", "django.db.backends"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    # uvicorn's loggers do not propagate to the root logger: the handler goes on each of them too.
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error")]
+    loggers += [logging.getLogger(name) for name in ("django.request", "django.db.backends")]
+    old_levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        if logger.name in {"root", "uvicorn", "uvicorn.access"}:
+            logger.addHandler(capture)
     sent, urls, set_cookies = [], [], []
 
     def watch(page):
@@ -141,11 +210,15 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
         b.wait_for_function("document.getElementById('chat-log').textContent.includes('secret plans')")
         cookies = a.context.cookies() + b.context.cookies()
     finally:
-        root.removeHandler(capture)
-        root.setLevel(old_level)
+        for logger, level in zip(loggers, old_levels, strict=True):
+            logger.removeHandler(capture)
+            logger.setLevel(level)
     secret = meeting.room_secret
     assert len(sent) > 20 and any("/ws/meet/" in u for u in urls)
     assert not [s for s in sent if secret in s]
+    # The capture saw the server's own lines (every HTTP request, the WebSocket), none with the secret.
+    assert any(line.startswith("uvicorn.access") and "/room/" in line for line in capture.lines)
+    assert any("WebSocket /ws/meet/" in line for line in capture.lines)
     assert not [line for line in capture.lines if secret in line]
     for model in apps.get_models():
         for row in model.objects.all().values():
