@@ -181,6 +181,8 @@ def register_rows() -> list[dict]:
     rows = []
     for activity in registry.activities.values():
         retention = str(activity.retention.description)
+        # Keyed by lazy texts, whose hash depends on the active language: compare as plain text.
+        by_category = {str(k): str(v) for k, v in activity.category_retention.items()}
         rows.append(
             {
                 "id": activity.name,
@@ -194,7 +196,7 @@ def register_rows() -> list[dict]:
                 "data_subjects": [str(x) for x in activity.data_subjects],
                 "data_categories": [str(x) for x in activity.data_categories],
                 "category_retention": [
-                    {"category": str(c), "retention": str(activity.category_retention.get(c, retention))}
+                    {"category": str(c), "retention": by_category.get(str(c), retention)}
                     for c in activity.data_categories
                 ],
                 "sensitive_data": activity.sensitive_data,

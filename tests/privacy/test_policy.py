@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
-from tessera.core.models import OutboxMessage
+from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy.models import PolicyVersion
 from tessera.privacy.policy import cookie_table, policy_publish
 from tessera.privacy.register import Activity, LegalBasis, Retention, registry
@@ -176,3 +176,203 @@ def test_policy_page_shows_the_current_version(client, settings):
 
 def test_the_version_is_published_by_the_migrate_handler():
     assert PolicyVersion.objects.exists()
+
+
+# --- Durable policy-change emails -----------------------------------------------------------------
+
+
+def _account_holders(count):
+    return [
+        get_user_model().objects.create_user(f"holder{i}@example.org", "pw-0123456789") for i in range(count)
+    ]
+
+
+def test_a_notification_interrupted_by_a_crash_resumes_and_everybody_gets_exactly_one_email(
+    extra_activity, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tessera.privacy import policy
+
+    holders = _account_holders(8)
+    policy_publish()
+    registry.activities[extra_activity.name] = extra_activity
+    monkeypatch.setattr(policy, "NOTIFY_BATCH", 3)
+    real_queue, calls = policy.email_queue_template, []
+
+    def crashing_queue(**kwargs):
+        calls.append(kwargs["to"])
+        if len(calls) == 5:  # the worker dies in the middle of the second batch
+            raise RuntimeError("worker killed")
+        return real_queue(**kwargs)
+
+    monkeypatch.setattr(policy, "email_queue_template", crashing_queue)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = policy_publish()
+    version.refresh_from_db()
+    sent = OutboxMessage.objects.filter(kind="privacy_policy_changed")
+    assert sent.count() == 3 and version.notified_at is None  # the first batch only, committed whole
+    assert version.notified_through_user_id == holders[2].pk
+
+    monkeypatch.setattr(policy, "email_queue_template", real_queue)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert policy_publish().pk == version.pk  # same register: resumes instead of returning early
+    version.refresh_from_db()
+    assert version.notified_at is not None
+    recipients = list(sent.values_list("recipient", flat=True))
+    assert sorted(recipients) == sorted(h.email for h in holders)  # each exactly once
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_publish()
+    assert sent.count() == len(holders)
+    logged = SecurityEvent.objects.get(action="privacy.policy_changed")
+    assert logged.data == {"version": version.number, "notified": 5, "resumed": True}
+
+
+def test_the_hourly_resume_finishes_an_unfinished_notification(extra_activity):
+    from tessera.privacy import tasks
+
+    holders = _account_holders(3)
+    policy_publish()
+    registry.activities[extra_activity.name] = extra_activity
+    version = policy_publish()  # no commit in this test: the enqueue never happened (queue down)
+    assert not OutboxMessage.objects.filter(kind="privacy_policy_changed").exists()
+    assert tasks.privacy_policy_notifications_resume.call_local() == len(holders)
+    version.refresh_from_db()
+    assert version.notified_at and tasks.privacy_policy_notifications_resume.call_local() == 0
+
+
+def test_migrate_only_publishes_the_version_and_enqueues_the_emails(
+    user, extra_activity, django_capture_on_commit_callbacks
+):
+    from huey.contrib.djhuey import HUEY
+
+    from tessera.privacy.apps import _publish_policy
+
+    policy_publish()
+    registry.activities[extra_activity.name] = extra_activity
+    HUEY.immediate = False  # a real queue: the task waits for a worker
+    try:
+        HUEY.flush()
+        with django_capture_on_commit_callbacks(execute=True):
+            _publish_policy(sender=None, using="default")
+        version = PolicyVersion.objects.order_by("-number").first()
+        assert version.substantial and version.notified_at is None
+        assert not OutboxMessage.objects.filter(kind="privacy_policy_changed").exists()
+        assert HUEY.pending_count() == 1
+        task = HUEY.dequeue()
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+    # The worker runs it (immediate again, so that it keeps the test's database connection open).
+    HUEY.execute(task)
+    version.refresh_from_db()
+    assert version.notified_at
+    assert OutboxMessage.objects.get(kind="privacy_policy_changed").recipient == user.email
+
+
+def test_account_holders_who_joined_after_the_change_are_not_emailed_about_it(extra_activity):
+    import time_machine
+    from django.utils import timezone
+
+    from tessera.privacy.policy import policy_change_notify
+
+    policy_publish()
+    registry.activities[extra_activity.name] = extra_activity
+    version = policy_publish(notify=False)
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
+        _account_holders(1)
+    assert policy_change_notify(version_id=version.pk) == 0
+
+
+# --- The Art. 30 register, with the CNIL template's fields ----------------------------------------
+
+CNIL_COLUMNS = [
+    "Reference",
+    "Name of the processing",
+    "Record created",
+    "Last update",
+    "Controller",
+    "Representative",
+    "Joint controller",
+    "Data protection officer",
+    "Purpose(s) of the processing",
+    "Legal basis",
+    "Categories of data subjects",
+    "Categories of personal data",
+    "Retention period of each category of data",
+    "Sensitive data",
+    "Categories of recipients",
+    "Processors",
+    "Transfers outside the EU: recipient",
+    "Transfers outside the EU: country",
+    "Transfers outside the EU: safeguards",
+    "Retention periods",
+    "Technical and organisational security measures",
+]
+
+
+def test_every_column_of_the_cnil_template_is_present_and_filled(client):
+    rows = list(csv.DictReader(io.StringIO(client.get("/en/privacy/register.csv").content.decode())))
+    assert rows and list(rows[0]) == CNIL_COLUMNS
+    for row in rows:
+        for column in CNIL_COLUMNS:
+            assert row[column].strip(), (row["Reference"], column)
+    social = next(r for r in rows if r["Reference"] == "accounts.social_sign_in")
+    assert social["Transfers outside the EU: country"] == "United States"
+    assert "Data Privacy Framework" in social["Transfers outside the EU: safeguards"]
+    assert (
+        "OAuth tokens: Deleted once no longer needed" in social["Retention period of each category of data"]
+    )
+    data = json.loads(client.get("/privacy/register.json").content)
+    for activity in data["activities"]:
+        for key in ["created", "updated", "joint_controller", "category_retention", "transfers"]:
+            assert key in activity, key
+        assert {c["category"] for c in activity["category_retention"]} == set(activity["data_categories"])
+        assert all(c["retention"] for c in activity["category_retention"])
+    assert "representative" in data
+
+
+def test_the_representative_and_a_joint_controller_come_from_the_declarations(
+    client, settings, extra_activity
+):
+    from dataclasses import replace
+
+    settings.TESSERA_OPERATOR = {**settings.TESSERA_OPERATOR, "representative": "EU Rep Ltd, Dublin"}
+    registry.activities[extra_activity.name] = replace(extra_activity, joint_controller="Partner SAS")
+    rows = list(csv.DictReader(io.StringIO(client.get("/en/privacy/register.csv").content.decode())))
+    assert {r["Representative"] for r in rows} == {"EU Rep Ltd, Dublin"}
+    assert next(r for r in rows if r["Reference"] == extra_activity.name)["Joint controller"] == "Partner SAS"
+    assert json.loads(client.get("/privacy/register.json").content)["representative"] == "EU Rep Ltd, Dublin"
+
+
+def test_each_record_has_its_creation_and_last_update_dates_from_the_published_versions(
+    client, extra_activity
+):
+    from dataclasses import replace
+
+    import time_machine
+    from django.utils import timezone
+
+    first = policy_publish().published_at.date()
+    later, latest = timezone.now() + timedelta(days=10), timezone.now() + timedelta(days=20)
+    with time_machine.travel(later, tick=False):
+        registry.activities[extra_activity.name] = extra_activity
+        policy_publish(notify=False)
+    with time_machine.travel(latest, tick=False):
+        registry.activities[extra_activity.name] = replace(extra_activity, purpose="Count openings, by day")
+        policy_publish(notify=False)
+    rows = {a["id"]: a for a in json.loads(client.get("/privacy/register.json").content)["activities"]}
+    assert rows[extra_activity.name]["created"] == later.date().isoformat()
+    assert rows[extra_activity.name]["updated"] == latest.date().isoformat()
+    assert rows["core.security_log"]["created"] == rows["core.security_log"]["updated"] == first.isoformat()
+
+
+def test_the_policy_says_what_a_restriction_does_across_the_product(client):
+    html = client.get("/en/privacy/").content.decode()
+    right = html.split('id="right-restriction"', 1)[1].split("</tr>", 1)[0]
+    for effect in [
+        "no email except our answers to your rights requests",
+        "your public card is hidden",
+        "accept no new contact exchange",
+        "no longer forwarded to your organisation",
+        "no statistics are counted",
+    ]:
+        assert effect in right, effect
