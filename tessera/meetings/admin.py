@@ -16,7 +16,17 @@ class EventAdmin(admin.ModelAdmin):
     list_display = ("title", "starts_at", "status", "organiser_email", "organisation")
     list_filter = ("status",)
     search_fields = ("public_id", "room_id", "organiser_email")
-    readonly_fields = ("room_id", "public_id", "uid", "manage_token_hash", "room_secret_check", "sequence")
+    readonly_fields = (
+        "room_id",
+        "public_id",
+        "uid",
+        "manage_token_hash",
+        "room_secret_check",
+        "sequence",
+        # Only the organiser's own tick on the form may put an opt-in on its way to the consent ledger.
+        "marketing_opt_in_language",
+        "marketing_opt_in_version",
+    )
     inlines = [InvitationInline]
 
 
