@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import pytest
 from django.apps import apps
@@ -229,3 +230,83 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
     assert [
         u for u in urls if u.split("//")[1].split("/")[0] != own and not u.startswith(("data:", "blob:"))
     ] == []
+
+
+# In a room page (no link fragment: the room itself does not start), the page's own E2EE module with
+# its real worker: S stays alone while five people leave (five rotations), then R joins and gets the
+# current key from S; M holds nothing but the room secret (key 0), as everyone removed before does.
+# Each sends R a real video stream through a loopback peer connection.
+KEY_ZERO_SETUP = """async ({ secret, roomId }) => {
+  const base = "/static/tessera/js/room/";
+  const { E2EE } = await import(base + "e2ee.js");
+  const { roomKeys } = await import(base + "keys.js");
+  const keys = await roomKeys(secret, roomId);
+  const parties = {};
+  const relay = (from) => (m) => {
+    for (const [pid, party] of Object.entries(parties)) {
+      if (pid !== from && (!m.to || m.to === pid)) setTimeout(() => party.receive(from, m.payload));
+    }
+  };
+  const S = new E2EE({ roomId, keys, send: relay("s") });
+  const R = new E2EE({ roomId, keys, send: relay("r") });
+  const M = new E2EE({ roomId, keys, send: () => {} });
+  parties.s = S;
+  await Promise.all([S.ready, R.ready, M.ready]);
+  await S.start({ pid: "s", seq: 1 }, []);
+  for (let i = 0; i < 5; i++) await S.rotate();
+  const camera = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks()[0];
+  async function link(from) {
+    const tx = new RTCPeerConnection();
+    const rx = new RTCPeerConnection();
+    tx.onicecandidate = (e) => e.candidate && rx.addIceCandidate(e.candidate);
+    rx.onicecandidate = (e) => e.candidate && tx.addIceCandidate(e.candidate);
+    rx.ontrack = (e) => R.receiverTransform(e.receiver, "video");
+    from.senderTransform(tx.addTrack(camera.clone()), "video");
+    await tx.setLocalDescription();
+    await rx.setRemoteDescription(tx.localDescription);
+    await rx.setLocalDescription();
+    await tx.setRemoteDescription(rx.localDescription);
+    return rx;
+  }
+  const decoded = async (pc) => {
+    let n = 0;
+    (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") n += s.framesDecoded || 0; });
+    return n;
+  };
+  const links = { s: await link(S), m: await link(M) };
+  window.__keyZero = {
+    frames: async () => ({ s: await decoded(links.s), m: await decoded(links.m), epoch: R.epoch }),
+    join: async () => {
+      parties.r = R;
+      await R.start({ pid: "r", seq: 2 }, [{ pid: "s", seq: 1 }]);
+      await S.peerJoined({ pid: "r", seq: 2 });
+    },
+  };
+}"""
+
+
+def test_a_later_joiner_forgets_key_zero_so_the_room_secret_alone_gets_nothing_decoded(
+    meeting, browser, server
+):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/room/{meeting.room_id}")
+        page.evaluate(KEY_ZERO_SETUP, {"secret": meeting.room_secret, "roomId": meeting.room_id})
+        state = lambda: page.evaluate("window.__keyZero.frames()")  # noqa: E731
+        # Before it has any other key, R decodes what key 0 encrypts, and nothing of S (epoch 5).
+        wait_until(lambda: state()["m"] > 5, message="key 0 frames decoded")
+        assert state()["s"] == 0
+        page.evaluate("window.__keyZero.join()")
+        wait_until(lambda: state()["epoch"] == 5, timeout=5, message="R got the current key")
+        joined = time.monotonic()
+        wait_until(lambda: state()["s"] > 5, message="S decoded on the current key")
+        # Past the grace for frames in flight, key 0 is gone: M's frames decode no more.
+        page.wait_for_timeout(max(0, 5.5 - (time.monotonic() - joined)) * 1000)
+        before = state()
+        page.wait_for_timeout(1500)
+        after = state()
+        assert after["m"] == before["m"], (before, after)
+        assert after["s"] > before["s"], (before, after)
+    finally:
+        context.close()
