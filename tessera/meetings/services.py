@@ -577,7 +577,8 @@ def invitation_resend(*, event: Event, invitation: Invitation, room_secret: str,
     _secret_check(event, room_secret)
     if event.status != Event.Status.SCHEDULED or not invitation.is_active or not invitation.email:
         raise EventNotEditable
-    _invitation_send(event, invitation, room_secret, update=event.sequence > 0)
+    # The invitation as it stands now: the sequence may have moved for reasons other than new details.
+    _invitation_send(event, invitation, room_secret, update=False)
     invitation.save(update_fields=["sent_sequence"])
 
 
