@@ -89,7 +89,11 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "user"], name="one_membership_per_org")
+            models.UniqueConstraint(fields=["organisation", "user"], name="one_membership_per_org"),
+            # Never two owners; the services keep exactly one (ownership moves by a transfer).
+            models.UniqueConstraint(
+                fields=["organisation"], condition=models.Q(role="owner"), name="one_owner_per_organisation"
+            ),
         ]
 
     def __str__(self):

@@ -61,6 +61,16 @@ def stats_flush() -> int:
         _pending.clear()
     if not batch:
         return 0
+    # Nothing is counted for a card whose owner restricted processing (views the fast path still answered
+    # in the seconds before it saw the restriction are dropped here).
+    from .selectors import restricted_users
+
+    restricted = set(
+        Card.objects.filter(
+            pk__in={card_id for card_id, _day, _counter in batch}, owner_id__in=restricted_users()
+        ).values_list("pk", flat=True)
+    )
+    batch = {key: n for key, n in batch.items() if key[0] not in restricted}
     viewed = set()
     for (card_id, day, counter), n in batch.items():
         if counter.startswith("views_"):

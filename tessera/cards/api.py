@@ -12,6 +12,7 @@ from tessera.accounts.models import User
 
 from . import formats, services
 from .models import Card, CardsSettings, Lead, LeadWebhook
+from .selectors import leads_usable
 
 router = Router(auth=OrganisationKeyAuth(), tags=["cards"])
 
@@ -159,7 +160,10 @@ def _leads_allowed(request) -> None:
 @router.get("/leads", response=list[LeadOut])
 def lead_export(request, since: datetime | None = None):
     _leads_allowed(request)
-    leads = Lead.objects.filter(organisation=request.organisation).select_related("card", "owner")
+    # A lead of a restricted card owner or of a restricted visitor is kept but not handed to other tools.
+    leads = leads_usable(Lead.objects.filter(organisation=request.organisation)).select_related(
+        "card", "owner"
+    )
     if since is not None:
         leads = leads.filter(created_at__gte=since)
     return [services.lead_payload(lead) for lead in leads]
@@ -212,7 +216,10 @@ def card_read(request, slug: str):
 @router.patch("/{slug}", response=CardOut)
 def card_update(request, slug: str, payload: CardPatch):
     try:
-        card = services.card_update(card=_card(request, slug), changes=_changes(payload))
+        # The organisation's own key acts as its administrators do.
+        card = services.card_update(
+            card=_card(request, slug), changes=_changes(payload), actor=request.organisation
+        )
     except ValidationError as error:
         raise _validation(error) from None
     return _out(card)

@@ -18,3 +18,12 @@ class CardsConfig(AppConfig):
         for model in (Card, CardTemplate, Organisation):
             for signal in (post_save, post_delete):
                 signal.connect(pages_invalidate_on_commit, sender=model, dispatch_uid=f"cards-page-{model}")
+        # A restriction of processing hides the owner's card at once in this process (the privacy core's
+        # services send no signal of their own; other processes see it within the page TTL). A lift needs
+        # nothing: a hidden card's 404 is never kept.
+        from tessera.privacy.models import ProcessingLimit
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                pages_invalidate_on_commit, sender=ProcessingLimit, dispatch_uid="cards-page-limit"
+            )

@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts.models import Membership
+
 from .images import MAX_UPLOAD_BYTES
 from .models import LOCKABLE_FIELDS, VISIBILITY_FIELDS, CardsSettings, CardTemplate, Lead, Visibility
 from .services import consent_text
@@ -36,15 +38,21 @@ VISIBILITY_LABELS = {
 class ProfileForm(forms.Form):
     """Flat HTML fields for the profile; the service validates the assembled values."""
 
-    def __init__(self, *args, locked: dict | None = None, **kwargs):
+    def __init__(self, *args, locked: dict | None = None, admin_only=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.locked = locked or {}
+        self.admin_only = set(admin_only) - set(self.locked)
         for name, label in SCALAR_LABELS.items():
             widget = forms.Textarea(attrs={"rows": 3}) if name == "bio" else None
             field = forms.CharField(label=label, required=False, widget=widget)
             if name in self.locked:
                 field.disabled = True
                 field.help_text = _("Set by your organisation.")
+            elif name in self.admin_only:
+                field.disabled = True
+                field.help_text = _(
+                    "It chooses your card's template: your organisation's administrators set it."
+                )
             self.fields[name] = field
         for i in range(PHONE_SLOTS):
             self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
@@ -130,7 +138,8 @@ class ProfileForm(forms.Form):
 
     def changes(self) -> dict:
         data = self.cleaned_data
-        changes = {name: data[name] for name in SCALAR_LABELS if name not in self.locked}
+        fixed = set(self.locked) | self.admin_only
+        changes = {name: data[name] for name in SCALAR_LABELS if name not in fixed}
         changes["phones"] = [
             {
                 "kind": data[f"phone_{i}_kind"] or "work",
@@ -303,7 +312,7 @@ class AcceptForm(forms.Form):
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = CardsSettings
-        fields = ["admins_see_leads", "inactive_action"]
+        fields = ["admins_see_leads", "inactive_action", "hand_back_cards"]
 
 
 class TemplateForm(forms.Form):
@@ -376,10 +385,31 @@ class AssignForm(forms.Form):
         empty_label=_("Automatic (department, group or default)"),
     )
     groups = forms.CharField(label=_("Groups (separated by commas)"), required=False)
+    department = forms.CharField(label=_("Department"), required=False, max_length=120)
 
     def __init__(self, *args, organisation=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = CardTemplate.objects.filter(organisation=organisation)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=[("member", _("member")), ("admin", _("admin"))])
+
+
+class TransferForm(forms.Form):
+    new_owner = forms.ModelChoiceField(label=_("New owner"), queryset=Membership.objects.none())
+    confirm = forms.BooleanField(
+        label=_("I understand that I will no longer be the owner, but an administrator."),
+        error_messages={"required": _("Tick the box to confirm the transfer.")},
+    )
+
+    def __init__(self, *args, organisation=None, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_owner"]
+        field.queryset = (
+            Membership.objects.filter(organisation=organisation).exclude(user=owner).select_related("user")
+        )
+        field.label_from_instance = lambda m: f"{m.user.get_full_name()} <{m.user.email}>"
 
 
 class ApiKeyForm(forms.Form):

@@ -51,6 +51,12 @@ class CardsSettings(models.Model):
         choices=InactiveAction.choices,
         default=InactiveAction.DELETE,
     )
+    # Otherwise the card of a member who leaves is deactivated and stays with the organisation.
+    hand_back_cards = models.BooleanField(
+        _("a member who leaves keeps their card, as their own"),
+        default=False,
+        help_text=_("Otherwise their card is deactivated and stays with the organisation."),
+    )
 
     class Meta:
         verbose_name = _("cards settings")
@@ -79,6 +85,8 @@ class CardTemplate(models.Model):
         JETBRAINS_MONO = "jetbrains-mono", _("JetBrains Mono (monospace)")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="card_templates")
+    # The stylesheet's and logo's public address: not guessable, so templates cannot be enumerated.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=100)
     primary_colour = models.CharField(_("primary colour"), max_length=7, default="#4338ca")
     background_colour = models.CharField(_("background colour"), max_length=7, default="#ffffff")
@@ -172,7 +180,7 @@ class CardInvitation(models.Model):
     """An admin's invitation to join the organisation; the link in the email proves the address."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="card_invitations")
-    email = models.EmailField(_("email"))
+    email = models.EmailField(_("email"), db_index=True)  # the access export looks people up by address
     first_name = models.CharField(_("first name"), max_length=80, blank=True)
     last_name = models.CharField(_("last name"), max_length=80, blank=True)
     job_title = models.CharField(_("job title"), max_length=120, blank=True)
@@ -218,7 +226,7 @@ class Lead(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="card_leads", null=True, blank=True
     )
     name = models.CharField(_("name"), max_length=150)
-    email = models.EmailField(_("email"))
+    email = models.EmailField(_("email"), db_index=True)  # the access export looks people up by address
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     company = models.CharField(_("company"), max_length=120, blank=True)
     job_title = models.CharField(_("job title"), max_length=120, blank=True)
@@ -301,6 +309,8 @@ class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
         SENDING = "sending", _("sending")
+        # The lead's owner or visitor asked for a restriction of processing: sent once it is lifted.
+        HELD = "held", _("held (restriction of processing)")
         DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("given up")
 

@@ -7,8 +7,9 @@ from . import public_views as views
 app_name = "cards_public"
 
 urlpatterns = [
-    path("t/<int:pk>-<str:version>.css", views.template_stylesheet, name="template_css"),
-    path("t/<int:pk>-<str:version>.png", views.template_logo, name="template_logo"),
+    # By the template's opaque id: templates cannot be enumerated (the version only breaks caches).
+    path("t/<uuid:public_id>-<str:version>.css", views.template_stylesheet, name="template_css"),
+    path("t/<uuid:public_id>-<str:version>.png", views.template_logo, name="template_logo"),
     path("<slug:slug>", views.card_page, name="card"),
     path("<slug:slug>/exchange", views.card_exchange, name="exchange"),
     path("<slug:slug>/exchange/challenge", views.card_exchange_challenge, name="exchange_challenge"),

@@ -236,8 +236,8 @@ def card_photo(request, slug, version):
 
 @cookie_free
 @require_GET
-def template_stylesheet(request, pk, version):
-    template = CardTemplate.objects.filter(pk=pk).first()
+def template_stylesheet(request, public_id, version):
+    template = CardTemplate.objects.filter(public_id=public_id).first()
     if template is None:
         raise Http404
     css = render(request, "cards/template.css", {"t": template}, content_type="text/css; charset=utf-8")
@@ -247,8 +247,8 @@ def template_stylesheet(request, pk, version):
 
 @cookie_free
 @require_GET
-def template_logo(request, pk, version):
-    template = CardTemplate.objects.filter(pk=pk).exclude(logo=b"").first()
+def template_logo(request, public_id, version):
+    template = CardTemplate.objects.filter(public_id=public_id).exclude(logo=b"").first()
     if template is None:
         raise Http404
     return _download(bytes(template.logo), "image/png", cache="public, max-age=31536000, immutable")

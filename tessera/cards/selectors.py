@@ -1,8 +1,8 @@
 from datetime import date, timedelta
 
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
-from tessera.accounts.models import Membership, Organisation
+from tessera.accounts.models import Membership, Organisation, User
 
 from .models import LOCKABLE_FIELDS, Card, CardDailyStat, CardTemplate, Lead
 
@@ -40,6 +40,43 @@ def organisations_administered(*, user) -> QuerySet[Organisation]:
         memberships__user=user,
         memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
     ).distinct()
+
+
+# --- restriction of processing (GDPR Art. 18) ----------------------------------------------------------
+
+
+def restricted_addresses() -> QuerySet:
+    """The addresses under an active restriction, as a subquery (the same rule as privacy's limit_active)."""
+    from tessera.privacy.models import ProcessingLimit
+
+    return ProcessingLimit.objects.filter(
+        kind=ProcessingLimit.Kind.RESTRICTION, lifted_at__isnull=True
+    ).values("email")
+
+
+def restricted_users() -> QuerySet[User]:
+    """Accounts with any of their addresses (the sign-in one or another verified one) under restriction."""
+    addresses = restricted_addresses()
+    return User.objects.filter(Q(email__in=addresses) | Q(emailaddress__email__in=addresses)).values("pk")
+
+
+def owner_restricted(*, owner_id: int) -> bool:
+    """While the card's owner restricted processing, the card is hidden and its data is not used."""
+    return User.objects.filter(pk=owner_id, pk__in=restricted_users()).exists()
+
+
+def _owner_restricted_annotation() -> Exists:
+    return Exists(restricted_users().filter(pk=OuterRef("owner_id")))
+
+
+def template_selecting_fields(*, organisation_id: int | None) -> set[str]:
+    """Profile fields that choose a member's template, which only administrators may then change."""
+    if organisation_id is None:
+        return set()
+    departments = CardTemplate.objects.filter(organisation_id=organisation_id).values_list(
+        "departments", flat=True
+    )
+    return {"department"} if any(departments) else set()
 
 
 def card_template_for(card: Card) -> CardTemplate | None:
@@ -104,16 +141,18 @@ def card_public_profile(card: Card, template: CardTemplate | None = None) -> dic
 
 
 def card_public_get(slug: str) -> Card | None:
+    """An active card whose owner has not restricted processing; else None, as for an unknown card."""
     return (
         Card.objects.select_related("template", "organisation")
         .defer("photo", "photo_small", "template__logo")
         .filter(slug=slug, is_active=True)
+        .exclude(_owner_restricted_annotation())
         .first()
     )
 
 
 def card_is_public(slug: str) -> bool:
-    return Card.objects.filter(slug=slug, is_active=True).exists()
+    return Card.objects.filter(slug=slug, is_active=True).exclude(_owner_restricted_annotation()).exists()
 
 
 def card_page_version(slug: str) -> tuple[int, str] | None:
@@ -127,6 +166,7 @@ def card_page_version(slug: str) -> tuple[int, str] | None:
     )
     row = (
         Card.objects.filter(slug=slug, is_active=True)
+        .exclude(_owner_restricted_annotation())  # a restricted owner's card answers like a deactivated one
         .annotate(templates_version=Subquery(templates))
         .values_list("pk", "updated_at", "templates_version")
         .first()
@@ -137,8 +177,15 @@ def card_page_version(slug: str) -> tuple[int, str] | None:
     return pk, f"{updated_at.timestamp()}-{templates_version.timestamp() if templates_version else 0}"
 
 
+def _still_member(user) -> Q:
+    """Personal cards, and cards of organisations the user still belongs to (not those of one they left)."""
+    return Q(organisation__isnull=True) | Q(
+        organisation__in=Membership.objects.filter(user=user).values("organisation")
+    )
+
+
 def cards_of(*, user) -> QuerySet[Card]:
-    return Card.objects.filter(owner=user).select_related("organisation")
+    return Card.objects.filter(_still_member(user), owner=user).select_related("organisation")
 
 
 def card_of(*, user, slug: str) -> Card | None:
@@ -150,11 +197,25 @@ def leads_visible_to(*, user) -> QuerySet[Lead]:
     if not user.is_authenticated:
         return Lead.objects.none()
     administered = organisations_administered(user=user).filter(cards_settings__admins_see_leads=True)
-    return Lead.objects.filter(Q(owner=user) | Q(organisation__in=administered)).select_related("card")
+    own = Q(owner=user) & Q(
+        Q(organisation__isnull=True)
+        | Q(organisation__in=Membership.objects.filter(user=user).values("organisation"))
+    )
+    shared = Q(organisation__in=administered) & _usable()
+    return Lead.objects.filter(own | shared).select_related("card")
+
+
+def _usable() -> Q:
+    return ~Q(owner_id__in=restricted_users()) & ~Q(email__in=restricted_addresses())
+
+
+def leads_usable(queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Leads the organisation may use: none of a restricted owner's card, none of a restricted visitor."""
+    return queryset.filter(_usable())
 
 
 def leads_of_organisation(*, organisation: Organisation) -> QuerySet[Lead]:
-    return Lead.objects.filter(organisation=organisation).select_related("card")
+    return leads_usable(Lead.objects.filter(organisation=organisation)).select_related("card")
 
 
 def leads_search(queryset: QuerySet[Lead], *, q: str = "", status: str = "", tag: str = "") -> QuerySet[Lead]:

@@ -39,7 +39,14 @@ from .models import (
     Visibility,
     WebhookDelivery,
 )
-from .selectors import card_locked_values, card_template_for
+from .selectors import (
+    card_locked_values,
+    card_profile,
+    card_template_for,
+    is_org_admin,
+    owner_restricted,
+    template_selecting_fields,
+)
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +212,51 @@ def profile_clean(changes: dict) -> dict:
 
 
 def _brand_lock_check(card: Card, cleaned: dict, locked: dict | None = None) -> None:
-    locked = card_locked_values(card) if locked is None else locked
+    locks = [card_locked_values(card) if locked is None else locked]
+    if "department" in cleaned and not card.template_id and cleaned["department"] != card.department:
+        # The new department may bring another template: its locks hold for this change too.
+        moved = Card(
+            organisation_id=card.organisation_id, department=cleaned["department"], groups=card.groups
+        )
+        locks.append(card_locked_values(moved))
     refused = {
         name: [_("Your organisation sets this field; it cannot be changed on your card.")]
         for name, value in cleaned.items()
-        if name in locked and value != locked[name] and value != getattr(card, name)
+        if any(name in lock for lock in locks)
+        and value != getattr(card, name)
+        and value not in [lock[name] for lock in locks if name in lock]
     }
     if refused:
         raise ValidationError(refused)
+
+
+def acts_as_admin(*, actor, organisation_id: int | None) -> bool:
+    """An administrator of the card's organisation, or the organisation itself (its API keys)."""
+    if organisation_id is None or actor is None:
+        return False
+    if isinstance(actor, Organisation):
+        return actor.pk == organisation_id
+    return is_org_admin(user=actor, organisation=Organisation(pk=organisation_id))
+
+
+def _template_choice_check(card: Card, cleaned: dict, actor) -> None:
+    """A member cannot change the field that picks their template (and so escape its locks)."""
+    fixed = {
+        name
+        for name in template_selecting_fields(organisation_id=card.organisation_id)
+        if name in cleaned and cleaned[name] != getattr(card, name)
+    }
+    if fixed and not acts_as_admin(actor=actor, organisation_id=card.organisation_id):
+        raise ValidationError(
+            {
+                name: [
+                    _(
+                        "Your organisation chooses card templates by department: only its administrators can change it."
+                    )
+                ]
+                for name in fixed
+            }
+        )
 
 
 # --- organisations, cards, invitations ---------------------------------------------------------------
@@ -241,13 +285,17 @@ def organisation_create(*, owner: User, name: str) -> Organisation:
 
 @transaction.atomic
 def cards_settings_update(
-    *, organisation: Organisation, admins_see_leads: bool, inactive_action: str
+    *, organisation: Organisation, admins_see_leads: bool, inactive_action: str, hand_back_cards: bool = False
 ) -> None:
     if inactive_action not in CardsSettings.InactiveAction.values:
         raise ValidationError({"inactive_action": [_("Choose delete or anonymise.")]})
     CardsSettings.objects.update_or_create(
         organisation=organisation,
-        defaults={"admins_see_leads": admins_see_leads, "inactive_action": inactive_action},
+        defaults={
+            "admins_see_leads": admins_see_leads,
+            "inactive_action": inactive_action,
+            "hand_back_cards": hand_back_cards,
+        },
     )
 
 
@@ -280,10 +328,16 @@ def card_create(
 
 
 @transaction.atomic
-def card_update(*, card: Card, changes: dict) -> Card:
-    """Apply profile changes; fields locked by the organisation's template are refused, whoever asks."""
+def card_update(*, card: Card, changes: dict, actor=None) -> Card:
+    """Apply profile changes; fields locked by the organisation's template are refused, whoever asks.
+
+    `actor` is who asks: the card's owner (or None, the same rights), an administrator of the card's
+    organisation, or the organisation itself (an API key). Only the last two may change the department
+    once templates are assigned by department.
+    """
     card = Card.objects.select_for_update().get(pk=card.pk)
     cleaned = profile_clean(changes)
+    _template_choice_check(card, cleaned, actor)
     _brand_lock_check(card, cleaned)
     for name, value in cleaned.items():
         setattr(card, name, value)
@@ -316,12 +370,21 @@ def card_set_active(*, card: Card, active: bool) -> Card:
 
 
 @transaction.atomic
-def card_assign(*, card: Card, template: CardTemplate | None, groups: list[str]) -> Card:
+def card_assign(
+    *, card: Card, template: CardTemplate | None, groups: list[str], department: str | None = None
+) -> Card:
+    """An administrator's choice of a member's template, groups and department."""
     if template is not None and template.organisation_id != card.organisation_id:
         raise ValidationError({"template": [_("This template belongs to another organisation.")]})
+    fields = ["template", "groups", "updated_at"]
+    if department is not None:
+        cleaned = profile_clean({"department": department})
+        _brand_lock_check(card, cleaned)
+        card.department = cleaned["department"]
+        fields.append("department")
     card.template = template
     card.groups = [g.strip() for g in groups if g.strip()]
-    card.save(update_fields=["template", "groups", "updated_at"])
+    card.save(update_fields=fields)
     return card
 
 
@@ -356,6 +419,11 @@ def invitation_create(
         ) from None
     if role not in (Membership.Role.MEMBER, Membership.Role.ADMIN):
         raise ValidationError({"role": [_("The role must be member or admin.")]})
+    inviter_role = _role_of(organisation=organisation, user=invited_by)
+    if inviter_role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+        raise ValidationError({"__all__": [_("Only the owner and the administrators can invite members.")]})
+    if role == Membership.Role.ADMIN and inviter_role != Membership.Role.OWNER:
+        raise ValidationError({"role": [_("Only the owner can invite administrators.")]})
     if Membership.objects.filter(organisation=organisation, user__email=email).exists():
         raise ValidationError({"email": [_("%(email)s is already a member.") % {"email": email}]})
     if CardInvitation.objects.filter(
@@ -450,7 +518,17 @@ IMPORT_COLUMNS = ("email", "first_name", "last_name", "job_title", "department",
 MAX_IMPORT_ROWS = 1000
 
 
-def invitations_import_preview(*, organisation: Organisation, csv_text: str) -> list[dict]:
+def _role_of(*, organisation: Organisation, user: User | None) -> str | None:
+    if user is None:
+        return None
+    return (
+        Membership.objects.filter(organisation=organisation, user=user).values_list("role", flat=True).first()
+    )
+
+
+def invitations_import_preview(
+    *, organisation: Organisation, csv_text: str, invited_by: User | None = None
+) -> list[dict]:
     """Validate a CSV row by row without writing anything; every row carries its errors."""
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -460,6 +538,7 @@ def invitations_import_preview(*, organisation: Organisation, csv_text: str) -> 
     if unknown:
         raise ValidationError(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(sorted(unknown))})
     rows, seen = [], set()
+    importer_role = _role_of(organisation=organisation, user=invited_by)
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_IMPORT_ROWS:
             raise ValidationError(
@@ -477,6 +556,8 @@ def invitations_import_preview(*, organisation: Organisation, csv_text: str) -> 
             errors.append(_("“%(value)s” is not a valid email address.") % {"value": values["email"]})
         if values["role"] not in (Membership.Role.MEMBER, Membership.Role.ADMIN):
             errors.append(_("The role must be member or admin."))
+        elif values["role"] == Membership.Role.ADMIN and importer_role != Membership.Role.OWNER:
+            errors.append(_("Only the owner can invite administrators."))
         try:
             profile_clean({k: values[k] for k in ("first_name", "last_name", "job_title", "department")})
         except ValidationError as error:
@@ -501,7 +582,7 @@ def invitations_import(
     *, organisation: Organisation, csv_text: str, invited_by: User, language: str = "fr"
 ) -> list:
     """Create every invitation of a previewed file, or none when any row is invalid."""
-    rows = invitations_import_preview(organisation=organisation, csv_text=csv_text)
+    rows = invitations_import_preview(organisation=organisation, csv_text=csv_text, invited_by=invited_by)
     bad = [row for row in rows if row["errors"]]
     if bad:
         raise ValidationError(
@@ -665,6 +746,8 @@ def lead_capture(
 ) -> Lead:
     """Store a visitor's details for the card's owner, email both, and queue the organisation's webhooks."""
     now = now or timezone.now()
+    if not card.is_active or owner_restricted(owner_id=card.owner_id):
+        raise ValidationError({"__all__": [_("This card does not accept contact details.")]})
     cleaned = _lead_clean(data)
     try:
         pow.challenge_redeem(challenge=challenge, nonce=nonce, scope=f"card:{card.slug}")
@@ -854,15 +937,38 @@ WEBHOOK_MAX_ATTEMPTS = 12
 WEBHOOK_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
+def _delivery_restricted(delivery: WebhookDelivery) -> bool:
+    """The lead it carries belongs to a restricted owner or a restricted visitor (a ping carries nobody)."""
+    from tessera.privacy.models import ProcessingLimit
+    from tessera.privacy.services import limit_active
+
+    lead = delivery.payload.get("lead") if isinstance(delivery.payload, dict) else None
+    if not lead:
+        return False
+    if delivery.lead_id and owner_restricted(owner_id=delivery.lead.owner_id):
+        return True
+    addresses = [a for a in (lead.get("email"), lead.get("owner_email")) if isinstance(a, str) and a]
+    return any(limit_active(email=a, kinds=[ProcessingLimit.Kind.RESTRICTION]) for a in addresses)
+
+
 def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None) -> bool:
-    """POST one delivery; on failure it stays pending with a backed-off next attempt."""
+    """POST one delivery; on failure it stays pending with a backed-off next attempt.
+
+    A delivery whose lead is under a restriction of processing is held, not sent, and goes out once
+    the restriction is lifted (webhook_deliver_due releases it).
+    """
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, next_attempt_at__lte=now, status=WebhookDelivery.Status.PENDING
     ).update(status=WebhookDelivery.Status.SENDING, claimed_at=now)
     if not claimed:
         return False
-    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("webhook", "lead").get(pk=delivery_id)
+    if _delivery_restricted(delivery):
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=WebhookDelivery.Status.HELD, claimed_at=None
+        )
+        return False
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
     headers = {
@@ -906,8 +1012,19 @@ def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None
     return True
 
 
+def webhook_deliveries_release(*, now=None) -> int:
+    """Held deliveries whose restriction was lifted become due again (privacy sends no signal on a lift)."""
+    now = now or timezone.now()
+    held = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.HELD).select_related("lead")
+    released = [d.pk for d in held.iterator() if not _delivery_restricted(d)]
+    return WebhookDelivery.objects.filter(pk__in=released, status=WebhookDelivery.Status.HELD).update(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at=now
+    )
+
+
 def webhook_deliver_due(*, now=None, limit: int = 100) -> int:
     now = now or timezone.now()
+    webhook_deliveries_release(now=now)
     WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.SENDING, claimed_at__lt=now - WEBHOOK_CLAIM_TIMEOUT
     ).update(status=WebhookDelivery.Status.PENDING, claimed_at=None)
@@ -946,3 +1063,142 @@ def webhook_active_set(*, webhook: LeadWebhook, active: bool) -> None:
     """Pause or resume a hook; while paused, new leads queue no delivery for it."""
     LeadWebhook.objects.filter(pk=webhook.pk).update(is_active=active)
     webhook.is_active = active
+
+
+# --- members and roles (organisation admins) --------------------------------------------------------
+#
+# Rules: an organisation always has exactly one owner. Owner and admins run the organisation's cards
+# (invitations, templates, settings, integrations) and may remove plain members. Only the owner makes or
+# demotes admins, invites admins, removes an admin, and transfers the ownership (then becoming an admin).
+# Anyone but the owner may leave; the owner transfers the ownership first.
+
+
+def _membership_locked(*, organisation_id: int, user_id: int) -> Membership | None:
+    return (
+        Membership.objects.select_for_update()
+        .select_related("user", "organisation")
+        .filter(organisation_id=organisation_id, user_id=user_id)
+        .first()
+    )
+
+
+def _refuse(message: str) -> ValidationError:
+    return ValidationError({"__all__": [message]})
+
+
+def _membership_log(*, action: str, actor: User, membership: Membership, request=None, **data) -> None:
+    from tessera.core.audit import security_event_record
+
+    security_event_record(
+        action=f"cards.{action}",
+        actor=actor,
+        request=request,
+        data={"organisation": membership.organisation_id, "member": membership.user_id, **data},
+    )
+
+
+@transaction.atomic
+def membership_role_set(*, membership: Membership, role: str, actor: User, request=None) -> Membership:
+    """Make a member an admin or an admin a member; only the owner may, and not for the owner's own seat."""
+    if role not in (Membership.Role.ADMIN, Membership.Role.MEMBER):
+        raise ValidationError({"role": [_("The role must be member or admin.")]})
+    acting = _membership_locked(organisation_id=membership.organisation_id, user_id=actor.pk)
+    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
+    if acting is None or target is None or acting.role != Membership.Role.OWNER:
+        raise _refuse(_("Only the owner of the organisation can change roles."))
+    if target.role == Membership.Role.OWNER:
+        raise _refuse(_("The owner's role changes only by transferring the ownership."))
+    if target.role != role:
+        previous, target.role = target.role, role
+        target.save(update_fields=["role"])
+        _membership_log(
+            action="membership.role_changed",
+            actor=actor,
+            membership=target,
+            request=request,
+            previous=previous,
+            role=role,
+        )
+    return target
+
+
+def _card_hand_back(card: Card) -> None:
+    """The card becomes the person's own: brand-locked values are kept as its values, its leads go along."""
+    profile = card_profile(card)
+    for name in ("company", "department", "job_title", "website", "street", "postal_code", "city", "country"):
+        setattr(card, name, profile[name])
+    card.organisation, card.template, card.groups = None, None, []
+    card.save()
+    Lead.objects.filter(card=card).update(organisation=None)
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User, request=None) -> str:
+    """Remove a member (or leave); their card is deactivated or handed back, as the organisation chose.
+
+    Returns what happened to the card: "deactivated", "handed_back" or "none".
+    """
+    acting = _membership_locked(organisation_id=membership.organisation_id, user_id=actor.pk)
+    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
+    if acting is None or target is None:
+        raise _refuse(_("This person is not a member of the organisation."))
+    leaving = acting.pk == target.pk
+    if target.role == Membership.Role.OWNER:
+        raise _refuse(_("The owner cannot leave or be removed: transfer the ownership first."))
+    if not leaving:
+        if acting.role == Membership.Role.MEMBER:
+            raise _refuse(_("Only the owner and the administrators can remove members."))
+        if target.role == Membership.Role.ADMIN and acting.role != Membership.Role.OWNER:
+            raise _refuse(_("Only the owner can remove an administrator."))
+    organisation = target.organisation
+    cards_settings = CardsSettings.objects.filter(organisation=organisation).first()
+    outcome = "none"
+    for card in Card.objects.select_for_update().filter(organisation=organisation, owner_id=target.user_id):
+        if cards_settings is not None and cards_settings.hand_back_cards:
+            _card_hand_back(card)
+            outcome = "handed_back"
+        else:
+            card.is_active = False
+            card.save(update_fields=["is_active", "updated_at"])
+            outcome = "deactivated"
+    target.delete()
+    _membership_log(
+        action="membership.left" if leaving else "membership.removed",
+        actor=actor,
+        membership=target,
+        request=request,
+        role=target.role,
+        card=outcome,
+    )
+    return outcome
+
+
+@transaction.atomic
+def organisation_ownership_transfer(
+    *, organisation: Organisation, new_owner: Membership, actor: User, request=None
+) -> Membership:
+    """The owner hands the ownership to another member and becomes an administrator."""
+    acting = _membership_locked(organisation_id=organisation.pk, user_id=actor.pk)
+    target = _membership_locked(organisation_id=organisation.pk, user_id=new_owner.user_id)
+    if acting is None or acting.role != Membership.Role.OWNER:
+        raise _refuse(_("Only the owner can transfer the ownership."))
+    if target is None or new_owner.organisation_id != organisation.pk:
+        raise _refuse(_("The new owner must be a member of the organisation."))
+    if target.pk == acting.pk:
+        raise _refuse(_("You are already the owner."))
+    if not target.user.is_active:
+        raise _refuse(_("This account is closed: choose another member."))
+    previous = target.role
+    acting.role = Membership.Role.ADMIN
+    acting.save(update_fields=["role"])  # first: there is never a second owner, even for a statement
+    target.role = Membership.Role.OWNER
+    target.save(update_fields=["role"])
+    _membership_log(
+        action="organisation.ownership_transferred",
+        actor=actor,
+        membership=target,
+        request=request,
+        previous_owner=actor.pk,
+        previous_role=previous,
+    )
+    return target

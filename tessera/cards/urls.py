@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import integration_views, views
+from . import integration_views, member_views, views
 
 app_name = "cards"
 
@@ -25,6 +25,15 @@ urlpatterns = [
     path("org/<slug:org_slug>/templates/<int:pk>/", views.org_template, name="org_template"),
     path("org/<slug:org_slug>/cards/<slug:slug>/", views.org_card, name="org_card"),
     path("org/<slug:org_slug>/leads/", views.org_leads, name="org_leads"),
+    path("org/<slug:org_slug>/members/", member_views.org_members, name="org_members"),
+    path("org/<slug:org_slug>/members/<int:pk>/role/", member_views.org_member_role, name="org_member_role"),
+    path(
+        "org/<slug:org_slug>/members/<int:pk>/remove/",
+        member_views.org_member_remove,
+        name="org_member_remove",
+    ),
+    path("org/<slug:org_slug>/transfer/", member_views.org_transfer, name="org_transfer"),
+    path("org/<slug:org_slug>/leave/", member_views.org_leave, name="org_leave"),
     path(
         "org/<slug:org_slug>/integrations/",
         integration_views.org_integrations,

@@ -89,11 +89,20 @@ def card_new(request):
 @login_required
 def card_detail(request, slug):
     card = _my_card(request, slug)
+    membership = (
+        selectors.membership_get(user=request.user, organisation=card.organisation)
+        if card.organisation
+        else None
+    )
     return render(
         request,
         "cards/card_detail.html",
         {
             "card": card,
+            "membership": membership,
+            "hand_back": CardsSettings.objects.filter(
+                organisation_id=card.organisation_id, hand_back_cards=True
+            ).exists(),
             "public_url": formats.card_url(card),
             "nfc_url": formats.card_url(card, "nfc"),
             "charts": charts.dashboard_charts(selectors.stats_daily(cards=[card])),
@@ -105,6 +114,11 @@ def card_detail(request, slug):
 def card_edit(request, slug):
     card = _my_card(request, slug)
     locked = selectors.card_locked_values(card)
+    admin_only = (
+        set()
+        if services.acts_as_admin(actor=request.user, organisation_id=card.organisation_id)
+        else selectors.template_selecting_fields(organisation_id=card.organisation_id)
+    )
     if request.method == "POST" and "photo" in request.FILES:
         photo_form = PhotoForm(request.POST, request.FILES)
         if photo_form.is_valid():
@@ -116,13 +130,15 @@ def card_edit(request, slug):
             else:
                 messages.success(request, _("Your photo was updated."))
                 return redirect("cards:card_edit", slug=card.slug)
-        form = ProfileForm(initial=ProfileForm.initial_for(card), locked=locked)
+        form = ProfileForm(initial=ProfileForm.initial_for(card), locked=locked, admin_only=admin_only)
         return _edit_page(request, card, form, photo_form, status=400)
     if request.method == "POST":
-        form = ProfileForm(request.POST, locked=locked)
+        form = ProfileForm(
+            request.POST, initial=ProfileForm.initial_for(card), locked=locked, admin_only=admin_only
+        )
         if form.is_valid():
             try:
-                services.card_update(card=card, changes=form.changes())
+                services.card_update(card=card, changes=form.changes(), actor=request.user)
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
@@ -130,7 +146,9 @@ def card_edit(request, slug):
                 return redirect("cards:card_edit", slug=card.slug)
         return _edit_page(request, card, form, PhotoForm(), status=400)
     initial = ProfileForm.initial_for(card) | locked
-    return _edit_page(request, card, ProfileForm(initial=initial, locked=locked), PhotoForm())
+    return _edit_page(
+        request, card, ProfileForm(initial=initial, locked=locked, admin_only=admin_only), PhotoForm()
+    )
 
 
 def _edit_page(request, card, form, photo_form, status=200):
@@ -248,6 +266,7 @@ def org_dashboard(request, org_slug):
             "templates": CardTemplate.objects.filter(organisation=organisation),
             "charts": charts.dashboard_charts(selectors.stats_daily(cards=org_cards)),
             "invite_form": InviteForm(),
+            "is_owner": organisation.memberships.filter(user=request.user, role="owner").exists(),
             "settings_form": settings_form,
             "cards_settings": cards_settings,
         },
@@ -300,7 +319,7 @@ def org_import(request, org_slug):
     if request.method == "POST" and form.is_valid():
         try:
             rows = services.invitations_import_preview(
-                organisation=organisation, csv_text=form.cleaned_data["file"]
+                organisation=organisation, csv_text=form.cleaned_data["file"], invited_by=request.user
             )
         except ValidationError as error:
             for message in _messages_of(error):
@@ -381,17 +400,30 @@ def org_card(request, org_slug, slug):
     form = AssignForm(
         request.POST or None,
         organisation=organisation,
-        initial={"template": card.template, "groups": ", ".join(card.groups)},
+        initial={"template": card.template, "groups": ", ".join(card.groups), "department": card.department},
     )
     if request.method == "POST" and form.is_valid():
-        services.card_assign(
-            card=card, template=form.cleaned_data["template"], groups=form.cleaned_data["groups"].split(",")
-        )
-        if "active" in request.POST:
-            services.card_set_active(card=card, active=request.POST["active"] == "1")
-        messages.success(request, _("The card was updated."))
-        return redirect("cards:org_card", org_slug=org_slug, slug=slug)
-    return render(request, "cards/org_card.html", {"organisation": organisation, "card": card, "form": form})
+        try:
+            services.card_assign(
+                card=card,
+                template=form.cleaned_data["template"],
+                groups=form.cleaned_data["groups"].split(","),
+                department=form.cleaned_data["department"],
+            )
+        except ValidationError as error:
+            for message in _messages_of(error):
+                form.add_error(None, message)
+        else:
+            if "active" in request.POST:
+                services.card_set_active(card=card, active=request.POST["active"] == "1")
+            messages.success(request, _("The card was updated."))
+            return redirect("cards:org_card", org_slug=org_slug, slug=slug)
+    return render(
+        request,
+        "cards/org_card.html",
+        {"organisation": organisation, "card": card, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required

@@ -177,7 +177,7 @@ def test_brand_lock_applies_everywhere_and_cannot_be_changed(client, member, car
     assert Card.objects.get(pk=card.pk).company != "Rogue Ltd"
 
 
-def test_templates_are_assigned_by_department_then_group_then_default(org, card, locked_template):
+def test_templates_are_assigned_by_department_then_group_then_default(org, card, locked_template, admin_user):
     sales = services.template_save(
         organisation=org,
         name="Sales",
@@ -204,7 +204,7 @@ def test_templates_are_assigned_by_department_then_group_then_default(org, card,
     assert card_template_for(card) == locked_template
     card = services.card_assign(card=card, template=None, groups=["booth"])
     assert card_template_for(card) == events
-    card = services.card_update(card=card, changes={"department": "sales"})
+    card = services.card_update(card=card, changes={"department": "sales"}, actor=admin_user)
     assert card_template_for(card) == sales
 
 
@@ -219,3 +219,112 @@ def test_template_colours_must_meet_contrast(org):
             font="system",
             layout="classic",
         )
+
+
+# --- the field that picks the template is the administrators' --------------------------------------
+
+
+@pytest.fixture
+def by_department(org, locked_template):
+    """HQ (the default) locks the company; Sales is assigned by department and locks nothing."""
+    return services.template_save(
+        organisation=org,
+        name="Sales",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="banner",
+        departments=["Sales"],
+    )
+
+
+def test_a_member_cannot_change_department_to_escape_a_brand_lock_by_web_form(
+    client, member, card, by_department, locked_template
+):
+    from tessera.cards.selectors import card_template_for
+
+    client.force_login(member)
+    page = client.get(f"/cards/card/{card.slug}/edit/").content.decode()
+    assert "your organisation&#x27;s administrators set it" in page or "administrators set it" in page
+    assert (
+        'name="department"' in page and "disabled" in page.split('name="department"', 1)[1].split(">", 1)[0]
+    )
+    # A forged POST of the disabled field is ignored: the department and the template stay.
+    response = client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, department="Sales"))
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert card.department == "" and card_template_for(card) == locked_template
+    # ...so the company the default template locks still cannot be changed.
+    client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, company="Rogue Ltd"))
+    assert Card.objects.get(pk=card.pk).company != "Rogue Ltd"
+    assert "Rogue" not in client.get(f"/c/{card.slug}").content.decode()
+    # Through the service, with the member as the one who asks: refused, nothing changes.
+    with pytest.raises(ValidationError, match="only its administrators"):
+        services.card_update(card=card, changes={"department": "Sales", "bio": "x"}, actor=member)
+    card.refresh_from_db()
+    assert (card.department, card.bio) == ("", "")
+
+
+def test_only_admins_and_the_organisations_key_move_a_member_to_another_department(
+    client, admin_user, org, member, card, by_department, locked_template, api_key
+):
+    from tessera.cards.selectors import card_template_for
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_key}"}
+    # Moving and, in the same change, setting a field the current template locks: refused whole.
+    refused = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"department": "Sales", "company": "Rogue Ltd"},
+        content_type="application/json",
+        **auth,
+    )
+    assert refused.status_code == 422 and "company" in refused.json()["detail"]
+    card.refresh_from_db()
+    assert (card.department, card.company) == ("", "Alpha")
+    # The organisation's key may move the card (provisioning): the new template applies.
+    moved = client.patch(
+        f"/api/v1/cards/{card.slug}", {"department": "Sales"}, content_type="application/json", **auth
+    )
+    assert moved.status_code == 200 and moved.json()["department"] == "Sales"
+    card.refresh_from_db()
+    assert card_template_for(card) == by_department
+    # Another organisation's key reaches nothing.
+    # An administrator moves it back from the organisation's card page.
+    client.force_login(admin_user)
+    response = client.post(
+        f"/cards/org/{org.slug}/cards/{card.slug}/", {"template": "", "groups": "", "department": "IT"}
+    )
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert card.department == "IT" and card_template_for(card) == locked_template
+    # With no template assigned by department, the member chooses their department freely.
+    services.template_delete(template=by_department)
+    client.force_login(member)
+    client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, department="Support"))
+    card.refresh_from_db()
+    assert card.department == "Support"
+
+
+def test_a_department_template_does_not_undo_the_default_lock_through_the_api(
+    client, card, org, api_key, locked_template
+):
+    # A template for Sales that locks the company differently: moving there applies its value.
+    services.template_save(
+        organisation=org,
+        name="Sales",
+        primary_colour="#0b5394",
+        background_colour="#ffffff",
+        text_colour="#111111",
+        font="system",
+        layout="banner",
+        departments=["Sales"],
+        locked_values={"company": "Alpha Sales"},
+    )
+    response = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"department": "Sales", "company": "Alpha Sales"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+    )
+    assert response.status_code == 200 and response.json()["company"] == "Alpha Sales"

@@ -214,9 +214,12 @@ def test_template_stylesheet_sets_colours_as_custom_properties(client, card, org
     )
     html = client.get(f"/c/{card.slug}").content.decode()
     assert f"tpl-{template.pk}" in html and "layout-centered" in html and "style=" not in html
-    css = client.get(f"/c/t/{template.pk}-{template.version}.css")
+    css = client.get(f"/c/t/{template.public_id}-{template.version}.css")
     assert css["Content-Type"].startswith("text/css")
     assert b"--card-primary: #0b5394" in css.content
+    assert f"/c/t/{template.public_id}-" in html
+    # Templates are reached by their opaque id only: counting through integers finds nothing.
+    assert client.get(f"/c/t/{template.pk}-{template.version}.css").status_code == 404
 
 
 def _noise(size, mode, fmt) -> bytes:

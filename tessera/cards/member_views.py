@@ -1,0 +1,172 @@
+"""The organisation's members page: roles, removal, ownership transfer; and leaving an organisation.
+
+Thin: the rules (who may do what) live in services.membership_*; these views only map their answers.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from tessera.accounts.models import Membership
+
+from . import services
+from .forms import RoleForm, TransferForm
+from .models import Card
+from .views import _administered, _messages_of
+
+CARD_OUTCOME = {
+    "deactivated": gettext_lazy("Their card was deactivated."),
+    "handed_back": gettext_lazy("Their card was handed back to them."),
+    "none": "",
+}
+
+
+def _members(organisation):
+    memberships = list(
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    cards = {
+        c.owner_id: c
+        for c in Card.objects.filter(organisation=organisation).only("owner_id", "is_active", "slug")
+    }
+    for membership in memberships:
+        user = membership.user
+        moments = [m for m in (user.last_login, user.last_activity_at) if m]
+        membership.last_activity = max(moments) if moments else None
+        membership.card = cards.get(user.pk)
+    return memberships
+
+
+def _member(organisation, pk) -> Membership:
+    return get_object_or_404(Membership, organisation=organisation, pk=pk)
+
+
+def _report(request, error: ValidationError) -> None:
+    for message in _messages_of(error):
+        messages.error(request, message)
+
+
+@login_required
+def org_members(request, org_slug):
+    organisation = _administered(request, org_slug)
+    mine = Membership.objects.get(organisation=organisation, user=request.user)
+    return render(
+        request,
+        "cards/org_members.html",
+        {
+            "organisation": organisation,
+            "members": _members(organisation),
+            "me": mine,
+            "is_owner": mine.role == Membership.Role.OWNER,
+            "transfer_form": TransferForm(organisation=organisation, owner=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def org_member_role(request, org_slug, pk):
+    organisation = _administered(request, org_slug)
+    membership = _member(organisation, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose member or admin."))
+        return redirect("cards:org_members", org_slug=org_slug)
+    try:
+        services.membership_role_set(
+            membership=membership, role=form.cleaned_data["role"], actor=request.user, request=request
+        )
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {
+                "name": membership.user.get_full_name(),
+                "role": Membership.Role(form.cleaned_data["role"]).label,
+            },
+        )
+    return redirect("cards:org_members", org_slug=org_slug)
+
+
+@login_required
+@require_POST
+def org_member_remove(request, org_slug, pk):
+    organisation = _administered(request, org_slug)
+    membership = _member(organisation, pk)
+    try:
+        outcome = services.membership_remove(membership=membership, actor=request.user, request=request)
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        if membership.user_id == request.user.pk:
+            messages.success(request, _("You left %(organisation)s.") % {"organisation": organisation.name})
+            return redirect("cards:home")
+        messages.success(
+            request,
+            " ".join(
+                m
+                for m in (
+                    _("%(name)s is no longer a member.") % {"name": membership.user.get_full_name()},
+                    str(CARD_OUTCOME[outcome]),
+                )
+                if m
+            ),
+        )
+    return redirect("cards:org_members", org_slug=org_slug)
+
+
+@login_required
+@require_POST
+def org_transfer(request, org_slug):
+    organisation = _administered(request, org_slug)
+    form = TransferForm(request.POST, organisation=organisation, owner=request.user)
+    if not form.is_valid():
+        for message in [m for ms in form.errors.values() for m in ms]:
+            messages.error(request, message)
+        return redirect("cards:org_members", org_slug=org_slug)
+    try:
+        new_owner = services.organisation_ownership_transfer(
+            organisation=organisation,
+            new_owner=form.cleaned_data["new_owner"],
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now the owner of %(organisation)s.")
+            % {"name": new_owner.user.get_full_name(), "organisation": organisation.name},
+        )
+    return redirect("cards:org_members", org_slug=org_slug)
+
+
+@login_required
+@require_POST
+def org_leave(request, org_slug):
+    """Any member may leave (the owner transfers the ownership first); the card follows the org's choice."""
+    membership = (
+        Membership.objects.select_related("organisation")
+        .filter(organisation__slug=org_slug, user=request.user)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    organisation = membership.organisation
+    try:
+        services.membership_remove(membership=membership, actor=request.user, request=request)
+    except ValidationError as error:
+        _report(request, error)
+        return redirect("cards:home")
+    messages.success(request, _("You left %(organisation)s.") % {"organisation": organisation.name})
+    return redirect("cards:home")
