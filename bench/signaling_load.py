@@ -30,7 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PER_ROOM = 4
 BATCH = 100  # connections opened together during the ramp-up
-PAYLOAD = "x" * 160  # the size of a short encrypted chat message
+PAYLOAD = "x" * 160  # the size of a short encrypted chat message (base64url, as the room checks)
+
+
+def stamped(payload: str) -> str:
+    """A sealed-looking chat payload that starts with its send time, in microseconds, as 20 digits."""
+    return f"{int(time.perf_counter() * 1e6):020d}{payload}"
+
+
+def stamp_of(payload: str) -> float:
+    return int(payload[:20]) / 1e6
 
 
 def free_port() -> int:
@@ -127,7 +136,7 @@ class Participant:
             if kind == "ping":
                 await self.ws.send('{"type":"pong"}')
             elif kind == "app":
-                self.latencies.append(time.perf_counter() - float(message["payload"].split(":")[0]))
+                self.latencies.append(time.perf_counter() - stamp_of(message["payload"]))
             elif kind == "signal":
                 sent = float(message["candidate"]["candidate"].split(":")[0])
                 self.latencies.append(time.perf_counter() - sent)
@@ -169,7 +178,7 @@ async def run_load(port: int, rooms: list[tuple[str, list[str]]], seconds: float
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             sender = random.choice(members)
-            await sender.ws.send(json.dumps({"type": "app", "payload": f"{time.perf_counter()}:{PAYLOAD}"}))
+            await sender.ws.send(json.dumps({"type": "app", "payload": stamped(PAYLOAD)}))
             if tick % 2 == 0:
                 sender, receiver = random.sample(members, 2)
                 candidate = {

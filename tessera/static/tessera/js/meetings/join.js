@@ -5,6 +5,7 @@ const root = document.getElementById("meeting");
 const lang = document.documentElement.lang || "fr";
 let timer = null;
 let recheck = null;
+let firstCheck = true;
 // Never ask again sooner than this, whatever the clocks say: several open tabs stay far below the rate
 // limit of the status endpoint.
 const MIN_RECHECK_MS = 5000;
@@ -88,6 +89,13 @@ async function check() {
   field("description", data.description || "");
   field("starts", formatTime(data.starts_at));
   const skew = new Date(data.now).getTime() - Date.now();
+  // Opened from the email while the room is open: straight on to the pre-join page, which asks for the
+  // camera only once the person is there. A room that opens while the page waits shows its button instead.
+  if (firstCheck && (data.state === "open" || data.state === "lobby")) {
+    location.replace(root.dataset.roomUrl + location.hash);
+    return;
+  }
+  firstCheck = false;
   if (data.state === "waiting") {
     const opens = field("opens", formatTime(data.opens_at));
     opens.setAttribute("datetime", data.opens_at);
