@@ -54,13 +54,12 @@ def launch(playwright):
 
 
 def main():
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.room_helpers import PC_SPY, open_room, wait_until
-
     from urllib.parse import urlsplit
 
+    from playwright.sync_api import sync_playwright
+
     from tessera.meetings import links
+    from tests.e2e.room_helpers import PC_SPY, open_room, wait_until
 
     server, meeting = setup_room()
     # The link of the invitation email, on this server's origin.
