@@ -86,8 +86,8 @@ activities = [
         retention=Retention(
             description=_(
                 "While the account exists. Sign-ups whose address was never confirmed are deleted after "
-                "7 days. Accounts without activity are deleted or anonymised after 24 months, with a "
-                "warning email before."
+                "7 days. Accounts holding business cards are deleted or anonymised after 24 months without "
+                "activity, with a warning email before (see Cards)."
             ),
             period=timedelta(days=7),
             apply=_unverified_signups,

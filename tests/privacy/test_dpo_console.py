@@ -365,3 +365,10 @@ def test_saving_an_incident_is_recorded_in_the_security_log(staff_client, staff)
     incident = Incident.objects.get(title="Lost laptop")
     created = SecurityEvent.objects.get(action="privacy.incident_saved")
     assert created.actor_id == staff.pk and created.data == {"incident": incident.pk, "created": True}
+
+
+def test_the_answer_letter_names_the_right_to_complain(staff_client, settings):
+    settings.TESSERA_OPERATOR = {**settings.TESSERA_OPERATOR, "supervisory_authority": "CNIL"}
+    record = services.rights_request_create(email="p@example.org", kind="access", channel="post")
+    html = staff_client.get(f"/en/admin/privacy/rightsrequest/{record.pk}/letter/").content.decode()
+    assert "you may lodge a complaint with the supervisory authority (CNIL)" in html

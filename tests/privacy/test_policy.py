@@ -376,3 +376,21 @@ def test_the_policy_says_what_a_restriction_does_across_the_product(client):
         "no statistics are counted",
     ]:
         assert effect in right, effect
+
+
+def test_the_policy_says_when_we_act_as_a_processor_for_a_customer_company(client):
+    html = client.get("/en/privacy/").content.decode()
+    controller = html.split('id="controller"', 1)[1].split("</section>", 1)[0]
+    assert "we may act as its processor" in controller
+    assert "we then act as its processor" in str(registry.activities["cards.profile"].legal_basis_detail)
+    assert "we then act as its processor" in html
+
+
+def test_the_policy_names_the_right_to_complain_and_the_other_recipients(client, settings):
+    settings.TESSERA_OPERATOR = {**settings.TESSERA_OPERATOR, "supervisory_authority": "CNIL"}
+    html = client.get("/en/privacy/").content.decode()
+    rights = html.split('id="rights"', 1)[1].split("</section>", 1)[0]
+    assert "You may lodge a complaint with the supervisory authority (CNIL, www.cnil.fr)" in rights
+    recipients = html.split('id="recipients"', 1)[1].split("</section>", 1)[0]
+    assert "professional advisers" in recipients and "public authorities" in recipients
+    assert 'id="sub-processors"' in recipients
