@@ -53,9 +53,7 @@ def _report(request, error: ValidationError) -> None:
         messages.error(request, message)
 
 
-@login_required
-def org_members(request, org_slug):
-    organisation = _administered(request, org_slug)
+def _page(request, organisation, *, transfer_form=None, status=200):
     mine = Membership.objects.get(organisation=organisation, user=request.user)
     return render(
         request,
@@ -65,9 +63,15 @@ def org_members(request, org_slug):
             "members": _members(organisation),
             "me": mine,
             "is_owner": mine.role == Membership.Role.OWNER,
-            "transfer_form": TransferForm(organisation=organisation, owner=request.user),
+            "transfer_form": transfer_form or TransferForm(organisation=organisation, owner=request.user),
         },
+        status=status,
     )
+
+
+@login_required
+def org_members(request, org_slug):
+    return _page(request, _administered(request, org_slug))
 
 
 @login_required
@@ -129,10 +133,8 @@ def org_member_remove(request, org_slug, pk):
 def org_transfer(request, org_slug):
     organisation = _administered(request, org_slug)
     form = TransferForm(request.POST, organisation=organisation, owner=request.user)
-    if not form.is_valid():
-        for message in [m for ms in form.errors.values() for m in ms]:
-            messages.error(request, message)
-        return redirect("cards:org_members", org_slug=org_slug)
+    if not form.is_valid():  # unconfirmed, or a seat that is not of this organisation
+        return _page(request, organisation, transfer_form=form, status=400)
     try:
         new_owner = services.organisation_ownership_transfer(
             organisation=organisation,

@@ -219,7 +219,7 @@ def test_the_owner_transfers_the_ownership_and_becomes_an_admin(
 ):
     client.force_login(admin_user)
     bad = client.post(f"/cards/org/{org.slug}/transfer/", {"new_owner": member_seat.pk})  # not confirmed
-    assert bad.status_code == 302 and _role(owner_seat) == "owner"
+    assert bad.status_code == 400 and "Tick the box" in bad.content.decode() and _role(owner_seat) == "owner"
     response = client.post(f"/cards/org/{org.slug}/transfer/", {"new_owner": member_seat.pk, "confirm": "on"})
     assert response.status_code == 302
     assert (_role(owner_seat), _role(member_seat)) == ("admin", "owner")
@@ -307,7 +307,7 @@ def test_members_of_another_organisation_are_out_of_reach(
     transfer = client.post(
         f"/cards/org/{other_org.slug}/transfer/", {"new_owner": member_seat.pk, "confirm": "on"}
     )
-    assert transfer.status_code == 302  # refused by the form: the seat is not in this organisation
+    assert transfer.status_code == 400  # refused by the form: the seat is not in this organisation
     assert (_role(member_seat), _role(owner_seat), _role(own_seat)) == ("member", "owner", "owner")
     assert Membership.objects.filter(pk=member_seat.pk).exists()
     assert (
