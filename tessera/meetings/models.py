@@ -48,6 +48,9 @@ class Event(models.Model):
     reminder_queued_at = models.DateTimeField(_("reminder queued"), null=True, blank=True)
     verified_at = models.DateTimeField(_("organiser's address confirmed"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # The organiser ended the live meeting for everyone: the others cannot come back until the organiser
+    # opens the room again. Kept here, not in one process's memory, so a restart does not reopen it.
+    room_ended_at = models.DateTimeField(_("ended by the organiser"), null=True, blank=True)
     age_confirmed_at = models.DateTimeField(_("confirmed 16 or older"), null=True, blank=True)
     # The marketing opt-in ticked on the creation form waits here until the address is confirmed: the
     # language and version of the text shown. Both are emptied once the consent ledger records it.

@@ -480,6 +480,16 @@ def event_update(
     return changed
 
 
+def event_room_end(*, event_id: int, now=None) -> None:
+    """The organiser ended the meeting for everyone: invitees and guests are refused until it reopens."""
+    Event.objects.filter(pk=event_id).update(room_ended_at=now or timezone.now())
+
+
+def event_room_reopen(*, event_id: int) -> bool:
+    """The organiser came back into an ended room: the others may join again."""
+    return bool(Event.objects.filter(pk=event_id, room_ended_at__isnull=False).update(room_ended_at=None))
+
+
 @transaction.atomic
 def event_cancel(*, event: Event, now=None) -> int:
     """Cancel: every invitee gets a METHOD:CANCEL calendar file; links stop opening the room."""

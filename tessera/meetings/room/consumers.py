@@ -270,6 +270,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         entry = await database_sync_to_async(room_entry)(
             room_id=self.room_id, kind=message.kind, token=message.token
         )
+        if entry.state == "meeting_ended":  # a right token, not a guess: no failure counted
+            raise ProtocolError("meeting_ended", "the organiser ended this meeting", close=4410)
         if entry.state not in {"open", "lobby"}:
             limit, period = room_setting("auth_failures_per_ip")
             verdict = await alimit_hit(

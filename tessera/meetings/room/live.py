@@ -104,9 +104,6 @@ class Room:
 
 
 rooms: dict[str, Room] = {}
-# Rooms ended by the organiser, in this process only: the database has no record of it yet (a removal
-# has one: the invitation is revoked).
-_ended: set = set()
 
 
 def _layer():
@@ -153,9 +150,8 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             ):
                 return await _resume(room, member, channel)
         if entry.role == "organiser":
-            _ended.discard(room_id)
-        elif room_id in _ended:
-            raise ProtocolError("meeting_ended", "the organiser ended this meeting", close=4410)
+            # Coming back into a meeting they ended opens it again for the others.
+            await database_sync_to_async(meetings_services.event_room_reopen)(event_id=entry.event_id)
         member = Member(
             pid=secrets.token_urlsafe(9),
             channel=channel,
@@ -446,7 +442,7 @@ async def lock(*, room: Room, member: Member, locked: bool) -> None:
 async def end(*, room: Room, member: Member) -> None:
     _require_organiser(member)
     async with room.lock:
-        _ended.add(room.room_id)
+        await database_sync_to_async(meetings_services.event_room_end)(event_id=room.event_id)
         for other in list(room.members.values()):
             if other.grace is not None:
                 other.grace.cancel()
@@ -574,4 +570,3 @@ def _invitation_revoke(*, invitation_id: int) -> None:
 def reset() -> None:
     """Forget every room (tests)."""
     rooms.clear()
-    _ended.clear()

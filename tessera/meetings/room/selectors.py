@@ -18,7 +18,7 @@ from .models import QualitySample
 class Entry:
     """Who a first message authenticated: `state` is open, lobby, or the reason of a refusal."""
 
-    state: str  # open, lobby, invalid_token, not_open_yet, token_expired, cancelled
+    state: str  # open, lobby, invalid_token, not_open_yet, token_expired, cancelled, meeting_ended
     event_id: int | None = None
     role: str = ""  # organiser, invitee, guest
     invitation_id: int | None = None
@@ -57,6 +57,8 @@ def room_entry(*, room_id: str, kind: str, token: str, now=None) -> Entry:
         return Entry("not_open_yet")
     if state not in {"open", "lobby"}:
         return Entry(state)
+    if invitation.event.room_ended_at is not None:
+        return Entry("meeting_ended")
     role = "guest" if invitation.kind == Invitation.Kind.GUEST else "invitee"
     return Entry(state, invitation.event_id, role, invitation.pk)
 
