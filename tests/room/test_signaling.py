@@ -5,7 +5,6 @@ import json
 import time
 from datetime import timedelta
 
-import pytest
 import time_machine
 from django.apps import apps
 from django.utils import timezone

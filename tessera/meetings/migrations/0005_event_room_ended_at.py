@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('meetings', '0004_marketing_opt_in_pending'),
+        ("meetings", "0004_marketing_opt_in_pending"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='room_ended_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='ended by the organiser'),
+            model_name="event",
+            name="room_ended_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="ended by the organiser"),
         ),
     ]
