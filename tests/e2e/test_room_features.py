@@ -64,7 +64,17 @@ def test_recording_needs_every_answer_a_refusal_leaves_and_the_recorder_gets_a_w
     c.wait_for_selector("#room-app[data-state=ended]", timeout=5000)
     for page in (a, b):
         page.wait_for_selector("#recording-indicator:not([hidden])", timeout=5000)
-    a.wait_for_timeout(3000)
+    # Someone joining now sees the notice before any peer connection exists, so before any media.
+    d = _open(browser, server, meeting.link(3), name="Dora", contexts=contexts)
+    d.wait_for_selector("#record-dialog[open]", timeout=10_000)
+    assert d.get_attribute("#room-app", "data-state") == "notice"
+    assert "Ana" in d.text_content("#record-text")
+    d.wait_for_timeout(1000)
+    assert d.evaluate("window.__pcs.length") == 0
+    d.click("#record-accept")
+    d.wait_for_selector("#recording-indicator:not([hidden])", timeout=5000)
+    wait_until(lambda: decoding_from_all(d, 2), message="after accepting, Dora decodes Ana and Ben")
+    a.wait_for_timeout(2000)
     with a.expect_download(timeout=15_000) as download_info:
         a.click("#record-button")
     path = tmp_path / "recording.webm"
@@ -72,6 +82,7 @@ def test_recording_needs_every_answer_a_refusal_leaves_and_the_recorder_gets_a_w
     summary = webm_summary(path.read_bytes())
     assert summary["duration_ms"] > 1000, summary
     assert any("VP8" in codec for codec in summary["codecs"]), summary
+    assert "A_OPUS" in summary["codecs"], summary  # the voices are mixed in
     b.wait_for_selector("#recording-indicator[hidden]", state="attached", timeout=5000)
 
 

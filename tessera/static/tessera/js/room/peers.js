@@ -90,7 +90,11 @@ class Peer {
       return;
     }
     if (!track) return;
-    const added = this.pc.addTrack(track, stream);
+    // addTrack would take over a receive-only transceiver the peer's offer made (a camera started
+    // after joining without one), and Chromium then decodes none of its frames: use a fresh one.
+    const ours = new Set(Object.values(this.senders));
+    const taken = this.pc.getTransceivers().some((t) => !t.stopped && t.receiver.track.kind === track.kind && !ours.has(t.sender));
+    const added = taken ? this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] }).sender : this.pc.addTrack(track, stream);
     this.mesh.e2ee.senderTransform(added, track.kind);
     // Chromium feeds no frame to a receiver transform set later (in ontrack) on a transceiver made here.
     const transceiver = this.pc.getTransceivers().find((t) => t.sender === added);

@@ -54,6 +54,7 @@ class Room {
     if (!transformsSupported()) {
       this.error(t("unsupported"));
       $("join-button").disabled = true;
+      show("prejoin");
       return;
     }
     // The form shows at once. Devices, keys and the E2EE worker (with its ECDH key pair) start
@@ -109,7 +110,8 @@ class Room {
   }
 
   preview() {
-    $("preview").srcObject = this.media.stream;
+    // A stream without a camera never loads, and would hold the page's load event forever.
+    $("preview").srcObject = this.media.videoTrack ? this.media.stream : null;
     if (this.stopMeter) this.stopMeter();
     const audio = this.media.audioTrack;
     if (audio) this.stopMeter = levelMeter(audio, (level) => $("mic-level").style.setProperty("--level", level.toFixed(2)));
@@ -633,19 +635,24 @@ class Room {
         this.signaling.send(aggregate(figures));
       }
     }, Math.min(2000, every));
+    const spoke = new Map(); // pid -> when their voice was last above the threshold
     setInterval(() => {
       let best = null;
       let level = 0.02;
+      const now = performance.now();
       for (const [pid, peer] of this.mesh.peers) {
         for (const receiver of peer.pc.getReceivers()) {
           if (receiver.track.kind !== "audio") continue;
           const source = receiver.getSynchronizationSources()[0];
+          if (source && source.audioLevel > 0.02) spoke.set(pid, now);
           if (source && source.audioLevel > level) {
             level = source.audioLevel;
             best = pid;
           }
         }
       }
+      // Pauses between words keep the highlight where it is for a moment instead of flickering.
+      if (!best && this.speaker && now - (spoke.get(this.speaker) || 0) < 1500 && this.mesh.peers.has(this.speaker)) best = this.speaker;
       if (best !== this.speaker) {
         this.speaker = best;
         this.stage.speaking(best);
