@@ -23,6 +23,7 @@ class PrivacyConfig(AppConfig):
 
 
 def _publish_policy(sender, using="default", **kwargs):
+    # Publishes the version only; the emails of a substantial change are sent by a task.
     from django.db import connections
 
     from .models import PolicyVersion
