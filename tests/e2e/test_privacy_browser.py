@@ -6,6 +6,8 @@ import zipfile
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
+from tessera.privacy.exports import schema_errors
+
 
 def _verified_user(email="ada@example.org", password="correct horse battery staple"):
     user = get_user_model().objects.create_user(email, password, full_name="Ada L")
@@ -65,6 +67,8 @@ def test_a_person_downloads_their_data_through_the_emailed_link(server, page, sm
     data = json.loads(archive.read("data.json"))
     account = next(s for s in data["sections"] if s["category"] == "account")
     assert account["rows"][0]["email"] == user.email
+    assert schema_errors(data, json.loads(archive.read("schema.json"))) == []
+    assert archive.read("README.txt").decode().startswith("Your personal data")
     page.goto(link)
     assert "already used" in page.locator("#link-error").inner_text()
     assert page.context.cookies() == []
