@@ -21,9 +21,21 @@ class CookieFreeMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if view_flag(request, "cookie_free", False) and response.cookies:
-            log.error("cookie-free route %s tried to set %s", request.path, sorted(response.cookies))
+            unexpected = sorted(set(response.cookies) - self._session_refresh(request, response))
+            if unexpected:
+                log.error("cookie-free route %s tried to set %s", request.path, unexpected)
             response.cookies.clear()
         return response
+
+    @staticmethod
+    def _session_refresh(request, response) -> set:
+        """The signed-in person's own session cookie sent again with the same key (a flash message read,
+        say): their session is saved server-side either way, so dropping the header loses nothing."""
+        name = settings.SESSION_COOKIE_NAME
+        sent = response.cookies.get(name)
+        if sent is not None and sent.value and sent.value == request.COOKIES.get(name):
+            return {name}
+        return set()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         # Without this, a session touched here would still be written to the database, for nobody.
