@@ -351,12 +351,21 @@ def policy_change_notify(*, version_id: int, using: str = "default") -> int:
 
 
 def policy_notifications_resume(*, using: str = "default") -> int:
-    """Finish every substantial version whose emails were not all queued (hourly safety net)."""
-    pending = PolicyVersion.objects.using(using).filter(substantial=True, notified_at__isnull=True)
-    return sum(
-        policy_change_notify(version_id=pk, using=using)
-        for pk in pending.order_by("number").values_list("pk", flat=True)
+    """Finish the emails of the latest substantial version if they were not all queued (hourly).
+
+    An older unfinished version is not resumed: the email of the latest one points to the policy that
+    now includes its changes.
+    """
+    latest = (
+        PolicyVersion.objects.using(using)
+        .filter(substantial=True)
+        .order_by("-number")
+        .only("pk", "notified_at")
+        .first()
     )
+    if latest is None or latest.notified_at is not None:
+        return 0
+    return policy_change_notify(version_id=latest.pk, using=using)
 
 
 def policy_current() -> PolicyVersion | None:
