@@ -15,7 +15,12 @@ from tessera.privacy.exports import export_data, schema_errors
 from tessera.privacy.models import Incident
 from tessera.privacy.register import registry
 
-from ..cards.conftest import jpeg_bytes
+
+def jpeg_bytes(size=(800, 600), colour=(10, 120, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="JPEG")
+    return out.getvalue()
+
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +38,7 @@ def sections_of(archive) -> dict:
 @pytest.fixture
 def card_with_photo(user):
     card = cards_services.card_create(owner=user, first_name="Ada", last_name="L")
-    return cards_services.card_photo_set(card=card, data=jpeg_bytes(colour=(10, 120, 200)), filename="me.jpg")
+    return cards_services.card_photo_set(card=card, data=jpeg_bytes(), filename="me.jpg")
 
 
 def test_the_export_holds_the_card_photo_itself(client, user, card_with_photo):
