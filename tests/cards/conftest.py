@@ -1,4 +1,6 @@
 import io
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -143,3 +145,32 @@ def client(client):
 
     client.generic = generic
     return client
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+    fail_first = 0
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Receiver.fail_first > 0:
+            _Receiver.fail_first -= 1
+            self.send_response(503)
+        else:
+            _Receiver.received.append((dict(self.headers), body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.received = []
+    _Receiver.fail_first = 1
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()

@@ -178,3 +178,18 @@ def test_no_webhook_when_the_organisation_keeps_leads_private(card, org):
     services.webhook_create(organisation=org, url="https://crm.alpha.example/hook")
     lead_for(card)
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_each_exchange_counts_in_the_daily_exchanges_counter(
+    client, card, django_capture_on_commit_callbacks
+):
+    from tessera.cards.analytics import stats_flush
+    from tessera.cards.models import CardDailyStat
+
+    with django_capture_on_commit_callbacks(execute=True):  # counted once the lead is committed
+        assert _post(client, card).status_code == 200
+        assert _post(client, card, email="w@example.net").status_code == 200
+        _post(client, card, consent="")  # refused: not an exchange
+    stats_flush()
+    row = CardDailyStat.objects.get(card=card)
+    assert row.exchanges == 2 and Lead.objects.count() == 2

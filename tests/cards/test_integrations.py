@@ -9,7 +9,7 @@ from tessera.cards import services
 from tessera.cards.models import LeadWebhook, WebhookDelivery
 from tessera.core.models import SecurityEvent
 
-from .test_org_admin import _Receiver, receiver  # noqa: F401 (a fixture)
+from .conftest import _Receiver
 
 pytestmark = pytest.mark.django_db
 KEY = re.compile(r'id="new-key" class="secret">(tsk_[A-Za-z0-9_-]+)<')
@@ -48,7 +48,7 @@ def test_webhooks_need_shared_leads_then_the_secret_is_shown_once_and_a_test_is_
     client,
     url,
     org,
-    receiver,  # noqa: F811
+    receiver,
     django_capture_on_commit_callbacks,
 ):
     refused = client.post(url, {"action": "hook_create", "hook-url": receiver})

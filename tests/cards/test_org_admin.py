@@ -1,7 +1,5 @@
 import io
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -10,7 +8,7 @@ from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, WebhookDelivery
 from tessera.core.models import OutboxMessage
 
-from .conftest import lead_for
+from .conftest import _Receiver, lead_for
 
 
 def test_admin_creates_an_organisation_and_invites_a_member(client, admin_user):
@@ -211,35 +209,6 @@ def test_api_card_create_for_a_member_without_card(client, org, admin_user, api_
         **_auth(api_key),
     )
     assert response.status_code == 201 and response.json()["first_name"] == "Cleo"
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-    fail_first = 0
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if _Receiver.fail_first > 0:
-            _Receiver.fail_first -= 1
-            self.send_response(503)
-        else:
-            _Receiver.received.append((dict(self.headers), body))
-            self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    _Receiver.received = []
-    _Receiver.fail_first = 1
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
 
 
 def test_webhook_is_signed_and_retried_until_delivered(client, org, card, api_key, receiver):

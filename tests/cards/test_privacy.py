@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -135,3 +136,26 @@ def test_export_then_erase_a_visitor_and_a_card_holder(card, member):
     outcomes = privacy.erase_subject(holder)
     assert outcomes[0].erased >= 1
     assert not Card.objects.filter(owner=member).exists()
+
+
+def test_a_sign_in_resets_the_inactivity_clock(client, idle_individual):
+    """Signing in through the real sign-in page moves the 24-month deadline (a card view does too)."""
+    apply = _retention("cards.profile")
+    signed_in_at = T0 + privacy.INACTIVITY_WARNING - 10 * DAY
+    with time_machine.travel(signed_in_at, tick=False):
+        page = client.get("/accounts/login/").content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        response = client.post(
+            "/accounts/login/",
+            {"csrfmiddlewaretoken": token, "login": "idle@solo.example", "password": "a-long-test-password"},
+            HTTP_ORIGIN="http://testserver",
+        )
+        assert response.status_code == 302, response.content.decode()[:500]
+    idle_individual.refresh_from_db()
+    assert idle_individual.last_login == signed_in_at
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + DAY)  # past the limit counted from joining: nothing happens
+    assert not _warnings().exists() and User.objects.filter(pk=idle_individual.pk).exists()
+    apply(now=signed_in_at + privacy.INACTIVITY_WARNING - DAY)
+    assert not _warnings().exists()
+    apply(now=signed_in_at + privacy.INACTIVITY_WARNING + DAY)  # 23 months after the sign-in
+    assert [m.recipient for m in _warnings()] == ["idle@solo.example"]

@@ -328,3 +328,16 @@ def test_a_department_template_does_not_undo_the_default_lock_through_the_api(
         HTTP_AUTHORIZATION=f"Bearer {api_key}",
     )
     assert response.status_code == 200 and response.json()["company"] == "Alpha Sales"
+
+
+def test_an_oversized_photo_upload_through_the_page_is_refused_with_its_limit(client, member, card):
+    from tessera.cards.images import MAX_UPLOAD_BYTES
+
+    client.force_login(member)
+    upload = io.BytesIO(jpeg_bytes() + b"\x00" * MAX_UPLOAD_BYTES)
+    upload.name = "huge.jpg"
+    response = client.post(f"/cards/card/{card.slug}/edit/", {"photo": upload})
+    assert response.status_code == 400
+    assert "too large; the limit is 5 MB" in response.content.decode()
+    card.refresh_from_db()
+    assert not card.photo_version and not card.photo

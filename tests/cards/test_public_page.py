@@ -85,11 +85,32 @@ def test_public_page_language_follows_accept_language(client, card):
 
 
 def test_deactivated_card_answers_a_neutral_404(client, card):
+    from tessera.cards.models import Lead
+
+    card = services.card_photo_set(card=card, data=jpeg_bytes(), filename="me.jpg")
+    photo = f"/photo-{card.photo_version}.jpg"
+    assert client.get(f"/c/{card.slug}{photo}").status_code == 200
+    challenge = client.get(f"/c/{card.slug}/exchange/challenge", HTTP_SEC_FETCH_SITE="same-origin").json()
     services.card_set_active(card=card, active=False)
-    for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef"):
+    for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef", photo, "/exchange/challenge"):
         response = client.get(f"/c/{card.slug}{path}")
-        assert response.status_code == 404
+        assert response.status_code == 404, path
         assert b"Bob" not in response.content
+    # A form opened before the card was deactivated cannot send anything any more.
+    exchange = client.post(
+        f"/c/{card.slug}/exchange",
+        {
+            "csrfmiddlewaretoken": challenge["token"],
+            "challenge": challenge["challenge"],
+            "nonce": __import__("tessera.cards.pow", fromlist=["solve"]).solve(challenge["challenge"]),
+            "name": "V",
+            "email": "v@example.net",
+            "consent": "on",
+        },
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert exchange.status_code == 404 and b"Bob" not in exchange.content
+    assert Lead.objects.count() == 0
     assert client.get("/c/doesnotexist").status_code == 404
 
 

@@ -10,10 +10,9 @@ from tessera.core.models import OutboxMessage
 from tessera.privacy.models import ProcessingLimit
 from tessera.privacy.services import limit_add, limit_lift
 
-from .conftest import jpeg_bytes, lead_for, solved_challenge
+from .conftest import _Receiver, jpeg_bytes, lead_for, solved_challenge
 from .test_exchange import _post
 from .test_fastpath import asgi
-from .test_org_admin import _Receiver, receiver  # noqa: F401 (fixture)
 
 RESTRICTION = ProcessingLimit.Kind.RESTRICTION
 
@@ -113,7 +112,7 @@ def _hooked(org):
     services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
 
 
-def test_lead_webhooks_are_held_while_restricted_and_delivered_after_the_lift(card, org, member, receiver):  # noqa: F811
+def test_lead_webhooks_are_held_while_restricted_and_delivered_after_the_lift(card, org, member, receiver):
     _Receiver.fail_first = 0
     _hooked(org)
     services.webhook_create(organisation=org, url=receiver)
@@ -136,7 +135,7 @@ def test_a_restricted_visitors_lead_reaches_no_webhook_nor_the_api_until_lifted(
     card,
     org,
     receiver,
-    api_key,  # noqa: F811
+    api_key,
 ):
     _Receiver.fail_first = 0
     _hooked(org)
