@@ -194,3 +194,98 @@ def test_deactivated_card_page_is_neutral_in_the_browser(server, page):
     assert response.status == 404
     assert "Lou" not in page.content()
     assert page.context.cookies() == []
+
+
+def _card_for_browser():
+    from tessera.cards import services
+
+    owner = make_user("sam@solo.example", PASSWORD, full_name="Sam Share")
+    return services.card_create(owner=owner, first_name="Sam", last_name="Share")
+
+
+def test_share_without_web_share_copies_the_link(server, browser):
+    card = _card_for_browser()
+    context = browser.new_context(locale="en-GB", permissions=["clipboard-read", "clipboard-write"])
+    context.add_init_script("delete Navigator.prototype.share; delete navigator.share;")
+    page = context.new_page()
+    page.goto(server.url + f"/c/{card.slug}")
+    assert page.evaluate("typeof navigator.share") == "undefined"
+    page.get_by_role("button", name="Share").click()
+    page.get_by_text("Link copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == f"{server.url}/c/{card.slug}?s=link"
+    context.close()
+
+
+def test_share_without_web_share_nor_clipboard_shows_the_link(server, browser):
+    card = _card_for_browser()
+    context = browser.new_context(locale="en-GB")
+    context.add_init_script(
+        "delete Navigator.prototype.share; delete navigator.share;"
+        "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+    )
+    page = context.new_page()
+    page.goto(server.url + f"/c/{card.slug}")
+    page.get_by_role("button", name="Share").click()
+    status = page.locator("#share-status")
+    status.get_by_text(f"{server.url}/c/{card.slug}?s=link").wait_for()
+    assert status.get_attribute("role") == "status"  # read out by screen readers
+    context.close()
+
+
+def _sign_in(page, server, email):
+    page.goto(server.url + "/en/accounts/login/")
+    page.fill('input[name="login"]', email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('main form[action="/en/accounts/login/"] button[type="submit"]')
+    page.wait_for_url(re.compile(r".*/accounts/$|.*/$"))
+
+
+def test_template_editor_previews_colours_layout_and_locked_fields_live(server, page):
+    from tessera.cards import services
+
+    admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+    organisation = services.organisation_create(owner=admin, name="Alpha")
+    _sign_in(page, server, "alice@alpha.example")
+    page.goto(server.url + f"/en/cards/org/{organisation.slug}/templates/new/")
+    preview = page.locator("#template-preview")
+    save = preview.get_by_text("Save contact")
+    assert save.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(67, 56, 202)"  # #4338ca
+    page.fill('input[name="primary_colour"]', "#0b5394")
+    page.fill('input[name="background_colour"]', "#fffbe6")
+    page.select_option('select[name="layout"]', "banner")
+    page.select_option('select[name="font"]', "serif")
+    page.fill('input[name="lock_company"]', "Alpha SAS")
+    page.fill('input[name="lock_job_title"]', "Head of <b>sales</b>")
+    assert save.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 83, 148)"
+    assert preview.evaluate("e => getComputedStyle(e).getPropertyValue('--card-bg').trim()") == "#fffbe6"
+    classes = preview.get_attribute("class").split()
+    assert "layout-banner" in classes and "font-serif" in classes and "layout-classic" not in classes
+    assert preview.get_by_text("Alpha SAS").is_visible()
+    assert preview.get_by_text("Head of <b>sales</b>").is_visible()  # text, never markup
+    assert preview.locator("b").count() == 0
+    page.fill('input[name="name"]', "Brand")
+    page.click("#template-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/templates/\d+/$"))
+    page.get_by_text("The template was saved.").wait_for()
+
+
+def test_members_page_changes_a_role_in_the_browser(server, page):
+    from tessera.accounts.models import Membership
+    from tessera.cards import services
+
+    admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+    organisation = services.organisation_create(owner=admin, name="Alpha")
+    invitation = services.invitation_create(
+        organisation=organisation, email="bob@alpha.example", invited_by=admin
+    )
+    services.invitation_accept(invitation=invitation, password=PASSWORD, full_name="Bob Builder")
+    _sign_in(page, server, "alice@alpha.example")
+    page.goto(server.url + f"/en/cards/org/{organisation.slug}/")
+    page.get_by_role("link", name="Members").click()
+    page.wait_for_url("**/members/")
+    row = page.locator('tr[data-member="bob@alpha.example"]')
+    row.get_by_label("Role of Bob Builder", exact=True).select_option("admin")
+    row.get_by_role("button", name="Change the role of Bob Builder").click()
+    page.get_by_text("Bob Builder is now admin.").wait_for()
+    assert Membership.objects.get(user__email="bob@alpha.example").role == "admin"
+    assert _axe_violations(page) == []
