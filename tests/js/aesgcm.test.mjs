@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { AesGcm } from "../../tessera/static/tessera/js/room/aesgcm.js";
 import { TRAILER_BYTES, open as split } from "../../tessera/static/tessera/js/room/framing.js";
+
+// Debian 12 ships Node.js 18, where the Web Crypto API is not yet a global.
+globalThis.crypto ??= webcrypto;
 
 const WASM = new URL("../../tessera/static/tessera/vendor/bearssl-gcm/aesgcm.wasm", import.meta.url);
 const hex = (s) => Uint8Array.from(s.match(/../g) || [], (b) => parseInt(b, 16));

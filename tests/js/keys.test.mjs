@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import { test } from "node:test";
 
 import {
@@ -15,6 +16,9 @@ import {
   unwrapMediaKey,
   wrapMediaKey,
 } from "../../tessera/static/tessera/js/room/keys.js";
+
+// Debian 12 ships Node.js 18, where the Web Crypto API is not yet a global.
+globalThis.crypto ??= webcrypto;
 
 const SECRET = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"; // bytes 0..31
 const OTHER = "HxwdHh8AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBka";

@@ -1,4 +1,4 @@
-"""The room's pure ES modules (frame framing, key derivation and wrapping) under Node's built-in test runner.
+"""The room's pure ES modules (frame framing, key derivation and wrapping, the WebAssembly frame cipher) under Node's built-in test runner.
 
 Unlike a test that skips, this one fails when Node.js is missing: the E2EE framing and key schedule must be
 tested on every run (Debian's `nodejs` package provides it).
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1] / "js"
-ROOM_TESTS = ("framing.test.mjs", "keys.test.mjs")
+ROOM_TESTS = sorted(p.name for p in TESTS.glob("*.test.mjs"))
 
 
 def _node() -> str:
@@ -19,6 +19,10 @@ def _node() -> str:
     if node is None:
         pytest.fail("Node.js is not installed: install Debian's nodejs package to run the room's JS tests")
     return node
+
+
+def test_the_frame_format_the_keys_and_the_cipher_have_node_tests():
+    assert {"framing.test.mjs", "keys.test.mjs", "aesgcm.test.mjs"} <= set(ROOM_TESTS)
 
 
 @pytest.mark.parametrize("name", ROOM_TESTS)
