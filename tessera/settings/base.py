@@ -163,6 +163,8 @@ TESSERA_OPERATOR = {
     "dpo_email": env("TESSERA_DPO_EMAIL", default="dpo@localhost"),
     "dpo_address": env("TESSERA_DPO_ADDRESS", default=""),
     "supervisory_authority": env("TESSERA_SUPERVISORY_AUTHORITY", default="CNIL"),
+    # GDPR Art. 27: only an operator established outside the Union names a representative in it.
+    "representative": env("TESSERA_OPERATOR_REPRESENTATIVE", default=""),
 }
 
 AUTH_USER_MODEL = "accounts.User"
