@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from tessera.accounts.models import Membership
 
 from .images import MAX_UPLOAD_BYTES
-from .models import LOCKABLE_FIELDS, VISIBILITY_FIELDS, CardsSettings, CardTemplate, Lead, Visibility
+from .models import (
+    LOCKABLE_FIELDS,
+    LOCKABLE_LISTS,
+    VISIBILITY_FIELDS,
+    CardsSettings,
+    CardTemplate,
+    Lead,
+    Visibility,
+)
 from .services import consent_text
 
 PHONE_SLOTS, EMAIL_SLOTS, LINK_SLOTS, CUSTOM_SLOTS = 3, 3, 4, 3
@@ -54,6 +62,19 @@ class ProfileForm(forms.Form):
                     "It chooses your card's template: your organisation's administrators set it."
                 )
             self.fields[name] = field
+        self._slots()
+        for prefix, name, key in (
+            ("phone", "phones", "number"),
+            ("email", "emails", "address"),
+            ("link", "links", "url"),
+        ):
+            if name in self.locked:
+                for field_name, field in self.fields.items():
+                    if field_name.startswith(f"{prefix}_"):
+                        field.disabled = True
+                self.fields[f"{prefix}_0_{key}"].help_text = _("Set by your organisation.")
+
+    def _slots(self):
         for i in range(PHONE_SLOTS):
             self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
                 label=_("Phone %(n)s type") % {"n": i + 1}, choices=list(PHONE_LABELS.items()), required=False
@@ -106,21 +127,24 @@ class ProfileForm(forms.Form):
             )
 
     @staticmethod
-    def initial_for(card) -> dict:
-        initial = {name: getattr(card, name) for name in SCALAR_LABELS}
-        for i, item in enumerate(card.phones[:PHONE_SLOTS]):
+    def initial_for(card, locked: dict | None = None) -> dict:
+        """The form's values for `card`; what the organisation locks shows instead of the card's own."""
+        locked = locked or {}
+        initial = {name: locked.get(name, getattr(card, name)) for name in SCALAR_LABELS}
+        phones, emails, links = (locked.get(n, getattr(card, n)) for n in ("phones", "emails", "links"))
+        for i, item in enumerate(phones[:PHONE_SLOTS]):
             initial |= {
                 f"phone_{i}_kind": item["kind"],
                 f"phone_{i}_number": item["number"],
                 f"phone_{i}_public": item["public"],
             }
-        for i, item in enumerate(card.emails[:EMAIL_SLOTS]):
+        for i, item in enumerate(emails[:EMAIL_SLOTS]):
             initial |= {
                 f"email_{i}_kind": item["kind"],
                 f"email_{i}_address": item["address"],
                 f"email_{i}_public": item["public"],
             }
-        for i, item in enumerate(card.links[:LINK_SLOTS]):
+        for i, item in enumerate(links[:LINK_SLOTS]):
             initial |= {
                 f"link_{i}_label": item["label"],
                 f"link_{i}_url": item["url"],
@@ -140,6 +164,11 @@ class ProfileForm(forms.Form):
         data = self.cleaned_data
         fixed = set(self.locked) | self.admin_only
         changes = {name: data[name] for name in SCALAR_LABELS if name not in fixed}
+        changes |= self._lists(data)
+        return {k: v for k, v in changes.items() if k not in fixed}
+
+    def _lists(self, data) -> dict:
+        changes = {}
         changes["phones"] = [
             {
                 "kind": data[f"phone_{i}_kind"] or "work",
@@ -315,6 +344,54 @@ class SettingsForm(forms.ModelForm):
         fields = ["admins_see_leads", "inactive_action", "hand_back_cards"]
 
 
+LIST_LOCKS = {
+    "phones": (
+        _("Phone numbers"),
+        _(
+            "One per line, its type first: “work +33 1 23 45 67 89” (work, mobile or personal). Filled in: they replace the members' own."
+        ),
+    ),
+    "emails": (
+        _("Email addresses"),
+        _(
+            "One per line, its type first: “work contact@example.org”. Filled in: they replace the members' own."
+        ),
+    ),
+    "links": (
+        _("Social links"),
+        _(
+            "One per line: “LinkedIn | https://www.linkedin.com/company/…”. Filled in: they replace the members' own."
+        ),
+    ),
+}
+
+
+def list_lines_parse(name: str, text: str) -> list[dict]:
+    """The template editor's lines as profile items; the service validates them (numbers, addresses, URLs)."""
+    items = []
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        if name == "links":
+            label, _bar, url = line.rpartition("|")
+            items.append({"label": label.strip(), "url": url.strip(), "public": True})
+            continue
+        kinds = PHONE_LABELS if name == "phones" else EMAIL_LABELS
+        kind, _space, rest = line.partition(" ")
+        if kind not in kinds or not rest.strip():
+            kind, rest = "work", line
+        key = "number" if name == "phones" else "address"
+        items.append({"kind": kind, key: rest.strip(), "public": True})
+    return items
+
+
+def list_lines_format(name: str, items: list) -> str:
+    if name == "links":
+        return "\n".join(f"{i['label']} | {i['url']}" for i in items)
+    key = "number" if name == "phones" else "address"
+    return "\n".join(f"{i['kind']} {i[key]}" for i in items)
+
+
 class TemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     primary_colour = forms.CharField(
@@ -339,9 +416,13 @@ class TemplateForm(forms.Form):
                 required=False,
                 help_text=_("Filled in: set for every member, who cannot change it."),
             )
+        for name, (label, help_text) in LIST_LOCKS.items():
+            self.fields[f"lock_{name}"] = forms.CharField(
+                label=label, required=False, help_text=help_text, widget=forms.Textarea(attrs={"rows": 3})
+            )
 
     def lock_fields(self):
-        return [self[f"lock_{name}"] for name in LOCKABLE_FIELDS]
+        return [self[f"lock_{name}"] for name in LOCKABLE_FIELDS + LOCKABLE_LISTS]
 
     def values(self) -> dict:
         data = self.cleaned_data
@@ -357,6 +438,9 @@ class TemplateForm(forms.Form):
             "is_default": data["is_default"],
             "locked_values": {
                 n: data[f"lock_{n}"].strip() for n in LOCKABLE_FIELDS if data[f"lock_{n}"].strip()
+            }
+            | {
+                n: list_lines_parse(n, data[f"lock_{n}"]) for n in LOCKABLE_LISTS if data[f"lock_{n}"].strip()
             },
         }
 
@@ -373,7 +457,10 @@ class TemplateForm(forms.Form):
             "groups": ", ".join(template.groups),
             "is_default": template.is_default,
         }
-        initial |= {f"lock_{n}": v for n, v in template.locked_values.items()}
+        initial |= {
+            f"lock_{n}": list_lines_format(n, v) if n in LOCKABLE_LISTS else v
+            for n, v in template.locked_values.items()
+        }
         return initial
 
 

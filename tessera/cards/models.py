@@ -19,6 +19,8 @@ LOCKABLE_FIELDS = (
     "city",
     "country",
 )
+# Lists an organisation template may set as a whole (the member's own entries are then not shown).
+LOCKABLE_LISTS = ("phones", "emails", "links")
 # Scalar profile fields whose visibility a member chooses: on the public page, or only in the vCard.
 VISIBILITY_FIELDS = (
     "job_title",

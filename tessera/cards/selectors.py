@@ -4,7 +4,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from tessera.accounts.models import Membership, Organisation, User
 
-from .models import LOCKABLE_FIELDS, Card, CardDailyStat, CardTemplate, Lead
+from .models import LOCKABLE_FIELDS, LOCKABLE_LISTS, Card, CardDailyStat, CardTemplate, Lead
 
 PROFILE_SCALARS = (
     "first_name",
@@ -102,24 +102,26 @@ def card_locked_values(card: Card, template: CardTemplate | None = None) -> dict
     template = template if template is not None else card_template_for(card)
     if template is None:
         return {}
-    return {k: v for k, v in template.locked_values.items() if k in LOCKABLE_FIELDS}
+    return {k: v for k, v in template.locked_values.items() if k in LOCKABLE_FIELDS + LOCKABLE_LISTS}
 
 
 def card_profile(card: Card, template: CardTemplate | None = None) -> dict:
     """The card's effective values: the brand-locked ones come from the template."""
     template = template if template is not None else card_template_for(card)
     profile = {name: getattr(card, name) for name in PROFILE_SCALARS}
-    profile.update(card_locked_values(card, template))
     profile.update(
         phones=list(card.phones),
         emails=list(card.emails),
         links=list(card.links),
         custom_fields=list(card.custom_fields),
         visibility=dict(card.visibility),
-        full_name=f"{profile['first_name']} {profile['last_name']}".strip(),
         has_photo=bool(card.photo_version),
         template=template,
     )
+    profile.update(
+        {k: list(v) if isinstance(v, list) else v for k, v in card_locked_values(card, template).items()}
+    )
+    profile["full_name"] = f"{profile['first_name']} {profile['last_name']}".strip()
     return profile
 
 

@@ -29,6 +29,7 @@ from tessera.core.outbox import backoff_seconds, email_queue_template
 from . import formats, images, pow
 from .models import (
     LOCKABLE_FIELDS,
+    LOCKABLE_LISTS,
     VISIBILITY_FIELDS,
     Card,
     CardInvitation,
@@ -640,9 +641,9 @@ def _template_clean(values: dict) -> dict:
     if "font" in values and values["font"] not in CardTemplate.Font.values:
         errors["font"] = [_("Unknown font.")]
     locked = values.get("locked_values", {})
-    if not isinstance(locked, dict) or set(locked) - set(LOCKABLE_FIELDS):
+    if not isinstance(locked, dict) or set(locked) - set(LOCKABLE_FIELDS + LOCKABLE_LISTS):
         errors["locked_values"] = [
-            _("Only these fields can be locked: %(f)s.") % {"f": ", ".join(LOCKABLE_FIELDS)}
+            _("Only these fields can be locked: %(f)s.") % {"f": ", ".join(LOCKABLE_FIELDS + LOCKABLE_LISTS)}
         ]
     else:
         try:
@@ -1125,7 +1126,7 @@ def membership_role_set(*, membership: Membership, role: str, actor: User, reque
 def _card_hand_back(card: Card) -> None:
     """The card becomes the person's own: brand-locked values are kept as its values, its leads go along."""
     profile = card_profile(card)
-    for name in ("company", "department", "job_title", "website", "street", "postal_code", "city", "country"):
+    for name in LOCKABLE_FIELDS + LOCKABLE_LISTS:
         setattr(card, name, profile[name])
     card.organisation, card.template, card.groups = None, None, []
     card.save()

@@ -130,11 +130,13 @@ def card_edit(request, slug):
             else:
                 messages.success(request, _("Your photo was updated."))
                 return redirect("cards:card_edit", slug=card.slug)
-        form = ProfileForm(initial=ProfileForm.initial_for(card), locked=locked, admin_only=admin_only)
+        form = ProfileForm(
+            initial=ProfileForm.initial_for(card, locked), locked=locked, admin_only=admin_only
+        )
         return _edit_page(request, card, form, photo_form, status=400)
     if request.method == "POST":
         form = ProfileForm(
-            request.POST, initial=ProfileForm.initial_for(card), locked=locked, admin_only=admin_only
+            request.POST, initial=ProfileForm.initial_for(card, locked), locked=locked, admin_only=admin_only
         )
         if form.is_valid():
             try:
@@ -145,7 +147,7 @@ def card_edit(request, slug):
                 messages.success(request, _("Your card was saved."))
                 return redirect("cards:card_edit", slug=card.slug)
         return _edit_page(request, card, form, PhotoForm(), status=400)
-    initial = ProfileForm.initial_for(card) | locked
+    initial = ProfileForm.initial_for(card, locked)
     return _edit_page(
         request, card, ProfileForm(initial=initial, locked=locked, admin_only=admin_only), PhotoForm()
     )

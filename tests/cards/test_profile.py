@@ -341,3 +341,43 @@ def test_an_oversized_photo_upload_through_the_page_is_refused_with_its_limit(cl
     assert "too large; the limit is 5 MB" in response.content.decode()
     card.refresh_from_db()
     assert not card.photo_version and not card.photo
+
+
+def test_an_admin_locks_phones_and_links_as_a_whole(client, admin_user, org, member, card, api_key):
+    client.force_login(admin_user)
+    data = {
+        "name": "HQ",
+        "primary_colour": "#0b5394",
+        "background_colour": "#ffffff",
+        "text_colour": "#111111",
+        "font": "system",
+        "layout": "classic",
+        "is_default": "on",
+        "lock_phones": "work +33 1 23 45 67 89\n",
+        "lock_links": "Alpha on LinkedIn | https://www.linkedin.com/company/alpha",
+    }
+    bad = client.post(f"/cards/org/{org.slug}/templates/new/", data | {"lock_phones": "work 12"})
+    assert bad.status_code == 400 and "international format" in bad.content.decode()
+    assert client.post(f"/cards/org/{org.slug}/templates/new/", data).status_code == 302
+    editor = client.get(f"/cards/org/{org.slug}/templates/{org.card_templates.get().pk}/").content.decode()
+    assert "work +33123456789" in editor  # shown back as the lines it was typed as, normalised
+    page = client.get(f"/c/{card.slug}").content.decode()
+    assert "+33 1 23 45 67 89" in page and "Alpha on LinkedIn" in page
+    assert "+33 6 12 34 56 78" not in page  # the member's own number no longer shows
+    vcard = client.get(f"/c/{card.slug}/vcard").content.decode()
+    assert "TEL;TYPE=WORK,VOICE:+33123456789" in vcard and "+33612345678" not in vcard
+    # The member sees them, disabled; a forged POST of the slots changes nothing.
+    client.force_login(member)
+    form = client.get(f"/cards/card/{card.slug}/edit/").content.decode()
+    number = form.split('name="phone_0_number"', 1)[1].split(">", 1)[0]
+    assert "disabled" in number and "+33123456789" in number
+    client.post(f"/cards/card/{card.slug}/edit/", _form_data(card, phone_0_number="+33 6 99 88 77 66"))
+    assert "+33 6 99 88 77 66" not in client.get(f"/c/{card.slug}").content.decode()
+    response = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"phones": [{"kind": "mobile", "number": "+33 6 99 88 77 66"}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+    )
+    assert response.status_code == 422 and "phones" in response.json()["detail"]
+    assert Card.objects.get(pk=card.pk).phones[0]["number"] == "+33612345678"  # the member's own, kept
