@@ -110,14 +110,41 @@ def email_queue(
     return message
 
 
+# Messages queued in one transaction leave together, over one SMTP connection per batch: 200
+# invitations are a few tasks, not 200 tasks and 200 connections. Batches bound the work of one task.
+DELIVERY_BATCH = 50
+
+
 def _deliver_after_commit(message_pk) -> None:
-    def enqueue():
-        from .tasks import outbox_deliver_task
+    connection = transaction.get_connection()
+    pending = getattr(connection, "_tessera_outbox_pending", None)
+    # A batch whose on-commit callback is gone was rolled back with its transaction: start another.
+    if pending is not None and any(item[1] == pending.enqueue for item in connection.run_on_commit):
+        pending.ids.append(str(message_pk))
+        return
+    pending = _PendingDeliveries(str(message_pk))
+    connection._tessera_outbox_pending = pending
+    # robust: the rows are committed, so a queue outage must not fail the request; the sweep sends them.
+    transaction.on_commit(pending.enqueue, robust=True)
 
-        outbox_deliver_task(str(message_pk))
 
-    # robust: the row is committed, so a queue outage must not fail the request; the sweep sends it.
-    transaction.on_commit(enqueue, robust=True)
+class _PendingDeliveries:
+    """The messages one transaction queued, handed to the task queue in batches once it commits."""
+
+    def __init__(self, first: str):
+        self.ids = [first]
+
+    def enqueue(self):
+        from .tasks import outbox_deliver_batch_task, outbox_deliver_task
+
+        connection = transaction.get_connection()
+        if getattr(connection, "_tessera_outbox_pending", None) is self:
+            connection._tessera_outbox_pending = None
+        if len(self.ids) == 1:
+            outbox_deliver_task(self.ids[0])
+            return
+        for start in range(0, len(self.ids), DELIVERY_BATCH):
+            outbox_deliver_batch_task(self.ids[start : start + DELIVERY_BATCH])
 
 
 def email_queue_template(
@@ -238,12 +265,16 @@ class Outcome(enum.Enum):
     RELAY_DOWN = "relay down"  # retried later, and so is everything else in this sweep
 
 
-def _deliver(message_id, now, connection) -> Outcome:
+def _deliver(message_id, now, connection, relay_error: Exception | None = None) -> Outcome:
+    """Claim and send one message; with `relay_error` (the relay could not be reached for its batch),
+    record that failure for it instead, as its own attempt would have."""
     claimed_at = _claim(message_id, now)
     if claimed_at is None:
         return Outcome.NOT_DUE
     message = OutboxMessage.objects.get(pk=message_id)
     try:
+        if relay_error is not None:
+            raise relay_error
         _build(message, connection).send()
     except Exception as error:
         permanent = _is_permanent(error)
@@ -292,6 +323,21 @@ def outbox_deliver_due(*, now=None, limit: int = 200) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+    return _deliver_many(due, now)
+
+
+def outbox_deliver_batch(*, message_ids, now=None) -> int:
+    """Send those of these messages that are due, over one SMTP connection; returns how many were sent.
+
+    Safe to repeat and to race with the sweep: each message is claimed before it is sent.
+    """
+    return _deliver_many(list(message_ids), now or timezone.now(), charge_outage=True)
+
+
+def _deliver_many(due: list, now, *, charge_outage: bool = False) -> int:
+    """Send over one connection. A relay that cannot be reached costs the sweep nothing (it retries them
+    all next time); for a fresh batch (`charge_outage`) each message records the failed attempt and backs
+    off, as if it had been tried on its own."""
     if not due:
         return 0
     connection = get_connection(fail_silently=False)
@@ -300,6 +346,9 @@ def outbox_deliver_due(*, now=None, limit: int = 200) -> int:
         connection.open()
     except Exception as error:
         log.warning("outbox: relay unreachable, %s due messages wait: %s", len(due), error)
+        if charge_outage:
+            for pk in due:
+                _deliver(pk, now, connection, relay_error=error)
         return 0
     sent = 0
     try:

@@ -9,6 +9,11 @@ def outbox_deliver_task(message_id: str) -> bool:
     return outbox.outbox_deliver(message_id=message_id)
 
 
+@db_task()
+def outbox_deliver_batch_task(message_ids: list) -> int:
+    return outbox.outbox_deliver_batch(message_ids=message_ids)
+
+
 @db_periodic_task(crontab(minute="*"))
 def outbox_flush() -> int:
     return outbox.outbox_deliver_due()

@@ -225,3 +225,33 @@ def test_retry_now_sends_a_rejected_message_again_but_never_a_sent_one(relay, ti
     assert retried == [rejected.pk]
     assert refresh(rejected).status == OutboxMessage.Status.SENT
     assert Counter(relay.message_ids()) == Counter([rejected.message_id, sent.message_id])
+
+
+def test_emails_of_one_transaction_leave_in_batches_over_one_connection_each(relay):
+    from tessera.core.outbox import DELIVERY_BATCH
+
+    relay.start()
+    count = DELIVERY_BATCH * 2 + 7
+    with transaction.atomic():  # an event with many invitees
+        queued = [
+            email_queue(to=f"guest{i}@example.org", subject="Hi", body_text="x", kind="t")
+            for i in range(count)
+        ]
+    assert sorted(relay.message_ids()) == sorted(m.message_id for m in queued)
+    # One SMTP connection per batch, not one per message.
+    assert len(set(relay.connections)) == 3
+    assert {refresh(m).status for m in queued} == {OutboxMessage.Status.SENT}
+
+
+def test_a_rolled_back_transaction_leaves_no_batch_behind(relay):
+    relay.start()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        email_queue(to="never@example.org", subject="Rolled back", body_text="x", kind="t")
+        raise RuntimeError
+    # The next transaction's emails are delivered, and only they.
+    with transaction.atomic():
+        kept = [
+            email_queue(to=f"k{i}@example.org", subject="Kept", body_text="x", kind="t") for i in range(2)
+        ]
+    assert sorted(relay.message_ids()) == sorted(m.message_id for m in kept)
+    assert not OutboxMessage.objects.filter(recipient="never@example.org").exists()
