@@ -64,7 +64,7 @@ test: install-test system-test-deps lint
 lock:
 	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -o requirements.lock
 	uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 --no-header \
-	  -c requirements.lock -o requirements-test.lock
+	  -c requirements.lock --override tools/lock-overrides.txt -o requirements-test.lock
 
 messages: install
 	cd tessera && ../$(PY) ../manage.py makemessages -l fr -l en --no-obsolete --ignore=static/tessera/vendor/*
