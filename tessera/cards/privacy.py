@@ -117,8 +117,12 @@ def account_anonymise(*, user: User) -> None:
 
 def _inactive_accounts(*, now) -> int:
     """Warn at 23 months without sign-in or card view; delete or anonymise at 24 months."""
+    from .selectors import restricted_users
+
     done = 0
-    for user in _card_accounts().filter(date_joined__lt=now - INACTIVITY_WARNING).iterator():
+    # A restricted account is frozen (GDPR Art. 18): neither warned nor erased until the restriction ends.
+    candidates = _card_accounts().filter(date_joined__lt=now - INACTIVITY_WARNING)
+    for user in candidates.exclude(pk__in=restricted_users().values("pk")).iterator():
         last = _last_activity(user, user.last_view)
         notice = InactivityNotice.objects.filter(user=user).first()
         if notice is not None and notice.warned_at < last:

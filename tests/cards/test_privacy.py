@@ -68,6 +68,22 @@ def test_inactive_account_is_warned_at_23_months_then_deleted_at_24(idle_individ
     assert not Card.objects.filter(owner_id=idle_individual.pk).exists()
 
 
+def test_a_restricted_account_is_neither_warned_nor_deleted_until_the_restriction_is_lifted(idle_individual):
+    from tessera.privacy import services as privacy_services
+    from tessera.privacy.models import ProcessingLimit
+
+    apply = _retention("cards.profile")
+    privacy_services.limit_add(email="idle@solo.example", kind=ProcessingLimit.Kind.RESTRICTION)
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY)
+    assert not _warnings().exists()
+    assert User.objects.filter(pk=idle_individual.pk).exists()
+    privacy_services.limit_lift(email="idle@solo.example", kind=ProcessingLimit.Kind.RESTRICTION)
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 11 * DAY)  # lifted: warned, with the full notice period
+    assert _warnings().count() == 1
+    apply(now=T0 + privacy.INACTIVITY_LIMIT + 11 * DAY + privacy.WARNING_NOTICE - DAY)
+    assert User.objects.filter(pk=idle_individual.pk).exists()
+
+
 def test_a_late_warning_still_gives_the_full_notice_period(idle_individual):
     apply = _retention("cards.profile")
     apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY)  # the job did not run for weeks: warn first
