@@ -1,9 +1,11 @@
 """E2EE CPU overhead: browser CPU time of a 30 s two-party call with E2EE, divided by the same without.
 
-Starts its own ASGI server and SQLite database (test settings), then for each mode launches Debian's
-Chromium with fake devices, opens two participants, waits until both decode each other, and sums the
-user+system CPU time of every Chromium process (read from /proc) over the next 30 s. "Without" is the
-same page with `?e2ee=off`, honoured only because this benchmark sets `allow_plaintext_benchmark`.
+Starts its own ASGI server and SQLite database (test settings). Each round runs the two calls at the same
+time, each in its own Debian Chromium with fake devices: one with E2EE, one with `?e2ee=off` (honoured
+only because this benchmark sets `allow_plaintext_benchmark`). Once both pairs decode each other and a few
+seconds have passed, it sums the user+system CPU time of each browser's processes (read from /proc) over
+the same 30 s. Running the two side by side means both see the same machine: whatever else runs on it
+slows both alike, instead of landing on one call of a sequential pair.
 
     .venv/bin/python bench/e2ee_overhead.py [seconds] [rounds]
 """
@@ -14,71 +16,96 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from join_time import launch, setup_room
+from join_time import setup_room
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def descendants_cpu_seconds(root: int) -> float:
-    """CPU seconds of every Chromium process below `root` (the Playwright driver's children)."""
-    parents, comm, cpu = {}, {}, {}
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, CPU seconds) of every process."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
                 stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        pid = int(entry)
-        parents[pid], comm[pid] = int(fields[1]), name
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+        table[int(entry)] = (int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / TICKS)
+    return table
+
+
+def browser_cpu_seconds(marker: str) -> float:
+    """CPU seconds of the Chromium started with `marker` on its command line, and of all its children."""
+    table = _processes()
+    roots = {pid for pid, (_, cmdline, _) in table.items() if marker in cmdline and "chrom" in cmdline}
     total = 0.0
-    for pid in cpu:
-        parent, is_child = parents.get(pid), False
-        while parent:
-            if parent == root:
-                is_child = True
-                break
-            parent = parents.get(parent)
-        if is_child and comm[pid].startswith("chrom"):
-            total += cpu[pid]
+    for pid, (_parent, _, cpu) in table.items():
+        node = pid
+        while node and node not in roots:
+            node = table.get(node, (0, "", 0))[0]
+        if node:
+            total += cpu
     return total
 
 
-def call_cpu(playwright, server, meeting, *, e2ee: bool, seconds: float) -> float:
-    from tests.e2e.room_helpers import decoding_from_all, open_room, wait_until
+def launch(playwright, marker: str):
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    browser = launch(playwright)
+    # An unknown switch is ignored by Chromium; it only tells this browser's processes apart.
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--tessera-bench={marker}"], headless=True
+    )
+
+
+def start_call(playwright, server, meeting, *, e2ee: bool, marker: str):
+    from tests.e2e.room_helpers import open_room
+
+    browser = launch(playwright, marker)
     suffix = "" if e2ee else "?e2ee=off"
-    link_a = meeting.link(0).replace("#", f"{suffix}#")
-    link_b = meeting.link(1).replace("#", f"{suffix}#")
-    a = open_room(browser, server, link_a, name="A")
-    b = open_room(browser, server, link_b, name="B")
-    for page in (a, b):
-        wait_until(lambda p=page: decoding_from_all(p, 1), timeout=20, message="decoding")
-    time.sleep(3)  # past the start-up (bandwidth ramp-up)
-    before = descendants_cpu_seconds(os.getpid())
-    time.sleep(seconds)
-    used = descendants_cpu_seconds(os.getpid()) - before
-    browser.close()
-    time.sleep(2)
-    return used
+    pages = [
+        open_room(browser, server, meeting.link(i).replace("#", f"{suffix}#"), name=name)
+        for i, name in ((0, "A"), (1, "B"))
+    ]
+    return browser, pages
 
 
 def main():
     from playwright.sync_api import sync_playwright
 
+    from tests.e2e.room_helpers import decoding_from_all, wait_until
+
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    from tests.room.conftest import meeting_create
+
     server, meeting = setup_room(allow_plaintext_benchmark=True)
+    meetings = {"e2ee": meeting, "plain": meeting_create()}  # two separate calls, in two rooms
     with_e2ee, without = [], []
     with sync_playwright() as playwright:
-        for _ in range(rounds):
-            with_e2ee.append(call_cpu(playwright, server, meeting, e2ee=True, seconds=seconds))
-            without.append(call_cpu(playwright, server, meeting, e2ee=False, seconds=seconds))
+        for round_ in range(rounds):
+            calls = {
+                mode: start_call(
+                    playwright, server, meetings[mode], e2ee=mode == "e2ee", marker=f"{mode}-{round_}"
+                )
+                for mode in ("e2ee", "plain")
+            }
+            for _, pages in calls.values():
+                for page in pages:
+                    wait_until(lambda p=page: decoding_from_all(p, 1), timeout=30, message="decoding")
+            time.sleep(5)  # past the start-up (bandwidth ramp-up)
+            before = {mode: browser_cpu_seconds(f"{mode}-{round_}") for mode in calls}
+            time.sleep(seconds)
+            used = {mode: browser_cpu_seconds(f"{mode}-{round_}") - before[mode] for mode in calls}
+            with_e2ee.append(used["e2ee"])
+            without.append(used["plain"])
+            for browser, _ in calls.values():
+                browser.close()
+            time.sleep(2)  # both rooms see everyone leave
     server.stop()
     print(f"e2ee_cpu_seconds: {' '.join(f'{v:.2f}' for v in with_e2ee)}")
     print(f"plain_cpu_seconds: {' '.join(f'{v:.2f}' for v in without)}")

@@ -2,6 +2,7 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from PIL import Image
 
 from tessera.cards import services
@@ -260,7 +261,8 @@ def test_a_member_cannot_change_department_to_escape_a_brand_lock_by_web_form(
     assert Card.objects.get(pk=card.pk).company != "Rogue Ltd"
     assert "Rogue" not in client.get(f"/c/{card.slug}").content.decode()
     # Through the service, with the member as the one who asks: refused, nothing changes.
-    with pytest.raises(ValidationError, match="only its administrators"):
+    # The public page left its language active in this thread: the message is read in English.
+    with translation.override("en"), pytest.raises(ValidationError, match="only its administrators"):
         services.card_update(card=card, changes={"department": "Sales", "bio": "x"}, actor=member)
     card.refresh_from_db()
     assert (card.department, card.bio) == ("", "")

@@ -3,6 +3,7 @@
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from tessera.cards import analytics, fastpath, services
 from tessera.cards.models import CardDailyStat, Lead, WebhookDelivery
@@ -94,7 +95,8 @@ def test_the_exchange_refuses_new_leads_while_restricted(client, card, member):
     )
     assert response.status_code == 404
     challenge, nonce = solved_challenge(card)
-    with pytest.raises(ValidationError, match="does not accept"):
+    # The public page left its language active in this thread: the message is read in English.
+    with translation.override("en"), pytest.raises(ValidationError, match="does not accept"):
         services.lead_capture(
             card=card,
             data={"name": "V", "email": "v@example.net", "consent": True},
