@@ -1,4 +1,5 @@
 // The live room page: pre-join checks, then signaling, mesh, end-to-end encryption, chat and controls.
+import { watchLink } from "../meetings/join.js";
 import { E2EE, transformsSupported } from "./e2ee.js";
 import { loadCatalog, t } from "./i18n.js";
 import { openText, ROOM_SECRET, roomKeys, sealText } from "./keys.js";
@@ -492,6 +493,10 @@ class Room {
       if (this.recording && this.recording.by === this.me.pid) this.signaling.send({ type: "record", action: "stop" });
       else this.signaling.send({ type: "record", action: "request" });
     };
+    // Closing the tab is leaving: the others see it at once, not when the resume grace runs out.
+    window.addEventListener("pagehide", () => {
+      if (!this.final) this.signaling.send({ type: "leave" });
+    });
     $("leave-button").onclick = () => {
       this.final = "left_self";
       this.signaling.send({ type: "leave" });
@@ -663,9 +668,19 @@ class Room {
 
 loadCatalog();
 const link = parseFragment(location.hash);
-if (!link || !ROOM_SECRET.test(link.secret)) {
-  finish("closed_invalid_token", "bad_link_text");
+const linkScreen = $("meeting"); // the emailed link's page (/m/<room>): the room starts once it says open
+if (linkScreen && link?.kind !== "organiser") {
+  show("link");
+  watchLink(linkScreen, { onOpen: () => start(parseFragment(location.hash)) });
 } else {
+  start(link);
+}
+
+function start(link) {
+  if (!link || !ROOM_SECRET.test(link.secret)) {
+    finish("closed_invalid_token", "bad_link_text");
+    return;
+  }
   const room = new Room(link);
   room.prejoin().catch((error) => {
     console.error(error);
