@@ -1,20 +1,6 @@
 """The frame cipher in real Chromium: WebAssembly by default, WebCrypto as the fallback, the two interoperate."""
 
-import pytest
-
-from tests.room.conftest import meeting_create
-
 from .room_helpers import decoding_from_all, inbound, open_room, wait_until
-
-
-@pytest.fixture
-def meeting(server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    live.reset()
-    yield meeting_create()
-    live.reset()
 
 
 def frame_cipher(page) -> str:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.room.conftest import meeting_create
 from tests.room.webm import webm_summary
 
 from .room_helpers import (
@@ -18,24 +17,6 @@ from .room_helpers import (
     open_room,
     wait_until,
 )
-
-
-@pytest.fixture
-def meeting(server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    live.reset()
-    yield meeting_create()
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def _open(browser, server, path, contexts, **kwargs):

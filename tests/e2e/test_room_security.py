@@ -4,10 +4,7 @@ import json
 import logging
 import time
 
-import pytest
 from django.apps import apps
-
-from tests.room.conftest import meeting_create
 
 from .room_helpers import (
     KEEP_CONNECTIONS,
@@ -27,24 +24,6 @@ class Capture(logging.Handler):
 
     def emit(self, record):
         self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def meeting(server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    live.reset()
-    yield meeting_create()
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def _open(browser, server, path, contexts, **kwargs):

@@ -4,30 +4,9 @@ tools, quality figures and the installable app."""
 import json
 from urllib.parse import urlsplit
 
-import pytest
-
 from tessera.meetings.room.models import QualitySample
-from tests.room.conftest import meeting_create
 
 from .room_helpers import decoding_from_all, inbound, open_room, wait_until
-
-
-@pytest.fixture
-def meeting(server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    live.reset()
-    yield meeting_create()
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def _open(browser, server, path, contexts, **kwargs):
