@@ -15,10 +15,33 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from join_time import setup_room
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings.test")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def setup_room(**room_settings):
+    """A fresh database, a meeting, and the ASGI server in this process; returns (server, meeting)."""
+    from tests.conftest import ASGIServer
+    from tests.room.conftest import meeting_create
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TESSERA_ROOM = {"resume_grace_seconds": 1, **room_settings}
+    call_command("migrate", verbosity=0)
+    meeting = meeting_create()
+    server = ASGIServer()
+    server.start()
+    return server, meeting
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
