@@ -9,13 +9,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from tessera.core.audit import request_origin
-from tessera.core.http import cookie_free
+from tessera.core.http import cookie_free, permissions
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 
 from . import links, selectors, services
 from .conf import meetings_setting
 from .forms import EventCreateForm, EventDetailsForm, InviteeAddForm
 from .room.charts import session_quality
+from .room.views import room_page
 
 
 def _limited(request, scope: str, key: str):
@@ -85,11 +86,14 @@ def event_create(request):
 
 
 @cookie_free
+@never_cache
+@permissions("camera", "microphone", "display-capture")
 def join(request, room_id: str):
-    """The waiting page. The same page answers any room id; its script asks about the link's token."""
+    """The emailed link's page. The same page answers any room id: its script asks what the link's token
+    allows, shows the countdown, the end or a neutral refusal, and starts the room here once it is open."""
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    return render(request, "meetings/join.html", {"room_id": room_id})
+    return room_page(request, room_id, link_status=True)
 
 
 @cookie_free

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -90,16 +91,34 @@ def catalog() -> dict:
     }
 
 
+# Every module of the room, page and frame worker alike, and the worker's cipher: announced in the page's
+# head so that the browser fetches them at once instead of discovering them import by import.
+_ROOM_STATIC = Path(__file__).resolve().parents[2] / "static" / "tessera" / "js" / "room"
+ROOM_MODULES = [
+    *sorted(f"tessera/js/room/{p.name}" for p in _ROOM_STATIC.glob("*.js")),
+    "tessera/js/meetings/fragment.js",
+    "tessera/js/meetings/join.js",
+]
+FRAME_CIPHER = "tessera/vendor/bearssl-gcm/aesgcm.wasm"
+
+
 @cookie_free
 @never_cache
 @permissions("camera", "microphone", "display-capture")
 @require_GET
 def room(request, room_id: str):
     """The live room. The link's key stays in the fragment; the page's script reads it."""
+    return room_page(request, room_id)
+
+
+def room_page(request, room_id: str, *, link_status: bool = False):
+    """The room's page; with `link_status`, the emailed link's page, which asks first what its link allows
+    (meetings.views.join) and starts the room in place once the room is open."""
     return render(
         request,
         "meetings/room/room.html",
         {
+            "link_status": link_status,
             "room_id": room_id,
             "ws_path": f"/ws/meet/{room_id}",
             "strings": catalog(),
@@ -108,6 +127,8 @@ def room(request, room_id: str):
             "ice_transport_policy": ice_config()["iceTransportPolicy"],
             "stats_interval_seconds": room_setting("stats_interval_seconds"),
             "reactions": ["👍", "👏", "😂", "🎉", "❤️"],
+            "modules": ROOM_MODULES,
+            "frame_cipher": FRAME_CIPHER,
         },
     )
 

@@ -11,7 +11,7 @@ const KEY_BYTES = 32;
 /** Loads the module; resolves to null when WebAssembly is unavailable (the caller keeps WebCrypto). */
 export async function aesGcmLoad(url) {
   try {
-    const response = await fetch(url, { credentials: "omit" });
+    const response = await fetch(url);
     if (!response.ok) return null;
     const { instance } = await WebAssembly.instantiate(await response.arrayBuffer(), {});
     return new AesGcm(instance.exports);
