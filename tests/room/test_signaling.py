@@ -423,3 +423,19 @@ def test_a_resumed_welcome_carries_fresh_turn_credentials(meeting, clients, room
     digest = hmac.new(b"coturn-static-auth-secret", fresh["username"].encode(), hashlib.sha1).digest()
     assert fresh["credential"] == base64.b64encode(digest).decode()
     assert fresh["urls"] == ["turn:turn.example.org:3478?transport=udp"]
+
+
+def test_a_page_that_says_leave_as_it_closes_leaves_at_once_and_no_error_is_logged(meeting, clients, caplog):
+    """A closing tab sends "leave" and is gone before the server's own close: that is not an error."""
+    import logging
+    import socket
+
+    a, b = clients(meeting.room_id), clients(meeting.room_id)
+    a.join(meeting.tokens[0])
+    b.join(meeting.tokens[1])
+    with caplog.at_level(logging.ERROR, logger="tessera.meetings.room"):
+        b.send(type="leave")
+        b.ws.socket.shutdown(socket.SHUT_RDWR)  # the tab is gone: no closing handshake
+        assert a.recv("peer_left")["pid"] == b.pid
+        time.sleep(0.3)
+    assert [r.getMessage() for r in caplog.records] == []

@@ -167,13 +167,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         try:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-        except RuntimeError:
+        except (RuntimeError, OSError):  # the client went first (uvicorn's ClientDisconnected is an OSError)
             self.gone = True
 
     async def close(self, code=None, reason=None):
         if not getattr(self, "gone", False):
             self.gone = True
-            await super().close(code=code, reason=reason)
+            try:
+                await super().close(code=code, reason=reason)
+            except (RuntimeError, OSError):  # a page that said "leave" as it closed is already gone
+                pass
 
     async def disconnect(self, code):
         self.gone = True
