@@ -1,13 +1,15 @@
 """E2EE CPU overhead: browser CPU time of a 30 s two-party call with E2EE, divided by the same without.
 
-Starts its own ASGI server and SQLite database (test settings). Each round runs the two calls at the same
-time, each in its own Debian Chromium with fake devices: one with E2EE, one with `?e2ee=off` (honoured
-only because this benchmark sets `allow_plaintext_benchmark`). Once both pairs decode each other and a few
-seconds have passed, it sums the user+system CPU time of each browser's processes (read from /proc) over
-the same 30 s. Running the two side by side means both see the same machine: whatever else runs on it
-slows both alike, instead of landing on one call of a sequential pair.
+Starts its own ASGI server and SQLite database (test settings). Each call is two participants in a fresh
+room, in their own Debian Chromium with fake devices: with E2EE, or with `?e2ee=off` (honoured only because
+this benchmark sets `allow_plaintext_benchmark`). Once both decode each other and a few seconds have
+passed, it sums the user+system CPU time of that browser's processes (read from /proc) over 30 s. Three
+pairs of calls, one at a time, in the order E P P E E P, so that a drift of the machine's speed during the
+run weighs on both modes alike. (Running the two calls side by side saturates the two cores, and the
+contention then costs the encrypted call's extra thread hops more than the plain one's: that measures the
+machine, not the encryption.)
 
-    .venv/bin/python bench/e2ee_overhead.py [seconds] [rounds]
+    .venv/bin/python bench/e2ee_overhead.py [seconds] [pairs]
 """
 
 import os
@@ -101,38 +103,33 @@ def main():
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.room_helpers import decoding_from_all, wait_until
-
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     from tests.room.conftest import meeting_create
 
-    server, meeting = setup_room(allow_plaintext_benchmark=True)
-    meetings = {"e2ee": meeting, "plain": meeting_create()}  # two separate calls, in two rooms
-    with_e2ee, without = [], []
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    # E, P, P, E, E, P...: each mode as often first as second, so that a drift of the machine's speed
+    # during the run weighs on both alike.
+    order = [mode for i in range(pairs) for mode in (("e2ee", "plain") if i % 2 == 0 else ("plain", "e2ee"))]
+    server, _ = setup_room(allow_plaintext_benchmark=True)
+    used = {"e2ee": [], "plain": []}
     with sync_playwright() as playwright:
-        for round_ in range(rounds):
-            calls = {
-                mode: start_call(
-                    playwright, server, meetings[mode], e2ee=mode == "e2ee", marker=f"{mode}-{round_}"
-                )
-                for mode in ("e2ee", "plain")
-            }
-            for _, pages in calls.values():
-                for page in pages:
-                    wait_until(lambda p=page: decoding_from_all(p, 1), timeout=30, message="decoding")
+        for index, mode in enumerate(order):
+            marker = f"{mode}-{index}"
+            browser, pages = start_call(
+                playwright, server, meeting_create(), e2ee=mode == "e2ee", marker=marker
+            )
+            for page in pages:
+                wait_until(lambda p=page: decoding_from_all(p, 1), timeout=30, message="decoding")
             time.sleep(5)  # past the start-up (bandwidth ramp-up)
-            before = {mode: browser_cpu_seconds(f"{mode}-{round_}") for mode in calls}
+            before = browser_cpu_seconds(marker)
             time.sleep(seconds)
-            used = {mode: browser_cpu_seconds(f"{mode}-{round_}") - before[mode] for mode in calls}
-            with_e2ee.append(used["e2ee"])
-            without.append(used["plain"])
-            for browser, _ in calls.values():
-                browser.close()
-            time.sleep(2)  # both rooms see everyone leave
+            used[mode].append(browser_cpu_seconds(marker) - before)
+            browser.close()
+            time.sleep(2)
     server.stop()
-    print(f"e2ee_cpu_seconds: {' '.join(f'{v:.2f}' for v in with_e2ee)}")
-    print(f"plain_cpu_seconds: {' '.join(f'{v:.2f}' for v in without)}")
-    print(f"e2ee_cpu_ratio: {sum(with_e2ee) / sum(without):.3f}")
+    print(f"e2ee_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['e2ee'])}")
+    print(f"plain_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['plain'])}")
+    print(f"e2ee_cpu_ratio: {sum(used['e2ee']) / sum(used['plain']):.3f}")
 
 
 if __name__ == "__main__":
