@@ -72,6 +72,12 @@ def catalog() -> dict:
             room_setting("mesh_max"),
         )
         % {"max": room_setting("mesh_max")},
+        "closed_lobby_full": _("The lobby is full"),
+        "closed_lobby_full_text": _("Too many people are waiting to be admitted. Try again in a moment."),
+        "closed_too_many_connections": _("Too many connections from your network"),
+        "closed_too_many_connections_text": _("Close the other tabs of this meeting, then reload the page."),
+        "closed_rate_limited": _("Too many attempts"),
+        "closed_rate_limited_text": _("Please wait a minute, then reload the page."),
         "closed_removed": _("The organiser removed you from the meeting"),
         "closed_removed_text": "",
         "closed_ended": _("The organiser ended the meeting"),

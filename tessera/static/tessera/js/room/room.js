@@ -253,7 +253,10 @@ class Room {
   }
 
   onError(m) {
-    if (["invalid_token", "token_expired", "not_open_yet", "cancelled", "room_full", "removed", "meeting_ended", "replaced"].includes(m.code)) {
+    const final = ["invalid_token", "token_expired", "not_open_yet", "cancelled", "room_full", "lobby_full", "removed", "meeting_ended", "replaced", "too_many_connections"];
+    // Refused at the door for too many attempts: reconnecting at once would only be refused again.
+    const refusedAtDoor = m.code === "rate_limited" && !this.me;
+    if (final.includes(m.code) || refusedAtDoor) {
       this.final = m.code === "replaced" ? "left" : m.code;
       this.signaling.stopped = true;
     } else if (m.code !== "rate_limited") {

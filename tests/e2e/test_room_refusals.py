@@ -1,0 +1,36 @@
+"""What a person sees when the room turns them away at the door, in real Chromium pages."""
+
+from .room_helpers import open_room
+
+
+def _refused(page) -> tuple[str, str]:
+    page.wait_for_selector("#room-app[data-state=ended]", timeout=10_000)
+    return page.text_content("#ended-title").strip(), page.text_content("#ended-text").strip()
+
+
+def test_a_full_lobby_says_so_and_the_page_does_not_keep_knocking(
+    meeting, browser, server, settings, request_log
+):
+    settings.TESSERA_ROOM = {**getattr(settings, "TESSERA_ROOM", {}), "lobby_max": 0}
+    guest = open_room(browser, server, f"/room/{meeting.room_id}#{meeting.guest_token}.{meeting.room_secret}")
+    assert _refused(guest) == (
+        "The lobby is full",
+        "Too many people are waiting to be admitted. Try again in a moment.",
+    )
+    guest.wait_for_timeout(2500)  # no reconnection attempt follows
+    assert guest.locator("#room-app").get_attribute("data-state") == "ended"
+
+
+def test_too_many_connections_from_one_address_says_what_to_do(meeting, browser, server, settings):
+    settings.TESSERA_ROOM = {
+        **getattr(settings, "TESSERA_ROOM", {}),
+        "connections_per_ip": 1,
+        "connection_limit_exempt": (),
+    }
+    first = open_room(browser, server, meeting.link(0), name="Ana")
+    first.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    second = open_room(browser, server, meeting.link(1), name="Ben")
+    assert _refused(second) == (
+        "Too many connections from your network",
+        "Close the other tabs of this meeting, then reload the page.",
+    )
