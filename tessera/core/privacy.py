@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from tessera.privacy.register import (
     Activity,
@@ -99,8 +100,13 @@ activities = [
         recipients=(STAFF, _("Our email-sending provider")),
         sub_processors=("hosting", "email"),
         retention=Retention(
-            description=_("Deleted 30 days after sending; kept while delivery is still being retried."),
-            period=timedelta(days=30),
+            description=ngettext_lazy(
+                "Deleted %(days)d day after sending; kept while delivery is still being retried.",
+                "Deleted %(days)d days after sending; kept while delivery is still being retried.",
+                "days",
+            )
+            % {"days": settings.TESSERA_PRIVACY["outbox_sent_days"]},
+            period=timedelta(days=settings.TESSERA_PRIVACY["outbox_sent_days"]),
             apply=_outbox_retention,
         ),
         security_measures=(TLS, _("Emails carry no tracker, no tracking pixel and no tracked link"), ACCESS),
