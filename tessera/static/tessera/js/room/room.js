@@ -644,26 +644,47 @@ class Room {
       }
     }, Math.min(2000, every));
     const spoke = new Map(); // pid -> when their voice was last above the threshold
-    setInterval(() => {
-      let best = null;
-      let level = 0.02;
-      const now = performance.now();
-      for (const [pid, peer] of this.mesh.peers) {
-        for (const receiver of peer.pc.getReceivers()) {
-          if (receiver.track.kind !== "audio") continue;
-          const source = receiver.getSynchronizationSources()[0];
-          if (source && source.audioLevel > 0.02) spoke.set(pid, now);
-          if (source && source.audioLevel > level) {
-            level = source.audioLevel;
-            best = pid;
+    const energy = new Map(); // receiver -> { energy, duration } at the last look
+    // The level over the whole interval (from the energy received since the last look), not the level
+    // of the one packet that happens to be the latest: a short word between two looks still counts.
+    const levelSince = async (receiver) => {
+      let now = null;
+      for (const stat of (await receiver.getStats()).values()) {
+        if (stat.type === "inbound-rtp") now = { energy: stat.totalAudioEnergy || 0, duration: stat.totalSamplesDuration || 0 };
+      }
+      if (!now) return 0;
+      const before = energy.get(receiver);
+      energy.set(receiver, now);
+      if (!before || now.duration <= before.duration) return 0;
+      return Math.sqrt(Math.max(0, now.energy - before.energy) / (now.duration - before.duration));
+    };
+    let looking = false;
+    setInterval(async () => {
+      if (looking) return; // a slow look is not stacked on another
+      looking = true;
+      try {
+        let best = null;
+        let level = 0.02;
+        const now = performance.now();
+        for (const [pid, peer] of this.mesh.peers) {
+          for (const receiver of peer.pc.getReceivers()) {
+            if (receiver.track.kind !== "audio") continue;
+            const heard = await levelSince(receiver);
+            if (heard > 0.02) spoke.set(pid, now);
+            if (heard > level) {
+              level = heard;
+              best = pid;
+            }
           }
         }
-      }
-      // Pauses between words keep the highlight where it is for a moment instead of flickering.
-      if (!best && this.speaker && now - (spoke.get(this.speaker) || 0) < 1500 && this.mesh.peers.has(this.speaker)) best = this.speaker;
-      if (best !== this.speaker) {
-        this.speaker = best;
-        this.stage.speaking(best);
+        // Pauses between words keep the highlight where it is for a moment instead of flickering.
+        if (!best && this.speaker && now - (spoke.get(this.speaker) || 0) < 1500 && this.mesh.peers.has(this.speaker)) best = this.speaker;
+        if (best !== this.speaker) {
+          this.speaker = best;
+          this.stage.speaking(best);
+        }
+      } finally {
+        looking = false;
       }
     }, 400);
   }
