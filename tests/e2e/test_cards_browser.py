@@ -147,7 +147,7 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     with visitor.expect_response(lambda r: "/exchange/challenge" in r.url) as fetched:
         visitor.get_by_role("link", name="Exchange contact").click()
     assert fetched.value.status == 200 and fetched.value.header_value("set-cookie") is None
-    visitor.wait_for_function("document.forms['exchange-form'].elements.challenge.value !== ''")
+    visitor.wait_for_function("() => document.forms['exchange-form'].elements.challenge.value !== ''")
     visitor.fill('input[name="name"]', "Vera <i>Visitor</i>")
     visitor.fill('input[name="email"]', "vera@example.net")
     visitor.fill('input[name="company"]', "Acme")

@@ -30,7 +30,7 @@ def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser
     pages[0].press("#chat-input", "Enter")
     for page in pages[1:]:
         page.wait_for_function(
-            "document.getElementById('chat-log').textContent.includes('Bonjour à tous')", timeout=5000
+            "() => document.getElementById('chat-log').textContent.includes('Bonjour à tous')", timeout=5000
         )
         assert "Ana" in page.text_content("#chat-log")
 
@@ -40,8 +40,8 @@ def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser
     pages[2].context.close()
     for page in pages[:2]:
         page.wait_for_function(
-            "!document.getElementById('stage').textContent.includes('Chloé')", timeout=5000
+            "() => !document.getElementById('stage').textContent.includes('Chloé')", timeout=5000
         )
         page.wait_for_function(
-            f"document.getElementById('e2ee-badge').dataset.epoch !== '{epoch}'", timeout=5000
+            f"() => document.getElementById('e2ee-badge').dataset.epoch !== '{epoch}'", timeout=5000
         )

@@ -187,7 +187,7 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
         a.click("#chat-toggle")
         a.fill("#chat-input", "secret plans")
         a.press("#chat-input", "Enter")
-        b.wait_for_function("document.getElementById('chat-log').textContent.includes('secret plans')")
+        b.wait_for_function("() => document.getElementById('chat-log').textContent.includes('secret plans')")
         cookies = a.context.cookies() + b.context.cookies()
     finally:
         for logger, level in zip(loggers, old_levels, strict=True):
