@@ -58,7 +58,10 @@ export class Signaling extends EventTarget {
         return;
       }
       this.dispatchEvent(new CustomEvent("reconnecting"));
-      const delay = this.hurry ? 0 : Math.min(2000, 200 * 2 ** this.attempt++);
+      // Offline, a new connection would fail (or, the moment the network goes, slip through and hang):
+      // wait; the "online" event that follows calls reconnect(), which tries at once.
+      const backoff = Math.min(2000, 200 * 2 ** this.attempt++);
+      const delay = navigator.onLine === false ? 2000 : this.hurry ? 0 : backoff;
       this.hurry = false;
       this.retry = setTimeout(() => {
         this.retry = null;
