@@ -1,5 +1,6 @@
 """Fixtures that start real components on loopback: the ASGI server, an SMTP server, Chromium."""
 
+import asyncio
 import email
 import email.policy
 import os
@@ -131,6 +132,16 @@ class ASGIServer:
             time.sleep(0.02)
 
     def stop(self):
+        # The database connections the server's threads opened go first, or the test database cannot be
+        # dropped after the run ("being accessed by other users" on PostgreSQL).
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        loop = self.server.servers[0].get_loop() if self.server.servers else None
+        if loop is not None and self.thread.is_alive():
+            asyncio.run_coroutine_threadsafe(
+                sync_to_async(connections.close_all, thread_sensitive=True)(), loop
+            ).result(10)
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
