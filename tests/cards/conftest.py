@@ -122,6 +122,18 @@ def lead_for(card, email="visitor@example.net", name="Vera Visitor", **extra):
     )
 
 
+def brand_template(org, name="HQ", **values):
+    """A card template in the test brand's colours; `values` adds or overrides any field."""
+    fields = {
+        "primary_colour": "#0b5394",
+        "background_colour": "#ffffff",
+        "text_colour": "#111111",
+        "font": "system",
+        "layout": "classic",
+    }
+    return services.template_save(organisation=org, name=name, **(fields | values))
+
+
 @pytest.fixture(autouse=True)
 def _english_messages():
     """Assertions read English messages; pages under /en/ and Accept-Language still choose per request."""

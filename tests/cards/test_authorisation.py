@@ -36,7 +36,7 @@ from tessera.cards.models import (
 from tessera.core.csrf import form_token_make
 from tessera.core.models import OutboxMessage
 
-from .conftest import jpeg_bytes, lead_for, make_user
+from .conftest import brand_template, jpeg_bytes, lead_for, make_user
 
 PASSWORD = "a-long-test-password"
 FORBIDDEN = (403, 404)
@@ -64,14 +64,9 @@ class World:
 
 
 def _template(org, name):
-    return services.template_save(
-        organisation=org,
-        name=name,
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
-        layout="classic",
+    return brand_template(
+        org,
+        name,
         logo=(jpeg_bytes(size=(200, 100)), "logo.jpg"),
     )
 

@@ -16,6 +16,8 @@ from tessera.cards import fastpath, pow, services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat, Lead
 
+from .conftest import brand_template
+
 SECURITY_HEADERS = (
     "content-security-policy",
     "referrer-policy",
@@ -185,12 +187,9 @@ def test_edits_and_templates_show_on_the_next_request(card, org):
     asgi("GET", f"/c/{card.slug}")
     services.card_update(card=card, changes={"job_title": "Architect"})
     assert b"Architect" in asgi("GET", f"/c/{card.slug}").body
-    template = services.template_save(
-        organisation=org,
-        name="Brand",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
+    template = brand_template(
+        org,
+        "Brand",
         font="serif",
         layout="centered",
         is_default=True,

@@ -13,7 +13,7 @@ from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, Lead
 from tessera.core.models import SecurityEvent
 
-from .conftest import lead_for
+from .conftest import brand_template, lead_for
 
 PASSWORD = "a-long-test-password"
 
@@ -182,14 +182,9 @@ def test_the_owner_cannot_leave_or_be_removed_so_there_is_always_an_owner(
 def test_an_organisation_can_hand_the_card_back_to_a_member_who_leaves(
     client, org, admin_user, member_seat, card
 ):
-    services.template_save(
-        organisation=org,
-        name="HQ",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
-        layout="classic",
+    brand_template(
+        org,
+        "HQ",
         is_default=True,
         locked_values={"company": "Alpha SAS", "city": "Paris"},
     )

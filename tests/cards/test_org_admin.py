@@ -8,7 +8,7 @@ from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, WebhookDelivery
 from tessera.core.models import OutboxMessage
 
-from .conftest import _Receiver, lead_for
+from .conftest import _Receiver, brand_template, lead_for
 
 
 def test_admin_creates_an_organisation_and_invites_a_member(client, admin_user):
@@ -265,13 +265,9 @@ def test_an_individual_creates_a_personal_card(client, db):
 
 
 def test_admin_assigns_a_template_and_deactivates_a_member_card(client, admin_user, org, card):
-    template = services.template_save(
-        organisation=org,
-        name="Booth",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
+    template = brand_template(
+        org,
+        "Booth",
         layout="banner",
     )
     client.force_login(admin_user)

@@ -9,7 +9,7 @@ from tessera.cards import services
 from tessera.cards.images import photo_variants
 from tessera.cards.models import Card
 
-from .conftest import jpeg_bytes
+from .conftest import brand_template, jpeg_bytes
 
 
 @pytest.mark.parametrize("number", ["12345", "+33 1", "06 12 34 56 78", "+1 555 CALL NOW", "<script>"])
@@ -140,14 +140,9 @@ def test_profile_edit_view_reports_bad_phone_and_keeps_the_card(client, member, 
 
 @pytest.fixture
 def locked_template(org):
-    return services.template_save(
-        organisation=org,
-        name="HQ",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
-        layout="classic",
+    return brand_template(
+        org,
+        "HQ",
         is_default=True,
         locked_values={"company": "Alpha SAS", "street": "1 rue de la Paix", "city": "Paris"},
     )
@@ -179,24 +174,16 @@ def test_brand_lock_applies_everywhere_and_cannot_be_changed(client, member, car
 
 
 def test_templates_are_assigned_by_department_then_group_then_default(org, card, locked_template, admin_user):
-    sales = services.template_save(
-        organisation=org,
-        name="Sales",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
+    sales = brand_template(
+        org,
+        "Sales",
         layout="banner",
         departments=["Sales"],
         locked_values={"company": "Alpha Sales"},
     )
-    events = services.template_save(
-        organisation=org,
-        name="Events",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
+    events = brand_template(
+        org,
+        "Events",
         layout="banner",
         groups=["booth"],
     )
@@ -228,13 +215,9 @@ def test_template_colours_must_meet_contrast(org):
 @pytest.fixture
 def by_department(org, locked_template):
     """HQ (the default) locks the company; Sales is assigned by department and locks nothing."""
-    return services.template_save(
-        organisation=org,
-        name="Sales",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
+    return brand_template(
+        org,
+        "Sales",
         layout="banner",
         departments=["Sales"],
     )
@@ -312,13 +295,9 @@ def test_a_department_template_does_not_undo_the_default_lock_through_the_api(
     client, card, org, api_key, locked_template
 ):
     # A template for Sales that locks the company differently: moving there applies its value.
-    services.template_save(
-        organisation=org,
-        name="Sales",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
-        font="system",
+    brand_template(
+        org,
+        "Sales",
         layout="banner",
         departments=["Sales"],
         locked_values={"company": "Alpha Sales"},

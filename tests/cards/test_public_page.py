@@ -12,7 +12,7 @@ from tessera.cards import services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat
 
-from .conftest import jpeg_bytes
+from .conftest import brand_template, jpeg_bytes
 from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 
 
@@ -223,12 +223,9 @@ def test_views_are_counted_by_source_without_cookie(client, card):
 
 
 def test_template_stylesheet_sets_colours_as_custom_properties(client, card, org):
-    template = services.template_save(
-        organisation=org,
-        name="Brand",
-        primary_colour="#0b5394",
-        background_colour="#ffffff",
-        text_colour="#111111",
+    template = brand_template(
+        org,
+        "Brand",
         font="serif",
         layout="centered",
         is_default=True,
