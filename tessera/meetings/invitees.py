@@ -36,28 +36,14 @@ def _entries(text: str) -> list[str]:
     """
     entries = []
     for line in LINES.split(text or ""):
-        if _quotes_unbalanced(line):
-            entries.extend(SEPARATORS.split(line))
-            continue
-        current, quoted, escaped = [], False, False
-        for char in line:
-            if escaped:
-                escaped = False
-            elif quoted and char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = not quoted
-            elif char in ",;" and not quoted:
-                entries.append("".join(current))
-                current = []
-                continue
-            current.append(char)
-        entries.append("".join(current))
+        parts = _split_outside_quotes(line)
+        entries.extend(SEPARATORS.split(line) if parts is None else parts)
     return entries
 
 
-def _quotes_unbalanced(line: str) -> bool:
-    quoted, escaped = False, False
+def _split_outside_quotes(line: str) -> list[str] | None:
+    """The line split on commas and semicolons outside double quotes; None when its quotes do not pair up."""
+    parts, current, quoted, escaped = [], [], False, False
     for char in line:
         if escaped:
             escaped = False
@@ -65,7 +51,13 @@ def _quotes_unbalanced(line: str) -> bool:
             escaped = True
         elif char == '"':
             quoted = not quoted
-    return quoted
+        elif char in ",;" and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return None if quoted else parts
 
 
 def invitee_list_parse(text: str) -> InviteeList:

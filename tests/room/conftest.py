@@ -138,12 +138,12 @@ class Client:
         self.stack.close()
 
 
-@pytest.fixture
-def clients(server):
+def closing_opener(make):
+    """A fixture body: yields a function that opens clients with `make`, and closes them all after."""
     opened = []
 
-    def open_(room_id):
-        client = Client(server, room_id)
+    def open_(*args):
+        client = make(*args)
         opened.append(client)
         return client
 
@@ -153,3 +153,8 @@ def clients(server):
             client.close()
         except Exception:
             pass
+
+
+@pytest.fixture
+def clients(server):
+    yield from closing_opener(lambda room_id: Client(server, room_id))

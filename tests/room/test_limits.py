@@ -15,7 +15,7 @@ from websockets.sync.client import connect
 
 from tessera.meetings.models import SessionParticipant
 
-from .conftest import Client, meeting_create
+from .conftest import Client, closing_opener, meeting_create
 
 ADDRESS_A, ADDRESS_B = "203.0.113.10", "203.0.113.11"
 
@@ -42,19 +42,7 @@ class AddressedClient(Client):
 
 @pytest.fixture
 def from_address(server):
-    opened = []
-
-    def open_(room_id, address):
-        client = AddressedClient(server, room_id, address)
-        opened.append(client)
-        return client
-
-    yield open_
-    for client in opened:
-        try:
-            client.close()
-        except Exception:
-            pass
+    yield from closing_opener(lambda room_id, address: AddressedClient(server, room_id, address))
 
 
 def _mid_window():
