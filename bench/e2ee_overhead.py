@@ -90,10 +90,10 @@ def launch(playwright, marker: str):
 def start_call(playwright, server, meeting, *, e2ee: bool, marker: str):
     from tests.e2e.room_helpers import open_room
 
-    browser = launch(playwright, marker)
+    browser = launch(playwright, marker)  # closed with its contexts after the call
     suffix = "" if e2ee else "?e2ee=off"
     pages = [
-        open_room(browser, server, meeting.link(i).replace("#", f"{suffix}#"), name=name)
+        open_room(browser, server, meeting.link(i).replace("#", f"{suffix}#"), [], name=name)
         for i, name in ((0, "A"), (1, "B"))
     ]
     return browser, pages

@@ -131,6 +131,16 @@ class ASGIServer:
                 raise RuntimeError("the ASGI test server did not start")
             time.sleep(0.02)
 
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no request nor WebSocket is being handled: their last writes are done.
+
+        The database is flushed after each test; a participant's departure still being written then can
+        deadlock with the flush on PostgreSQL.
+        """
+        deadline = time.monotonic() + timeout
+        while self.server.server_state.tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def stop(self):
         # The database connections the server's threads opened go first, or the test database cannot be
         # dropped after the run ("being accessed by other users" on PostgreSQL).
@@ -156,13 +166,14 @@ def _asgi_server(django_db_setup, django_db_blocker) -> Iterator[ASGIServer]:
 
 
 @pytest.fixture
-def server(_asgi_server, transactional_db, settings) -> ASGIServer:
+def server(_asgi_server, transactional_db, settings) -> Iterator[ASGIServer]:
     """The real ASGI server (HTTP and WebSocket) on a loopback port, with a fresh database."""
     settings.TESSERA_BASE_URL = _asgi_server.url
     from django.core.cache import cache
 
     cache.clear()
-    return _asgi_server
+    yield _asgi_server
+    _asgi_server.wait_idle()
 
 
 # --- Browser ----------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ def meeting(server, settings):
 
 
 @pytest.fixture
-def contexts(browser):
-    """Browser contexts a test opens, closed after it."""
+def contexts(browser, server):
+    """Browser contexts a test opens, closed after it (before the server waits for its last writes)."""
     opened = []
     yield opened
     for context in opened:

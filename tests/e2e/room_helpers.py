@@ -55,9 +55,19 @@ KEEP_CONNECTIONS = "RTCPeerConnection.prototype.close = function () {};"
 
 
 def open_room(
-    browser, server, path: str, *, name: str = "", join: bool = True, context_args=None, init_scripts=()
+    browser,
+    server,
+    path: str,
+    contexts: list,
+    *,
+    name: str = "",
+    join: bool = True,
+    context_args=None,
+    init_scripts=(),
 ):
+    """A room page in a browser context of its own, added to `contexts` (the fixture closes them)."""
     context = browser.new_context(**(context_args or {}))
+    contexts.append(context)
     page = context.new_page()
     page.add_init_script(PC_SPY)
     for script in init_scripts:

@@ -3,9 +3,10 @@
 from .room_helpers import decoding_from_all, inbound, open_room, wait_until
 
 
-def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser, server):
+def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser, server, contexts):
     pages = [
-        open_room(browser, server, meeting.link(i), name=n) for i, n in enumerate(["Ana", "Ben", "Chloé"])
+        open_room(browser, server, meeting.link(i), contexts, name=n)
+        for i, n in enumerate(["Ana", "Ben", "Chloé"])
     ]
     for page in pages:
         page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)

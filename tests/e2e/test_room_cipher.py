@@ -10,10 +10,10 @@ def frame_cipher(page) -> str:
     return worker.evaluate("self.frameCipher")
 
 
-def test_a_webassembly_page_and_a_webcrypto_page_decode_each_other(meeting, browser, server):
-    fast = open_room(browser, server, meeting.link(0), name="Ana")
+def test_a_webassembly_page_and_a_webcrypto_page_decode_each_other(meeting, browser, server, contexts):
+    fast = open_room(browser, server, meeting.link(0), contexts, name="Ana")
     # The second person's browser cannot load the module: its worker falls back to WebCrypto.
-    slow = open_room(browser, server, meeting.link(1), name="Ben", join=False)
+    slow = open_room(browser, server, meeting.link(1), contexts, name="Ben", join=False)
     slow.context.route("**/aesgcm.wasm", lambda route: route.fulfill(status=404, body=""))
     slow.reload()
     slow.wait_for_selector("#room-app[data-state=prejoin]")

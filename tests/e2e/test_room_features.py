@@ -20,9 +20,7 @@ from .room_helpers import (
 
 
 def _open(browser, server, path, contexts, **kwargs):
-    page = open_room(browser, server, path, context_args={"accept_downloads": True}, **kwargs)
-    contexts.append(page.context)
-    return page
+    return open_room(browser, server, path, contexts, context_args={"accept_downloads": True}, **kwargs)
 
 
 def test_recording_needs_every_answer_a_refusal_leaves_and_the_recorder_gets_a_webm(

@@ -18,10 +18,12 @@ def _refused(page) -> tuple[str, str]:
 
 
 def test_a_full_lobby_says_so_and_the_page_does_not_keep_knocking(
-    meeting, browser, server, settings, request_log
+    meeting, browser, server, contexts, settings, request_log
 ):
     settings.TESSERA_ROOM = {**getattr(settings, "TESSERA_ROOM", {}), "lobby_max": 0}
-    guest = open_room(browser, server, f"/room/{meeting.room_id}#{meeting.guest_token}.{meeting.room_secret}")
+    guest = open_room(
+        browser, server, f"/room/{meeting.room_id}#{meeting.guest_token}.{meeting.room_secret}", contexts
+    )
     assert _refused(guest) == _in_french(
         "The lobby is full",
         "Too many people are waiting to be admitted. Try again in a moment.",
@@ -30,15 +32,15 @@ def test_a_full_lobby_says_so_and_the_page_does_not_keep_knocking(
     assert guest.locator("#room-app").get_attribute("data-state") == "ended"
 
 
-def test_too_many_connections_from_one_address_says_what_to_do(meeting, browser, server, settings):
+def test_too_many_connections_from_one_address_says_what_to_do(meeting, browser, server, contexts, settings):
     settings.TESSERA_ROOM = {
         **getattr(settings, "TESSERA_ROOM", {}),
         "connections_per_ip": 1,
         "connection_limit_exempt": (),
     }
-    first = open_room(browser, server, meeting.link(0), name="Ana")
+    first = open_room(browser, server, meeting.link(0), contexts, name="Ana")
     first.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
-    second = open_room(browser, server, meeting.link(1), name="Ben")
+    second = open_room(browser, server, meeting.link(1), contexts, name="Ben")
     assert _refused(second) == _in_french(
         "Too many connections from your network",
         "Close the other tabs of this meeting, then reload the page.",

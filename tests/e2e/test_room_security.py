@@ -26,12 +26,6 @@ class Capture(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def _open(browser, server, path, contexts, **kwargs):
-    page = open_room(browser, server, path, **kwargs)
-    contexts.append(page.context)
-    return page
-
-
 def epoch(page) -> str:
     return page.get_attribute("#e2ee-badge", "data-epoch")
 
@@ -41,7 +35,7 @@ def test_a_wrong_room_secret_decodes_nothing_and_cannot_stall_key_rotation(
 ):
     wrong_secret = ("B" if meeting.room_secret[0] != "B" else "C") + meeting.room_secret[1:]
     # The intruder comes first: the earliest joiner would lead the key exchange if it were trusted.
-    intruder = _open(
+    intruder = open_room(
         browser,
         server,
         f"/room/{meeting.room_id}#{meeting.tokens[2]}.{wrong_secret}",
@@ -49,9 +43,9 @@ def test_a_wrong_room_secret_decodes_nothing_and_cannot_stall_key_rotation(
         contexts=contexts,
     )
     intruder.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
-    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
-    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
-    c = _open(browser, server, meeting.link(3), name="Chloé", contexts=contexts)
+    a = open_room(browser, server, meeting.link(0), name="Ana", contexts=contexts)
+    b = open_room(browser, server, meeting.link(1), name="Ben", contexts=contexts)
+    c = open_room(browser, server, meeting.link(3), name="Chloé", contexts=contexts)
     for page in (a, b, c):
         wait_until(lambda p=page: decoding_from_all(p, 2), message="the right participants decode each other")
     wait_until(
@@ -82,9 +76,9 @@ def test_a_removed_participant_receives_ciphertext_but_decodes_nothing_new(
     # Every connection stays up after the removal, so the removed page still receives the others' media:
     # only the key rotation stands between it and what they say next.
     keep = {"init_scripts": [KEEP_CONNECTIONS]}
-    organiser = _open(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts, **keep)
-    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts, **keep)
-    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts, **keep)
+    organiser = open_room(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts, **keep)
+    a = open_room(browser, server, meeting.link(0), name="Ana", contexts=contexts, **keep)
+    b = open_room(browser, server, meeting.link(1), name="Ben", contexts=contexts, **keep)
     for page in (organiser, a, b):
         wait_until(lambda p=page: decoding_from_all(p, 2), message="everyone decodes everyone")
     code_before = a.text_content("#safety-code")
@@ -110,9 +104,9 @@ def test_a_removed_participant_receives_ciphertext_but_decodes_nothing_new(
 
 
 def test_after_a_gap_a_resumed_page_learns_who_left_and_gets_the_new_key(meeting, browser, server, contexts):
-    a = _open(browser, server, meeting.link(0), name="Ana", contexts=contexts)
-    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts)
-    c = _open(browser, server, meeting.link(2), name="Chloé", contexts=contexts)
+    a = open_room(browser, server, meeting.link(0), name="Ana", contexts=contexts)
+    b = open_room(browser, server, meeting.link(1), name="Ben", contexts=contexts)
+    c = open_room(browser, server, meeting.link(2), name="Chloé", contexts=contexts)
     for page in (a, b, c):
         wait_until(lambda p=page: decoding_from_all(p, 2), message="everyone decodes everyone")
     b.context.set_offline(True)  # WebRTC goes on; the signaling cannot come back
@@ -173,10 +167,8 @@ def test_the_room_secret_never_reaches_the_server_and_no_cookie_nor_third_party(
         )
 
     try:
-        a = open_room(browser, server, meeting.organiser_link(), name="Olga", join=False)
-        contexts.append(a.context)
-        b = open_room(browser, server, meeting.link(0), name="Ana", join=False)
-        contexts.append(b.context)
+        a = open_room(browser, server, meeting.organiser_link(), contexts, name="Olga", join=False)
+        b = open_room(browser, server, meeting.link(0), contexts, name="Ana", join=False)
         for page in (a, b):
             watch(page)
             page.reload()

@@ -9,12 +9,6 @@ from tessera.meetings.room.models import QualitySample
 from .room_helpers import decoding_from_all, inbound, open_room, wait_until
 
 
-def _open(browser, server, path, contexts, **kwargs):
-    page = open_room(browser, server, path, **kwargs)
-    contexts.append(page.context)
-    return page
-
-
 def _options(page, select: str) -> list[list[str]]:
     return page.evaluate(f"[...document.querySelectorAll('#{select} option')].map(o => [o.value, o.text])")
 
@@ -33,7 +27,7 @@ def test_join_page_devices_name_camera_off_and_the_controls_seen_by_the_other_si
 ):
     # Figures every 2 s instead of 10, so that the test sees rows stored without waiting long.
     settings.TESSERA_ROOM = {"stats_interval_seconds": 2, "stats_min_interval_seconds": 1}
-    a = _open(browser, server, meeting.link(0), contexts=contexts, join=False)
+    a = open_room(browser, server, meeting.link(0), contexts=contexts, join=False)
     # The join page lists the devices, with their labels, and previews the camera.
     wait_until(lambda: len(_options(a, "speaker-select")) > 1, message="devices listed")
     assert [label for _, label in _options(a, "camera-select")] == ["fake_device_0"]
@@ -50,7 +44,7 @@ def test_join_page_devices_name_camera_off_and_the_controls_seen_by_the_other_si
     assert a.evaluate("document.cookie") == "" and a.context.cookies() == []
 
     # Ben joins with his camera off: Ana gets his voice and no video frame at all.
-    b = _open(browser, server, meeting.link(1), name="Ben", contexts=contexts, join=False)
+    b = open_room(browser, server, meeting.link(1), name="Ben", contexts=contexts, join=False)
     b.uncheck("#join-camera")
     b.click("#join-button")
     b.wait_for_selector("#room-app[data-state=in-room]")
@@ -110,10 +104,10 @@ def test_join_page_devices_name_camera_off_and_the_controls_seen_by_the_other_si
 def test_organiser_admits_and_denies_from_the_lobby_locks_and_ends_for_everyone(
     meeting, browser, server, contexts
 ):
-    organiser = _open(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts)
+    organiser = open_room(browser, server, meeting.organiser_link(), name="Olga", contexts=contexts)
     organiser.wait_for_selector("#room-app[data-state=in-room]")
     guest_link = f"/room/{meeting.room_id}#{meeting.guest_token}.{meeting.room_secret}"
-    guest = _open(browser, server, guest_link, name="Gaston", contexts=contexts)
+    guest = open_room(browser, server, guest_link, name="Gaston", contexts=contexts)
     guest.wait_for_selector("#room-app[data-state=lobby]")
     waiting = organiser.locator("#lobby-list li", has_text="Gaston")
     waiting.wait_for(timeout=5000)  # the side panel opens by itself
@@ -128,7 +122,7 @@ def test_organiser_admits_and_denies_from_the_lobby_locks_and_ends_for_everyone(
         page.wait_for_selector("#locked-indicator:not([hidden])", timeout=5000)
     assert organiser.get_attribute("#lock-button", "aria-pressed") == "true"
     # A locked room sends even an invitee to the lobby; the organiser denies them.
-    invitee = _open(browser, server, meeting.link(0), name="Ines", contexts=contexts)
+    invitee = open_room(browser, server, meeting.link(0), name="Ines", contexts=contexts)
     invitee.wait_for_selector("#room-app[data-state=lobby]")
     organiser.locator("#lobby-list li", has_text="Ines").locator("[data-admit=no]").click()
     invitee.wait_for_selector("#room-app[data-state=ended]", timeout=5000)
