@@ -6,6 +6,7 @@ from tessera.accounts.models import Membership
 
 from .images import MAX_UPLOAD_BYTES
 from .models import (
+    LOCKABLE,
     LOCKABLE_FIELDS,
     LOCKABLE_LISTS,
     VISIBILITY_FIELDS,
@@ -163,8 +164,7 @@ class ProfileForm(forms.Form):
     def changes(self) -> dict:
         data = self.cleaned_data
         fixed = set(self.locked) | self.admin_only
-        changes = {name: data[name] for name in SCALAR_LABELS if name not in fixed}
-        changes |= self._lists(data)
+        changes = {name: data[name] for name in SCALAR_LABELS} | self._lists(data)
         return {k: v for k, v in changes.items() if k not in fixed}
 
     def _lists(self, data) -> dict:
@@ -422,7 +422,7 @@ class TemplateForm(forms.Form):
             )
 
     def lock_fields(self):
-        return [self[f"lock_{name}"] for name in LOCKABLE_FIELDS + LOCKABLE_LISTS]
+        return [self[f"lock_{name}"] for name in LOCKABLE]
 
     def values(self) -> dict:
         data = self.cleaned_data

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from tessera.accounts.models import Membership
 
-from . import services
+from . import selectors, services
 from .forms import RoleForm, TransferForm
 from .models import Card
 from .views import _administered, _messages_of
@@ -54,7 +54,7 @@ def _report(request, error: ValidationError) -> None:
 
 
 def _page(request, organisation, *, transfer_form=None, status=200):
-    mine = Membership.objects.get(organisation=organisation, user=request.user)
+    mine = selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
     return render(
         request,
         "cards/org_members.html",

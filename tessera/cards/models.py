@@ -21,6 +21,7 @@ LOCKABLE_FIELDS = (
 )
 # Lists an organisation template may set as a whole (the member's own entries are then not shown).
 LOCKABLE_LISTS = ("phones", "emails", "links")
+LOCKABLE = LOCKABLE_FIELDS + LOCKABLE_LISTS
 # Scalar profile fields whose visibility a member chooses: on the public page, or only in the vCard.
 VISIBILITY_FIELDS = (
     "job_title",

@@ -122,7 +122,7 @@ def _inactive_accounts(*, now) -> int:
     done = 0
     # A restricted account is frozen (GDPR Art. 18): neither warned nor erased until the restriction ends.
     candidates = _card_accounts().filter(date_joined__lt=now - INACTIVITY_WARNING)
-    for user in candidates.exclude(pk__in=restricted_users().values("pk")).iterator():
+    for user in candidates.exclude(pk__in=restricted_users()).iterator():
         last = _last_activity(user, user.last_view)
         notice = InactivityNotice.objects.filter(user=user).first()
         if notice is not None and notice.warned_at < last:

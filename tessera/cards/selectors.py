@@ -4,7 +4,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from tessera.accounts.models import Membership, Organisation, User
 
-from .models import LOCKABLE_FIELDS, LOCKABLE_LISTS, Card, CardDailyStat, CardTemplate, Lead
+from .models import LOCKABLE, Card, CardDailyStat, CardTemplate, Lead
 
 PROFILE_SCALARS = (
     "first_name",
@@ -102,7 +102,7 @@ def card_locked_values(card: Card, template: CardTemplate | None = None) -> dict
     template = template if template is not None else card_template_for(card)
     if template is None:
         return {}
-    return {k: v for k, v in template.locked_values.items() if k in LOCKABLE_FIELDS + LOCKABLE_LISTS}
+    return {k: v for k, v in template.locked_values.items() if k in LOCKABLE}
 
 
 def card_profile(card: Card, template: CardTemplate | None = None) -> dict:
@@ -180,7 +180,7 @@ def card_page_version(slug: str) -> tuple[int, str] | None:
 
 
 def _still_member(user) -> Q:
-    """Personal cards, and cards of organisations the user still belongs to (not those of one they left)."""
+    """Personal cards (or leads), and those of organisations the user still belongs to (not of one they left)."""
     return Q(organisation__isnull=True) | Q(
         organisation__in=Membership.objects.filter(user=user).values("organisation")
     )
@@ -199,10 +199,7 @@ def leads_visible_to(*, user) -> QuerySet[Lead]:
     if not user.is_authenticated:
         return Lead.objects.none()
     administered = organisations_administered(user=user).filter(cards_settings__admins_see_leads=True)
-    own = Q(owner=user) & Q(
-        Q(organisation__isnull=True)
-        | Q(organisation__in=Membership.objects.filter(user=user).values("organisation"))
-    )
+    own = Q(owner=user) & _still_member(user)
     shared = Q(organisation__in=administered) & _usable()
     return Lead.objects.filter(own | shared).select_related("card")
 

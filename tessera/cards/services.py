@@ -28,8 +28,7 @@ from tessera.core.outbox import backoff_seconds, email_queue_template
 
 from . import formats, images, pow
 from .models import (
-    LOCKABLE_FIELDS,
-    LOCKABLE_LISTS,
+    LOCKABLE,
     VISIBILITY_FIELDS,
     Card,
     CardInvitation,
@@ -45,6 +44,7 @@ from .selectors import (
     card_profile,
     card_template_for,
     is_org_admin,
+    membership_get,
     owner_restricted,
     template_selecting_fields,
 )
@@ -520,11 +520,8 @@ MAX_IMPORT_ROWS = 1000
 
 
 def _role_of(*, organisation: Organisation, user: User | None) -> str | None:
-    if user is None:
-        return None
-    return (
-        Membership.objects.filter(organisation=organisation, user=user).values_list("role", flat=True).first()
-    )
+    membership = membership_get(user=user, organisation=organisation) if user is not None else None
+    return membership.role if membership else None
 
 
 def invitations_import_preview(
@@ -641,10 +638,8 @@ def _template_clean(values: dict) -> dict:
     if "font" in values and values["font"] not in CardTemplate.Font.values:
         errors["font"] = [_("Unknown font.")]
     locked = values.get("locked_values", {})
-    if not isinstance(locked, dict) or set(locked) - set(LOCKABLE_FIELDS + LOCKABLE_LISTS):
-        errors["locked_values"] = [
-            _("Only these fields can be locked: %(f)s.") % {"f": ", ".join(LOCKABLE_FIELDS + LOCKABLE_LISTS)}
-        ]
+    if not isinstance(locked, dict) or set(locked) - set(LOCKABLE):
+        errors["locked_values"] = [_("Only these fields can be locked: %(f)s.") % {"f": ", ".join(LOCKABLE)}]
     else:
         try:
             values["locked_values"] = profile_clean(locked) if locked else {}
@@ -1126,7 +1121,7 @@ def membership_role_set(*, membership: Membership, role: str, actor: User, reque
 def _card_hand_back(card: Card) -> None:
     """The card becomes the person's own: brand-locked values are kept as its values, its leads go along."""
     profile = card_profile(card)
-    for name in LOCKABLE_FIELDS + LOCKABLE_LISTS:
+    for name in LOCKABLE:
         setattr(card, name, profile[name])
     card.organisation, card.template, card.groups = None, None, []
     card.save()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from tessera.accounts.models import Organisation, User
+from tessera.accounts.models import Membership, Organisation, User
 from tessera.core.ratelimit import rate_limited
 
 from . import charts, formats, selectors, services
@@ -257,6 +257,7 @@ def org_dashboard(request, org_slug):
     cards_settings, _created = CardsSettings.objects.get_or_create(organisation=organisation)
     org_cards = list(Card.objects.filter(organisation=organisation).select_related("owner", "template"))
     settings_form = SettingsForm(instance=cards_settings)
+    mine = selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
     return render(
         request,
         "cards/org_dashboard.html",
@@ -268,7 +269,7 @@ def org_dashboard(request, org_slug):
             "templates": CardTemplate.objects.filter(organisation=organisation),
             "charts": charts.dashboard_charts(selectors.stats_daily(cards=org_cards)),
             "invite_form": InviteForm(),
-            "is_owner": organisation.memberships.filter(user=request.user, role="owner").exists(),
+            "is_owner": mine.role == Membership.Role.OWNER,
             "settings_form": settings_form,
             "cards_settings": cards_settings,
         },
