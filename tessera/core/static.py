@@ -11,9 +11,15 @@ requests where Django would redirect to HTTPS.
 """
 
 import asyncio
+import functools
 import os
+from types import SimpleNamespace
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.middleware.security import SecurityMiddleware
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 # Bodies up to this size are read in the event loop (a few microseconds from the page cache).
@@ -71,22 +77,26 @@ def _size(file):
         return None
 
 
-def _security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
-    """What Django's SecurityMiddleware adds to the static files it lets WhiteNoise answer."""
-    headers = []
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append((b"x-content-type-options", b"nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        policy = settings.SECURE_REFERRER_POLICY
-        value = policy if isinstance(policy, str) else ",".join(policy)
-        headers.append((b"referrer-policy", value.encode()))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-    if https and settings.SECURE_HSTS_SECONDS:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append((b"strict-transport-security", value.encode()))
-    return headers
+@functools.cache
+def _security_headers(*, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """What Django's SecurityMiddleware adds to the static files it lets WhiteNoise answer (its own code,
+    run on an empty response, so the two never differ); worked out once per setting."""
+    response = HttpResponse()
+    before = set(response.headers)
+    SecurityMiddleware(get_response=_unused).process_response(
+        SimpleNamespace(is_secure=lambda: https), response
+    )
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers.items()
+        if name not in before
+    )
+
+
+@receiver(setting_changed)
+def _security_settings_changed(**kwargs):
+    _security_headers.cache_clear()
+
+
+def _unused(request):  # SecurityMiddleware wants a next step; process_response never calls it
+    raise NotImplementedError
