@@ -35,6 +35,7 @@ def test_an_invitee_enters_and_the_others_are_told(meeting, clients):
     welcome = a.join(meeting.tokens[0], name="bmFtZS1h")
     assert welcome["peers"] == [] and welcome["role"] == "invitee" and welcome["mesh_max"] == 8
     assert welcome["ice_servers"] == []  # loopback: no STUN or TURN unless configured
+    assert welcome["ice_transport_policy"] == "all"
     b.join(meeting.tokens[1])
     assert [p["pid"] for p in b.welcome["peers"]] == [a.pid]
     assert b.welcome["peers"][0]["name"] == "bmFtZS1h"

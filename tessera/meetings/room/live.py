@@ -20,7 +20,7 @@ from tessera.meetings.models import Invitation
 
 from . import conf, services
 from .conf import room_setting
-from .ice import ice_servers
+from .ice import ice_config
 from .layers import room_layer
 from .protocol import ProtocolError
 from .selectors import Entry
@@ -227,6 +227,7 @@ async def _activate(room: Room, member: Member) -> None:
 
 def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
     recording = room.recording
+    ice = ice_config()
     return {
         "type": "welcome",
         "pid": member.pid,
@@ -241,7 +242,8 @@ def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
         else None,
         "lobby": room.lobby() if member.organiser else [],
         # Drawn for each welcome: a resumed participant gets TURN credentials with a fresh expiry.
-        "ice_servers": ice_servers(),
+        "ice_servers": ice["iceServers"],
+        "ice_transport_policy": ice["iceTransportPolicy"],
         "mesh_max": room_setting("mesh_max"),
         "heartbeat_seconds": room_setting("heartbeat_seconds"),
     }

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET
 from tessera.core.http import cookie_free, permissions
 
 from .conf import room_setting
-from .ice import ice_config
 
 
 def catalog() -> dict:
@@ -129,8 +128,6 @@ def room_page(request, room_id: str, *, link_status: bool = False):
             "ws_path": f"/ws/meet/{room_id}",
             "strings": catalog(),
             "plaintext_allowed": bool(room_setting("allow_plaintext_benchmark")),
-            # The policy only: TURN credentials come fresh with each welcome on the WebSocket.
-            "ice_transport_policy": ice_config()["iceTransportPolicy"],
             "stats_interval_seconds": room_setting("stats_interval_seconds"),
             "reactions": ["👍", "👏", "😂", "🎉", "❤️"],
             "modules": ROOM_MODULES,

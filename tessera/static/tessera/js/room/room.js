@@ -159,8 +159,7 @@ class Room {
     this.mesh = new Mesh({
       signaling: this.signaling,
       e2ee: this.e2ee,
-      iceServers: [],
-      iceTransportPolicy: app.dataset.iceTransportPolicy || "all",
+      iceServers: [], // servers and policy come with the welcome, before any peer connection is made
       media: this.media,
     });
     this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
