@@ -3,6 +3,7 @@
 import base64
 import io
 import unicodedata
+import uuid
 from urllib.parse import quote
 
 import ndef
@@ -21,10 +22,16 @@ def card_url(card, source: str = "") -> str:
     return f"{url}?s={source}" if source else url
 
 
+def card_uid(card) -> str:
+    """The vCard UID (RFC 6352 5.1): from the card's primary key and this service, so edits and slug changes keep it."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{settings.TESSERA_BASE_URL}/cards/{card.pk}')}"
+
+
 def card_vcard(card) -> bytes:
     """A vCard 3.0 in UTF-8 with the photo embedded; iOS and Android contacts import it."""
     profile = card_profile(card)
     vcard = vobject.vCard()
+    vcard.add("uid").value = card_uid(card)
     vcard.add("n").value = vobject.vcard.Name(family=profile["last_name"], given=profile["first_name"])
     vcard.add("fn").value = profile["full_name"] or card.slug
     if profile["company"] or profile["department"]:
