@@ -172,13 +172,15 @@ def email_queue_template(
             body_html = render_to_string(f"{template}_message.html", html_context)
         except TemplateDoesNotExist:
             body_html = render_to_string("core/email/text_as_html.html", html_context)
+        rendered_in = translation.get_language()
     return email_queue(
         to=to,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
         kind=kind or template.rsplit("/", 1)[-1],
-        headers=headers,
+        # RFC 3282: mail clients and screen readers pick the voice from it, as from the html lang.
+        headers={"Content-Language": rendered_in, **(headers or {})},
         attachments=attachments,
         confidential=confidential,
     )

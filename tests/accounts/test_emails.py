@@ -3,6 +3,8 @@
 import pytest
 from django.utils import timezone
 
+from tessera.core import sealing
+from tessera.core.models import OutboxMessage
 from tessera.core.outbox import email_queue_template
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,14 @@ NOTIFICATIONS = [
 
 @pytest.mark.parametrize("prefix, link", ACTION_EMAILS.items())
 def test_action_emails_carry_their_link_in_both_parts(prefix, link):
-    message = email_queue_template(to="grace@example.org", template=prefix, context=CONTEXT, language="en")
+    # Sealed like every allauth email (AccountAdapter.send_mail); opened as the relay will receive it.
+    message = email_queue_template(
+        to="grace@example.org", template=prefix, context=CONTEXT, language="en", confidential=True
+    )
+    message.body_text, message.body_html = (
+        sealing.open_text(message.body_text),
+        sealing.open_text(message.body_html),
+    )
     assert message.subject and "\n" not in message.subject
     assert CONTEXT[link] in message.body_text
     assert f'href="{CONTEXT[link]}"' in message.body_html
@@ -70,3 +79,14 @@ def test_emails_follow_the_language_of_the_request():
     )
     assert french.body_html.startswith("<!doctype html>")
     assert "Application d'authentification activée." in french.body_text  # allauth's own French
+
+
+@pytest.mark.parametrize("language, prefix", [("en", "/en"), ("fr", "")])
+def test_signing_up_in_a_language_sends_an_email_marked_with_it(client, language, prefix):
+    signup = {"full_name": "Grace Hopper", "email": "grace@example.org", "age_confirmed": "on"}
+    signup |= {"password1": "a-long-test-password-1", "password2": "a-long-test-password-1"}
+    assert client.post(f"{prefix}/accounts/signup/", signup).status_code == 302
+    [message] = OutboxMessage.objects.filter(recipient="grace@example.org")
+    assert f'<html lang="{language}">' in sealing.open_text(message.body_html)  # sealed: it holds a link
+    assert message.headers["Content-Language"] == language
+    assert ("Confirm your email address" in message.subject) == (language == "en")
