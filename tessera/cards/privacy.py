@@ -169,6 +169,35 @@ def _old_leads(*, now) -> int:
     return batched_delete(Lead.objects.filter(last_contact_at__lt=now - LEAD_RETENTION).order_by())
 
 
+def _lead_consents_without_lead(*, now) -> int:
+    """A contact-exchange consent lives with its lead: once the lead is gone (3-year rule, deleted by
+    its owner, with its card or account), the ledger entry holding the visitor's address goes too.
+
+    A withdrawn entry holds no address any more; it follows the ledger's 5-year proof rule.
+    """
+    from tessera.privacy.models import ConsentRecord
+
+    consents = ConsentRecord.objects.filter(
+        purpose=ConsentRecord.Purpose.LEAD_FORM, withdrawn_at__isnull=True, given_at__lt=now
+    ).order_by("pk")
+    count, after = 0, None
+    while True:
+        page = consents if after is None else consents.filter(pk__gt=after)
+        ids = list(page.values_list("pk", flat=True)[:1000])
+        if not ids:
+            return count
+        after = ids[-1]
+        # Leads name their entry as text; compare in Python so that every database agrees.
+        alive = set(
+            Lead.objects.filter(consent_record_id__in=[str(i) for i in ids]).values_list(
+                "consent_record_id", flat=True
+            )
+        )
+        gone = [i for i in ids if str(i) not in alive]
+        if gone:
+            count += batched_delete(ConsentRecord.objects.filter(pk__in=gone).order_by())
+
+
 def _old_invitations(*, now) -> int:
     return batched_delete(CardInvitation.objects.filter(created_at__lt=now - INVITATION_RETENTION).order_by())
 
@@ -287,11 +316,13 @@ activities = [
         ),
         retention=Retention(
             description=_(
-                "3 years after the last contact, then deleted. Webhook deliveries carrying a lead are "
-                "deleted 30 days after they were delivered or abandoned."
+                "3 years after the last contact, then deleted, with the consent recorded for it. Webhook "
+                "deliveries carrying a lead are deleted 30 days after they were delivered or abandoned."
             ),
             period=LEAD_RETENTION,
-            apply=lambda *, now: _old_leads(now=now) + _old_webhook_deliveries(now=now),
+            apply=lambda *, now: (
+                _old_leads(now=now) + _lead_consents_without_lead(now=now) + _old_webhook_deliveries(now=now)
+            ),
         ),
         security_measures=(
             TLS,

@@ -70,6 +70,8 @@ class ConsentRecord(models.Model):
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_index=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True, db_index=True)
     withdrawal_method = models.CharField(_("how it was withdrawn"), max_length=32, blank=True)
+    # Set when the entry lives no longer than the data it is about (a recording answer: its session).
+    keep_until = models.DateTimeField(_("kept until"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("consent")

@@ -36,9 +36,12 @@ def _marketing_retention(*, now) -> int:
 
 
 def _consent_proof_retention(*, now) -> int:
-    return batched_delete(
+    # Entries tied to data with its own life (a recording answer and its session) go with that data.
+    count = batched_delete(ConsentRecord.objects.filter(keep_until__lt=now).order_by())
+    count += batched_delete(
         ConsentRecord.objects.filter(withdrawn_at__lt=now - _days("consent_proof_days")).order_by()
     )
+    return count
 
 
 def _rights_retention(*, now) -> int:
@@ -107,7 +110,12 @@ activities = [
         recipients=(DPO,),
         sub_processors=("hosting",),
         retention=Retention(
-            description=_("The minimal proof of a withdrawn consent is kept 5 years (limitation period)."),
+            description=_(
+                "Answers to a recording notice are deleted 7 days after the meeting's session was created; "
+                "the consent given on a card's contact form is deleted with the contact it allowed; a "
+                "marketing consent follows the marketing rule. The minimal proof of a withdrawn consent "
+                "is kept 5 years (limitation period)."
+            ),
             period=timedelta(days=5 * 365),
             apply=_consent_proof_retention,
         ),

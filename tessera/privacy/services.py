@@ -83,12 +83,14 @@ def consent_record(
     user=None,
     answer: bool = True,
     language: str | None = None,
+    keep_until=None,
     now=None,
 ) -> ConsentRecord:
     """Store one consent (or a refusal, `answer=False`) with the exact text the person saw.
 
     `language` is the language the text was shown in (by default the active one). Giving a marketing
     consent again is activity: the address's earlier marketing consents count from now too.
+    `keep_until` deletes the entry at that moment, with the data it is about (the ledger's sweep).
     """
     now = now or timezone.now()
     email = email.strip().lower()
@@ -112,6 +114,7 @@ def consent_record(
         context=context[:200],
         given_at=now,
         last_activity_at=now,
+        keep_until=keep_until,
     )
     if purpose == ConsentRecord.Purpose.MARKETING and answer:
         ProcessingLimit.objects.filter(
@@ -627,6 +630,7 @@ def rights_link_request(*, email: str, language: str, request=None) -> None:
         context={"url": url, "hours": _setting("rights_link_hours")},
         language=language,
         kind="privacy_rights_link",
+        confidential=True,
     )
 
 

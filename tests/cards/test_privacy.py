@@ -138,6 +138,45 @@ def test_lead_consent_is_in_the_ledger(card):
     assert record.purpose == "lead_form"
 
 
+def _lead_consent_exists(lead) -> bool:
+    return ConsentRecord.objects.filter(pk=lead.consent_record_id).exists()
+
+
+def test_a_lead_consent_leaves_the_ledger_with_its_lead_after_three_years(card):
+    from tessera.privacy.retention import retention_sweep
+
+    with time_machine.travel(T0, tick=False):
+        lead = lead_for(card)
+    with time_machine.travel(T0 + privacy.LEAD_RETENTION - DAY, tick=False):
+        retention_sweep()
+    assert _lead_consent_exists(lead) and Lead.objects.filter(pk=lead.pk).exists()
+    with time_machine.travel(T0 + privacy.LEAD_RETENTION + DAY, tick=False):
+        counts = retention_sweep()
+    assert not Lead.objects.filter(pk=lead.pk).exists()
+    assert not _lead_consent_exists(lead)
+    assert counts["cards.leads"] == 2
+
+
+def test_a_lead_consent_leaves_the_ledger_when_the_owner_deletes_the_lead(card):
+    kept, deleted = lead_for(card, email="kept@example.net"), lead_for(card, email="gone@example.net")
+    _retention("cards.leads")(now=timezone.now())
+    assert _lead_consent_exists(kept) and _lead_consent_exists(deleted)
+    services.lead_delete(lead=deleted)
+    _retention("cards.leads")(now=timezone.now())
+    assert _lead_consent_exists(kept) and not _lead_consent_exists(deleted)
+    assert not ConsentRecord.objects.filter(email="gone@example.net").exists()
+
+
+def test_a_withdrawn_lead_consent_keeps_its_minimal_proof_after_the_lead_is_erased(card):
+    from tessera.privacy import services as privacy_services
+
+    lead = lead_for(card, email="vera@example.net")
+    privacy_services.rights_erase(email="vera@example.net", channel="portal")
+    _retention("cards.leads")(now=timezone.now())
+    proof = ConsentRecord.objects.get(pk=lead.consent_record_id)
+    assert proof.email == "" and proof.withdrawn_at is not None
+
+
 def test_export_then_erase_a_visitor_and_a_card_holder(card, member):
     lead_for(card, email="vera@example.net", name="Vera")
     visitor = Subject(email="vera@example.net")

@@ -134,6 +134,29 @@ def test_recording_notices_answers_and_quality_go_7_days_after_the_session_was_c
         assert retention_sweep()["meetings.sessions"] == 0  # idempotent
 
 
+def _ledger_answers():
+    from tessera.privacy.models import ConsentRecord
+
+    return sorted(
+        ConsentRecord.objects.filter(purpose=ConsentRecord.Purpose.RECORDING_NOTICE).values_list(
+            "email", "answer"
+        )
+    )
+
+
+def test_recording_answers_leave_the_consent_ledger_7_days_after_their_session(scheduled):
+    event = scheduled.event
+    _live_meeting(event, at=event.starts_at)
+    assert _ledger_answers() == [("ana@example.com", True), ("ben@example.com", False)]
+    with time_machine.travel(event.starts_at + timedelta(days=6), tick=False):
+        retention_sweep()
+    assert len(_ledger_answers()) == 2
+    with time_machine.travel(event.starts_at + timedelta(days=8), tick=False):
+        counts = retention_sweep()
+    assert _ledger_answers() == []
+    assert counts["privacy.consent_ledger"] == 2
+
+
 def test_the_event_rule_removes_everything_hanging_off_the_event(scheduled, settings):
     # Sessions kept longer than their event (a deployment's setting) still go with the event.
     settings.TESSERA_MEETINGS = {"session_retention_days": 400}

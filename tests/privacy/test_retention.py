@@ -77,6 +77,24 @@ def test_marketing_consent_is_deleted_after_3_years_without_activity():
     assert not ConsentRecord.objects.filter(pk=consent.pk).exists()
 
 
+def test_a_ledger_entry_tied_to_other_data_goes_at_its_limit_and_marketing_is_unchanged():
+    with at(0):
+        marketing = _consent()
+        answer = services.consent_record(
+            email="p@example.org",
+            purpose=ConsentRecord.Purpose.RECORDING_NOTICE,
+            text="Recording?",
+            text_version="1",
+            method="dialog",
+            keep_until=T0 + timedelta(days=7),
+        )
+    sweep(6)
+    assert ConsentRecord.objects.filter(pk=answer.pk).exists()
+    sweep(8)
+    assert not ConsentRecord.objects.filter(pk=answer.pk).exists()
+    assert ConsentRecord.objects.get(pk=marketing.pk).email == "m@example.org"
+
+
 def test_withdrawn_marketing_consent_keeps_only_the_minimal_proof_for_5_years():
     with at(0):
         consent = _consent()

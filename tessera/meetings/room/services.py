@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -94,10 +95,16 @@ def recording_answer_record(
     elif invitation_id:
         email = Invitation.objects.filter(pk=invitation_id).values_list("email", flat=True).first() or ""
     if email:
-        _consent_ledger_record(email=email, accepted=accepted, event=notice.session.event, now=now)
+        # The ledger keeps the answer as long as the session's conference data, no longer.
+        keep_until = notice.session.created_at + timedelta(
+            days=settings.TESSERA_PRIVACY["recording_notice_days"]
+        )
+        _consent_ledger_record(
+            email=email, accepted=accepted, event=notice.session.event, keep_until=keep_until, now=now
+        )
 
 
-def _consent_ledger_record(*, email: str, accepted: bool, event: Event, now) -> None:
+def _consent_ledger_record(*, email: str, accepted: bool, event: Event, keep_until, now) -> None:
     try:
         from tessera.privacy import services as privacy_services
         from tessera.privacy.models import ConsentRecord
@@ -111,6 +118,7 @@ def _consent_ledger_record(*, email: str, accepted: bool, event: Event, now) -> 
         method=ConsentRecord.Method.DIALOG,
         context=f"meeting {event.public_id}",
         answer=accepted,
+        keep_until=keep_until,
         now=now,
     )
 
