@@ -17,13 +17,18 @@ def _signup_fields(user, cleaned_data: dict, request) -> None:
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
-        """allauth's emails go through the durable outbox like every other email."""
+        """allauth's emails go through the durable outbox like every other email.
+
+        All of them are sealed: confirmation keys, reset links and sign-in codes are credentials, and
+        sealing the plain notifications too costs nothing (they are kept readable once sent).
+        """
         email_queue_template(
             to=email,
             template=template_prefix,
             context={"email": email, **context},
             language=translation.get_language() or settings.LANGUAGE_CODE,
             kind=template_prefix.rsplit("/", 1)[-1],
+            confidential=True,
         )
 
     def save_user(self, request, user, form, commit=True):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tessera.accounts.models import Membership, Organisation, User
-from tessera.core import outbound
+from tessera.core import outbound, spreadsheet
 from tessera.core.outbox import backoff_seconds, email_queue_template
 
 from . import formats, images, pow
@@ -453,6 +453,7 @@ def invitation_create(
         },
         language=language,
         kind="cards_invitation",
+        confidential=True,
     )
     return invitation
 
@@ -842,28 +843,22 @@ LEADS_CSV_COLUMNS = (
 )
 
 
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ would be a formula in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def leads_csv(leads) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(LEADS_CSV_COLUMNS)
-    for lead in leads:
-        writer.writerow(
+    return spreadsheet.csv_text(
+        (
             [
                 lead.created_at.isoformat(),
                 *(
-                    _csv_safe(getattr(lead, k))
+                    getattr(lead, k)
                     for k in ("name", "email", "phone", "company", "job_title", "message", "status")
                 ),
-                _csv_safe(", ".join(lead.tags)),
-                _csv_safe(lead.notes),
+                ", ".join(lead.tags),
+                lead.notes,
             ]
-        )
-    return out.getvalue()
+            for lead in leads
+        ),
+        header=LEADS_CSV_COLUMNS,
+    )
 
 
 def lead_payload(lead: Lead) -> dict:

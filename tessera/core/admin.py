@@ -82,6 +82,9 @@ def email_preview_csp(html: str) -> str:
     )
 
 
+SEALED = _("Sealed: it carries a credential; readable without it once sent.")
+
+
 class OutboxAttachmentInline(admin.TabularInline):
     model = OutboxAttachment
     fields = ["filename", "content_type", "size", "download"]
@@ -98,6 +101,8 @@ class OutboxAttachmentInline(admin.TabularInline):
 
     @admin.display(description=_("file"))
     def download(self, attachment):
+        if attachment.message.confidential:
+            return SEALED
         url = reverse(
             "admin:core_outboxmessage_attachment",
             args=[attachment.message_id, attachment.pk],
@@ -143,7 +148,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             _("Delivery"),
             {"fields": ["attempts", "next_attempt_at", "claimed_at", "sent_at", "last_error", "message_id"]},
         ),
-        (_("Message"), {"fields": ["headers", "body_text", "html_preview"]}),
+        (_("Message"), {"fields": ["headers", "body", "html_preview"]}),
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
     inlines = [OutboxAttachmentInline]
@@ -156,8 +161,17 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def error_summary(self, message):
         return message.last_error[:80]
 
+    @admin.display(description=_("text"))
+    def body(self, message):
+        # A sealed body holds credentials until it is sent, then is kept without them: never shown sealed.
+        if message.confidential:
+            return SEALED
+        return message.body_text
+
     @admin.display(description=_("HTML version"))
     def html_preview(self, message):
+        if message.confidential:
+            return SEALED
         if not message.body_html:
             return "-"
         url = reverse("admin:core_outboxmessage_html", args=[message.pk], current_app=self.admin_site.name)
@@ -183,7 +197,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def _get_viewable(self, request, object_id) -> OutboxMessage:
         message = self.get_object(request, unquote(object_id))
-        if message is None or not self.has_view_permission(request, message):
+        if message is None or not self.has_view_permission(request, message) or message.confidential:
             raise Http404
         return message
 

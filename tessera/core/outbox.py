@@ -6,11 +6,14 @@ outage left behind. Retries back off exponentially and never give up on a tempor
 """
 
 import enum
+import html
 import logging
 import random
+import re
 import smtplib
 from datetime import timedelta
 from email.utils import make_msgid, parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -18,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
 from . import sealing
@@ -31,6 +35,77 @@ BACKOFF_MAX_SECONDS = 3600
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # Callables `(to=, kind=) -> bool` added by apps (tessera.privacy): True queues the message HELD.
 hold_checks: list = []
+
+
+class UnsealedCredential(ValueError):
+    """An email carrying a credential link, queued without `confidential=True`: it is not queued."""
+
+
+# Path parameters that carry a credential, in our routes and allauth's (`confirm-email/<key>/`,
+# `password/reset/key/<uidb36>-<key>/`, `rights/link/<token>/`, `invitation/<token>/`, ...).
+CREDENTIAL_PARAMETERS = frozenset({"token", "key", "uidb36", "secret", "code"})
+# Route names with such a parameter that grants nothing worth sealing, added by apps (tessera.privacy).
+credential_exempt_routes: set[str] = set()
+_URL = re.compile(r"https?://[^\s<>\"'`]+")
+
+
+def _credential_parameters(url: str) -> list[str]:
+    """The values of the credential parameters of one URL of the product (none for other URLs).
+
+    The path is resolved in every language, since English pages live under /en/.
+    """
+    parts = urlsplit(url)
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            try:
+                match = resolve(parts.path)
+            except Resolver404:
+                continue
+        if match.view_name in credential_exempt_routes:
+            return []
+        return [str(v) for k, v in match.kwargs.items() if k in CREDENTIAL_PARAMETERS and v]
+    return []
+
+
+def credential_urls(text: str) -> list[str]:
+    """The links in `text` that carry a credential: a secret in the fragment (meeting links), or a
+    token in the path of one of our routes (see CREDENTIAL_PARAMETERS)."""
+    found = []
+    for url in _URL.findall(html.unescape(text)):
+        url = url.rstrip(".,;:!?)]}")
+        if sealing.has_fragment_secret(url) or _credential_parameters(url):
+            found.append(url)
+    return found
+
+
+def credential_strip(text: str) -> str:
+    """`text` with every credential of its links replaced by "…": what staff may read once it was sent."""
+    text = sealing.strip_fragments(text)
+    for url in _URL.findall(text):
+        url = url.rstrip(".,;:!?)]}")
+        parts = urlsplit(url)
+        path = parts.path
+        for value in sorted(_credential_parameters(url), key=len, reverse=True):
+            path = path.replace(value, "…")
+        if path != parts.path:
+            text = text.replace(url, parts._replace(path=path).geturl())
+    return text
+
+
+def credential_check(*, body_text: str, body_html: str, attachments, confidential: bool) -> None:
+    """Refuse to store a credential link in clear (UnsealedCredential).
+
+    Every email goes through here, so an email added later that carries a reset, confirmation, rights
+    or invitation link fails on its first run (and in its tests) until it is queued `confidential`.
+    """
+    if confidential:
+        return
+    parts = [body_text, body_html]
+    parts += [content.decode("utf-8", "replace").replace("\r\n ", "") for _n, content, _t in attachments]
+    for part in parts:
+        urls = credential_urls(part or "")
+        if urls:
+            raise UnsealedCredential(f"an email carrying a credential link must be confidential: {urls[0]}")
 
 
 class MarketingHeadersMissing(ValueError):
@@ -75,11 +150,15 @@ def email_queue(
 
     `to` is one address, optionally with a display name ("Ada <ada@example.org>"). A `kind="marketing"`
     message must carry the RFC 8058 unsubscribe headers (MarketingHeadersMissing). A `confidential`
-    message carries link secrets (in URL fragments): its bodies and attachments are stored encrypted
-    and, once delivered, only a copy with the fragments removed is kept.
+    message carries credentials (link secrets in URL fragments, tokens in link paths, codes): its bodies
+    and attachments are stored encrypted and, once delivered, only a copy without the link credentials is
+    kept. A message with a credential link that is not `confidential` is refused (UnsealedCredential).
     """
     if kind == "marketing":
         marketing_headers_check(headers or {})
+    credential_check(
+        body_text=body_text, body_html=body_html, attachments=attachments, confidential=confidential
+    )
     to = to.strip()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     message = OutboxMessage.objects.create(
@@ -232,8 +311,8 @@ def _declassify(message_id) -> None:
     message = OutboxMessage.objects.select_for_update().get(pk=message_id)
     if not message.confidential:
         return
-    message.body_text = sealing.strip_fragments(sealing.open_text(message.body_text))
-    message.body_html = sealing.strip_fragments(sealing.open_text(message.body_html))
+    message.body_text = credential_strip(sealing.open_text(message.body_text))
+    message.body_html = credential_strip(sealing.open_text(message.body_html))
     message.confidential = False
     message.save(update_fields=["body_text", "body_html", "confidential"])
     for attachment in message.attachments.all():

@@ -177,7 +177,8 @@ def export_subject(subject) -> list[ExportSection]:
             "subject": m.subject,
             "status": m.status,
             "sent": m.sent_at.isoformat() if m.sent_at else "",
-            "text": m.body_text,
+            # Staff download exports asked by post: a credential waiting to be sent stays sealed.
+            "text": str(_("(sealed until sent: it carries a credential)")) if m.confidential else m.body_text,
             "attachments": [a.filename for a in m.attachments.all()],
         }
         for m in OutboxMessage.objects.filter(recipient=subject.email)

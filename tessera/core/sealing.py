@@ -47,6 +47,10 @@ def open_text(text: str) -> str:
     return open_bytes(BYTES_PREFIX + base64.b64decode(text[len(TEXT_PREFIX) :])).decode()
 
 
+def has_fragment_secret(text: str) -> bool:
+    return bool(_FRAGMENT.search(text))
+
+
 def strip_fragments(text: str) -> str:
     return _FRAGMENT.sub(REMOVED, text)
 

@@ -19,6 +19,8 @@ class PrivacyConfig(AppConfig):
         registry.load()
         if outbox_hold_check not in outbox.hold_checks:
             outbox.hold_checks.append(outbox_hold_check)
+        # An unsubscribe link only withdraws a consent, and travels in clear in List-Unsubscribe anyway.
+        outbox.credential_exempt_routes.add("privacy:unsubscribe")
         post_migrate.connect(_publish_policy, sender=self, dispatch_uid="tessera.privacy.publish")
 
 

@@ -6,7 +6,6 @@ section gets its own definition, derived from the register (the activity's purpo
 retention, data categories and declared model fields) and from the columns the app's handler wrote.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -18,6 +17,8 @@ from datetime import datetime
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from tessera.core.spreadsheet import csv_dict_text
 
 from .register import LegalBasis, Subject
 
@@ -351,17 +352,16 @@ def _csv(rows: list[dict]) -> str:
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns or ["empty"])
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
+    return csv_dict_text(
+        (
             {
                 k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
                 for k, v in row.items()
             }
-        )
-    return out.getvalue()
+            for row in rows
+        ),
+        columns or ["empty"],
+    )
 
 
 def export_zip(export: Export) -> bytes:

@@ -1,8 +1,6 @@
 """The privacy policy and the Art. 30 register, both rendered from the register of activities."""
 
-import csv
 import hashlib
-import io
 import json
 
 from django.conf import settings
@@ -15,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
+from tessera.core.spreadsheet import csv_text
 
 from .models import PolicyVersion
 from .register import EEA_COUNTRIES, NO_TRANSFER, LegalBasis, registry
@@ -385,7 +384,6 @@ def policy_context() -> dict:
         "cookies": cookie_table(),
         "rights": RIGHTS,
         "minimum_age": settings.TESSERA_PRIVACY["minimum_age"],
-        "answer_days": settings.TESSERA_PRIVACY["rights_answer_days"],
         "transfers": [
             a for a in activities if a["transfers"] or a["transfers_outside_eea"] != str(NO_TRANSFER)
         ],
@@ -474,10 +472,8 @@ def register_csv() -> str:
     controller = "; ".join(x for x in data["controller"].values() if x)
     dpo = "; ".join(x for x in data["dpo"].values() if x)
     no_transfer = _("None: no transfer outside the EEA")
-    out = io.StringIO()
-    writer = csv.writer(out)
     columns = register_columns()
-    writer.writerow([label for _key, label in columns])
+    rows = []
     for row in data["activities"]:
         transfers = row["transfers"]
         values = {
@@ -508,11 +504,5 @@ def register_csv() -> str:
             "retention": row["retention"],
             "security": "; ".join(row["security_measures"]),
         }
-        writer.writerow([_csv_safe(values[key]) for key, _label in columns])
-    return out.getvalue()
-
-
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        rows.append([values[key] for key, _label in columns])
+    return csv_text(rows, header=[label for _key, label in columns])

@@ -9,6 +9,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.utils import timezone
 
 from tessera.accounts.models import User
+from tessera.core import sealing
 from tessera.core.models import OutboxMessage, SecurityEvent
 
 PASSWORD = "violet-harbour-lantern-42"
@@ -53,10 +54,15 @@ def link_from(text: str, path_fragment: str) -> str:
 
 
 def emails_to(address: str, kind: str | None = None) -> list[OutboxMessage]:
+    """Emails as the relay receives them: allauth's are sealed until sent, opened here in memory."""
     messages = OutboxMessage.objects.filter(recipient=address.lower()).order_by("created_at")
     if kind:
         messages = messages.filter(kind=kind)
-    return list(messages)
+    messages = list(messages)
+    for message in messages:
+        message.body_text = sealing.open_text(message.body_text)
+        message.body_html = sealing.open_text(message.body_html)
+    return messages
 
 
 def security_actions(**filters) -> list[str]:

@@ -33,6 +33,7 @@ from tessera.cards.models import (
     LeadWebhook,
     WebhookDelivery,
 )
+from tessera.core import sealing
 from tessera.core.csrf import form_token_make
 from tessera.core.models import OutboxMessage
 
@@ -83,7 +84,7 @@ def world(org, admin_user, member, card, other_org, other_admin, other_card, set
     carol, off_card = services.invitation_accept(invitation=invitation, password=PASSWORD, full_name="Carol")
     services.card_set_active(card=off_card, active=False)
     services.invitation_create(organisation=org, email="dave@alpha.example", invited_by=admin_user)
-    body = OutboxMessage.objects.filter(recipient="dave@alpha.example").get().body_text
+    body = sealing.open_text(OutboxMessage.objects.filter(recipient="dave@alpha.example").get().body_text)
     token = re.search(r"/cards/invitation/([^/\s]+)/", body).group(1)
     hook = services.webhook_create(organisation=org, url="https://crm.alpha.example/hook")
     key, _secret = api_key_create(organisation=org, name="crm")

@@ -4,6 +4,7 @@ import re
 from html.parser import HTMLParser
 
 from tessera.cards import services
+from tessera.core import sealing
 from tessera.core.models import OutboxMessage
 from tessera.core.outbox import outbox_deliver_due
 
@@ -147,6 +148,10 @@ def test_hostile_inviter_and_organisation_names_in_the_invitation_email(smtp, db
     organisation = services.organisation_create(owner=inviter, name=HOSTILE)
     services.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=inviter)
     message = OutboxMessage.objects.get(kind="cards_invitation")
+    message.body_text, message.body_html = (
+        sealing.open_text(message.body_text),
+        sealing.open_text(message.body_html),
+    )
     assert "\n" not in message.subject and _squash(HOSTILE) in message.subject
     assert message.body_text.count(HOSTILE) == 2  # inviter and organisation, as typed
     assert "<script>" not in message.body_html and "<b>" not in message.body_html

@@ -127,3 +127,12 @@ def test_private_space_views_of_another_card_or_organisation_are_404(
     client.logout()
     assert client.get("/cards/").status_code == 302
     assert client.get("/cards/leads/").status_code == 302
+
+
+def test_csv_export_neutralises_formulas_in_every_column(client, member, card):
+    lead = lead_for(card, name="Vera", message="-1+1|cmd", company="@SUM(A1)")
+    services.lead_update(lead=lead, status=lead.status, tags=["+x"], notes='  =HYPERLINK("http://evil")')
+    client.force_login(member)
+    (row,) = csv.DictReader(io.StringIO(client.get("/cards/leads/export.csv").content.decode()))
+    assert (row["message"], row["company"], row["tags"]) == ("'-1+1|cmd", "'@SUM(A1)", "'+x")
+    assert row["notes"] == '\'  =HYPERLINK("http://evil")'

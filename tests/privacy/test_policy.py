@@ -118,6 +118,13 @@ def test_register_csv_has_one_row_per_activity(client):
     assert {r[0] for r in rows[1:]} == set(registry.activities)
 
 
+def test_register_csv_neutralises_a_formula_in_the_operator_settings(client, settings):
+    settings.TESSERA_OPERATOR = {**settings.TESSERA_OPERATOR, "name": ' =HYPERLINK("http://x.example")'}
+    rows = list(csv.DictReader(io.StringIO(client.get("/en/privacy/register.csv").content.decode())))
+    controllers = {row["Controller"] for row in rows}
+    assert controllers and all(c.startswith("' =HYPERLINK") for c in controllers)
+
+
 @pytest.fixture
 def extra_activity():
     activity = Activity(

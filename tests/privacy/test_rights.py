@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from tessera.core import sealing
 from tessera.core.audit import security_event_record
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.core.outbox import email_queue
@@ -45,7 +46,7 @@ def emails_to(address, kind):
 
 def open_portal(client, user_email):
     ask(client, user_email)
-    link = link_from(emails_to(user_email, "privacy_rights_link").last().body_text)
+    link = link_from(sealing.open_text(emails_to(user_email, "privacy_rights_link").last().body_text))
     path = link.split("testserver", 1)[1]
     confirm = client.get(path)
     assert confirm.status_code == 200 and not confirm.cookies
@@ -107,7 +108,8 @@ def test_the_link_works_once(anonymous, user):
 
 def test_an_expired_link_is_refused_clearly(anonymous, user):
     ask(anonymous, user.email)
-    path = link_from(emails_to(user.email, "privacy_rights_link").get().body_text).split("testserver", 1)[1]
+    mail = emails_to(user.email, "privacy_rights_link").get()
+    path = link_from(sealing.open_text(mail.body_text)).split("testserver", 1)[1]
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
         response = anonymous.get(path)
     assert response.status_code == 410 and b"expired" in response.content

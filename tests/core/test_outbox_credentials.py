@@ -1,0 +1,155 @@
+"""No credential sits in clear in the outbox: every email carrying a tokenised link is sealed.
+
+The outbox refuses an unsealed credential link (tessera.core.outbox.credential_check), so an email added
+later fails here and in its own tests until it is queued `confidential`; the flows test below also checks
+every email the product sends with an independent rule: any long random-looking link part is a secret.
+"""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from tessera.accounts.models import User
+from tessera.cards import services as cards
+from tessera.core import outbox, sealing
+from tessera.core.models import OutboxMessage
+from tessera.meetings import services as meetings
+from tessera.privacy import services as privacy
+from tests.accounts.conftest import BrowserLikeClient
+from tests.accounts.support import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CREDENTIAL_LINKS = [
+    "http://testserver/accounts/password/reset/key/1x-c9ab1-4f0e9b1d2a3c4e5f6a7b/",
+    "http://testserver/en/accounts/confirm-email/MQ:1tXyZa:abcdefghijklmnopqrstuvwxyz012/",
+    "http://testserver/privacy/rights/link/Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5/",
+    "http://testserver/en/cards/invitation/Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5/",
+    "https://meet.example/m/room123#inviteTokenXYZ123.s3cr3tRoomKeyMaterial_abcdefghijklmnop",
+]
+PLAIN_LINKS = [
+    "http://testserver/accounts/password/reset/",
+    "http://testserver/c/ada-lovelace",
+    "http://testserver/en/privacy/rights/",
+    "http://testserver/privacy/unsubscribe/Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5/",
+    "https://www.cnil.fr/fr/plaintes",
+]
+
+
+def _queue(body: str, *, confidential=False, html="", attachments=()):
+    with transaction.atomic():
+        return outbox.email_queue(
+            to="a@example.org",
+            subject="s",
+            body_text=body,
+            body_html=html,
+            kind="test",
+            attachments=attachments,
+            confidential=confidential,
+        )
+
+
+@pytest.mark.parametrize("link", CREDENTIAL_LINKS)
+def test_a_credential_link_is_refused_unless_the_email_is_sealed(link):
+    for body, html in [
+        (f"Open {link}.", ""),
+        ("See the HTML part", f'<a href="{link.replace("&", "&amp;")}">x</a>'),
+    ]:
+        with pytest.raises(outbox.UnsealedCredential):
+            _queue(body, html=html)
+    with pytest.raises(outbox.UnsealedCredential):
+        _queue("Your calendar file", attachments=(("e.ics", f"URL:{link}\r\n".encode(), "text/calendar"),))
+    assert not OutboxMessage.objects.exists()
+    sealed = _queue(f"Open {link}", confidential=True)
+    assert sealed.confidential and link not in OutboxMessage.objects.get().body_text
+
+
+@pytest.mark.parametrize("link", PLAIN_LINKS)
+def test_links_that_grant_nothing_are_queued_in_clear(link):
+    assert _queue(f"Open {link}").body_text == f"Open {link}"
+
+
+def test_once_sent_a_sealed_email_is_kept_without_the_token_of_its_links(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    link = CREDENTIAL_LINKS[0]
+    message = _queue(f"Reset: {link}\n", html=f'<a href="{link}">{link}</a>', confidential=True)
+    assert outbox.outbox_deliver(message_id=message.pk, now=timezone.now() + timedelta(days=1))
+    stored = OutboxMessage.objects.get(pk=message.pk)
+    assert not stored.confidential
+    assert "4f0e9b1d2a3c4e5f6a7b" not in stored.body_text + stored.body_html
+    assert "http://testserver/accounts/password/reset/key/…-…/" in stored.body_text
+
+
+# --- Every email flow of the product ------------------------------------------------------------------
+
+# An independent rule for "a link that carries a secret": a fragment, or a path segment of 20 or more
+# random-looking characters (tokens are 43; a UUID names a record behind a sign-in, not a secret).
+URL = re.compile(r"https?://[^\s<>\"']+")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _looks_tokenised(url: str) -> bool:
+    path, _hash, fragment = url.partition("#")
+    if len(fragment) >= 16:
+        return True
+    return any(
+        len(part) >= 20 and re.search(r"\d", part) and not UUID.match(part) and "unsubscribe" not in path
+        for part in re.split(r"[/-]", path.split("://", 1)[1])
+    )
+
+
+def _every_flow(django_capture_on_commit_callbacks):
+    client = BrowserLikeClient()
+    signup = {"full_name": "Grace", "email": "grace@example.org", "age_confirmed": "on"}
+    signup |= {"password1": PASSWORD, "password2": PASSWORD}
+    assert client.post("/accounts/signup/", signup).status_code == 302
+    user = UserFactory(email="ada@example.org")
+    assert client.post("/en/accounts/password/reset/", {"email": user.email}).status_code == 302
+    assert client.post("/accounts/password/reset/", {"email": "nobody@example.org"}).status_code == 302
+    privacy.rights_link_request(email=user.email, language="en")
+    privacy.rights_link_request(email="nobody@example.org", language="fr")
+    organisation = cards.organisation_create(owner=user, name="Alpha")
+    cards.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=user)
+    created = meetings.event_create(
+        title="Point",
+        starts_at=timezone.now() + timedelta(days=2),
+        time_zone="Europe/Paris",
+        duration_minutes=30,
+        organiser_email="organiser@example.org",
+        invitees=["ben@example.com"],
+        age_confirmed=True,
+    )
+    meetings.event_verify(event=created.event, room_secret=created.room_secret)
+    assert User.objects.filter(email="grace@example.org").exists()
+
+
+def test_every_email_that_carries_a_tokenised_link_is_sealed(django_capture_on_commit_callbacks, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # nothing sent: still queued
+    with django_capture_on_commit_callbacks(execute=False):
+        _every_flow(django_capture_on_commit_callbacks)
+    messages = list(OutboxMessage.objects.prefetch_related("attachments"))
+    tokenised_kinds = set()
+    for message in messages:
+        parts = [sealing.open_text(message.body_text), sealing.open_text(message.body_html)]
+        parts += [
+            sealing.open_bytes(bytes(a.content)).decode("utf-8", "replace") for a in message.attachments.all()
+        ]
+        urls = [url for part in parts for url in URL.findall(part.replace("\r\n ", ""))]
+        if any(_looks_tokenised(url) for url in urls):
+            tokenised_kinds.add(message.kind)
+            assert message.confidential, f"{message.kind} carries a tokenised link and is not sealed"
+            assert not any(
+                _looks_tokenised(url) for url in URL.findall(message.body_text + message.body_html)
+            )
+    # The flows ran: each of these carries a credential.
+    assert {
+        "email_confirmation_signup",
+        "password_reset_key",
+        "privacy_rights_link",
+        "cards_invitation",
+        "meetings_invitation",
+    } <= tokenised_kinds, tokenised_kinds
