@@ -272,6 +272,12 @@ def _unique_org_slug(name: str) -> str:
     return slug
 
 
+def account_names(user: User) -> dict:
+    """First and last name for a new card, from the account's full name (the first word is the first name)."""
+    first, _space, last = " ".join(user.full_name.split()).partition(" ")
+    return {"first_name": first[:80], "last_name": last[:80]}
+
+
 @transaction.atomic
 def organisation_create(*, owner: User, name: str) -> Organisation:
     name = name.strip()
@@ -280,7 +286,9 @@ def organisation_create(*, owner: User, name: str) -> Organisation:
     organisation = Organisation.objects.create(name=name, slug=_unique_org_slug(name))
     Membership.objects.create(organisation=organisation, user=owner, role=Membership.Role.OWNER)
     CardsSettings.objects.create(organisation=organisation)
-    card_create(owner=owner, organisation=organisation, company=name, yield_to_lock=True)
+    card_create(
+        owner=owner, organisation=organisation, company=name, yield_to_lock=True, **account_names(owner)
+    )
     return organisation
 
 
@@ -504,8 +512,12 @@ def invitation_accept(
     card = Card.objects.filter(owner=user, organisation=invitation.organisation).first() or card_create(
         owner=user,
         organisation=invitation.organisation,
-        first_name=invitation.first_name,
-        last_name=invitation.last_name,
+        # The names the admin typed, else the account's: a card without a name stays off the public web.
+        **(
+            {"first_name": invitation.first_name, "last_name": invitation.last_name}
+            if invitation.first_name or invitation.last_name
+            else account_names(user)
+        ),
         job_title=invitation.job_title,
         department=invitation.department,
         company=invitation.organisation.name,
@@ -762,7 +774,7 @@ def lead_capture(
     )
     lead.consent_record_id = _consent_record(lead=lead, card=card)
     lead.save(update_fields=["consent_record_id"])
-    profile_name = card.full_name or card.slug
+    profile_name = card.title
     email_queue_template(
         to=lead.email,
         template="cards/email/exchange_visitor",

@@ -51,8 +51,10 @@ class RightsRequestForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("extend_with_reason") and self.instance.extended_at:
-            raise forms.ValidationError(_("The deadline was already extended once."))
+        if data.get("extend_with_reason") and self.instance.pk:
+            refusal = services.rights_extension_refusal(record=self.instance)
+            if refusal:
+                raise forms.ValidationError(refusal)
         return data
 
 

@@ -1,5 +1,6 @@
 """Writes of the privacy core: consent, restrictions, rights requests, one-time links, incidents."""
 
+import calendar
 import hashlib
 import hmac
 import secrets
@@ -322,6 +323,21 @@ def subject_holds_data(subject: Subject) -> bool:
     )
 
 
+def months_later(moment, months: int):
+    """The same local day and time `months` calendar months later, as GDPR Art. 12(3) counts a month.
+
+    A day the later month lacks becomes its last day: 31 January + 1 month = 28 (or 29) February.
+    """
+    local = timezone.localtime(moment)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    return local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
+
+
+def rights_due_at(received_at):
+    return months_later(received_at, _setting("rights_answer_months"))
+
+
 def _reference() -> str:
     return "DSR-" + get_random_string(8, allowed_chars="ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 
@@ -351,7 +367,7 @@ def rights_request_create(
         postal_address=postal_address,
         identity_verified=identity_verified,
         received_at=received_at,
-        due_at=received_at + timedelta(days=_setting("rights_answer_days")),
+        due_at=rights_due_at(received_at),
     )
     security_event_record(
         action="privacy.request_received",
@@ -381,16 +397,41 @@ def rights_request_close(
     return record
 
 
+def rights_extension_refusal(*, record: RightsRequest, now=None) -> str:
+    """Why the deadline cannot be extended now, or "" if it can (Art. 12(3): once, within the first month)."""
+    if record.extended_at:
+        return gettext("The deadline was already extended once.")
+    if (now or timezone.now()) > rights_due_at(record.received_at):
+        return gettext(
+            "The first month is over: an extension had to be announced to the requester before its end."
+        )
+    return ""
+
+
+def _requester_language(email: str) -> str:
+    # The language of the requester's account if they have one; otherwise the site's.
+    from django.contrib.auth import get_user_model
+
+    language = get_user_model().objects.filter(email=email).values_list("language", flat=True).first()
+    return language or settings.LANGUAGE_CODE
+
+
 @transaction.atomic
-def rights_request_extend(*, record: RightsRequest, reason: str, actor=None) -> RightsRequest:
-    """Extend the deadline by two more months (Art. 12(3)); a written reason is required, once."""
+def rights_request_extend(
+    *, record: RightsRequest, reason: str, actor=None, language: str | None = None, now=None
+) -> RightsRequest:
+    """Extend the deadline by two further months (Art. 12(3)): once, with a written reason, and only
+    within the first month; the letter telling the requester why leaves through the outbox."""
+    now = now or timezone.now()
     if not reason.strip():
         raise ValueError("An extension needs a written reason.")
-    if record.extended_at:
-        raise ValueError("The deadline was already extended.")
-    record.extended_at = timezone.now()
+    refusal = rights_extension_refusal(record=record, now=now)
+    if refusal:
+        raise ValueError(refusal)
+    original_due = rights_due_at(record.received_at)
+    record.extended_at = now
     record.extension_reason = reason.strip()
-    record.due_at = record.due_at + timedelta(days=_setting("rights_extension_days"))
+    record.due_at = months_later(original_due, _setting("rights_extension_months"))
     record.save(update_fields=["extended_at", "extension_reason", "due_at"])
     security_event_record(
         action="privacy.request_extended", actor=actor, data={"reference": record.reference}
@@ -398,7 +439,8 @@ def rights_request_extend(*, record: RightsRequest, reason: str, actor=None) -> 
     email_queue_template(
         to=record.email,
         template="privacy/email/request_extended",
-        context={"record": record},
+        context={"record": record, "original_due": original_due},
+        language=language or _requester_language(record.email),
         kind="privacy_request_extended",
     )
     return record

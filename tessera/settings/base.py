@@ -389,8 +389,8 @@ TESSERA_PRIVACY = {
     "rights_request_days": 5 * 365,  # after closure: the limitation period to prove the answer
     "incident_days": 5 * 365,
     "rights_link_hours": 24,
-    "rights_answer_days": 30,  # one month (GDPR Art. 12(3))
-    "rights_extension_days": 60,  # two more months, with a written reason
+    "rights_answer_months": 1,  # calendar months (GDPR Art. 12(3)): 31 January -> 28/29 February
+    "rights_extension_months": 2,  # two further months from the first deadline, with a written reason
     "recording_notice_days": 7,
     "oauth_token_idle_hours": 1,
 }

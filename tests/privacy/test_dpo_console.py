@@ -2,6 +2,7 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,11 +22,12 @@ T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
 def test_the_queue_lists_requests_with_their_one_month_deadline(staff_client):
     record = services.rights_request_create(email="p@example.org", kind="erasure", channel="email")
-    assert record.due_at - record.received_at == timedelta(days=30)
+    assert record.due_at == services.months_later(record.received_at, 1)
+    days_left = (record.due_at - timezone.now()).days
     page = staff_client.get("/en/admin/privacy/rightsrequest/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert record.reference in html and "29 d" in html
+    assert record.reference in html and f"{days_left} d" in html
 
 
 def test_staff_enter_a_request_received_by_post(staff_client, staff):
@@ -47,7 +49,7 @@ def test_staff_enter_a_request_received_by_post(staff_client, staff):
     assert response.status_code == 302, response.content.decode()[:2000]
     record = RightsRequest.objects.get(email="letter@example.org")
     assert record.channel == "post" and record.reference.startswith("DSR-")
-    assert abs((record.due_at - received).total_seconds() - 30 * 86400) < 2
+    assert abs((record.due_at - services.months_later(received, 1)).total_seconds()) < 2
     event = SecurityEvent.objects.filter(action="privacy.request_received").order_by("-seq").first()
     assert event.actor_id == staff.pk
 
@@ -78,12 +80,72 @@ def test_an_extension_by_two_months_needs_a_written_reason_and_happens_once(staf
     assert record.due_at == due  # no reason, no extension
     assert _change(staff_client, record, extend_with_reason="120 requests this week").status_code == 302
     record.refresh_from_db()
-    assert record.due_at == due + timedelta(days=60) and record.extension_reason == "120 requests this week"
+    assert abs((record.due_at - services.months_later(due, 2)).total_seconds()) < 1  # the form keeps seconds
+    assert record.extension_reason == "120 requests this week"
     assert OutboxMessage.objects.filter(recipient="p@example.org", kind="privacy_request_extended").exists()
     again = _change(staff_client, record, extend_with_reason="more")
     assert again.status_code == 200 and b"already extended" in again.content
     with pytest.raises(ValueError):
         services.rights_request_extend(record=RightsRequest(email="x@example.org"), reason="  ")
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        ((2025, 1, 31), (2025, 2, 28)),
+        ((2024, 1, 31), (2024, 2, 29)),  # leap year
+        ((2025, 3, 31), (2025, 4, 30)),
+        ((2025, 2, 28), (2025, 3, 28)),
+        ((2025, 12, 15), (2026, 1, 15)),  # across a year
+        ((2025, 3, 1), (2025, 4, 1)),  # across the change to summer time: same local hour
+    ],
+)
+def test_the_deadline_is_one_calendar_month_not_30_days(received, due):
+    received_at = datetime(*received, 0, 30, tzinfo=PARIS)
+    record = services.rights_request_create(
+        email="p@example.org", kind="access", channel="email", received_at=received_at
+    )
+    assert timezone.localtime(record.due_at, PARIS) == datetime(*due, 0, 30, tzinfo=PARIS)
+
+
+def test_an_extension_adds_two_calendar_months_to_the_first_deadline_and_writes_to_the_requester():
+    get_user_model().objects.create_user("requester@example.org", "pw-0123456789", language="en")
+    received_at = datetime(2025, 1, 31, 10, 0, tzinfo=PARIS)
+    with time_machine.travel(received_at, tick=False):
+        record = services.rights_request_create(email="requester@example.org", kind="access", channel="email")
+    with time_machine.travel(datetime(2025, 2, 20, 10, 0, tzinfo=PARIS), tick=False):
+        services.rights_request_extend(record=record, reason="Your request covers 12 years of meetings.")
+    record.refresh_from_db()
+    assert timezone.localtime(record.due_at, PARIS) == datetime(2025, 4, 28, 10, 0, tzinfo=PARIS)
+    letter = OutboxMessage.objects.get(kind="privacy_request_extended")
+    assert letter.recipient == "requester@example.org"
+    assert "Your request covers 12 years of meetings." in letter.body_text
+    assert "Feb. 28, 2025" in letter.body_text and "April 28, 2025" in letter.body_text
+    assert "two further months" in letter.body_text  # the requester's account is in English
+
+
+def test_the_extension_letter_is_in_french_for_a_requester_without_an_account():
+    with time_machine.travel(datetime(2025, 1, 31, 10, 0, tzinfo=PARIS), tick=False):
+        record = services.rights_request_create(email="lettre@example.org", kind="access", channel="post")
+        services.rights_request_extend(record=record, reason="Nombreuses demandes")
+    letter = OutboxMessage.objects.get(kind="privacy_request_extended")
+    assert "28 février 2025" in letter.body_text and "28 avril 2025" in letter.body_text
+
+
+def test_no_extension_once_the_first_month_is_over(staff_client):
+    with time_machine.travel(datetime(2025, 1, 31, 10, 0, tzinfo=PARIS), tick=False):
+        record = services.rights_request_create(email="p@example.org", kind="access", channel="email")
+    with time_machine.travel(datetime(2025, 2, 28, 10, 1, tzinfo=PARIS), tick=False):
+        with pytest.raises(ValueError):
+            services.rights_request_extend(record=record, reason="Too late")
+        response = _change(staff_client, record, extend_with_reason="Too late")
+    assert response.status_code == 200 and b"first month is over" in response.content
+    record.refresh_from_db()
+    assert record.extended_at is None
+    assert not OutboxMessage.objects.filter(kind="privacy_request_extended").exists()
 
 
 def test_closing_a_request_records_when(staff_client):
