@@ -33,7 +33,7 @@ def card_vcard(card) -> bytes:
     vcard = vobject.vCard()
     vcard.add("uid").value = card_uid(card)
     vcard.add("n").value = vobject.vcard.Name(family=profile["last_name"], given=profile["first_name"])
-    vcard.add("fn").value = profile["full_name"] or card.slug
+    vcard.add("fn").value = profile["full_name"] or card.title
     if profile["company"] or profile["department"]:
         vcard.add("org").value = [v for v in (profile["company"], profile["department"]) if v]
     if profile["job_title"]:
@@ -99,7 +99,7 @@ def _folded(text: str, limit: int = 75) -> str:
 
 def vcard_filename(card) -> str:
     """The person's name as a file name, letters of any script kept (`Zoë-Ñúñez.vcf`)."""
-    name = " ".join(p for p in (card.first_name, card.last_name) if p) or card.slug
+    name = " ".join(p for p in (card.first_name, card.last_name) if p) or card.title
     safe = "-".join("".join(c if c.isalnum() or c == "_" else " " for c in name).split())
     return f"{safe[:100] or 'card'}.vcf"
 

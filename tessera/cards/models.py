@@ -3,8 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from tessera.accounts.models import Organisation
 
@@ -177,6 +177,15 @@ class Card(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def title(self) -> str:
+        """The name, or a neutral title while the card has none: never the random slug."""
+        if self.full_name:
+            return self.full_name
+        if self.organisation_id:
+            return gettext("Business card (%(organisation)s)") % {"organisation": self.organisation.name}
+        return gettext("Business card")
 
 
 class CardInvitation(models.Model):

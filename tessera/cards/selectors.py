@@ -142,19 +142,23 @@ def card_public_profile(card: Card, template: CardTemplate | None = None) -> dic
     return profile
 
 
+# Active and named: a card without a name would show only its random address, so it stays off the web.
+_PUBLISHED = Q(is_active=True) & ~Q(first_name="", last_name="")
+
+
 def card_public_get(slug: str) -> Card | None:
-    """An active card whose owner has not restricted processing; else None, as for an unknown card."""
+    """An active, named card whose owner has not restricted processing; else None, as for an unknown card."""
     return (
         Card.objects.select_related("template", "organisation")
         .defer("photo", "photo_small", "template__logo")
-        .filter(slug=slug, is_active=True)
+        .filter(_PUBLISHED, slug=slug)
         .exclude(_owner_restricted_annotation())
         .first()
     )
 
 
 def card_is_public(slug: str) -> bool:
-    return Card.objects.filter(slug=slug, is_active=True).exclude(_owner_restricted_annotation()).exists()
+    return Card.objects.filter(_PUBLISHED, slug=slug).exclude(_owner_restricted_annotation()).exists()
 
 
 def card_page_version(slug: str) -> tuple[int, str] | None:
@@ -167,7 +171,7 @@ def card_page_version(slug: str) -> tuple[int, str] | None:
         .values("latest")
     )
     row = (
-        Card.objects.filter(slug=slug, is_active=True)
+        Card.objects.filter(_PUBLISHED, slug=slug)
         .exclude(_owner_restricted_annotation())  # a restricted owner's card answers like a deactivated one
         .annotate(templates_version=Subquery(templates))
         .values_list("pk", "updated_at", "templates_version")

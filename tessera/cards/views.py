@@ -79,10 +79,7 @@ def card_new(request):
     if selectors.cards_of(user=request.user).filter(organisation__isnull=True).exists():
         messages.info(request, _("You already have a personal card."))
         return redirect("cards:home")
-    name = request.user.full_name.split(" ", 1)
-    card = services.card_create(
-        owner=request.user, first_name=name[0], last_name=name[1] if len(name) > 1 else ""
-    )
+    card = services.card_create(owner=request.user, **services.account_names(request.user))
     return redirect("cards:card_edit", slug=card.slug)
 
 

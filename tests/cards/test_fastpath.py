@@ -290,3 +290,14 @@ def test_anonymised_account_card_is_404_on_the_next_request(card, member):
     assert asgi("GET", f"/c/{card.slug}").status == 200
     account_anonymise(user=member)
     assert asgi("GET", f"/c/{card.slug}").status == 404
+
+
+def test_a_card_whose_names_are_cleared_is_404_on_the_next_request(card):
+    assert asgi("GET", f"/c/{card.slug}").status == 200
+    assert asgi("GET", f"/c/{card.slug}").status == 200  # from the fast path
+    services.card_update(card=card, changes={"first_name": "", "last_name": ""})
+    gone = asgi("GET", f"/c/{card.slug}")
+    assert gone.status == 404 and card.slug.encode() not in gone.body
+    assert asgi("GET", f"/c/{card.slug}").status == 404  # a 404 is never kept, nor served from the cache
+    services.card_update(card=card, changes={"first_name": "Bob"})
+    assert b"<h1>Bob</h1>" in asgi("GET", f"/c/{card.slug}").body

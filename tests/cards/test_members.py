@@ -319,3 +319,9 @@ def test_a_member_who_left_can_rejoin_with_a_new_invitation(org, admin_user, mem
     _user, again = services.invitation_accept(invitation=invitation, user=member_seat.user)
     assert again.pk == card.pk  # the organisation's card comes back, still deactivated until reactivated
     assert Membership.objects.get(organisation=org, user=member_seat.user).role == "member"
+
+
+def test_a_member_invited_without_a_name_gets_the_name_they_sign_up_with(org, admin_user):
+    seat = _join(org, admin_user, "nora@alpha.example", name="Nora  van Dijk")
+    card = Card.objects.get(owner=seat.user, organisation=org)
+    assert (card.first_name, card.last_name) == ("Nora", "van Dijk")

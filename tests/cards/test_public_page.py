@@ -12,7 +12,7 @@ from tessera.cards import services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat
 
-from .conftest import brand_template, jpeg_bytes
+from .conftest import brand_template, jpeg_bytes, make_user
 from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 
 
@@ -317,3 +317,40 @@ def test_the_fullest_card_the_editor_allows_with_the_hardest_images_stays_under_
     photo = next(size for url, size in assets.items() if "/photo-" in url)
     logo = next(size for url, size in assets.items() if "/c/t/" in url and url.endswith(".png"))
     assert photo <= images.PHOTO_SMALL_MAX_BYTES and logo <= images.LOGO_MAX_BYTES
+
+
+def test_a_new_organisation_owner_card_carries_the_account_name(client, org, admin_user):
+    card = admin_user.cards.get(organisation=org)
+    assert (card.first_name, card.last_name, card.company) == ("Alice", "Admin", "Alpha")
+    html = client.get(f"/c/{card.slug}").content.decode()
+    assert "<title>Alice Admin</title>" in html and "<h1>Alice Admin</h1>" in html
+    assert "Leave your details for Alice Admin." in html
+
+
+def test_a_card_without_a_name_has_a_neutral_title_and_stays_off_the_web(client, db):
+    from django.test import Client
+
+    from tessera.core.csrf import FORM_FIELD, form_token_make
+
+    owner = make_user("nameless@alpha.example")  # signed up without giving a name
+    card = owner.cards.get(organisation=services.organisation_create(owner=owner, name="Alpha"))
+    for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef", "/exchange/challenge"):
+        assert client.get(f"/c/{card.slug}{path}").status_code == 404, path
+    exchange = {FORM_FIELD: form_token_make(), "name": "V", "email": "v@example.net", "consent": "on"}
+    assert (
+        client.post(f"/c/{card.slug}/exchange", exchange, HTTP_ORIGIN="http://testserver").status_code == 404
+    )
+
+    owner_pages = Client()
+    owner_pages.force_login(owner)
+    for path in ("/en/cards/", f"/en/cards/card/{card.slug}/", f"/en/cards/org/alpha/cards/{card.slug}/"):
+        html = owner_pages.get(path).content.decode()
+        assert "Business card (Alpha)" in html, path
+        assert f">{card.slug}<" not in html, path  # the slug appears as an address, never as a title
+    assert (
+        "its page answers “not found” until you give it one"
+        in owner_pages.get(f"/en/cards/card/{card.slug}/").content.decode()
+    )
+
+    services.card_update(card=card, changes={"first_name": "Nina"})
+    assert "<title>Nina</title>" in client.get(f"/c/{card.slug}").content.decode()
