@@ -27,7 +27,7 @@ from .selectors import (
     card_template_for,
 )
 
-EXCHANGE_LIMITS = {"ip": (5, 600), "card": (30, 3600)}
+EXCHANGE_IP_LIMIT = (5, 600)
 
 
 def accept_language(view):
@@ -164,11 +164,12 @@ def card_exchange(request, slug):
     card = card_public_get(slug)
     if card is None:
         return _not_found(request)
-    for scope, key in (("ip", ip_hash(request)), ("card", card.slug)):
-        limit, period = EXCHANGE_LIMITS[scope]
-        verdict = limit_hit(scope=f"cards.exchange.{scope}", key=key, limit=limit, period=period)
-        if not verdict.allowed:
-            return too_many_requests(request, verdict.retry_after)
+    # Every post counts for its sender's address (an IPv6 /64); the card's own limit counts only posts
+    # with a valid proof of work (services.lead_capture), so junk cannot close the form to others.
+    limit, period = EXCHANGE_IP_LIMIT
+    verdict = limit_hit(scope="cards.exchange.ip", key=ip_hash(request), limit=limit, period=period)
+    if not verdict.allowed:
+        return too_many_requests(request, verdict.retry_after)
     form = ExchangeForm(request.POST)
     if form.is_valid():
         try:
@@ -179,6 +180,8 @@ def card_exchange(request, slug):
                 nonce=form.cleaned_data["nonce"],
                 language=translation.get_language() or "fr",
             )
+        except services.ExchangeLimited as limited:
+            return too_many_requests(request, limited.retry_after)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 for message in messages:

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from tessera.accounts.models import Membership, Organisation, User
 from tessera.core import outbound, spreadsheet
 from tessera.core.outbox import backoff_seconds, email_queue_template
+from tessera.core.ratelimit import limit_hit
 
 from . import formats, images, pow
 from .models import (
@@ -749,11 +750,26 @@ def _consent_record(*, lead: Lead, card: Card) -> str:
     return str(entry.pk)
 
 
+# Exchanges per card, counted once the proof of work passed: junk posts cannot close a card's form.
+EXCHANGE_CARD_LIMIT = (30, 3600)
+
+
+class ExchangeLimited(Exception):
+    """The card took as many exchanges as it accepts for now; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 @transaction.atomic
 def lead_capture(
     *, card: Card, data: dict, challenge: str, nonce: str, language: str = "fr", now=None
 ) -> Lead:
-    """Store a visitor's details for the card's owner, email both, and queue the organisation's webhooks."""
+    """Store a visitor's details for the card's owner, email both, and queue the organisation's webhooks.
+
+    Raises ExchangeLimited when the card already took its share of exchanges with a valid proof of work.
+    """
     now = now or timezone.now()
     if not card.is_active or owner_restricted(owner_id=card.owner_id):
         raise ValidationError({"__all__": [_("This card does not accept contact details.")]})
@@ -762,6 +778,10 @@ def lead_capture(
         pow.challenge_redeem(challenge=challenge, nonce=nonce, scope=f"card:{card.slug}")
     except pow.ProofOfWorkError as error:
         raise ValidationError({"__all__": [str(error)]}) from None
+    limit, period = settings.TESSERA_RATE_LIMITS.get("cards.exchange.card", EXCHANGE_CARD_LIMIT)
+    verdict = limit_hit(scope="cards.exchange.card", key=card.slug, limit=limit, period=period)
+    if not verdict.allowed:
+        raise ExchangeLimited(verdict.retry_after)
     lead = Lead.objects.create(
         card=card,
         owner_id=card.owner_id,

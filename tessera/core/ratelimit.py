@@ -5,6 +5,7 @@ Use `limit_hit()` anywhere (views, services), `alimit_hit()` from async code (co
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -27,10 +28,33 @@ class Verdict:
     retry_after: int
 
 
+IPV6_PREFIX = 64
+
+
+def client_network(ip: str) -> str:
+    """What a limit counts for one address: an IPv4 address itself, an IPv6 address's /64.
+
+    A single IPv6 client is usually given a whole /64 and can pick a new address in it per request.
+    An IPv4 address written as IPv6 (::ffff:a.b.c.d) counts as that IPv4 address.
+    """
+    try:
+        address = ipaddress.ip_address(ip.strip().split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+    return str(address)
+
+
 def ip_hash(request_or_ip) -> str:
-    """A keyed hash of the client's address: usable as a key, useless to anyone without the secret."""
+    """A keyed hash of the client's network (`client_network`): usable as a key, useless without the secret.
+
+    Every limiter per client address derives its key here.
+    """
     ip = request_or_ip if isinstance(request_or_ip, str) else client_ip(request_or_ip)
-    return salted_hmac("tessera.core.ratelimit.ip", ip, algorithm="sha256").hexdigest()[:32]
+    return salted_hmac("tessera.core.ratelimit.ip", client_network(ip), algorithm="sha256").hexdigest()[:32]
 
 
 def client_ip(request) -> str:

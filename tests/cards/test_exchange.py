@@ -23,7 +23,7 @@ def _form(client, card):
     return data["token"], data["challenge"]
 
 
-def _post(client, card, **fields):
+def _post(client, card, address="127.0.0.1", **fields):
     token, challenge = _form(client, card)
     data = {
         "csrfmiddlewaretoken": token,
@@ -34,7 +34,7 @@ def _post(client, card, **fields):
         "consent": "on",
         **fields,
     }
-    return client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver")
+    return client.post(f"/c/{card.slug}/exchange", data, HTTP_ORIGIN="http://testserver", REMOTE_ADDR=address)
 
 
 def test_exchange_stores_the_lead_and_queues_both_emails(client, card, member):
@@ -193,3 +193,45 @@ def test_each_exchange_counts_in_the_daily_exchanges_counter(
     stats_flush()
     row = CardDailyStat.objects.get(card=card)
     assert row.exchanges == 2 and Lead.objects.count() == 2
+
+
+def test_junk_posts_without_a_proof_of_work_do_not_close_the_form(client, card):
+    """40 posts from 40 addresses with a form token but no proof of work, then a real visitor gets through."""
+    for i in range(40):
+        token, challenge = _form(client, card)
+        junk = {
+            "csrfmiddlewaretoken": token,
+            "challenge": challenge,
+            "nonce": "0",
+            "name": "x",
+            "consent": "on",
+        }
+        response = client.post(
+            f"/c/{card.slug}/exchange",
+            {**junk, "email": f"j{i}@example.net"},
+            HTTP_ORIGIN="http://testserver",
+            REMOTE_ADDR=f"198.51.100.{i + 1}",
+        )
+        assert response.status_code == 400
+    assert _post(client, card).status_code == 200
+    assert Lead.objects.count() == 1
+
+
+def test_the_card_limit_counts_posts_with_a_valid_proof_of_work(client, card, settings):
+    settings.TESSERA_RATE_LIMITS = {"cards.exchange.card": (2, 3600)}
+    statuses = [
+        _post(client, card, email=f"v{i}@example.net", address=f"203.0.113.{i + 1}").status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert Lead.objects.count() == 2
+
+
+def test_addresses_of_one_ipv6_64_share_the_per_address_limit(client, card):
+    """A client picking a new address of its /64 for every post is one client; the next /64 is another."""
+    statuses = [
+        _post(client, card, email=f"v{i}@example.net", address=f"2001:db8:0:1::{i + 1:x}").status_code
+        for i in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
+    assert _post(client, card, address="2001:db8:0:2::1").status_code == 200

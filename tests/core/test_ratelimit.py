@@ -109,3 +109,21 @@ def test_rate_limited_async_view(time_machine):
     assert first.status_code == 200
     assert second.status_code == 429
     assert second["Retry-After"] == "60"
+
+
+def test_ipv6_clients_are_counted_by_their_64_and_ipv4_clients_by_their_address():
+    assert ip_hash("2001:db8:1:2::1") == ip_hash("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert ip_hash("2001:db8:1:2::1") == ip_hash("2001:DB8:1:2:0:0:0:99")
+    assert ip_hash("2001:db8:1:2::1") != ip_hash("2001:db8:1:3::1")
+    assert ip_hash("::ffff:192.0.2.1") == ip_hash("192.0.2.1")
+    assert ip_hash("192.0.2.1") != ip_hash("192.0.2.2") and ip_hash("192.0.2.1") != ip_hash("192.0.2.0")
+
+
+def test_a_limited_view_refuses_the_next_address_of_the_same_64_but_not_another_64(client, time_machine):
+    time_machine.move_to(WINDOW_START, tick=False)
+    statuses = [
+        client.post("/_test/limited/", REMOTE_ADDR=f"2001:db8:5:6::{n}").status_code for n in (1, 2, 3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert client.post("/_test/limited/", REMOTE_ADDR="2001:db8:5:7::1").status_code == 200
+    assert client.post("/_test/limited/", REMOTE_ADDR="192.0.2.10").status_code == 200
