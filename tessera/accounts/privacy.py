@@ -207,9 +207,20 @@ not_exported = {
 
 
 def resolve_subject(subject):
-    ids = set(User.objects.filter(email=subject.email).values_list("pk", flat=True))
-    ids.update(EmailAddress.objects.filter(email=subject.email).values_list("user_id", flat=True))
-    subject.user_ids = sorted(ids)
+    """The accounts that hold the subject's address as a verified address, and no other.
+
+    The rights portal proves control of a mailbox, not of an account: an address someone added without
+    confirming it (a typo, an old address, someone else's) must neither hand their account to whoever
+    holds that mailbox nor sweep their account into that person's request. `User.email` is not trusted
+    on its own either: a sign-up not yet confirmed sets it too.
+    """
+    subject.user_ids = sorted(
+        set(
+            EmailAddress.objects.filter(email__iexact=subject.email, verified=True).values_list(
+                "user_id", flat=True
+            )
+        )
+    )
 
 
 def export_subject(subject) -> list[ExportSection]:

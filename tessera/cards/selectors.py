@@ -55,9 +55,13 @@ def restricted_addresses() -> QuerySet:
 
 
 def restricted_users() -> QuerySet[User]:
-    """Accounts with any of their addresses (the sign-in one or another verified one) under restriction."""
+    """Accounts with any of their verified addresses under restriction.
+
+    An address someone added without confirming it is not theirs: whoever holds that mailbox must not
+    hide their card (the rights portal only proves control of the mailbox).
+    """
     addresses = restricted_addresses()
-    return User.objects.filter(Q(email__in=addresses) | Q(emailaddress__email__in=addresses)).values("pk")
+    return User.objects.filter(emailaddress__email__in=addresses, emailaddress__verified=True).values("pk")
 
 
 def owner_restricted(*, owner_id: int) -> bool:

@@ -61,6 +61,13 @@ def test_a_restriction_of_another_verified_address_of_the_owner_counts_too(clien
     assert client.get(f"/c/{card.slug}").status_code == 200
 
 
+def test_a_restriction_of_an_address_the_owner_never_confirmed_does_not_hide_the_card(client, card, member):
+    # Whoever holds a mailbox the owner added by mistake proves nothing about the owner.
+    EmailAddress.objects.create(user=member, email="bob.typo@example.net", verified=False, primary=False)
+    restrict("bob.typo@example.net")
+    assert client.get(f"/c/{card.slug}").status_code == 200
+
+
 def test_the_fast_path_hides_the_card_on_the_next_request_and_shows_it_after_the_lift(card, member):
     assert asgi("GET", f"/c/{card.slug}").status == 200
     assert asgi("GET", f"/c/{card.slug}").status == 200  # from the pre-rendered page

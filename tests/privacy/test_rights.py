@@ -278,3 +278,47 @@ def test_signed_in_people_find_the_same_rights_in_their_account(client, user):
 
 def test_the_account_rights_page_needs_sign_in(client):
     assert client.get("/en/privacy/account/").status_code == 302
+
+
+def _account_with(email, *, verified_extra):
+    """An account whose sign-in address is `email`, with the extra addresses it added (verified or not)."""
+    from allauth.account.models import EmailAddress
+
+    account = get_user_model().objects.create_user(email, "a-long-test-password", full_name=email)
+    EmailAddress.objects.create(user=account, email=email, verified=True, primary=True)
+    for extra, verified in verified_extra.items():
+        EmailAddress.objects.create(user=account, email=extra, verified=verified, primary=False)
+    return account
+
+
+def test_an_unverified_address_on_an_account_gives_its_mailbox_no_rights_over_the_account(anonymous):
+    # Ada added an old address by mistake and never confirmed it; Mallory holds that mailbox now.
+    ada = _account_with("ada@example.org", verified_extra={"old-ada@example.org": False})
+    ask(anonymous, "old-ada@example.org")
+    assert not emails_to("old-ada@example.org", "privacy_rights_link").exists()  # "no data held"
+    assert emails_to("old-ada@example.org", "privacy_no_data").exists()
+    assert services.subject_resolve("old-ada@example.org").user_ids == []
+    record = services.rights_erase(email="old-ada@example.org", channel=RightsRequest.Channel.PORTAL)
+    assert record.outcome["existed"].get("account", 0) == 0
+    assert get_user_model().objects.filter(pk=ada.pk).exists()
+    export = services.subject_export(services.subject_resolve("old-ada@example.org"))
+    assert not any(s.rows for s in export if s.category in ("account", "email_addresses"))
+
+
+def test_attaching_someone_elses_address_unverified_does_not_sweep_an_account_into_their_request(anonymous):
+    victim = _account_with("victim@example.org", verified_extra={})
+    squatter = _account_with("squatter@example.org", verified_extra={"victim@example.org": False})
+    # A sign-up never confirmed sets the sign-in address too: it proves nothing either.
+    pending = get_user_model().objects.create_user("victim+x@example.org", "a-long-test-password")
+    _account_with("other@example.org", verified_extra={})
+    assert services.subject_resolve("victim@example.org").user_ids == [victim.pk]
+    assert services.subject_resolve("victim+x@example.org").user_ids == []
+    _path, token, html = open_portal(anonymous, "victim@example.org")
+    archive = zipfile.ZipFile(io.BytesIO(act(anonymous, "export", token, html).content))
+    accounts = next(
+        s for s in json.loads(archive.read("data.json"))["sections"] if s["category"] == "account"
+    )
+    assert [row["email"] for row in accounts["rows"]] == ["victim@example.org"]
+    services.rights_erase(email="victim@example.org", channel=RightsRequest.Channel.PORTAL)
+    assert not get_user_model().objects.filter(pk=victim.pk).exists()
+    assert get_user_model().objects.filter(pk__in=[squatter.pk, pending.pk]).count() == 2
