@@ -62,6 +62,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_provider(self, request, provider, client_id=None):
+        instance = super().get_provider(request, provider, client_id=client_id)
+        # The scopes are pinned in settings: a "scope" query parameter must not widen them.
+        instance.get_scope_from_request = lambda request: instance.get_scope()
+        return instance
+
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
         name = data.get("name") or " ".join(filter(None, [data.get("first_name"), data.get("last_name")]))

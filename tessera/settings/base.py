@@ -256,6 +256,8 @@ def _oidc_app(provider_id: str, name: str, prefix: str, default_server: str) -> 
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "OAUTH_PKCE_ENABLED": True,
+        # Pinned: identify the person and nothing more, whatever a library's default becomes.
+        "SCOPE": ["openid", "email", "profile"],
         "APPS": [
             app
             for app in (

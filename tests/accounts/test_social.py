@@ -207,3 +207,28 @@ def test_fake_provider_answers_bad_requests_with_oauth_errors():
 
         no_token = requests.get(fake.url + "/userinfo", timeout=5)
         assert no_token.status_code == 401
+
+
+@pytest.mark.parametrize(("provider_id", "name"), [("google", "Google"), ("microsoft", "Microsoft")])
+def test_each_provider_is_asked_for_exactly_openid_email_and_profile(
+    client, settings, monkeypatch, provider_id, name
+):
+    from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
+
+    # A library whose default grows (offline access, say) must not widen what we ask for.
+    monkeypatch.setattr(
+        OpenIDConnectProvider,
+        "get_default_scope",
+        lambda self: ["openid", "email", "profile", "offline_access"],
+    )
+    with FakeOIDCProvider() as fake:
+        configure_tessera(settings, {provider_id: (name, fake)})
+        # A crafted link cannot add scopes either.
+        to_provider = client.post(
+            f"/accounts/oidc/{provider_id}/login/?process=login&scope=drive,offline_access"
+        )
+    assert to_provider.status_code == 302
+    assert to_provider["Location"].startswith(fake.url + "/authorize?")
+    query = parse_qs(urlsplit(to_provider["Location"]).query)
+    scopes = query["scope"][0].split(" ")
+    assert sorted(scopes) == ["email", "openid", "profile"] and len(scopes) == 3
