@@ -30,10 +30,40 @@ def _allow_private() -> bool:
     return bool(getattr(settings, "TESSERA_OUTBOUND_ALLOW_PRIVATE", False))
 
 
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, never a public address
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to through a translation or a tunnel.
+
+    IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms, NAT64 (64:ff9b::a.b.c.d),
+    6to4 (2002:aabb:ccdd::) and Teredo (2001::/32, server and client): each reaches the IPv4 address,
+    which must be public too.
+    """
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if int(ip) >> 32 == 0 or ip in NAT64_WELL_KNOWN:
+        found.append(low32)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if ip.ipv4_mapped is not None:  # an IPv4 address written in IPv6: only the IPv4 address counts
+            return all(v4.is_global and not v4.is_multicast for v4 in embedded)
+        if not all(v4.is_global and not v4.is_multicast for v4 in embedded):
+            return False
     return ip.is_global and not ip.is_multicast
 
 

@@ -353,6 +353,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "huey": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO: webhook URLs can carry a customer's secret.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

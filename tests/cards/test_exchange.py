@@ -1,3 +1,4 @@
+import logging
 import re
 import time
 
@@ -235,3 +236,19 @@ def test_addresses_of_one_ipv6_64_share_the_per_address_limit(client, card):
     ]
     assert statuses == [200] * 5 + [429]
     assert _post(client, card, address="2001:db8:0:2::1").status_code == 200
+
+
+def test_a_webhook_delivery_logs_no_record_with_its_url(card, org, receiver, caplog):
+    """A receiver's URL may carry its secret: httpx must not write it to the logs on any attempt."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    caplog.set_level(logging.DEBUG)
+    services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
+    services.webhook_create(organisation=org, url=f"{receiver}/token-5ecret-in-the-path")
+    lead_for(card)
+    delivery = WebhookDelivery.objects.get()
+    assert services.webhook_deliver(delivery_id=delivery.pk) is False  # the receiver answers 503 once
+    assert services.webhook_deliver(delivery_id=delivery.pk, now=timezone.now() + timedelta(hours=1))
+    assert not [r for r in caplog.records if "5ecret" in r.getMessage() or "/hook" in r.getMessage()]

@@ -59,6 +59,36 @@ def test_local_private_and_odd_addresses_are_refused_before_any_connection(guard
         outbound.url_check(url)
 
 
+EMBEDDING_A_PRIVATE_IPV4 = [
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:10.0.0.1",  # IPv4-mapped
+    "64:ff9b::127.0.0.1",  # NAT64, well-known prefix
+    "64:ff9b::a9fe:a9fe",  # NAT64 to the metadata service 169.254.169.254
+    "64:ff9b:1::808:808",  # NAT64, local-use prefix: never public, whatever it embeds
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:0001::1",  # 6to4 of 192.168.0.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDING_A_PRIVATE_IPV4)
+def test_ipv6_forms_that_lead_to_a_private_ipv4_address_are_refused(guarded, monkeypatch, address):
+    with pytest.raises(outbound.DestinationRefused):
+        outbound.url_check(f"http://[{address}]/hook")
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", lambda *a, **k: [(0, 0, 0, "", (address, 443, 0, 0))])
+    with pytest.raises(outbound.DestinationRefused):
+        outbound.resolve("crm.example.com", 443)
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::8.8.8.8", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700::1111"]
+)
+def test_ipv6_forms_that_lead_to_a_public_ipv4_address_pass(guarded, monkeypatch, address):
+    assert outbound.url_check(f"https://[{address}]/hook")
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", lambda *a, **k: [(0, 0, 0, "", (address, 443, 0, 0))])
+    assert outbound.resolve("crm.example.com", 443) == [address]
+
+
 def test_a_public_name_passes_the_static_check(guarded):
     assert (
         outbound.url_check("https://crm.example.com/hooks/tessera") == "https://crm.example.com/hooks/tessera"
