@@ -496,7 +496,9 @@ def register_csv() -> str:
             "sensitive_data": _("yes") if row["sensitive_data"] else _("no"),
             "recipients": "; ".join(row["recipients"]),
             "sub_processors": "; ".join(
-                f"{p['name']} ({p['service']}, {p['country']})" for p in row["sub_processors"]
+                f"{p['name']} ({p['service']}, {p['country']}"
+                + (f", {p['dpa_url']})" if p["dpa_url"] else ")")
+                for p in row["sub_processors"]
             ),
             "transfer_recipients": "; ".join(t["recipient"] for t in transfers) or no_transfer,
             "transfer_countries": "; ".join(t["country"] for t in transfers) or no_transfer,
