@@ -1,67 +1,98 @@
 """Cards API for organisations' own tools (CRM, provisioning), authenticated by organisation API keys."""
 
 from datetime import datetime
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
 
 from tessera.accounts.api_keys import OrganisationKeyAuth
 from tessera.accounts.models import User
+from tessera.core.api import ApiError, error_responses
 
 from . import formats, services
-from .models import Card, CardsSettings, Lead, LeadWebhook
+from .models import VISIBILITY_FIELDS, Card, CardsSettings, Lead, LeadWebhook
 from .selectors import leads_usable
+from .services import MAX_ITEMS, TEXT_LIMITS
 
 router = Router(auth=OrganisationKeyAuth(), tags=["cards"])
 
 
+# Constraints the services enforce, documented so that a generated client can check them first.
+NO_NUL = r"^[^\x00]*$"
+WEB = r"^(https?://[^\x00]*)?$"
+EMAIL = {"format": "email"}
+NULL_KEEPS = "Null or absent: no change."
+SLUG = Path(..., max_length=32, pattern=r"^[-a-zA-Z0-9_]+$")
+
+
+def _text(name: str):
+    return Field(None, max_length=TEXT_LIMITS[name], pattern=NO_NUL, description=NULL_KEEPS)
+
+
+def _items():
+    return Field(None, max_length=MAX_ITEMS, description=f"{NULL_KEEPS} An empty list removes them all.")
+
+
 class PhoneIn(Schema):
-    kind: str = "work"
-    number: str
+    kind: Literal["work", "mobile", "personal"] = "work"
+    number: str = Field(
+        min_length=1, max_length=40, description="International format, e.g. +33 6 12 34 56 78 (else 422)."
+    )
     public: bool = True
 
 
 class EmailIn(Schema):
-    kind: str = "work"
-    address: str
+    kind: Literal["work", "personal"] = "work"
+    address: str = Field(min_length=3, max_length=254, json_schema_extra=EMAIL)
     public: bool = True
 
 
 class LinkIn(Schema):
-    label: str
-    url: str
+    label: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")
+    url: str = Field(
+        min_length=1, max_length=2000, pattern=r"^https?://[^\x00]*$", json_schema_extra={"format": "uri"}
+    )
     public: bool = True
 
 
 class CustomFieldIn(Schema):
-    label: str
-    value: str
+    label: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")
+    value: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")
     public: bool = True
 
 
 class CardPatch(Schema):
-    first_name: str | None = None
-    last_name: str | None = None
-    job_title: str | None = None
-    company: str | None = None
-    department: str | None = None
-    bio: str | None = None
-    website: str | None = None
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    country: str | None = None
-    phones: list[PhoneIn] | None = None
-    emails: list[EmailIn] | None = None
-    links: list[LinkIn] | None = None
-    custom_fields: list[CustomFieldIn] | None = None
-    visibility: dict[str, str] | None = None
+    """Fields to change. A field left out or null stays as it is; an empty string or list clears it."""
+
+    first_name: str | None = _text("first_name")
+    last_name: str | None = _text("last_name")
+    job_title: str | None = _text("job_title")
+    company: str | None = _text("company")
+    department: str | None = _text("department")
+    bio: str | None = _text("bio")
+    website: str | None = Field(
+        None, max_length=TEXT_LIMITS["website"], pattern=WEB, description=f"{NULL_KEEPS} An http(s) address."
+    )
+    street: str | None = _text("street")
+    postal_code: str | None = _text("postal_code")
+    city: str | None = _text("city")
+    country: str | None = _text("country")
+    phones: list[PhoneIn] | None = _items()
+    emails: list[EmailIn] | None = _items()
+    links: list[LinkIn] | None = _items()
+    custom_fields: list[CustomFieldIn] | None = _items()
+    visibility: dict[Literal[VISIBILITY_FIELDS], Literal["public", "vcard"]] | None = Field(
+        None,
+        description=f"{NULL_KEEPS} Where each optional field shows: on the public page or only in the vCard.",
+    )
 
 
 class CardCreate(CardPatch):
-    owner_email: str
+    owner_email: str = Field(min_length=3, max_length=254, json_schema_extra=EMAIL)
 
 
 class CardOut(Schema):
@@ -104,7 +135,13 @@ class LeadOut(Schema):
 
 
 class WebhookIn(Schema):
-    url: str
+    url: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^https?://[^\x00]*$",
+        json_schema_extra={"format": "uri"},
+        description="A public http(s) address; private and loopback destinations are refused (422).",
+    )
 
 
 class WebhookOut(Schema):
@@ -132,15 +169,15 @@ def _out(card: Card) -> dict:
 
 
 def _changes(payload: CardPatch) -> dict:
-    return payload.model_dump(exclude_unset=True, exclude={"owner_email"})
+    # Null means "no change", as the schema says; "" and [] clear.
+    return payload.model_dump(exclude_unset=True, exclude_none=True, exclude={"owner_email"})
 
 
 def _validation(error: ValidationError) -> HttpError:
     if hasattr(error, "error_dict"):
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
-    else:
-        detail = " ".join(error.messages)
-    return HttpError(422, detail)
+        return ApiError(422, detail, {k: list(v) for k, v in error.message_dict.items()})
+    return ApiError(422, " ".join(error.messages))
 
 
 def _card(request, slug) -> Card:
@@ -153,11 +190,11 @@ def _leads_allowed(request) -> None:
     cards_settings = CardsSettings.objects.filter(organisation=request.organisation).first()
     if cards_settings is None or not cards_settings.admins_see_leads:
         raise HttpError(
-            403, "The organisation has not chosen to share its members' leads with its administrators."
+            403, _("The organisation has not chosen to share its members' leads with its administrators.")
         )
 
 
-@router.get("/leads", response=list[LeadOut])
+@router.get("/leads", response={200: list[LeadOut], **error_responses(401, 403, 422)})
 def lead_export(request, since: datetime | None = None):
     _leads_allowed(request)
     # A lead of a restricted card owner or of a restricted visitor is kept but not handed to other tools.
@@ -169,12 +206,12 @@ def lead_export(request, since: datetime | None = None):
     return [services.lead_payload(lead) for lead in leads]
 
 
-@router.get("/webhooks", response=list[WebhookOut])
+@router.get("/webhooks", response={200: list[WebhookOut], **error_responses(401)})
 def webhook_list(request):
     return list(LeadWebhook.objects.filter(organisation=request.organisation))
 
 
-@router.post("/webhooks", response={201: WebhookCreated})
+@router.post("/webhooks", response={201: WebhookCreated, **error_responses(400, 401, 403, 422)})
 def webhook_create(request, payload: WebhookIn):
     _leads_allowed(request)
     try:
@@ -183,24 +220,29 @@ def webhook_create(request, payload: WebhookIn):
         raise _validation(error) from None
 
 
-@router.delete("/webhooks/{webhook_id}", response={204: None})
-def webhook_delete(request, webhook_id: int):
+@router.delete("/webhooks/{webhook_id}", response={204: None, **error_responses(401, 404, 422)})
+def webhook_delete(request, webhook_id: int = Path(..., ge=1, le=2**63 - 1)):
     services.webhook_delete(
         webhook=get_object_or_404(LeadWebhook, organisation=request.organisation, pk=webhook_id)
     )
     return Status(204, None)
 
 
-@router.get("", response=list[CardOut])
+@router.get("", response={200: list[CardOut], **error_responses(401)})
 def card_list(request):
     return [_out(c) for c in Card.objects.filter(organisation=request.organisation).select_related("owner")]
 
 
-@router.post("", response={201: CardOut})
+@router.post("", response={201: CardOut, **error_responses(400, 401, 422)})
 def card_create(request, payload: CardCreate):
-    owner = User.objects.filter(email=payload.owner_email.strip().lower()).first()
+    # An unknown address and an account outside the organisation get the same answer: a key learns
+    # nothing about who has an account.
+    owner = User.objects.filter(
+        email=payload.owner_email.strip().lower(), memberships__organisation=request.organisation
+    ).first()
     if owner is None:
-        raise HttpError(422, "owner_email: this person is not a member of the organisation.")
+        message = _("This person is not a member of the organisation.")
+        raise ApiError(422, f"owner_email: {message}", {"owner_email": [message]})
     try:
         card = services.card_create(owner=owner, organisation=request.organisation, **_changes(payload))
     except ValidationError as error:
@@ -208,13 +250,13 @@ def card_create(request, payload: CardCreate):
     return Status(201, _out(card))
 
 
-@router.get("/{slug}", response=CardOut)
-def card_read(request, slug: str):
+@router.get("/{slug}", response={200: CardOut, **error_responses(401, 404, 422)})
+def card_read(request, slug: str = SLUG):
     return _out(_card(request, slug))
 
 
-@router.patch("/{slug}", response=CardOut)
-def card_update(request, slug: str, payload: CardPatch):
+@router.patch("/{slug}", response={200: CardOut, **error_responses(400, 401, 404, 422)})
+def card_update(request, payload: CardPatch, slug: str = SLUG):
     try:
         # The organisation's own key acts as its administrators do.
         card = services.card_update(
@@ -225,6 +267,6 @@ def card_update(request, slug: str, payload: CardPatch):
     return _out(card)
 
 
-@router.post("/{slug}/deactivate", response=CardOut)
-def card_deactivate(request, slug: str):
+@router.post("/{slug}/deactivate", response={200: CardOut, **error_responses(401, 404, 422)})
+def card_deactivate(request, slug: str = SLUG):
     return _out(services.card_set_active(card=_card(request, slug), active=False))

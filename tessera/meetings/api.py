@@ -1,14 +1,17 @@
 """Meetings API for organisations: create, read, update and cancel events with an organisation API key."""
 
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Router, Schema, Status
 
 from tessera.accounts.api_keys import OrganisationKeyAuth
+from tessera.core.api import error_responses
 from tessera.core.ratelimit import limit_hit
 
 from . import selectors, services
@@ -17,23 +20,30 @@ from .models import Event
 
 router = Router(tags=["meetings"], auth=OrganisationKeyAuth())
 
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
+Language = Literal["fr", "en"]
+# One line with something other than spaces: the title becomes an email subject and a calendar SUMMARY.
+TITLE = r"^[^\x00]*\S[^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+EMAIL = {"format": "email"}
+ZONE = r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"
+ROOM_SECRET = r"^([A-Za-z0-9_-]{43})?$"
+EVENT_ID = Path(..., max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class InvitationOut(Schema):
     id: str
     email: str
-    kind: str
-    language: str = Field(description="Language of this person's emails.")
+    kind: Literal["invitee", "guest"]
+    language: Language = Field(description="Language of this person's emails.")
     revoked: bool
 
 
 class InviteeIn(Schema):
-    email: str = Field(max_length=254)
-    language: str = Field("", max_length=8, description="fr or en; empty for the event's language.")
+    email: str = Field(min_length=3, max_length=254, json_schema_extra=EMAIL)
+    language: Literal["", "fr", "en"] = Field("", description="fr or en; empty for the event's language.")
+
+
+Invitee = str | InviteeIn
 
 
 class EventOut(Schema):
@@ -45,8 +55,10 @@ class EventOut(Schema):
     time_zone: str
     duration_minutes: int
     organiser_email: str
-    language: str
-    status: str
+    language: Language
+    status: Literal["unverified", "scheduled", "cancelled"] = Field(
+        description="`unverified` until the organiser confirms their address: no invitation has left yet."
+    )
     sequence: int
     reminder_enabled: bool
     invitations: list[InvitationOut]
@@ -56,36 +68,63 @@ class EventCreatedOut(EventOut):
     room_secret: str = Field(
         description="The room's key. Returned once, never stored: keep it to send updates."
     )
-    manage_url: str = Field(description="The organiser's private management link (also emailed to them).")
+    manage_url: str | None = Field(
+        description=(
+            "The organiser's private management link, also emailed to them. Null while the event is "
+            "`unverified`: only the organiser receives it, to confirm."
+        )
+    )
 
 
 class EventIn(Schema):
-    title: str = Field(max_length=200)
-    description: str = Field("", max_length=5000)
-    starts_at: datetime = Field(description="Local date and time in `time_zone`, or an offset-aware time.")
-    time_zone: str = Field("Europe/Paris", max_length=64)
+    title: str = Field(min_length=1, max_length=200, pattern=TITLE)
+    description: str = Field("", max_length=5000, pattern=NO_NUL)
+    starts_at: datetime = Field(
+        description=(
+            "Local date and time in `time_zone`, or an offset-aware time. Must be in the future and at most "
+            "two years ahead (else 400)."
+        )
+    )
+    time_zone: str = Field(
+        "Europe/Paris", min_length=1, max_length=64, pattern=ZONE, description="An IANA time zone name."
+    )
     duration_minutes: int = Field(60, ge=5, le=24 * 60)
-    organiser_email: str = Field(max_length=254)
-    invitees: list[str | InviteeIn] = Field(
+    organiser_email: str = Field(
+        min_length=3,
+        max_length=254,
+        json_schema_extra=EMAIL,
+        description=(
+            "Invitations leave at once when this is the verified address of a member of the key's "
+            "organisation; otherwise the event stays `unverified` and this address is asked to confirm first."
+        ),
+    )
+    invitees: list[Invitee] = Field(
         default_factory=list,
         max_length=1000,
-        description="Addresses, or objects with an address and the language of that person's emails.",
+        description=(
+            "Addresses, or objects with an address and the language of that person's emails. At most 200 "
+            "different addresses (the deployment may change it; else 400), within the organisation's daily "
+            "cap of invitations (else 429)."
+        ),
     )
-    language: str = Field("fr", max_length=8)
+    language: Language = "fr"
     reminder_enabled: bool = True
 
 
 class EventPatch(Schema):
     room_secret: str = Field(
-        "", max_length=64, description="Required when details change: new links are sent."
+        "",
+        max_length=43,
+        pattern=ROOM_SECRET,
+        description="Required when details change: new links are sent.",
     )
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=5000)
-    starts_at: datetime | None = None
-    time_zone: str | None = Field(None, max_length=64)
+    title: str | None = Field(None, min_length=1, max_length=200, pattern=TITLE)
+    description: str | None = Field(None, max_length=5000, pattern=NO_NUL)
+    starts_at: datetime | None = Field(None, description="In the future, at most two years ahead (else 400).")
+    time_zone: str | None = Field(None, min_length=1, max_length=64, pattern=ZONE)
     duration_minutes: int | None = Field(None, ge=5, le=24 * 60)
     reminder_enabled: bool | None = None
-    invitees_add: list[str | InviteeIn] = Field(default_factory=list, max_length=200)
+    invitees_add: list[Invitee] = Field(default_factory=list, max_length=200)
     invitees_remove: list[str] = Field(default_factory=list, max_length=200)
 
 
@@ -126,12 +165,11 @@ def _error(detail: str, error: ValidationError | None = None) -> dict:
 
 
 def _aware(value: datetime | None, zone: str) -> datetime | None:
-    if value is None or timezone.is_aware(value):
+    if value is None or timezone.is_aware(value) or zone not in services.TIME_ZONES:
+        # Left naive: the service refuses it with a clear message. ZoneInfo itself would raise on
+        # names such as "America" (a directory of the zone database) or "zone.tab".
         return value
-    try:
-        return value.replace(tzinfo=ZoneInfo(zone))
-    except (KeyError, ValueError):
-        return value  # left naive: the service refuses it with a clear message
+    return value.replace(tzinfo=ZoneInfo(zone))
 
 
 def _throttled(request) -> bool:
@@ -141,10 +179,14 @@ def _throttled(request) -> bool:
     ).allowed
 
 
-@router.post("/events", response={201: EventCreatedOut, 400: ErrorOut, 429: ErrorOut})
+def _not_found():
+    return Status(404, {"detail": _("No such event."), "errors": {}})
+
+
+@router.post("/events", response={201: EventCreatedOut, **error_responses(400, 401, 422, 429)})
 def event_create(request, payload: EventIn):
     if _throttled(request):
-        return Status(429, {"detail": "Too many requests.", "errors": {}})
+        return Status(429, {"detail": _("Too many requests."), "errors": {}})
     organiser_limit, period = meetings_setting("create_per_organiser")
     if not limit_hit(
         scope="meetings.create_per_organiser",
@@ -152,15 +194,16 @@ def event_create(request, payload: EventIn):
         limit=organiser_limit,
         period=period,
     ).allowed:
-        return Status(429, {"detail": "Too many events for this organiser address.", "errors": {}})
+        return Status(429, {"detail": _("Too many events for this organiser address."), "errors": {}})
     try:
-        created = services.event_create(
+        created = services.event_create_by_organisation(
+            organisation=request.organisation,
+            organiser_email=payload.organiser_email,
             title=payload.title,
             description=payload.description,
             starts_at=_aware(payload.starts_at, payload.time_zone),
             time_zone=payload.time_zone,
             duration_minutes=payload.duration_minutes,
-            organiser_email=payload.organiser_email,
             invitees=[_address(invitee) for invitee in payload.invitees],
             invitee_languages={
                 invitee.email: invitee.language
@@ -169,33 +212,41 @@ def event_create(request, payload: EventIn):
             },
             language=payload.language,
             reminder_enabled=payload.reminder_enabled,
-            organisation=request.organisation,
         )
+    except services.InvitationQuotaExceeded as error:
+        return Status(429, _error(_("The organisation's invitations for today are used up."), error))
     except ValidationError as error:
-        return Status(400, _error("The event is not valid.", error))
+        return Status(400, _error(_("The event is not valid."), error))
+    confirmed = created.event.verified_at is not None
     return Status(
-        201, {**_out(created.event), "room_secret": created.room_secret, "manage_url": created.manage_url}
+        201,
+        {
+            **_out(created.event),
+            "room_secret": created.room_secret,
+            # Handing it to the key's holder would let them confirm in the organiser's name.
+            "manage_url": created.manage_url if confirmed else None,
+        },
     )
 
 
-@router.get("/events", response=list[EventOut])
+@router.get("/events", response={200: list[EventOut], **error_responses(401)})
 def event_list(request):
     return [_out(event) for event in selectors.event_list_of_organisation(organisation=request.organisation)]
 
 
-@router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut})
-def event_read(request, event_id: str):
+@router.get("/events/{event_id}", response={200: EventOut, **error_responses(401, 404, 422)})
+def event_read(request, event_id: str = EVENT_ID):
     event = selectors.event_of_organisation(organisation=request.organisation, public_id=event_id)
     if event is None:
-        return Status(404, {"detail": "No such event.", "errors": {}})
+        return _not_found()
     return Status(200, _out(event))
 
 
-@router.patch("/events/{event_id}", response={200: EventOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut})
-def event_update(request, event_id: str, payload: EventPatch):
+@router.patch("/events/{event_id}", response={200: EventOut, **error_responses(400, 401, 404, 409, 422, 429)})
+def event_update(request, payload: EventPatch, event_id: str = EVENT_ID):
     event = selectors.event_of_organisation(organisation=request.organisation, public_id=event_id)
     if event is None:
-        return Status(404, {"detail": "No such event.", "errors": {}})
+        return _not_found()
     try:
         with transaction.atomic():
             _event_patch(event, payload)
@@ -203,23 +254,25 @@ def event_update(request, event_id: str, payload: EventPatch):
         return Status(
             400,
             {
-                "detail": "room_secret is missing or wrong: it is needed to send new links.",
+                "detail": _("room_secret is missing or wrong: it is needed to send new links."),
                 "errors": {},
             },
         )
     except services.EventNotEditable:
-        return Status(409, {"detail": "The event was cancelled or has ended.", "errors": {}})
+        return Status(409, {"detail": _("The event was cancelled or has ended."), "errors": {}})
+    except services.InvitationQuotaExceeded as error:
+        return Status(429, _error(_("The organisation's invitations for today are used up."), error))
     except ValidationError as error:
-        return Status(400, _error("The change is not valid.", error))
+        return Status(400, _error(_("The change is not valid."), error))
     event.refresh_from_db()
     return Status(200, _out(event))
 
 
-@router.post("/events/{event_id}/cancel", response={200: EventOut, 404: ErrorOut})
-def event_cancel(request, event_id: str):
+@router.post("/events/{event_id}/cancel", response={200: EventOut, **error_responses(401, 404, 422)})
+def event_cancel(request, event_id: str = EVENT_ID):
     event = selectors.event_of_organisation(organisation=request.organisation, public_id=event_id)
     if event is None:
-        return Status(404, {"detail": "No such event.", "errors": {}})
+        return _not_found()
     services.event_cancel(event=event)
     event.refresh_from_db()
     return Status(200, _out(event))

@@ -17,6 +17,8 @@ DEFAULTS = {
     "link_checks_per_ip": (120, 60),
     "manage_per_ip": (120, 60),
     "api_per_organisation": (600, 3600),
+    # Invitees an organisation may add per rolling 24 hours, through the API or its members' forms.
+    "org_invitations_per_day": 1000,
     # The marketing consent text shown on the form; bump the version whenever the wording changes.
     "marketing_consent_version": "meetings-marketing-2026-01",
 }

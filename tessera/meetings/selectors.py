@@ -141,3 +141,10 @@ def deletion_dates(*, event: Event) -> dict:
         "marketing_pending": pending,
         "marketing_rule": marketing.description if marketing and given else "",
     }
+
+
+def invitations_created_count(*, organisation_id: int, since: datetime) -> int:
+    """Invitees added to the organisation's events since `since` (guest links are not counted)."""
+    return Invitation.objects.filter(
+        event__organisation_id=organisation_id, kind=Invitation.Kind.INVITEE, created_at__gte=since
+    ).count()

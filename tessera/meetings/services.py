@@ -14,12 +14,14 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts.models import Organisation
+from tessera.accounts.selectors import organisation_member_verified
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 from tessera.core.tokens import opaque_id
 from tessera.privacy.retention import BATCH_SIZE, batched_delete
 
-from . import ics, links
+from . import ics, links, selectors
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
 from .room.models import QualitySample, RecordingAnswer, RecordingNotice
@@ -37,6 +39,10 @@ class RoomSecretMismatch(Exception):
 
 class EventNotEditable(Exception):
     """The event was cancelled or has ended."""
+
+
+class InvitationQuotaExceeded(ValidationError):
+    """The organisation has created its invitations for the day; nothing of the request was kept."""
 
 
 @dataclass
@@ -260,13 +266,16 @@ def event_create(
     reminder_enabled: bool = True,
     user=None,
     organisation=None,
+    organiser_proven: bool = True,
     origin: dict | None = None,
     now: datetime | None = None,
 ) -> EventCreated:
     """Create an event and its invitations.
 
     Anonymous organisers get a confirmation email first: invitations leave once they open its link
-    (`event_verify`). A member of an organisation, or an organisation's API key, skips that step.
+    (`event_verify`). An event of an organisation skips that step when `organiser_proven` says the
+    organiser's address is already known to be theirs (`event_create_by_organisation` decides it for API
+    keys). An organisation's invitations are capped per day (`org_invitations_per_day`).
 
     A marketing opt-in goes to the consent ledger only for an address known to belong to the person:
     at once for a member or an API key, otherwise when the address is confirmed. Until then it waits
@@ -305,8 +314,11 @@ def event_create(
         errors["age_confirmed"] = [_("You must be 16 or older to create an event.")]
     if errors:
         raise ValidationError(errors)
+    _invitation_quota_check(
+        organisation_id=getattr(organisation, "pk", None), adding=len(cleaned["invitees"]), now=now
+    )
 
-    verified = organisation is not None
+    verified = organisation is not None and organiser_proven
     opt_in_language = (marketing_text_language or translation.get_language() or settings.LANGUAGE_CODE)[:8]
     opt_in_version = meetings_setting("marketing_consent_version")
     room_secret = links.room_secret_make()
@@ -354,6 +366,46 @@ def event_create(
     else:
         _manage_link_send(event, manage_token=manage_token, room_secret=room_secret, template="verify")
     return EventCreated(event=event, manage_token=manage_token, room_secret=room_secret)
+
+
+@transaction.atomic
+def event_create_by_organisation(*, organisation, organiser_email: str, **details) -> EventCreated:
+    """An organisation's tool (its API key) creates an event in the name of `organiser_email`.
+
+    Invitations leave at once only for a member of the organisation who proved the address is theirs;
+    any other organiser confirms by email first, as anonymous organisers do, so that a key cannot send
+    invitations in a stranger's name.
+    """
+    member = organisation_member_verified(organisation=organisation, email=organiser_email)
+    return event_create(
+        organisation=organisation,
+        organiser_email=organiser_email,
+        user=member,
+        organiser_proven=member is not None,
+        **details,
+    )
+
+
+def _invitation_quota_check(*, organisation_id: int | None, adding: int, now) -> None:
+    """Refuse invitations past the organisation's daily cap (a rolling 24 hours), before anything is written."""
+    if organisation_id is None or adding <= 0:
+        return
+    # Serialises an organisation's concurrent requests so that two cannot both pass the count.
+    list(Organisation.objects.select_for_update().filter(pk=organisation_id).values_list("pk", flat=True))
+    limit = meetings_setting("org_invitations_per_day")
+    if (
+        selectors.invitations_created_count(organisation_id=organisation_id, since=now - timedelta(days=1))
+        + adding
+        > limit
+    ):
+        raise InvitationQuotaExceeded(
+            {
+                "invitees": [
+                    _("The organisation has reached its limit of %(limit)s invitations per day.")
+                    % {"limit": limit}
+                ]
+            }
+        )
 
 
 def _marketing_consent_record(*, event: Event, user, language: str, version: str, now) -> None:
@@ -535,6 +587,7 @@ def invitation_add(*, event: Event, email: str, room_secret: str, language: str 
         raise ValidationError(
             {"email": [_("At most %(limit)s invitees.") % {"limit": meetings_setting("max_invitees")}]}
         )
+    _invitation_quota_check(organisation_id=event.organisation_id, adding=1, now=now)
     try:
         with transaction.atomic():
             (invitation,) = _invitations_create(event, [email], now=now, languages={email: language})

@@ -170,15 +170,21 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
         **_auth(api_key),
     )
     assert response.status_code == 200 and response.json()["phones"][0]["number"] == "+33123456789"
-    bad = client.patch(
+    refused = client.patch(
         f"/api/v1/cards/{card.slug}",
         {"website": "javascript:x"},
         content_type="application/json",
         **_auth(api_key),
     )
-    assert (
-        bad.status_code == 422 and "adresse web valide" in bad.json()["detail"]
-    )  # the API speaks French by default
+    assert refused.status_code == 422 and "body.website" in refused.json()["errors"]  # the documented pattern
+    bad = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"website": "https://"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+        **_auth(api_key),
+    )
+    assert bad.status_code == 422 and "adresse web valide" in bad.json()["errors"]["website"][0]
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(other_api_key)).status_code == 404
     assert client.post(f"/api/v1/cards/{card.slug}/deactivate", **_auth(api_key)).json()["is_active"] is False
     assert client.get(f"/c/{card.slug}").status_code == 404

@@ -166,9 +166,15 @@ def test_brand_lock_applies_everywhere_and_cannot_be_changed(client, member, car
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {api_key}",
     )
-    assert (
-        response.status_code == 422 and "défini par votre organisation" in response.json()["detail"]
-    )  # API in French by default
+    assert response.status_code == 422 and "Your organisation sets" in response.json()["detail"]  # English
+    in_french = client.patch(
+        f"/api/v1/cards/{card.slug}",
+        {"company": "Rogue Ltd"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9",
+    )
+    assert "défini par votre organisation" in in_french.json()["errors"]["company"][0]
     assert "Rogue" not in client.get(f"/c/{card.slug}").content.decode()
     assert Card.objects.get(pk=card.pk).company != "Rogue Ltd"
 
