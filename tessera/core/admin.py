@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.models import DELETION
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models.functions import Length
 from django.http import Http404, HttpResponse
@@ -196,8 +197,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         ]
 
     def _get_viewable(self, request, object_id) -> OutboxMessage:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         message = self.get_object(request, unquote(object_id))
-        if message is None or not self.has_view_permission(request, message) or message.confidential:
+        if message is None or message.confidential:
             raise Http404
         return message
 

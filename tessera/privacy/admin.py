@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -101,7 +102,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":
             record = self.get_object(request, object_id)
-            if record is not None:
+            if record is not None and self.has_view_or_change_permission(request, record):
                 # Opening a request shows the person's data: that access is logged.
                 security_event_record(
                     action="privacy.request_viewed", actor=request.user, data={"reference": record.reference}
@@ -123,7 +124,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         if count:
             self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description=_("Carry out: access export (download the ZIP)"))
+    @admin.action(description=_("Carry out: access export (download the ZIP)"), permissions=["change"])
     def carry_out_export(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, gettext("Select exactly one access request."), messages.ERROR)
@@ -144,7 +145,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{record.reference}-personal-data.zip"'
         return response
 
-    @admin.action(description=_("Carry out: erasure"))
+    @admin.action(description=_("Carry out: erasure"), permissions=["change"])
     def carry_out_erasure(self, request, queryset):
         count = self._carry_out(
             request,
@@ -160,7 +161,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         )
         self._done(request, message, count)
 
-    @admin.action(description=_("Carry out: restriction"))
+    @admin.action(description=_("Carry out: restriction"), permissions=["change"])
     def carry_out_restriction(self, request, queryset):
         count = self._carry_out(
             request,
@@ -176,7 +177,9 @@ class RightsRequestAdmin(admin.ModelAdmin):
         )
         self._done(request, message, count)
 
-    @admin.action(description=_("Uphold the objection to legitimate-interest processing"))
+    @admin.action(
+        description=_("Uphold the objection to legitimate-interest processing"), permissions=["change"]
+    )
     def uphold_objection(self, request, queryset):
         count = self._carry_out(
             request,
@@ -261,6 +264,9 @@ class RightsRequestAdmin(admin.ModelAdmin):
         ]
 
     def letter_view(self, request, pk):
+        # The letter shows the requester's postal address and what was done: as much as the change page.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         record = get_object_or_404(RightsRequest, pk=pk)
         security_event_record(
             action="privacy.letter_generated", actor=request.user, data={"reference": record.reference}
@@ -354,6 +360,8 @@ class IncidentAdmin(admin.ModelAdmin):
         ]
 
     def draft_view(self, request, pk):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         incident = get_object_or_404(Incident, pk=pk)
         security_event_record(
             action="privacy.incident_draft", actor=request.user, data={"incident": incident.pk}
@@ -368,7 +376,7 @@ class IncidentAdmin(admin.ModelAdmin):
             data={"incident": obj.pk, "created": not change},
         )
 
-    @admin.action(description=_("Notify the people concerned by email"))
+    @admin.action(description=_("Notify the people concerned by email"), permissions=["change"])
     def notify_people(self, request, queryset):
         total = sum(dpo.incident_notify_people(incident=i, actor=request.user) for i in queryset)
         self.message_user(
