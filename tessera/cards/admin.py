@@ -7,6 +7,7 @@ read-only and found by exact email only; webhook secrets and payloads, photos an
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -141,15 +142,45 @@ class CardAdmin(admin.ModelAdmin):
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url)
 
     def _set_active(self, request, queryset, active: bool) -> None:
-        cards = list(queryset.exclude(is_active=active))
-        for card in cards:
-            services.card_set_active(card=card, active=active)
+        updated, refused = 0, 0
+        for card in queryset.exclude(is_active=active):
+            try:
+                services.card_set_active(card=card, active=active)
+            except ValidationError:
+                refused += 1
+            else:
+                updated += 1
         self.message_user(
             request,
-            ngettext("%(count)d card updated.", "%(count)d cards updated.", len(cards))
-            % {"count": len(cards)},
+            ngettext("%(count)d card updated.", "%(count)d cards updated.", updated) % {"count": updated},
             messages.SUCCESS,
         )
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d card stays deactivated: its owner is no longer a member of its organisation.",
+                    "%(count)d cards stay deactivated: their owners are no longer members of their organisations.",
+                    refused,
+                )
+                % {"count": refused},
+                messages.ERROR,
+            )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class ActivationChecked(form):
+            def clean(self):
+                cleaned = super().clean()
+                if cleaned.get("is_active") and self.instance.pk:
+                    try:
+                        services.card_activation_check(card=self.instance)
+                    except ValidationError as error:
+                        self.add_error("is_active", error.message_dict["is_active"])
+                return cleaned
+
+        return ActivationChecked
 
     @admin.action(permissions=["change"], description=_("Deactivate the selected cards"))
     def deactivate(self, request, queryset):

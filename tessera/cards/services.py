@@ -373,7 +373,18 @@ def card_photo_remove(*, card: Card) -> Card:
 
 
 @transaction.atomic
+def card_activation_check(*, card: Card) -> None:
+    """Refuse to publish an organisation's card whose owner has left it: it is no longer theirs to show."""
+    if not card.organisation_id:
+        return
+    if not Membership.objects.filter(organisation_id=card.organisation_id, user_id=card.owner_id).exists():
+        message = _("The owner of this card is no longer a member of the organisation: it stays deactivated.")
+        raise ValidationError({"is_active": [message]})
+
+
 def card_set_active(*, card: Card, active: bool) -> Card:
+    if active:
+        card_activation_check(card=card)
     card.is_active = active
     card.save(update_fields=["is_active", "updated_at"])
     return card
@@ -381,11 +392,18 @@ def card_set_active(*, card: Card, active: bool) -> Card:
 
 @transaction.atomic
 def card_assign(
-    *, card: Card, template: CardTemplate | None, groups: list[str], department: str | None = None
+    *,
+    card: Card,
+    template: CardTemplate | None,
+    groups: list[str],
+    department: str | None = None,
+    active: bool | None = None,
 ) -> Card:
-    """An administrator's choice of a member's template, groups and department."""
+    """An administrator's choice of a member's template, groups, department and, if given, card state."""
     if template is not None and template.organisation_id != card.organisation_id:
         raise ValidationError({"template": [_("This template belongs to another organisation.")]})
+    if active is not None:
+        card_set_active(card=card, active=active)
     fields = ["template", "groups", "updated_at"]
     if department is not None:
         cleaned = profile_clean({"department": department})

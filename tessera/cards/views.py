@@ -170,8 +170,15 @@ def card_photo_remove(request, slug):
 @require_POST
 def card_active(request, slug):
     card = _my_card(request, slug)
-    services.card_set_active(card=card, active=request.POST.get("active") == "1")
-    messages.success(request, _("Your card is active.") if card.is_active else _("Your card is deactivated."))
+    try:
+        services.card_set_active(card=card, active=request.POST.get("active") == "1")
+    except ValidationError as error:
+        for message in _messages_of(error):
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Your card is active.") if card.is_active else _("Your card is deactivated.")
+        )
     return redirect("cards:card_detail", slug=slug)
 
 
@@ -409,13 +416,12 @@ def org_card(request, org_slug, slug):
                 template=form.cleaned_data["template"],
                 groups=form.cleaned_data["groups"].split(","),
                 department=form.cleaned_data["department"],
+                active=request.POST["active"] == "1" if "active" in request.POST else None,
             )
         except ValidationError as error:
             for message in _messages_of(error):
                 form.add_error(None, message)
         else:
-            if "active" in request.POST:
-                services.card_set_active(card=card, active=request.POST["active"] == "1")
             messages.success(request, _("The card was updated."))
             return redirect("cards:org_card", org_slug=org_slug, slug=slug)
     return render(

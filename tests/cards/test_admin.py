@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from tessera.accounts.models import Membership
 from tessera.cards import services
 from tessera.cards.models import (
     Card,
@@ -167,3 +168,27 @@ def test_staff_deactivate_a_card_and_its_page_is_gone(staff_client, client, org,
     assert card.is_active is False
     staff_client.logout()
     assert client.get(f"/c/{card.slug}").status_code == 404
+
+
+def test_staff_cannot_republish_the_card_of_a_former_member(staff_client, client, org, member, card):
+    services.card_set_active(card=card, active=False)
+    Membership.objects.filter(organisation=org, user=member).delete()  # the member left
+    action = staff_client.post(
+        reverse("admin:cards_card_changelist"),
+        {"action": "activate", "_selected_action": [card.pk]},
+        follow=True,
+    )
+    assert "no longer a member" in action.content.decode()
+    change = staff_client.post(reverse("admin:cards_card_change", args=[card.pk]), {"is_active": "on"})
+    assert change.status_code == 200 and "no longer a member" in change.content.decode()
+    card.refresh_from_db()
+    assert not card.is_active
+    staff_client.logout()
+    assert client.get(f"/c/{card.slug}").status_code == 404
+
+
+def test_staff_reactivate_the_card_of_a_member(staff_client, org, card):
+    services.card_set_active(card=card, active=False)
+    staff_client.post(reverse("admin:cards_card_change", args=[card.pk]), {"is_active": "on"})
+    card.refresh_from_db()
+    assert card.is_active

@@ -325,3 +325,52 @@ def test_a_member_invited_without_a_name_gets_the_name_they_sign_up_with(org, ad
     seat = _join(org, admin_user, "nora@alpha.example", name="Nora  van Dijk")
     card = Card.objects.get(owner=seat.user, organisation=org)
     assert (card.first_name, card.last_name) == ("Nora", "van Dijk")
+
+
+@pytest.fixture
+def former_members_card(client, org, admin_user, member_seat, card):
+    """The member was removed by an administrator: their card is deactivated and kept in the organisation."""
+    client.force_login(admin_user)
+    assert client.post(f"/cards/org/{org.slug}/members/{member_seat.pk}/remove/").status_code == 302
+    card.refresh_from_db()
+    assert not card.is_active
+    return card
+
+
+def test_an_admin_cannot_republish_the_card_of_a_former_member(client, org, admin_user, former_members_card):
+    card = former_members_card
+    response = client.post(
+        f"/cards/org/{org.slug}/cards/{card.slug}/",
+        {"template": "", "groups": "sales", "department": "", "active": "1"},
+    )
+    assert response.status_code == 400 and "no longer a member" in response.content.decode()
+    card.refresh_from_db()
+    assert not card.is_active and card.groups == []  # nothing of the refused change was kept
+    assert client.get(f"/c/{card.slug}").status_code == 404
+    with pytest.raises(Exception, match="no longer a member"):
+        services.card_set_active(card=card, active=True)
+    # A card whose owner is still a member is reactivated as before.
+    kept = services.card_set_active(card=Card.objects.get(organisation=org, owner=admin_user), active=False)
+    client.post(f"/cards/org/{org.slug}/cards/{kept.slug}/", {"template": "", "groups": "", "active": "1"})
+    kept.refresh_from_db()
+    assert kept.is_active
+
+
+def test_the_api_cannot_republish_nor_recreate_the_card_of_a_former_member(
+    client, org, api_key, member, former_members_card
+):
+    card = former_members_card
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_key}"}
+    patched = client.patch(
+        f"/api/v1/cards/{card.slug}", {"is_active": True}, content_type="application/json", **auth
+    )
+    assert patched.status_code in (200, 422) and patched.json().get("is_active") in (False, None)
+    recreated = client.post(
+        "/api/v1/cards/",
+        {"owner_email": member.email, "first_name": "Bob"},
+        content_type="application/json",
+        **auth,
+    )
+    assert recreated.status_code == 422
+    assert not Card.objects.filter(owner=member, organisation=org, is_active=True).exists()
+    assert client.get(f"/c/{card.slug}").status_code == 404

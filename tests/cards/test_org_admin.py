@@ -204,6 +204,25 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
     assert stranger.status_code == 422
 
 
+@pytest.mark.parametrize("language", ["", "en", "fr", "de"])
+def test_api_answers_an_unknown_address_and_a_non_member_alike(client, org, other_admin, api_key, language):
+    """Same status, same body, same language: the answer does not tell whether the address has an account."""
+    answers = [
+        client.post(
+            "/api/v1/cards/",
+            {"owner_email": address, "first_name": "X"},
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE=language,
+            **_auth(api_key),
+        )
+        for address in (other_admin.email, "nobody-at-all@beta.example")
+    ]
+    assert answers[0].status_code == answers[1].status_code == 422
+    assert answers[0].content == answers[1].content
+    assert answers[0].json()["errors"] == {"owner_email": [answers[0].json()["errors"]["owner_email"][0]]}
+    assert not Card.objects.filter(owner=other_admin, organisation=org).exists()
+
+
 def test_api_card_create_for_a_member_without_card(client, org, admin_user, api_key):
     user = services.invitation_accept(
         invitation=services.invitation_create(
