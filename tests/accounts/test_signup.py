@@ -165,3 +165,23 @@ def test_an_expired_confirmation_link_is_refused(client):
         assert "This confirmation link has expired or is not valid." in page.content.decode()
         client.post(link)
     assert not EmailAddress.objects.get(email="grace@example.org").verified
+
+
+def test_a_taken_address_costs_the_same_password_hashing_and_gets_the_same_answer(client, user, monkeypatch):
+    """Sign-up timing must not tell which addresses have an account: both paths hash one password."""
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher = type(get_hasher())
+    calls = []
+    encode = hasher.encode
+    monkeypatch.setattr(hasher, "encode", lambda self, *a, **k: calls.append(1) or encode(self, *a, **k))
+
+    fresh = client.post(SIGNUP, signup_data(email="someone.new@example.org"))
+    hashed_for_new = len(calls)
+    calls.clear()
+    taken = client.post(SIGNUP, signup_data(email=user.email))
+    assert hashed_for_new >= 1
+    assert len(calls) == hashed_for_new
+    assert (fresh.status_code, fresh["Location"]) == (taken.status_code, taken["Location"])
+    assert fresh.content == taken.content
+    assert set(fresh.cookies) == set(taken.cookies)
