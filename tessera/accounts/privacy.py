@@ -7,9 +7,13 @@ from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.outbox import email_queue_template
 from tessera.privacy.register import (
     Activity,
     ErasureOutcome,
@@ -17,6 +21,7 @@ from tessera.privacy.register import (
     LegalBasis,
     Retention,
     Transfer,
+    registry,
 )
 from tessera.privacy.retention import batched_delete
 
@@ -35,6 +40,130 @@ def _unverified_signups(*, now) -> int:
         .exclude(pk__in=verified)
         .order_by()
     )
+
+
+# "24 months without activity, a warning at 23 months" (policy); months counted as 30 days.
+INACTIVITY_WARNING = timedelta(days=23 * 30)
+INACTIVITY_LIMIT = timedelta(days=24 * 30)
+# The warning always precedes the deletion by at least this much, even if the job missed a day.
+WARNING_NOTICE = INACTIVITY_LIMIT - INACTIVITY_WARNING
+ANONYMISE, DELETE = "anonymise", "delete"
+INACTIVITY_BATCH = 500
+
+
+def _hooks(name):
+    """Other apps extend the inactivity rule from their privacy module (accounts cannot import them)."""
+    return [getattr(m, name) for m in registry.modules.values() if callable(getattr(m, name, None))]
+
+
+def _restricted_users():
+    from tessera.privacy.models import ProcessingLimit
+
+    addresses = ProcessingLimit.objects.filter(
+        kind=ProcessingLimit.Kind.RESTRICTION, lifted_at__isnull=True
+    ).values("email")
+    return User.objects.filter(Q(email__in=addresses) | Q(emailaddress__email__in=addresses)).values("pk")
+
+
+def inactivity_ending(user: User) -> str:
+    """Anonymise only if an app asks for it (a company's choice for its cards) and none asks to delete."""
+    choices = {choice for hook in _hooks("inactivity_choice") if (choice := hook(user=user))}
+    return ANONYMISE if choices == {ANONYMISE} else DELETE
+
+
+@transaction.atomic
+def account_anonymise(*, user: User) -> None:
+    """Irreversibly remove the person from the account; each app first anonymises what it keeps."""
+    from tessera.privacy.models import InactivityWarning
+
+    for hook in _hooks("inactivity_anonymise"):
+        hook(user=user)
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    user.email = f"anonymised-{user.pk}@invalid"
+    user.full_name = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    InactivityWarning.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def _inactivity_warn(*, user: User, now, deadline) -> None:
+    from tessera.privacy.models import InactivityWarning
+
+    InactivityWarning.objects.create(user=user, warned_at=now)
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        action = _("anonymised") if inactivity_ending(user) == ANONYMISE else _("deleted")
+        email_queue_template(
+            to=user.email,
+            template="accounts/email/inactivity_warning",
+            context={
+                "action": str(action),
+                "deadline": formats.date_format(timezone.localtime(deadline), "DATE_FORMAT"),
+                "url": settings.TESSERA_BASE_URL + reverse("account_home"),
+            },
+            language=language,
+            kind="accounts_inactivity_warning",
+        )
+
+
+def _inactive_accounts(*, now) -> int:
+    """Warn every non-staff account at 23 months without activity; delete or anonymise it at 24.
+
+    Activity is a sign-in, any recorded activity, or what another app reports (a view of a card).
+    A restricted account is frozen (GDPR Art. 18): neither warned nor ended until the restriction ends.
+    """
+    from tessera.privacy.models import InactivityWarning
+
+    # A sign-in or any activity since the warning cancels it.
+    InactivityWarning.objects.filter(
+        Q(user__last_login__gt=F("warned_at")) | Q(user__last_activity_at__gt=F("warned_at"))
+    ).delete()
+    quiet = now - INACTIVITY_WARNING
+    candidates = (
+        User.objects.filter(is_staff=False, is_superuser=False, date_joined__lt=quiet)
+        .filter(Q(last_login__isnull=True) | Q(last_login__lt=quiet))
+        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=quiet))
+        .exclude(is_active=False, email__startswith="anonymised-", email__endswith="@invalid")
+        .exclude(pk__in=_restricted_users())
+        .order_by("pk")
+    )
+    done, after = 0, 0
+    while True:
+        batch = list(candidates.filter(pk__gt=after)[:INACTIVITY_BATCH])
+        if not batch:
+            return done
+        after = batch[-1].pk
+        seen: dict[int, object] = {}
+        for hook in _hooks("inactivity_last_seen"):
+            for user_id, moment in hook(user_ids=[u.pk for u in batch]).items():
+                if moment and (user_id not in seen or moment > seen[user_id]):
+                    seen[user_id] = moment
+        warnings = {w.user_id: w for w in InactivityWarning.objects.filter(user__in=batch)}
+        for user in batch:
+            last = max(
+                m for m in (user.last_login, user.last_activity_at, user.date_joined, seen.get(user.pk)) if m
+            )
+            warning = warnings.get(user.pk)
+            if warning is not None and warning.warned_at < last:
+                warning.delete()  # activity since the warning: start again
+                warning = None
+            if now - last < INACTIVITY_WARNING:
+                continue
+            if warning is None:
+                _inactivity_warn(
+                    user=user, now=now, deadline=max(last + INACTIVITY_LIMIT, now + WARNING_NOTICE)
+                )
+                done += 1
+            elif now - last >= INACTIVITY_LIMIT and now - warning.warned_at >= WARNING_NOTICE:
+                if inactivity_ending(user) == ANONYMISE:
+                    account_anonymise(user=user)
+                else:
+                    user.delete()
+                done += 1
 
 
 def _expired_sessions(*, now) -> int:
@@ -65,6 +194,7 @@ activities = [
             _("Preferred language"),
             _("Confirmation that you are 16 or older"),
             _("Dates of sign-up, last sign-in and last activity"),
+            _("Date of the inactivity warning, if one was sent"),
             _("Organisations you belong to and your role"),
         ),
         fields={
@@ -81,16 +211,18 @@ activities = [
             "account.EmailAddress": ["user", "email"],
             "account.EmailConfirmation": ["key"],
             "accounts.Membership": ["user", "role"],
+            "privacy.InactivityWarning": ["user", "warned_at"],
         },
         recipients=(STAFF, _("Administrators of your organisation, for your membership")),
         retention=Retention(
             description=_(
-                "While the account exists. Sign-ups whose address was never confirmed are deleted after "
-                "7 days. Accounts holding business cards are deleted or anonymised after 24 months without "
-                "activity, with a warning email before (see Cards)."
+                "While the account is used. Sign-ups whose address was never confirmed are deleted after 7 "
+                "days. After 23 months without activity (no sign-in, no view of your cards), a warning "
+                "email is sent; after 24 months the account is deleted with its data, or anonymised if the "
+                "company that manages your cards chose so. Staff accounts are managed by the operator."
             ),
-            period=timedelta(days=7),
-            apply=_unverified_signups,
+            period=INACTIVITY_LIMIT,
+            apply=lambda *, now: _unverified_signups(now=now) + _inactive_accounts(now=now),
         ),
         security_measures=(
             TLS,
@@ -224,7 +356,13 @@ def resolve_subject(subject):
 
 
 def export_subject(subject) -> list[ExportSection]:
+    from tessera.privacy.models import InactivityWarning
+
     users = User.objects.filter(pk__in=subject.user_ids)
+    warned = {
+        w.user_id: w.warned_at.isoformat()
+        for w in InactivityWarning.objects.filter(user_id__in=subject.user_ids)
+    }
     accounts = [
         {
             "email": u.email,
@@ -235,6 +373,7 @@ def export_subject(subject) -> list[ExportSection]:
             "last_activity": u.last_activity_at.isoformat() if u.last_activity_at else "",
             "confirmed_16_or_older": u.age_confirmed_at.isoformat() if u.age_confirmed_at else "",
             "password_set": u.has_usable_password(),
+            "inactivity_warning_sent": warned.get(u.pk, ""),
         }
         for u in users
     ]

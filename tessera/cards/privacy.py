@@ -5,12 +5,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.urls import reverse
-from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts import privacy as accounts_privacy
 from tessera.accounts.models import User
-from tessera.core.outbox import email_queue_template
 from tessera.privacy.register import (
     Activity,
     ErasureOutcome,
@@ -27,11 +25,12 @@ CARDS = _("Cards")
 TLS = _("Encryption in transit (HTTPS/TLS)")
 STAFF = _("Authorised staff of the operator (support, security)")
 
-# "24 months without activity, a warning at 23 months" (policy); months counted as 30 days.
-INACTIVITY_WARNING = timedelta(days=23 * 30)
-INACTIVITY_LIMIT = timedelta(days=24 * 30)
-# The warning always precedes the deletion by at least this much, even if the job missed a day.
-WARNING_NOTICE = timedelta(days=INACTIVITY_LIMIT.days - INACTIVITY_WARNING.days)
+# The inactivity rule is the accounts' (accounts/privacy.py); cards add card views and the company's choice.
+INACTIVITY_WARNING, INACTIVITY_LIMIT, WARNING_NOTICE = (
+    accounts_privacy.INACTIVITY_WARNING,
+    accounts_privacy.INACTIVITY_LIMIT,
+    accounts_privacy.WARNING_NOTICE,
+)
 LEAD_RETENTION = timedelta(days=3 * 365)
 INVITATION_RETENTION = timedelta(days=30)
 WEBHOOK_RETENTION = timedelta(days=30)
@@ -61,21 +60,20 @@ PROFILE_FIELDS = [
 ]
 
 
-def _last_activity(user: User, last_view) -> timezone.datetime:
-    moments = [m for m in (user.last_login, user.last_activity_at, last_view, user.date_joined) if m]
-    return max(moments)
-
-
-def _card_accounts():
-    return (
-        User.objects.filter(cards__isnull=False, is_staff=False, is_superuser=False)
-        .annotate(last_view=Max("cards__last_viewed_at"))
-        .distinct()
+def inactivity_last_seen(*, user_ids) -> dict:
+    """Hook of the accounts' inactivity rule: a view of one of the person's cards is activity."""
+    return dict(
+        Card.objects.filter(owner_id__in=user_ids, last_viewed_at__isnull=False)
+        .values("owner_id")
+        .annotate(last=Max("last_viewed_at"))
+        .values_list("owner_id", "last")
     )
 
 
-def _inactive_action(user: User) -> str:
-    """The organisation's choice; an individual's account, or mixed choices, is deleted."""
+def inactivity_choice(*, user: User) -> str | None:
+    """Hook: the companies' choice for their members' inactive accounts; an individual's is deleted."""
+    if not Card.objects.filter(owner=user).exists():
+        return None
     choices = set(
         CardsSettings.objects.filter(organisation__cards__owner=user).values_list(
             "inactive_action", flat=True
@@ -85,13 +83,12 @@ def _inactive_action(user: User) -> str:
         choices == {CardsSettings.InactiveAction.ANONYMISE}
         and not Card.objects.filter(owner=user, organisation__isnull=True).exists()
     ):
-        return CardsSettings.InactiveAction.ANONYMISE
-    return CardsSettings.InactiveAction.DELETE
+        return accounts_privacy.ANONYMISE
+    return accounts_privacy.DELETE
 
 
-@transaction.atomic
-def account_anonymise(*, user: User) -> None:
-    """Irreversibly remove the person from the account and cards; the organisation keeps the seat's leads."""
+def inactivity_anonymise(*, user: User) -> None:
+    """Hook: clear the person from their cards; the organisation keeps the seat's leads."""
     Card.objects.filter(owner=user).update(
         **{name: "" for name in ("first_name", "last_name", "job_title", "bio", "website", "street")},
         phones=[],
@@ -104,65 +101,11 @@ def account_anonymise(*, user: User) -> None:
         is_active=False,
     )
     fastpath.pages_invalidate_on_commit()  # a queryset update sends no signal
-    from allauth.account.models import EmailAddress
-
-    EmailAddress.objects.filter(user=user).delete()
-    user.email = f"anonymised-{user.pk}@invalid"
-    user.full_name = ""
-    user.is_active = False
-    user.set_unusable_password()
-    user.save()
-    InactivityNotice.objects.filter(user=user).delete()
 
 
-def _inactive_accounts(*, now) -> int:
-    """Warn at 23 months without sign-in or card view; delete or anonymise at 24 months."""
-    from .selectors import restricted_users
-
-    done = 0
-    # A restricted account is frozen (GDPR Art. 18): neither warned nor erased until the restriction ends.
-    candidates = _card_accounts().filter(date_joined__lt=now - INACTIVITY_WARNING)
-    for user in candidates.exclude(pk__in=restricted_users()).iterator():
-        last = _last_activity(user, user.last_view)
-        notice = InactivityNotice.objects.filter(user=user).first()
-        if notice is not None and notice.warned_at < last:
-            notice.delete()  # activity since the warning: start again
-            notice = None
-        if now - last < INACTIVITY_WARNING:
-            continue
-        if notice is None:
-            _warn(user=user, now=now, deadline=max(last + INACTIVITY_LIMIT, now + WARNING_NOTICE))
-            done += 1
-        elif now - last >= INACTIVITY_LIMIT and now - notice.warned_at >= WARNING_NOTICE:
-            if _inactive_action(user) == CardsSettings.InactiveAction.ANONYMISE:
-                account_anonymise(user=user)
-            else:
-                user.delete()
-            done += 1
-    return done
-
-
-@transaction.atomic
-def _warn(*, user: User, now, deadline) -> None:
-    InactivityNotice.objects.create(user=user, warned_at=now)
-    language = user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        action = (
-            _("anonymised")
-            if _inactive_action(user) == CardsSettings.InactiveAction.ANONYMISE
-            else _("deleted with its cards")
-        )
-        email_queue_template(
-            to=user.email,
-            template="cards/email/inactivity_warning",
-            context={
-                "action": str(action),
-                "deadline": formats.date_format(timezone.localtime(deadline), "DATE_FORMAT"),
-                "url": settings.TESSERA_BASE_URL + reverse("cards:home"),
-            },
-            language=language,
-            kind="cards_inactivity_warning",
-        )
+def account_anonymise(*, user: User) -> None:
+    """Irreversibly remove the person from the account and cards (the accounts' anonymisation)."""
+    accounts_privacy.account_anonymise(user=user)
 
 
 def _old_leads(*, now) -> int:
@@ -261,7 +204,10 @@ activities = [
                 "anonymised if the organisation chose so. Unused invitations are deleted after 30 days."
             ),
             period=INACTIVITY_LIMIT,
-            apply=lambda *, now: _inactive_accounts(now=now) + _old_invitations(now=now),
+            # Warnings now live with the accounts' rule (copied there by a migration); the old ones go.
+            apply=lambda *, now: (
+                _old_invitations(now=now) + batched_delete(InactivityNotice.objects.order_by())
+            ),
         ),
         security_measures=(
             TLS,

@@ -287,3 +287,19 @@ class RetentionRun(models.Model):
 
     def __str__(self):
         return self.activity
+
+
+class InactivityWarning(models.Model):
+    """The warning email sent before an inactive account is deleted or anonymised (accounts' rule)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inactivity_warning"
+    )
+    warned_at = models.DateTimeField(_("warned"))
+
+    class Meta:
+        verbose_name = _("inactivity warning")
+        verbose_name_plural = _("inactivity warnings")
+
+    def __str__(self):
+        return f"{self.warned_at:%Y-%m-%d}"

@@ -11,6 +11,10 @@ Each installed app may have a `privacy` module declaring:
   called in that order for a rights request (pretix's shredders: export first, then erase). A section
   may carry files (`ExportFile`, e.g. a photo): they go into the ZIP next to data.json.
 
+It may also extend the accounts' inactivity rule (accounts/privacy.py), which cannot import it:
+`inactivity_last_seen(user_ids) -> {user_id: datetime}` (activity this app sees, e.g. a card view),
+`inactivity_choice(user) -> "anonymise" | "delete" | None` and `inactivity_anonymise(user)`.
+
 `PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
 is malformed, naming the app and the field.
 """

@@ -50,11 +50,18 @@ def idle_individual(db):
 
 
 def _warnings():
-    return OutboxMessage.objects.filter(kind="cards_inactivity_warning")
+    return OutboxMessage.objects.filter(kind="accounts_inactivity_warning")
+
+
+def _inactivity(*, now):
+    """The inactivity rule lives with accounts; card views and the company's choice come from cards."""
+    from tessera.privacy.register import registry
+
+    return registry.activities["accounts.account"].retention.apply(now=now)
 
 
 def test_inactive_account_is_warned_at_23_months_then_deleted_at_24(idle_individual):
-    apply = _retention("cards.profile")
+    apply = _inactivity
     apply(now=T0 + privacy.INACTIVITY_WARNING - DAY)
     assert not _warnings().exists()
     apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
@@ -72,7 +79,7 @@ def test_a_restricted_account_is_neither_warned_nor_deleted_until_the_restrictio
     from tessera.privacy import services as privacy_services
     from tessera.privacy.models import ProcessingLimit
 
-    apply = _retention("cards.profile")
+    apply = _inactivity
     privacy_services.limit_add(email="idle@solo.example", kind=ProcessingLimit.Kind.RESTRICTION)
     apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY)
     assert not _warnings().exists()
@@ -85,7 +92,7 @@ def test_a_restricted_account_is_neither_warned_nor_deleted_until_the_restrictio
 
 
 def test_a_late_warning_still_gives_the_full_notice_period(idle_individual):
-    apply = _retention("cards.profile")
+    apply = _inactivity
     apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY)  # the job did not run for weeks: warn first
     assert _warnings().count() == 1
     apply(now=T0 + privacy.INACTIVITY_LIMIT + 10 * DAY + privacy.WARNING_NOTICE - DAY)
@@ -101,7 +108,7 @@ def test_a_card_view_counts_as_activity(client, idle_individual):
         from tessera.cards.analytics import stats_flush
 
         stats_flush()
-    _retention("cards.profile")(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
+    _inactivity(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
     assert not _warnings().exists()
     assert User.objects.filter(pk=idle_individual.pk).exists()
 
@@ -115,7 +122,7 @@ def test_organisation_can_choose_anonymisation(db):
         services.card_update(
             card=card, changes={"first_name": "Boss", "phones": [{"kind": "work", "number": "+33123456789"}]}
         )
-    apply = _retention("cards.profile")
+    apply = _inactivity
     apply(now=T0 + privacy.INACTIVITY_WARNING + DAY)
     assert "anonymisé" in _warnings().get().body_text  # the account's language, French
     apply(now=T0 + privacy.INACTIVITY_LIMIT - DAY)
@@ -129,6 +136,24 @@ def test_organisation_can_choose_anonymisation(db):
     )
     card.refresh_from_db()
     assert (card.first_name, card.phones, card.is_active) == ("", [], False)
+
+
+def test_a_member_whose_card_was_removed_is_warned_and_deleted_like_everyone(db):
+    with time_machine.travel(T0, tick=False):
+        admin = make_user("boss@org.example")
+        org = services.organisation_create(owner=admin, name="Org")
+        services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
+        invitation = services.invitation_create(organisation=org, email="gone@org.example", invited_by=admin)
+        member, card = services.invitation_accept(invitation=invitation, password="a-long-test-password")
+    card.delete()  # removed from the back-office: the account holds no card any more
+    _inactivity(now=T0 + privacy.INACTIVITY_WARNING - DAY)
+    assert "gone@org.example" not in [m.recipient for m in _warnings()]
+    _inactivity(now=T0 + privacy.INACTIVITY_WARNING + DAY)
+    assert "gone@org.example" in [m.recipient for m in _warnings()]
+    _inactivity(now=T0 + privacy.INACTIVITY_LIMIT - DAY)
+    assert User.objects.filter(pk=member.pk).exists()
+    _inactivity(now=T0 + privacy.INACTIVITY_LIMIT + DAY)
+    assert not User.objects.filter(pk=member.pk).exists()  # no card: the company's choice does not apply
 
 
 def test_lead_consent_is_in_the_ledger(card):
@@ -195,7 +220,7 @@ def test_export_then_erase_a_visitor_and_a_card_holder(card, member):
 
 def test_a_sign_in_resets_the_inactivity_clock(client, idle_individual):
     """Signing in through the real sign-in page moves the 24-month deadline (a card view does too)."""
-    apply = _retention("cards.profile")
+    apply = _inactivity
     signed_in_at = T0 + privacy.INACTIVITY_WARNING - 10 * DAY
     with time_machine.travel(signed_in_at, tick=False):
         page = client.get("/accounts/login/").content.decode()
