@@ -1,5 +1,6 @@
 from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
@@ -132,9 +133,15 @@ def account_rights(request):
     return _portal(request, email=request.user.email, account=True)
 
 
+def _needs_recent_sign_in(request) -> bool:
+    # Erasing the account or downloading all of it is what a borrowed or stolen session would be used for.
+    return request.resolver_match.kwargs.get("action") in ("erase", "export")
+
+
 @login_required
 @referrer_policy("same-origin")
 @require_POST
+@reauthentication_required(enabled=_needs_recent_sign_in)
 def account_rights_act(request, action):
     return _act(
         request, action, email=request.user.email, channel=RightsRequest.Channel.ACCOUNT, account=True

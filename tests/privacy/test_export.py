@@ -28,6 +28,10 @@ pytestmark = pytest.mark.django_db
 
 
 def download(client, path="/en/privacy/account/act/export/") -> zipfile.ZipFile:
+    # Downloading the whole account needs a recent sign-in (the privacy conftest's user's password).
+    assert (
+        client.post("/en/accounts/reauthenticate/", {"password": "correct horse battery"}).status_code == 302
+    )
     response = client.post(path)
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     return zipfile.ZipFile(io.BytesIO(response.content))

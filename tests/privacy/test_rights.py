@@ -264,8 +264,15 @@ def test_every_portal_action_is_in_the_security_log(anonymous, user):
     } <= actions
 
 
+def reauthenticate(client, password="correct horse battery"):
+    response = client.post("/en/accounts/reauthenticate/", {"password": password})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
 def test_signed_in_people_find_the_same_rights_in_their_account(client, user):
     client.force_login(user)
+    reauthenticate(client)
     page = client.get("/en/privacy/account/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -322,3 +329,29 @@ def test_attaching_someone_elses_address_unverified_does_not_sweep_an_account_in
     services.rights_erase(email="victim@example.org", channel=RightsRequest.Channel.PORTAL)
     assert not get_user_model().objects.filter(pk=victim.pk).exists()
     assert get_user_model().objects.filter(pk__in=[squatter.pk, pending.pk]).count() == 2
+
+
+def test_erasing_or_exporting_the_account_needs_a_recent_sign_in(client, user):
+    client.force_login(user)  # a session that is not fresh: borrowed, stolen or left open
+    for action in ("erase", "export"):
+        response = client.post(f"/en/privacy/account/act/{action}/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/en/accounts/reauthenticate/"), response["Location"]
+        assert "Content-Disposition" not in response
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+    assert not RightsRequest.objects.exists()
+    # A wrong password does not count.
+    assert client.post("/en/accounts/reauthenticate/", {"password": "wrong"}).status_code == 200
+    assert client.post("/en/privacy/account/act/erase/")["Location"].startswith(
+        "/en/accounts/reauthenticate/"
+    )
+    # Other rights need no new sign-in.
+    client.post("/en/privacy/account/act/restrict/")
+    assert services.limit_active(email=user.email, kinds=[ProcessingLimit.Kind.RESTRICTION])
+
+    reauthenticate(client)
+    export = client.post("/en/privacy/account/act/export/")
+    assert export.status_code == 200 and export["Content-Type"] == "application/zip"
+    erased = client.post("/en/privacy/account/act/erase/")
+    assert erased.status_code == 200
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
