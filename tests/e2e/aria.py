@@ -175,3 +175,14 @@ def form_pages_world() -> FormPages:
         manage_key=created.manage_url.split("#", 1)[1],
         portal_email=owner.email,
     )
+
+
+AXE = "/static/tessera/vendor/axe-core/axe.min.js"
+
+
+def axe_results(page) -> dict:
+    """axe-core's WCAG 2.1 A and AA rules run on the page as it is displayed."""
+    page.add_script_tag(url=AXE)
+    return page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
