@@ -81,3 +81,7 @@ def test_the_rights_portal_refers_only_to_ids_it_contains(world):
     portal = post(anonymous, path)
     checked(portal, "rights portal")
     assert "id_details" in portal.content.decode()
+    token = re.search(r'name="portal" value="([^"]+)"', portal.content.decode()).group(1)
+    refused = post(anonymous, "/en/privacy/rights/act/rectify/", {"portal": token, "details": "x" * 4001})
+    assert refused.status_code == 400 and 'id="id_details_error"' in refused.content.decode()
+    checked(refused, "rights portal with errors")
