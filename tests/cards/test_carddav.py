@@ -11,6 +11,10 @@ import pytest
 import vobject
 
 from tessera.cards import services
+from tessera.core import sealing
+from tessera.core.models import OutboxMessage
+
+from .conftest import lead_for
 
 DAV = "{DAV:}"
 CARDDAV = "{urn:ietf:params:xml:ns:carddav}"
@@ -100,3 +104,7 @@ def test_vcard_uid_is_stable_across_edits_and_unique_per_card(client, card, othe
     services.card_update(card=card, changes={"first_name": "Robert", "job_title": "Architect"})
     assert uid(card) == before  # an address book updates the contact it already holds
     assert uid(other_card) != before
+    # The vCard emailed to a visitor after an exchange is the same contact.
+    lead_for(card)
+    attachment = OutboxMessage.objects.get(kind="cards_exchange_visitor").attachments.get()
+    assert vobject.readOne(sealing.open_bytes(bytes(attachment.content)).decode()).uid.value == before
