@@ -376,3 +376,10 @@ def erase_subject(subject) -> list[ErasureOutcome]:
         ErasureOutcome(activity="cards.profile", erased=cards + invitations),
         ErasureOutcome(activity="cards.leads", erased=leads + deliveries),
     ]
+
+
+def policy_recipients(*, before):
+    """Hook of the policy-change emails: visitors whose contact the card's owner has not answered yet."""
+    return Lead.objects.filter(status=Lead.Status.NEW, created_at__lte=before).values_list(
+        "email", "language"
+    )

@@ -6,6 +6,7 @@ declared here too, so that the policy lists every meetings rule under one servic
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tessera.privacy.register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
@@ -293,3 +294,10 @@ def erase_subject(subject) -> list[ErasureOutcome]:
         ErasureOutcome(activity="meetings.sessions", erased=connections),
         ErasureOutcome(activity="meetings.conference_data", erased=conference),
     ]
+
+
+def policy_recipients(*, before):
+    """Hook of the policy-change emails: organisers of confirmed events that are not over yet."""
+    return Event.objects.filter(
+        status=Event.Status.SCHEDULED, ends_at__gte=timezone.now(), created_at__lte=before
+    ).values_list("organiser_email", "language")

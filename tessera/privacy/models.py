@@ -20,6 +20,10 @@ class PolicyVersion(models.Model):
     # Emails to account holders are queued in account-id order; this is the last id queued, committed
     # with its batch, so a notification interrupted by a crash resumes after it and nobody gets two.
     notified_through_user_id = models.PositiveBigIntegerField(default=0)
+    # Then the other addresses with a live relationship (apps' `policy_recipients`), in the order of their
+    # keyed digest: the last digest queued, cleared once every address was queued.
+    accounts_notified = models.BooleanField(default=False)
+    others_notified_through = models.CharField(max_length=64, blank=True)
     register = models.JSONField(_("register"), default=dict)
 
     class Meta:

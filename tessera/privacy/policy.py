@@ -307,45 +307,88 @@ def policy_notification_enqueue(*, version: PolicyVersion, using: str = "default
     transaction.on_commit(enqueue, using=using, robust=True)
 
 
-def policy_change_notify(*, version_id: int, using: str = "default") -> int:
-    """Queue one email per active account holder who joined before the version; returns how many.
+def policy_recipients_other(*, version: PolicyVersion, using: str = "default") -> list[tuple[str, str, str]]:
+    """Addresses with a live relationship that no account holds, as (digest, email, language) in digest order.
 
-    Batches of `NOTIFY_BATCH` accounts in id order, each in one transaction with the progress mark
-    (`notified_through_user_id`): a crash loses at most the uncommitted batch, which a rerun queues
+    Each app names its own through `policy_recipients(before=...)` in its privacy module (organisers of
+    events not over, marketing subscribers, card visitors awaiting an answer). Addresses are compared in
+    lower case; the first language given for an address is kept.
+    """
+    from .services import subject_digest
+
+    User = get_user_model()
+    accounts = {e.lower() for e in User.objects.using(using).values_list("email", flat=True)}
+    found: dict[str, str] = {}
+    for module in registry.modules.values():
+        hook = getattr(module, "policy_recipients", None)
+        if not callable(hook):
+            continue
+        for email, language in hook(before=version.published_at):
+            email = (email or "").strip().lower()
+            if email and email not in accounts and email not in found:
+                found[email] = language or settings.LANGUAGE_CODE
+    return sorted((subject_digest(email), email, language) for email, language in found.items())
+
+
+def _policy_email_queue(*, email: str, language: str, version: PolicyVersion) -> None:
+    email_queue_template(
+        to=email,
+        template="privacy/email/policy_changed",
+        context={"version": version},
+        language=language or settings.LANGUAGE_CODE,
+        kind="privacy_policy_changed",
+    )
+
+
+def policy_change_notify(*, version_id: int, using: str = "default") -> int:
+    """Queue one email per active account holder who joined before the version, then one per other
+    address with a live relationship (`policy_recipients_other`); returns how many.
+
+    Batches of `NOTIFY_BATCH`, each in one transaction with its progress mark (`notified_through_user_id`,
+    then `others_notified_through`): a crash loses at most the uncommitted batch, which a rerun queues
     again, and nobody is emailed twice. Several workers cannot interleave: the version row is locked.
     """
     users = get_user_model().objects.using(using).filter(is_active=True).order_by("pk")
-    queued, resumed = 0, None
+    queued, resumed, others = 0, None, None
     while True:
         with transaction.atomic(using=using):
             version = PolicyVersion.objects.using(using).select_for_update().get(pk=version_id)
             if version.notified_at is not None:
                 return queued
             if resumed is None:
-                resumed = version.notified_through_user_id > 0
-            batch = list(
-                users.filter(
-                    pk__gt=version.notified_through_user_id, date_joined__lte=version.published_at
-                ).values_list("pk", "email", "language")[:NOTIFY_BATCH]
-            )
+                resumed = version.notified_through_user_id > 0 or bool(version.others_notified_through)
+            if not version.accounts_notified:
+                batch = list(
+                    users.filter(
+                        pk__gt=version.notified_through_user_id, date_joined__lte=version.published_at
+                    ).values_list("pk", "email", "language")[:NOTIFY_BATCH]
+                )
+                for _pk, email, language in batch:
+                    _policy_email_queue(email=email, language=language, version=version)
+                if batch:
+                    version.notified_through_user_id = batch[-1][0]
+                    version.save(update_fields=["notified_through_user_id"])
+                else:
+                    version.accounts_notified = True
+                    version.save(update_fields=["accounts_notified"])
+                queued += len(batch)
+                continue
+            if others is None:
+                others = policy_recipients_other(version=version, using=using)
+            batch = [row for row in others if row[0] > version.others_notified_through][:NOTIFY_BATCH]
             if not batch:
                 version.notified_at = timezone.now()
-                version.save(update_fields=["notified_at"])
+                version.others_notified_through = ""  # a digest of an address: kept no longer than needed
+                version.save(update_fields=["notified_at", "others_notified_through"])
                 security_event_record(
                     action="privacy.policy_changed",
                     data={"version": version.number, "notified": queued, "resumed": resumed},
                 )
                 return queued
-            for _pk, email, language in batch:
-                email_queue_template(
-                    to=email,
-                    template="privacy/email/policy_changed",
-                    context={"version": version},
-                    language=language or settings.LANGUAGE_CODE,
-                    kind="privacy_policy_changed",
-                )
-            version.notified_through_user_id = batch[-1][0]
-            version.save(update_fields=["notified_through_user_id"])
+            for _digest, email, language in batch:
+                _policy_email_queue(email=email, language=language, version=version)
+            version.others_notified_through = batch[-1][0]
+            version.save(update_fields=["others_notified_through"])
             queued += len(batch)
 
 

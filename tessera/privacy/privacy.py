@@ -219,7 +219,8 @@ activities = [
 ]
 
 non_personal = {
-    "privacy.PolicyVersion": ["content_hash", "substance_hash", "register"],
+    # A progress mark: the keyed digest of the last address emailed, cleared when the emails are queued.
+    "privacy.PolicyVersion": ["content_hash", "substance_hash", "register", "others_notified_through"],
     "privacy.ConsentRecord": ["purpose", "text_version", "text_hash", "method", "withdrawal_method"],
     # The wording of a form, the same for everyone who saw it.
     "privacy.ConsentText": ["purpose", "version", "language", "text", "text_hash"],
@@ -401,3 +402,17 @@ def erase_subject(subject) -> list[ErasureOutcome]:
             kept_until=_("until you are notified, at the latest when the incident is closed"),
         ),
     ]
+
+
+def policy_recipients(*, before):
+    """Hook of the policy-change emails: people subscribed to our news (with an active consent)."""
+    return (
+        ConsentRecord.objects.filter(
+            purpose=ConsentRecord.Purpose.MARKETING,
+            answer=True,
+            withdrawn_at__isnull=True,
+            given_at__lte=before,
+        )
+        .exclude(email="")
+        .values_list("email", "shown_text__language")
+    )

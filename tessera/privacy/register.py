@@ -14,6 +14,8 @@ Each installed app may have a `privacy` module declaring:
 It may also extend the accounts' inactivity rule (accounts/privacy.py), which cannot import it:
 `inactivity_last_seen(user_ids) -> {user_id: datetime}` (activity this app sees, e.g. a card view),
 `inactivity_choice(user) -> "anonymise" | "delete" | None` and `inactivity_anonymise(user)`.
+And it names the addresses it holds a live relationship with, who must hear of a substantial policy
+change: `policy_recipients(before) -> iterable of (email, language)` (relationships begun before then).
 
 `PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
 is malformed, naming the app and the field.
