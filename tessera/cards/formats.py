@@ -11,6 +11,8 @@ import segno
 import vobject
 from django.conf import settings
 
+from tessera.core.text import printable
+
 from .selectors import card_profile
 
 PHONE_TYPES = {"work": ["WORK", "VOICE"], "mobile": ["CELL", "VOICE"], "personal": ["HOME", "VOICE"]}
@@ -28,12 +30,15 @@ def card_uid(card) -> str:
 
 
 def card_vcard(card) -> bytes:
-    """A vCard 3.0 in UTF-8 with the photo embedded; iOS and Android contacts import it."""
-    profile = card_profile(card)
+    """A vCard 3.0 in UTF-8 with the photo embedded; iOS and Android contacts import it.
+
+    Text goes through `printable`: CR becomes a line break and other control characters are dropped.
+    """
+    profile = _printable(card_profile(card))
     vcard = vobject.vCard()
     vcard.add("uid").value = card_uid(card)
     vcard.add("n").value = vobject.vcard.Name(family=profile["last_name"], given=profile["first_name"])
-    vcard.add("fn").value = profile["full_name"] or card.title
+    vcard.add("fn").value = profile["full_name"] or printable(card.title)
     if profile["company"] or profile["department"]:
         vcard.add("org").value = [v for v in (profile["company"], profile["department"]) if v]
     if profile["job_title"]:
@@ -80,6 +85,16 @@ def card_vcard(card) -> bytes:
     source.value = f"{card_url(card)}/vcard"
     source.value_param = "uri"
     return _folded(vcard.serialize()).encode("utf-8")
+
+
+def _printable(value):
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    return value
 
 
 def _folded(text: str, limit: int = 75) -> str:

@@ -10,6 +10,8 @@ from django.utils import timezone
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
+from tessera.core.text import printable
+
 PRODID = "-//Tessera//Meetings//EN"
 
 
@@ -24,7 +26,11 @@ def content_type(method: str) -> str:
 
 
 def invitation_ics(*, event, attendee_email: str, url: str = "", method: str = "REQUEST") -> bytes:
-    """One VEVENT with that attendee only; `url` is their personal link (omitted when cancelling)."""
+    """One VEVENT with that attendee only; `url` is their personal link (omitted when cancelling).
+
+    The title and description go through `printable`: CR becomes a line break, other control
+    characters are dropped.
+    """
     zone = ZoneInfo(event.time_zone)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -37,8 +43,9 @@ def invitation_ics(*, event, attendee_email: str, url: str = "", method: str = "
     vevent.add("dtstamp", timezone.now().astimezone(UTC).replace(microsecond=0))
     vevent.add("dtstart", event.starts_at.astimezone(zone).replace(microsecond=0))
     vevent.add("dtend", event.ends_at.astimezone(zone).replace(microsecond=0))
-    vevent.add("summary", vText(event.title))
-    description = event.description
+    # Control characters are refused by calendar clients; CR would read as a line end.
+    vevent.add("summary", vText(printable(event.title)))
+    description = printable(event.description)
     if url:
         description = f"{description}\n\n{url}".strip()
         vevent.add("url", url)

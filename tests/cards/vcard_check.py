@@ -49,7 +49,8 @@ def strict_parse(data: bytes) -> dict[str, list[Property]]:
     assert octets.endswith("\r\n") and "\n" not in octets.replace("\r\n", ""), "lines end with CRLF"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lines = unfold_vcard_lines(octets.splitlines(True))
+        # Only CRLF ends a line: splitlines() would also split on octets such as 0x85 (in "ą", C4 85).
+        lines = unfold_vcard_lines([line + "\r\n" for line in octets.split("\r\n")[:-1]])
         groups, bare = [], []
         for line in lines:
             match = GROUP.match(line)
