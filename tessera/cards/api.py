@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 
 from tessera.accounts.api_keys import OrganisationKeyAuth
 from tessera.accounts.models import User
-from tessera.core.api import ApiError, error_responses
+from tessera.core.api import ApiError, error_responses, links
 
 from . import formats, services
 from .models import VISIBILITY_FIELDS, Card, CardsSettings, Lead, LeadWebhook
@@ -228,7 +228,18 @@ def webhook_delete(request, webhook_id: int = Path(..., ge=1, le=2**63 - 1)):
     return Status(204, None)
 
 
-@router.get("", response={200: list[CardOut], **error_responses(401)})
+@router.get(
+    "",
+    response={200: list[CardOut], **error_responses(401)},
+    openapi_extra=links(
+        200,
+        "slug",
+        "/0/slug",
+        ReadCard="tessera_cards_api_card_read",
+        UpdateCard="tessera_cards_api_card_update",
+        DeactivateCard="tessera_cards_api_card_deactivate",
+    ),
+)
 def card_list(request):
     return [_out(c) for c in Card.objects.filter(organisation=request.organisation).select_related("owner")]
 

@@ -41,6 +41,23 @@ def error_responses(*codes: int) -> dict[int, type[ErrorOut]]:
     return dict.fromkeys(codes, ErrorOut)
 
 
+def links(status: int, parameter: str, pointer: str, **operations: str) -> dict:
+    """`openapi_extra` declaring OpenAPI links: which operations take this answer's `pointer` as `parameter`.
+
+    Generated clients and the stateful fuzzing of the test suite follow them.
+    """
+    return {
+        "responses": {
+            str(status): {
+                "links": {
+                    name: {"operationId": operation, "parameters": {parameter: f"$response.body#{pointer}"}}
+                    for name, operation in operations.items()
+                }
+            }
+        }
+    }
+
+
 def accepted_language(request) -> str:
     """The first language of Accept-Language the product speaks; English when none is asked for."""
     for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):

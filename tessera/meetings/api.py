@@ -1,7 +1,7 @@
 """Meetings API for organisations: create, read, update and cancel events with an organisation API key."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema, Status
 
 from tessera.accounts.api_keys import OrganisationKeyAuth
-from tessera.core.api import error_responses
+from tessera.core.api import error_responses, links
 from tessera.core.ratelimit import limit_hit
 
 from . import selectors, services
@@ -43,7 +43,7 @@ class InviteeIn(Schema):
     language: Literal["", "fr", "en"] = Field("", description="fr or en; empty for the event's language.")
 
 
-Invitee = str | InviteeIn
+Invitee = Annotated[str, Field(min_length=3, max_length=254, json_schema_extra=EMAIL)] | InviteeIn
 
 
 class EventOut(Schema):
@@ -179,11 +179,26 @@ def _throttled(request) -> bool:
     ).allowed
 
 
+def _event_links(status: int, pointer: str) -> dict:
+    return links(
+        status,
+        "event_id",
+        pointer,
+        ReadEvent="tessera_meetings_api_event_read",
+        UpdateEvent="tessera_meetings_api_event_update",
+        CancelEvent="tessera_meetings_api_event_cancel",
+    )
+
+
 def _not_found():
     return Status(404, {"detail": _("No such event."), "errors": {}})
 
 
-@router.post("/events", response={201: EventCreatedOut, **error_responses(400, 401, 422, 429)})
+@router.post(
+    "/events",
+    response={201: EventCreatedOut, **error_responses(400, 401, 422, 429)},
+    openapi_extra=_event_links(201, "/id"),
+)
 def event_create(request, payload: EventIn):
     if _throttled(request):
         return Status(429, {"detail": _("Too many requests."), "errors": {}})
@@ -229,7 +244,11 @@ def event_create(request, payload: EventIn):
     )
 
 
-@router.get("/events", response={200: list[EventOut], **error_responses(401)})
+@router.get(
+    "/events",
+    response={200: list[EventOut], **error_responses(401)},
+    openapi_extra=_event_links(200, "/0/id"),
+)
 def event_list(request):
     return [_out(event) for event in selectors.event_list_of_organisation(organisation=request.organisation)]
 
