@@ -3,6 +3,13 @@
 `email_queue*` must be called inside the transaction of the action that causes the email; delivery is
 enqueued only once that transaction commits, and a periodic sweep picks up whatever a crash or an
 outage left behind. Retries back off exponentially and never give up on a temporary failure.
+
+Credentials never sit in clear: an email whose bodies or attachments hold a link with a secret in its
+fragment, or a link to one of our routes with a credential path parameter (CREDENTIAL_PARAMETERS:
+`token`, `key`, ...), must be queued `confidential=True` or `email_queue` raises UnsealedCredential. The
+rule reads the links themselves, so a new email (a ticket link, a death-notice link) is caught on its
+first run without being listed anywhere; a new route names its secret parameter `token` (a test checks
+that every route parameter is either a record name or a credential).
 """
 
 import enum

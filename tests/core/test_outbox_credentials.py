@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
 from tessera.accounts.models import User
@@ -82,6 +83,58 @@ def test_once_sent_a_sealed_email_is_kept_without_the_token_of_its_links(setting
     assert not stored.confidential
     assert "4f0e9b1d2a3c4e5f6a7b" not in stored.body_text + stored.body_html
     assert "http://testserver/accounts/password/reset/key/…-…/" in stored.body_text
+
+
+# Path parameters that name a record, not a secret: a link made of them grants nothing by itself (a
+# sign-in, an organisation key or a fragment secret is still needed). A new route's parameter must be
+# listed here, or named like a credential (tessera.core.outbox.CREDENTIAL_PARAMETERS) so the outbox seals
+# every email that carries it.
+RECORD_PARAMETERS = {
+    "action",
+    "app_label",
+    "attachment_id",
+    "content_type_id",
+    "event_id",
+    "id",
+    "kind",
+    "object_id",
+    "org_slug",
+    "pk",
+    "provider_id",
+    "public_id",
+    "room_id",
+    "slug",
+    "url",
+    "version",
+    "webhook_id",
+}
+
+
+def _route_parameters() -> dict[str, str]:
+    found = {}
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+                continue
+            for converted, regex in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route):
+                found.setdefault(converted or regex, route)
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_route_parameter_is_either_a_record_name_or_a_credential_the_outbox_seals():
+    parameters = _route_parameters()
+    assert {"token", "key", "uidb36"} <= set(parameters)
+    unclassified = {
+        name: route
+        for name, route in parameters.items()
+        if name not in RECORD_PARAMETERS | outbox.CREDENTIAL_PARAMETERS
+    }
+    assert unclassified == {}
 
 
 # --- Every email flow of the product ------------------------------------------------------------------
