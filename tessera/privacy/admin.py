@@ -93,8 +93,22 @@ class RightsRequestAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind", "channel")
     search_fields = ("reference", "email", "requester_name")
     ordering = ("due_at",)
-    readonly_fields = ("reference", "due_at", "extended_at", "extension_reason", "closed_at", "outcome")
-    actions = ["carry_out_export", "carry_out_erasure", "carry_out_restriction", "uphold_objection"]
+    readonly_fields = (
+        "reference",
+        "due_at",
+        "extended_at",
+        "extension_reason",
+        "closed_at",
+        "outcome",
+        "requester_email",
+    )
+    actions = [
+        "carry_out_export",
+        "carry_out_erasure",
+        "carry_out_restriction",
+        "uphold_objection",
+        "carry_out_directive",
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False  # kept to prove the answer (legal retention); the retention job deletes them
@@ -193,6 +207,23 @@ class RightsRequestAdmin(admin.ModelAdmin):
         )
         self._done(request, message, count)
 
+    def has_carry_out_directive_permission(self, request):
+        return request.user.has_perm("privacy.carry_out_directive")
+
+    @admin.action(
+        description=_("Death notice verified: carry out the directive"), permissions=["carry_out_directive"]
+    )
+    def carry_out_directive(self, request, queryset):
+        count = self._carry_out(
+            request, queryset, lambda record: services.directive_carry_out(record=record, actor=request.user)
+        )
+        message = ngettext(
+            "Directive carried out for %(count)d death notice; the person named was told.",
+            "Directives carried out for %(count)d death notices; the people named were told.",
+            count,
+        )
+        self._done(request, message, count)
+
     @admin.display(description=_("time left"))
     def days_left(self, obj):
         return _days_left(obj)
@@ -218,8 +249,9 @@ class RightsRequestAdmin(admin.ModelAdmin):
         ]
         if obj is None:
             return [(None, {"fields": main})]
+        presented = ["requester_email"] if obj.requester_email else []  # a death notice: who presented it
         return [
-            (None, {"fields": ["reference", *main]}),
+            (None, {"fields": ["reference", *main, *presented]}),
             (_("Answer"), {"fields": ["status", "answer", "outcome", "closed_at"]}),
             (_("Deadline"), {"fields": ["due_at", "extended_at", "extension_reason", "extend_with_reason"]}),
         ]

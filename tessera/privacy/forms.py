@@ -51,3 +51,15 @@ class DirectiveForm(forms.Form):
         ):
             raise forms.ValidationError(_("Name the person who should receive your data, and their email."))
         return data
+
+
+class DeathNoticeForm(forms.Form):
+    deceased_email = forms.EmailField(label=_("Email address of the person who died"), max_length=254)
+    details = forms.CharField(
+        label=_("Date of death, and how we can check it"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        help_text=_(
+            "For instance the reference of the death certificate; our data protection officer may ask you for a copy."
+        ),
+    )

@@ -160,6 +160,8 @@ class RightsRequest(models.Model):
     channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
     email = models.EmailField(_("email"), db_index=True)
     requester_name = models.CharField(_("name"), max_length=200, blank=True)
+    # Set when someone other than the person concerned presents the request (a death notice).
+    requester_email = models.EmailField(_("presented by"), blank=True)
     postal_address = models.TextField(_("postal address"), blank=True)
     details = models.TextField(_("request"), blank=True)
     identity_verified = models.BooleanField(_("identity verified"), default=False)
@@ -181,6 +183,7 @@ class RightsRequest(models.Model):
         verbose_name = _("rights request")
         verbose_name_plural = _("rights requests")
         ordering = ["due_at"]
+        permissions = [("carry_out_directive", _("Can verify a death notice and carry out the directive"))]
 
     def __str__(self):
         return f"{self.reference} {self.get_kind_display()}"
@@ -234,6 +237,23 @@ class PostMortemDirective(models.Model):
 
     def __str__(self):
         return f"{self.get_instruction_display()} {self.created_at:%Y-%m-%d}"
+
+
+class DirectiveExport(models.Model):
+    """The data of a deceased person, for the person their directive names; reached by a one-time link."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    request = models.ForeignKey(RightsRequest, on_delete=models.CASCADE, related_name="directive_exports")
+    archive = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export for the person named in a directive")
+
+    def __str__(self):
+        return f"export {self.pk}"
 
 
 class Incident(models.Model):

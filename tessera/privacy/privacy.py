@@ -6,7 +6,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import ConsentRecord, Incident, PostMortemDirective, ProcessingLimit, RightsLink, RightsRequest
+from .models import (
+    ConsentRecord,
+    DirectiveExport,
+    Incident,
+    PostMortemDirective,
+    ProcessingLimit,
+    RightsLink,
+    RightsRequest,
+)
 from .register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
 from .retention import batched_delete, batched_update
 
@@ -53,7 +61,9 @@ def _rights_retention(*, now) -> int:
 
 
 def _directive_retention(*, now) -> int:
-    return batched_delete(PostMortemDirective.objects.filter(revoked_at__lt=now).order_by())
+    count = batched_delete(PostMortemDirective.objects.filter(revoked_at__lt=now).order_by())
+    count += batched_delete(DirectiveExport.objects.filter(expires_at__lt=now).order_by())
+    return count
 
 
 def _incident_retention(*, now) -> int:
@@ -145,6 +155,7 @@ activities = [
                 "answer",
                 "outcome",
                 "extension_reason",
+                "requester_email",
             ],
             "privacy.RightsLink": ["email"],
             "privacy.ProcessingLimit": ["email", "reason"],
@@ -172,14 +183,25 @@ activities = [
         legal_basis_detail=_("French Data Protection Act (Loi Informatique et Libertés), art. 85."),
         data_subjects=(_("People who gave directives"), _("The person they named")),
         data_categories=(_("Email address"), _("Instruction, and name and email of the person named")),
-        fields={"privacy.PostMortemDirective": ["email", "trusted_person_name", "trusted_person_email"]},
-        recipients=(DPO,),
-        sub_processors=("hosting",),
+        fields={
+            "privacy.PostMortemDirective": ["email", "trusted_person_name", "trusted_person_email"],
+            "privacy.DirectiveExport": ["archive"],
+        },
+        recipients=(DPO, _("The person you name, if your directive is to communicate your data")),
+        sub_processors=("hosting", "email"),
         retention=Retention(
-            description=_("Until you revoke them; revoked directives are deleted."),
+            description=_(
+                "Until you revoke them; revoked directives are deleted. After a death notice verified by "
+                "our staff, the directive is carried out; data communicated to the person named waits for "
+                "them 30 days behind a one-time link, then is deleted."
+            ),
             apply=_directive_retention,
         ),
-        security_measures=(_("Changed only after proof of control of the address"),),
+        security_measures=(
+            _("Changed only after proof of control of the address"),
+            _("A death notice is presented by the person named, after proof of control of their address"),
+            _("Communicated data is reached by a link sent to the person named, valid 30 days"),
+        ),
     ),
     Activity(
         name="privacy.incidents",
@@ -228,6 +250,7 @@ non_personal = {
     "privacy.RightsLink": ["token_hash", "language"],
     "privacy.ProcessingLimit": ["kind"],
     "privacy.PostMortemDirective": ["instruction"],
+    "privacy.DirectiveExport": ["token_hash"],
     "privacy.RetentionRun": ["activity"],
 }
 
@@ -324,6 +347,13 @@ def export_subject(subject) -> list[ExportSection]:
         }
         for d in PostMortemDirective.objects.filter(email=subject.email)
     ]
+    # The person named in someone's directives holds their own name and address there (not the author's).
+    named = [
+        {"named_as": d.trusted_person_name, "your_email": d.trusted_person_email, "since": _iso(d.created_at)}
+        for d in PostMortemDirective.objects.filter(
+            trusted_person_email=subject.email, revoked_at__isnull=True
+        )
+    ]
     incidents = [
         {
             "title": i.title,
@@ -353,6 +383,14 @@ def export_subject(subject) -> list[ExportSection]:
         ExportSection(activity="privacy.rights_requests", category="rights_requests", rows=requests),
         ExportSection(activity="privacy.rights_requests", category="restrictions_objections", rows=limits),
         ExportSection(activity="privacy.post_mortem", category="post_mortem_directives", rows=directives),
+        ExportSection(
+            activity="privacy.post_mortem",
+            category="directives_naming_you",
+            rows=named,
+            description=_(
+                "Someone named you in their directives after death; who stays private while they live."
+            ),
+        ),
         ExportSection(
             activity="privacy.incidents",
             category="incidents_concerning_you",

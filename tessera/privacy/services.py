@@ -22,6 +22,7 @@ from tessera.core.outbox import email_queue_template
 from .models import (
     ConsentRecord,
     ConsentText,
+    DirectiveExport,
     PostMortemDirective,
     ProcessingLimit,
     RightsLink,
@@ -622,6 +623,146 @@ def directive_revoke(*, email: str) -> int:
     if count:
         security_event_record(action="privacy.directive_revoked", email=email)
     return count
+
+
+# --- Death notices: carrying out the directives --------------------------------------------------
+
+DIRECTIVE_EXPORT_DAYS = 30
+
+
+def directives_naming(email: str):
+    """Directives in force that name this address as the person to act after the author's death."""
+    return PostMortemDirective.objects.filter(
+        trusted_person_email=email.strip().lower(), revoked_at__isnull=True
+    )
+
+
+@transaction.atomic
+def death_notice_present(
+    *, presenter_email: str, deceased_email: str, details: str, channel: str, request=None
+) -> RightsRequest:
+    """The person a directive names reports its author's death; staff verify it before anything happens.
+
+    Only the person named, proven by a one-time link to their address, can present it.
+    """
+    presenter_email, deceased_email = presenter_email.strip().lower(), deceased_email.strip().lower()
+    directive = directives_naming(presenter_email).filter(email=deceased_email).first()
+    if directive is None:
+        raise RightsRequestError(
+            gettext("No directive of this person names you. Write to our data protection officer.")
+        )
+    record = rights_request_create(
+        email=deceased_email,
+        kind=RightsRequest.Kind.POST_MORTEM,
+        channel=channel,
+        details=details,
+        requester_name=directive.trusted_person_name,
+        identity_verified=False,
+        request=request,
+    )
+    record.requester_email = presenter_email
+    record.save(update_fields=["requester_email"])
+    security_event_record(
+        action="privacy.death_notice_presented",
+        email=presenter_email,
+        request=request,
+        data={"reference": record.reference, "instruction": directive.instruction},
+    )
+    return record
+
+
+@transaction.atomic
+def directive_carry_out(*, record: RightsRequest, actor=None, language: str | None = None) -> RightsRequest:
+    """Staff verified the death notice: carry out the directive (erase, communicate to the person named,
+    or keep), answer the person named, and log it."""
+    values = {"ref": record.reference}
+    if record.kind != RightsRequest.Kind.POST_MORTEM or not record.requester_email:
+        raise RightsRequestError(gettext("%(ref)s is not a death notice.") % values)
+    if not record.is_open:
+        raise RightsRequestError(gettext("%(ref)s is already answered.") % values)
+    directive = directives_naming(record.requester_email).filter(email=record.email).first()
+    if directive is None:
+        raise RightsRequestError(
+            gettext("%(ref)s: the directive was revoked or no longer names this person.") % values
+        )
+    record.identity_verified = True
+    record.save(update_fields=["identity_verified"])
+    instruction = directive.instruction
+    outcome = {
+        "done": "post_mortem",
+        "instruction": instruction,
+        "directive_given": directive.created_at.isoformat(),
+    }
+    url = ""
+    language = language or _requester_language(record.requester_email)
+    if instruction == PostMortemDirective.Instruction.COMMUNICATE:
+        from .exports import export_build, export_zip
+
+        archive = export_zip(export_build(subject_resolve(record.email), language=language))
+        token = secrets.token_urlsafe(32)
+        DirectiveExport.objects.create(
+            token_hash=_token_hash(token),
+            request=record,
+            archive=archive,
+            expires_at=timezone.now() + timedelta(days=DIRECTIVE_EXPORT_DAYS),
+        )
+        with translation.override(language):
+            url = absolute(reverse("privacy:directive_export", args=[token]))
+        outcome["communicated_bytes"] = len(archive)
+    elif instruction == PostMortemDirective.Instruction.ERASE:
+        result = erasure_apply(subject_resolve(record.email))
+        outcome.update(existed=result["existed"], outcomes=result["outcomes"])
+    rights_request_close(
+        record=record, answer=f"directive carried out: {instruction}", outcome=outcome, actor=actor
+    )
+    security_event_record(
+        action="privacy.directive_carried_out",
+        actor=actor,
+        data={"reference": record.reference, "instruction": instruction},
+    )
+    email_queue_template(
+        to=record.requester_email,
+        template="privacy/email/directive_carried_out",
+        context={
+            "record": record,
+            "instruction": instruction,
+            "url": url,
+            "days": DIRECTIVE_EXPORT_DAYS,
+        },
+        language=language,
+        kind="privacy_directive_carried_out",
+        confidential=True,  # the link opens a deceased person's data
+    )
+    return record
+
+
+def directive_export_check(*, token: str) -> DirectiveExport:
+    export = DirectiveExport.objects.filter(token_hash=_token_hash(token)).first()
+    if export is None:
+        raise RightsLinkError("invalid")
+    if export.downloaded_at is not None:
+        raise RightsLinkError("used")
+    if export.expires_at <= timezone.now():
+        raise RightsLinkError("expired")
+    return export
+
+
+@transaction.atomic
+def directive_export_download(*, token: str, request=None) -> bytes:
+    """Hand the archive to the person named, once; it is deleted at once after."""
+    export = directive_export_check(token=token)
+    if not DirectiveExport.objects.filter(pk=export.pk, downloaded_at__isnull=True).update(
+        downloaded_at=timezone.now()
+    ):
+        raise RightsLinkError("used")
+    archive = bytes(export.archive)
+    DirectiveExport.objects.filter(pk=export.pk).update(archive=b"")
+    security_event_record(
+        action="privacy.directive_export_downloaded",
+        request=request,
+        data={"reference": export.request.reference},
+    )
+    return archive
 
 
 # --- One-time links of the rights portal ----------------------------------------------------------

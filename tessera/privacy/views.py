@@ -13,7 +13,7 @@ from tessera.core.http import cookie_free
 from tessera.core.ratelimit import limit_hit, rate_limited
 
 from . import services
-from .forms import DirectiveForm, ObjectionForm, RectificationForm, RightsEmailForm
+from .forms import DeathNoticeForm, DirectiveForm, ObjectionForm, RectificationForm, RightsEmailForm
 from .models import ConsentRecord, PostMortemDirective, ProcessingLimit, RightsRequest
 from .policy import RESTRICTION_EFFECTS, policy_context, register_csv, register_export
 
@@ -45,6 +45,7 @@ ACTIONS = (
     "withdraw",
     "directive",
     "revoke_directive",
+    "death_notice",
 )
 
 
@@ -175,6 +176,8 @@ def _portal(
         "has_account": user is not None,
         "objection_form": forms.get("object") or ObjectionForm(),
         "directive_form": forms.get("directive") or DirectiveForm(),
+        "named_in_directives": services.directives_naming(email).exists(),
+        "death_notice_form": forms.get("death_notice") or DeathNoticeForm(),
         "actions_url_prefix": "account_rights_act" if account else "rights_act",
     }
     return render(request, "privacy/portal.html", context, status=status)
@@ -243,8 +246,49 @@ def _act(request, action, *, email, channel, portal_token="", account=False):
         return _portal(
             request, **portal, notice=_("Your directives are recorded. You can change or revoke them.")
         )
+    if action == "death_notice":
+        return _death_notice(request, email, channel, portal)
     services.directive_revoke(email=email)
     return _portal(request, **portal, notice=_("Your directives are revoked."))
+
+
+def _death_notice(request, email, channel, portal):
+    form = DeathNoticeForm(request.POST)
+    if form.is_valid():
+        try:
+            record = services.death_notice_present(
+                presenter_email=email,
+                deceased_email=form.cleaned_data["deceased_email"],
+                details=form.cleaned_data["details"],
+                channel=channel,
+                request=request,
+            )
+        except services.RightsRequestError as error:
+            form.add_error("deceased_email", str(error))
+        else:
+            notice = _(
+                "Your notice is recorded (%(ref)s). Our data protection officer checks it, then carries out "
+                "the directive and writes to you."
+            ) % {"ref": record.reference}
+            return _portal(request, **portal, notice=notice)
+    return _portal(request, **portal, forms={"death_notice": form}, status=400)
+
+
+@cookie_free
+@referrer_policy("strict-origin")
+def directive_export(request, token):
+    """The data a deceased person's directive communicates to the person it names (GET shows a button,
+    so that mail scanners opening the link do not spend it)."""
+    try:
+        if request.method == "POST":
+            archive = services.directive_export_download(token=token, request=request)
+            response = HttpResponse(archive, content_type="application/zip")
+            response["Content-Disposition"] = 'attachment; filename="communicated-data.zip"'
+            return response
+        services.directive_export_check(token=token)
+    except services.RightsLinkError as error:
+        return _link_error(request, error.reason)
+    return render(request, "privacy/directive_export.html", {"token": token})
 
 
 def _rectify(email, channel, data, request):
