@@ -282,3 +282,16 @@ def test_invitations_are_capped_per_organisation_and_day(client, settings, acme_
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         again = call(client, "post", "/events", acme_key, payload(invitees=["e@example.com"]))
         assert again.status_code == 201, again.content
+
+
+def test_the_daily_cap_also_holds_on_the_web_form_of_a_member(client, settings, acme, acme_key):
+    from .conftest import create_form
+
+    settings.TESSERA_MEETINGS = {"org_invitations_per_day": 3}
+    assert call(client, "post", "/events", acme_key, payload()).status_code == 201  # two invitees
+    member = User.objects.get(email="boss@acme.example")
+    client.force_login(member)
+    starts = timezone.now() + timedelta(days=3)
+    refused = form_post(client, "/en/m/new/", create_form(starts, organiser_email="boss@acme.example"))
+    assert refused.status_code == 400 and "limit of 3 invitations per day" in refused.content.decode()
+    assert Event.objects.count() == 1 and Invitation.objects.count() == 2
