@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
@@ -206,3 +207,46 @@ def test_every_email_that_carries_a_tokenised_link_is_sealed(django_capture_on_c
         "cards_invitation",
         "meetings_invitation",
     } <= tokenised_kinds, tokenised_kinds
+
+
+def test_the_back_office_never_shows_a_sealed_email(client, settings, tmp_path):
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(email="support@operator.example", is_staff=True)
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "unused"})
+    staff.user_permissions.set(Permission.objects.filter(codename__endswith="_outboxmessage"))
+    client.force_login(staff)
+    link = CREDENTIAL_LINKS[2]
+    with override_settings(EMAIL_PORT=1):  # the relay is down: the message waits, sealed
+        message = _queue(
+            f"Your link: {link}",
+            html=f'<a href="{link}">open</a>',
+            confidential=True,
+            attachments=(("link.txt", link.encode(), "text/plain"),),
+        )
+    secret = link.rstrip("/").rsplit("/", 1)[1]
+    attachment = message.attachments.get()
+    pages = [
+        client.get("/admin/core/outboxmessage/"),
+        client.get(f"/admin/core/outboxmessage/{message.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert secret not in page.content.decode() and "sealed:v1:" not in page.content.decode()
+    # Nor can it be found by searching for its token.
+    found = client.get("/admin/core/outboxmessage/", {"q": secret}).content.decode()
+    assert f"/admin/core/outboxmessage/{message.pk}/change/" not in found
+    assert "Sealed" in pages[1].content.decode()
+    assert client.get(f"/admin/core/outboxmessage/{message.pk}/html/").status_code == 404
+    assert (
+        client.get(f"/admin/core/outboxmessage/{message.pk}/attachments/{attachment.pk}/").status_code == 404
+    )
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    assert outbox.outbox_deliver(message_id=message.pk, now=timezone.now() + timedelta(days=1))
+    sent = client.get(f"/admin/core/outboxmessage/{message.pk}/change/").content.decode()
+    assert "Your link: http://testserver/privacy/rights/link/…/" in sent and secret not in sent
+    html = client.get(f"/admin/core/outboxmessage/{message.pk}/html/")
+    assert html.status_code == 200 and secret not in html.content.decode()
