@@ -214,9 +214,12 @@ class RightsRequestAdmin(admin.ModelAdmin):
         description=_("Death notice verified: carry out the directive"), permissions=["carry_out_directive"]
     )
     def carry_out_directive(self, request, queryset):
-        count = self._carry_out(
-            request, queryset, lambda record: services.directive_carry_out(record=record, actor=request.user)
-        )
+        def carry_out(record):
+            services.directive_carry_out(record=record, actor=request.user)
+            # In the back-office history too, next to the security log entry the service writes.
+            self.log_change(request, record, [{"changed": {"fields": ["status", "outcome"]}}])
+
+        count = self._carry_out(request, queryset, carry_out)
         message = ngettext(
             "Directive carried out for %(count)d death notice; the person named was told.",
             "Directives carried out for %(count)d death notices; the people named were told.",

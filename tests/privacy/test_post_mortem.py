@@ -107,6 +107,9 @@ def test_communicate_the_person_named_receives_a_one_time_link_to_the_data(
     assert {"privacy.death_notice_presented", "privacy.directive_carried_out"} <= actions
     carried = SecurityEvent.objects.get(action="privacy.directive_carried_out")
     assert carried.actor_id == staff.pk and carried.data["reference"] == record.reference
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.filter(user=staff, object_id=str(record.pk)).exists()
 
 
 def test_erase_the_data_is_erased_once_staff_verified_the_notice(anonymous, author, user, staff_client):
