@@ -143,3 +143,9 @@ def test_a_crash_among_the_other_addresses_resumes_without_emailing_anyone_twice
     monkeypatch.setattr(policy, "email_queue_template", real_queue)
     assert policy_change_notify(version_id=version.pk) == 4
     assert sorted(r for r, _language in _recipients()) == sorted(addresses)
+
+
+def test_the_policy_says_who_is_told_of_a_substantial_change(client):
+    html = client.get("/en/privacy/").content.decode()
+    assert "every organiser of a meeting still to come" in html
+    assert "every visitor of a card still awaiting an answer" in html
