@@ -556,12 +556,27 @@ def _role_of(*, organisation: Organisation, user: User | None) -> str | None:
     return membership.role if membership else None
 
 
+def _csv_unreadable(reader) -> ValidationError:
+    # The csv module refuses some files outright: a field over its 131,072-character limit, for one.
+    return ValidationError(_("Line %(line)s of the file is not valid CSV.") % {"line": reader.line_num})
+
+
+def _csv_rows(reader):
+    try:
+        yield from reader
+    except csv.Error:
+        raise _csv_unreadable(reader) from None
+
+
 def invitations_import_preview(
     *, organisation: Organisation, csv_text: str, invited_by: User | None = None
 ) -> list[dict]:
     """Validate a CSV row by row without writing anything; every row carries its errors."""
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error:
+        raise _csv_unreadable(reader) from None
     if "email" not in header:
         raise ValidationError(_("The file needs a header row with at least an “email” column."))
     unknown = set(header) - set(IMPORT_COLUMNS)
@@ -569,7 +584,7 @@ def invitations_import_preview(
         raise ValidationError(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(sorted(unknown))})
     rows, seen = [], set()
     importer_role = _role_of(organisation=organisation, user=invited_by)
-    for number, raw in enumerate(reader, start=2):
+    for number, raw in enumerate(_csv_rows(reader), start=2):
         if number - 1 > MAX_IMPORT_ROWS:
             raise ValidationError(
                 ngettext("At most %(n)s row per import.", "At most %(n)s rows per import.", MAX_IMPORT_ROWS)
