@@ -48,7 +48,7 @@ def links(status: int, parameter: str, pointer: str, **operations: str) -> dict:
     """
     return {
         "responses": {
-            str(status): {
+            status: {  # an int, as Ninja keys its own responses, so the two merge
                 "links": {
                     name: {"operationId": operation, "parameters": {parameter: f"$response.body#{pointer}"}}
                     for name, operation in operations.items()

@@ -1,5 +1,7 @@
 """The OpenAPI document says what the server does: errors, null, constraints, language."""
 
+import json
+
 import pytest
 from django.utils import translation
 
@@ -13,6 +15,19 @@ def _operations(client):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             yield f"{method.upper()} {path}", operation, document
+
+
+def test_the_document_has_no_duplicate_keys(client):
+    """Swagger UI reads the document as YAML and refuses it whole on a repeated key (json.loads keeps the last)."""
+    repeated = []
+
+    def pairs(items):
+        keys = [key for key, _value in items]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(items)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=pairs)
+    assert repeated == []
 
 
 def test_every_operation_documents_its_errors_with_the_error_body(client):
