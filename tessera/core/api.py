@@ -31,9 +31,17 @@ class ErrorOut(Schema):
 class ApiError(HttpError):
     """An error answer that names the fields at fault, e.g. from a service's ValidationError."""
 
-    def __init__(self, status_code: int, message: str, errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        errors: dict[str, list[str]] | None = None,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(status_code, message)
         self.errors = errors or {}
+        self.retry_after = retry_after
 
 
 def error_responses(*codes: int) -> dict[int, type[ErrorOut]]:
@@ -118,7 +126,12 @@ def error_handlers_install(api) -> None:
         detail = str(exc)
         if exc.status_code == 400 and detail.startswith("Cannot parse request body"):
             detail = _("The request body is not valid JSON.")
-        return _error(api, request, exc.status_code, detail, getattr(exc, "errors", None))
+        response = _error(api, request, exc.status_code, detail, getattr(exc, "errors", None))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            # RFC 9110 §10.2.3: a client that is told when to come back does not have to guess.
+            response["Retry-After"] = str(max(1, int(retry_after)))
+        return response
 
     def not_found(request, exc: Http404):
         return _error(api, request, 404, _("Not found."))

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema, Status
 
 from tessera.accounts.api_keys import OrganisationKeyAuth
-from tessera.core.api import error_responses, links
+from tessera.core.api import ApiError, error_responses, links
 from tessera.core.ratelimit import limit_hit
 
 from . import selectors, services
@@ -172,11 +172,16 @@ def _aware(value: datetime | None, zone: str) -> datetime | None:
     return value.replace(tzinfo=ZoneInfo(zone))
 
 
-def _throttled(request) -> bool:
+def _throttle(request) -> None:
     limit, period = meetings_setting("api_per_organisation")
-    return not limit_hit(
-        scope="meetings.api", key=str(request.organisation.pk), limit=limit, period=period
-    ).allowed
+    verdict = limit_hit(scope="meetings.api", key=str(request.organisation.pk), limit=limit, period=period)
+    if not verdict.allowed:
+        raise ApiError(429, _("Too many requests."), retry_after=verdict.retry_after)
+
+
+def _quota_exceeded(error: services.InvitationQuotaExceeded) -> ApiError:
+    body = _error(_("The organisation's invitations for today are used up."), error)
+    return ApiError(429, body["detail"], body["errors"], retry_after=error.retry_after)
 
 
 def _event_links(status: int, pointer: str) -> dict:
@@ -200,16 +205,16 @@ def _not_found():
     openapi_extra=_event_links(201, "/id"),
 )
 def event_create(request, payload: EventIn):
-    if _throttled(request):
-        return Status(429, {"detail": _("Too many requests."), "errors": {}})
+    _throttle(request)
     organiser_limit, period = meetings_setting("create_per_organiser")
-    if not limit_hit(
+    verdict = limit_hit(
         scope="meetings.create_per_organiser",
         key=payload.organiser_email.strip().lower(),
         limit=organiser_limit,
         period=period,
-    ).allowed:
-        return Status(429, {"detail": _("Too many events for this organiser address."), "errors": {}})
+    )
+    if not verdict.allowed:
+        raise ApiError(429, _("Too many events for this organiser address."), retry_after=verdict.retry_after)
     try:
         created = services.event_create_by_organisation(
             organisation=request.organisation,
@@ -229,7 +234,7 @@ def event_create(request, payload: EventIn):
             reminder_enabled=payload.reminder_enabled,
         )
     except services.InvitationQuotaExceeded as error:
-        return Status(429, _error(_("The organisation's invitations for today are used up."), error))
+        raise _quota_exceeded(error) from error
     except ValidationError as error:
         return Status(400, _error(_("The event is not valid."), error))
     confirmed = created.event.verified_at is not None
@@ -280,7 +285,7 @@ def event_update(request, payload: EventPatch, event_id: str = EVENT_ID):
     except services.EventNotEditable:
         return Status(409, {"detail": _("The event was cancelled or has ended."), "errors": {}})
     except services.InvitationQuotaExceeded as error:
-        return Status(429, _error(_("The organisation's invitations for today are used up."), error))
+        raise _quota_exceeded(error) from error
     except ValidationError as error:
         return Status(400, _error(_("The change is not valid."), error))
     event.refresh_from_db()

@@ -148,3 +148,15 @@ def invitations_created_count(*, organisation_id: int, since: datetime) -> int:
     return Invitation.objects.filter(
         event__organisation_id=organisation_id, kind=Invitation.Kind.INVITEE, created_at__gte=since
     ).count()
+
+
+def invitations_created_first(*, organisation_id: int, since: datetime) -> datetime | None:
+    """When the oldest invitation counted by `invitations_created_count` was created."""
+    return (
+        Invitation.objects.filter(
+            event__organisation_id=organisation_id, kind=Invitation.Kind.INVITEE, created_at__gte=since
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )

@@ -42,7 +42,12 @@ class EventNotEditable(Exception):
 
 
 class InvitationQuotaExceeded(ValidationError):
-    """The organisation has created its invitations for the day; nothing of the request was kept."""
+    """The organisation has created its invitations for the day; nothing of the request was kept.
+
+    `retry_after` is the number of seconds until the oldest invitation of the window stops counting.
+    """
+
+    retry_after: int = 3600
 
 
 @dataclass
@@ -393,12 +398,9 @@ def _invitation_quota_check(*, organisation_id: int | None, adding: int, now) ->
     # Serialises an organisation's concurrent requests so that two cannot both pass the count.
     list(Organisation.objects.select_for_update().filter(pk=organisation_id).values_list("pk", flat=True))
     limit = meetings_setting("org_invitations_per_day")
-    if (
-        selectors.invitations_created_count(organisation_id=organisation_id, since=now - timedelta(days=1))
-        + adding
-        > limit
-    ):
-        raise InvitationQuotaExceeded(
+    since = now - timedelta(days=1)
+    if selectors.invitations_created_count(organisation_id=organisation_id, since=since) + adding > limit:
+        error = InvitationQuotaExceeded(
             {
                 "invitees": [
                     _("The organisation has reached its limit of %(limit)s invitations per day.")
@@ -406,6 +408,10 @@ def _invitation_quota_check(*, organisation_id: int | None, adding: int, now) ->
                 ]
             }
         )
+        oldest = selectors.invitations_created_first(organisation_id=organisation_id, since=since)
+        if oldest is not None:
+            error.retry_after = max(1, int((oldest - since).total_seconds()))
+        raise error
 
 
 def _marketing_consent_record(*, event: Event, user, language: str, version: str, now) -> None:

@@ -262,6 +262,8 @@ def test_invitations_are_capped_per_organisation_and_day(client, settings, acme_
     over = call(client, "post", "/events", acme_key, payload(invitees=["c@example.com", "d@example.com"]))
     assert over.status_code == 429
     assert over.json()["detail"] and "invitees" in over.json()["errors"]
+    # The client is told when the oldest invitation of the rolling day stops counting.
+    assert 86_000 < int(over["Retry-After"]) <= 86_400
     assert Event.objects.count() == 1 and Invitation.objects.count() == 2
     event_id, secret = first.json()["id"], first.json()["room_secret"]
     # Added through an update, past the cap: the whole update is refused, nothing kept or sent.
@@ -295,3 +297,13 @@ def test_the_daily_cap_also_holds_on_the_web_form_of_a_member(client, settings, 
     refused = form_post(client, "/en/m/new/", create_form(starts, organiser_email="boss@acme.example"))
     assert refused.status_code == 400 and "limit of 3 invitations per day" in refused.content.decode()
     assert Event.objects.count() == 1 and Invitation.objects.count() == 2
+
+
+def test_a_throttled_key_is_told_when_to_come_back(client, settings, acme_key):
+    settings.TESSERA_MEETINGS = {"api_per_organisation": (1, 60)}
+    assert call(client, "post", "/events", acme_key, payload()).status_code == 201
+    refused = call(client, "post", "/events", acme_key, payload(title="Again"))
+    assert refused.status_code == 429
+    assert refused.json() == {"detail": "Too many requests.", "errors": {}}
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert Event.objects.count() == 1
