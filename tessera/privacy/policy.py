@@ -6,6 +6,7 @@ import json
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
@@ -316,8 +317,6 @@ def policy_recipients_other(*, version: PolicyVersion, using: str = "default") -
     """
     from .services import subject_digest
 
-    User = get_user_model()
-    accounts = {e.lower() for e in User.objects.using(using).values_list("email", flat=True)}
     found: dict[str, str] = {}
     for module in registry.modules.values():
         hook = getattr(module, "policy_recipients", None)
@@ -325,8 +324,20 @@ def policy_recipients_other(*, version: PolicyVersion, using: str = "default") -
             continue
         for email, language in hook(before=version.published_at):
             email = (email or "").strip().lower()
-            if email and email not in accounts and email not in found:
+            if email and email not in found:
                 found[email] = language or settings.LANGUAGE_CODE
+    # Account holders are told as such (or joined after the change); looked up by chunks of addresses.
+    addresses = list(found)
+    for start in range(0, len(addresses), NOTIFY_BATCH):
+        chunk = addresses[start : start + NOTIFY_BATCH]
+        for email in (
+            get_user_model()
+            .objects.using(using)
+            .annotate(address=Lower("email"))
+            .filter(address__in=chunk)
+            .values_list("address", flat=True)
+        ):
+            found.pop(email, None)
     return sorted((subject_digest(email), email, language) for email, language in found.items())
 
 
