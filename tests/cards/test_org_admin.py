@@ -194,7 +194,7 @@ def test_api_creates_reads_updates_and_deactivates_cards(client, org, member, ap
         content_type="application/json",
         **_auth(api_key),
     )
-    assert created.status_code == 422 and "déjà une carte" in created.json()["detail"]
+    assert created.status_code == 422 and "already has a card" in created.json()["detail"]
     stranger = client.post(
         "/api/v1/cards/",
         {"owner_email": "admin@beta.example"},
