@@ -138,7 +138,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         if count:
             self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description=_("Carry out: access export (download the ZIP)"), permissions=["change"])
+    @admin.action(description=_("Carry out: access export (download the ZIP)"), permissions=["carry_out"])
     def carry_out_export(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, gettext("Select exactly one access request."), messages.ERROR)
@@ -159,7 +159,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{record.reference}-personal-data.zip"'
         return response
 
-    @admin.action(description=_("Carry out: erasure"), permissions=["change"])
+    @admin.action(description=_("Carry out: erasure"), permissions=["carry_out"])
     def carry_out_erasure(self, request, queryset):
         count = self._carry_out(
             request,
@@ -175,7 +175,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         )
         self._done(request, message, count)
 
-    @admin.action(description=_("Carry out: restriction"), permissions=["change"])
+    @admin.action(description=_("Carry out: restriction"), permissions=["carry_out"])
     def carry_out_restriction(self, request, queryset):
         count = self._carry_out(
             request,
@@ -192,7 +192,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         self._done(request, message, count)
 
     @admin.action(
-        description=_("Uphold the objection to legitimate-interest processing"), permissions=["change"]
+        description=_("Uphold the objection to legitimate-interest processing"), permissions=["carry_out"]
     )
     def uphold_objection(self, request, queryset):
         count = self._carry_out(
@@ -206,6 +206,10 @@ class RightsRequestAdmin(admin.ModelAdmin):
             count,
         )
         self._done(request, message, count)
+
+    def has_carry_out_permission(self, request):
+        # Acting on a person's data is more than editing the request's record: its own permission.
+        return request.user.has_perm("privacy.carry_out_rightsrequest")
 
     def has_carry_out_directive_permission(self, request):
         return request.user.has_perm("privacy.carry_out_directive")

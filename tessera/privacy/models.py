@@ -183,7 +183,13 @@ class RightsRequest(models.Model):
         verbose_name = _("rights request")
         verbose_name_plural = _("rights requests")
         ordering = ["due_at"]
-        permissions = [("carry_out_directive", _("Can verify a death notice and carry out the directive"))]
+        permissions = [
+            (
+                "carry_out_rightsrequest",
+                _("Can carry out a rights request (access export, erasure, restriction, objection)"),
+            ),
+            ("carry_out_directive", _("Can verify a death notice and carry out the directive")),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.get_kind_display()}"

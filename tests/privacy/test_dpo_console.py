@@ -327,6 +327,29 @@ def test_staff_carry_out_an_erasure_received_by_email_and_the_letter_lists_what_
     assert OutboxMessage.objects.filter(recipient=user.email, kind="privacy_erasure_done").exists()
 
 
+def test_editing_a_request_is_not_enough_to_carry_out_an_erasure(client, user):
+    """Carrying out a right acts on a person's data: it takes its own permission, not "change"."""
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Permission
+
+    record = _by_post("erasure", user.email)
+    clerk = get_user_model().objects.create_user("clerk@example.org", "pw-0123456789", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_rightsrequest", "change_rightsrequest"])
+    )
+    Authenticator.objects.create(user=clerk, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(clerk)
+    listing = client.get("/en/admin/privacy/rightsrequest/").content.decode()
+    assert 'value="carry_out_erasure"' not in listing
+    _act(client, "carry_out_erasure", record)
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+    record.refresh_from_db()
+    assert record.is_open
+    clerk.user_permissions.add(Permission.objects.get(codename="carry_out_rightsrequest"))
+    _act(client, "carry_out_erasure", record)
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
 def test_staff_carry_out_a_restriction_received_by_post(staff_client, staff, user):
     record = _by_post("restriction", user.email)
     _act(staff_client, "carry_out_restriction", record)
