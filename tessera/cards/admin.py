@@ -20,7 +20,6 @@ from .models import (
     CardInvitation,
     CardsSettings,
     CardTemplate,
-    InactivityNotice,
     Lead,
     LeadWebhook,
     WebhookDelivery,
@@ -310,12 +309,3 @@ class WebhookDeliveryAdmin(ViewOnlyAdmin):
     @admin.display(description=_("URL"), ordering="webhook__url")
     def webhook_url(self, obj):
         return obj.webhook.url
-
-
-@admin.register(InactivityNotice)
-class InactivityNoticeAdmin(ViewOnlyAdmin):
-    list_display = ("user", "warned_at")
-    search_fields = ("=user__email",)
-    list_select_related = ("user",)
-    date_hierarchy = "warned_at"
-    readonly_fields = ("user", "warned_at")

@@ -345,19 +345,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.status}"
-
-
-class InactivityNotice(models.Model):
-    """The warning email sent to a card account before it is deleted or anonymised for inactivity."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards_inactivity"
-    )
-    warned_at = models.DateTimeField(_("warned"))
-
-    class Meta:
-        verbose_name = _("inactivity warning")
-        verbose_name_plural = _("inactivity warnings")
-
-    def __str__(self):
-        return f"{self.user_id} {self.warned_at:%Y-%m-%d}"

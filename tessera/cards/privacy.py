@@ -19,7 +19,7 @@ from tessera.privacy.register import (
 from tessera.privacy.retention import batched_delete
 
 from . import fastpath
-from .models import Card, CardInvitation, CardsSettings, InactivityNotice, Lead, WebhookDelivery
+from .models import Card, CardInvitation, CardsSettings, Lead, WebhookDelivery
 
 CARDS = _("Cards")
 TLS = _("Encryption in transit (HTTPS/TLS)")
@@ -189,7 +189,6 @@ activities = [
                 "token_hash",
                 "invited_by",
             ],
-            "cards.InactivityNotice": ["user", "warned_at"],
         },
         recipients=(
             _("Anyone with the card's address, for the fields you show on the public page"),
@@ -204,10 +203,8 @@ activities = [
                 "anonymised if the organisation chose so. Unused invitations are deleted after 30 days."
             ),
             period=INACTIVITY_LIMIT,
-            # Warnings now live with the accounts' rule (copied there by a migration); the old ones go.
-            apply=lambda *, now: (
-                _old_invitations(now=now) + batched_delete(InactivityNotice.objects.order_by())
-            ),
+            # The 23/24-month rule itself is the accounts' one; cards plug into it through their hooks.
+            apply=_old_invitations,
         ),
         security_measures=(
             TLS,

@@ -17,6 +17,7 @@ from tessera.core.audit import security_event_record
 from . import dpo, services
 from .models import (
     ConsentRecord,
+    InactivityWarning,
     Incident,
     PolicyVersion,
     PostMortemDirective,
@@ -451,6 +452,14 @@ class ProcessingLimitAdmin(ReadOnlyAdmin):
 class PostMortemDirectiveAdmin(ReadOnlyAdmin):
     list_display = ("email", "instruction", "trusted_person_name", "created_at", "revoked_at")
     search_fields = ("email",)
+
+
+@admin.register(InactivityWarning)
+class InactivityWarningAdmin(ReadOnlyAdmin):
+    list_display = ("user", "warned_at")
+    search_fields = ("=user__email",)
+    list_select_related = ("user",)
+    date_hierarchy = "warned_at"
 
 
 @admin.register(PolicyVersion)

@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from tessera.accounts.models import Membership
 from tessera.cards import services
@@ -16,7 +15,6 @@ from tessera.cards.models import (
     Card,
     CardDailyStat,
     CardsSettings,
-    InactivityNotice,
     Lead,
     LeadWebhook,
     WebhookDelivery,
@@ -63,7 +61,6 @@ def _populate(org, card, n: int = 1) -> None:
         )
         services.card_assign(card=other, template=None, groups=[])
         CardDailyStat.objects.create(card=other, day=datetime.date(2026, 1, 1), views_qr=i + 1)
-        InactivityNotice.objects.create(user=other.owner, warned_at=timezone.now())
     services.card_assign(card=card, template=template, groups=[])
 
 
@@ -82,7 +79,6 @@ def test_every_cards_model_but_spent_challenges_is_registered():
         "cardinvitation",
         "cardssettings",
         "cardtemplate",
-        "inactivitynotice",
         "lead",
         "leadwebhook",
         "webhookdelivery",

@@ -20,14 +20,14 @@ from django.utils import timezone
 
 from tessera.accounts.api_keys import api_key_create
 from tessera.cards import services as cards
-from tessera.cards.models import CardDailyStat, CardsSettings, CardTemplate, InactivityNotice
+from tessera.cards.models import CardDailyStat, CardsSettings, CardTemplate
 from tessera.core.audit import security_event_record
 from tessera.core.models import OutboxAttachment
 from tessera.core.outbox import email_queue
 from tessera.meetings import services as meetings
 from tessera.meetings.models import MeetingSession
 from tessera.privacy import services as privacy
-from tessera.privacy.models import Incident, RetentionRun, RightsRequest
+from tessera.privacy.models import InactivityWarning, Incident, RetentionRun, RightsRequest
 from tessera.privacy.policy import policy_publish
 from tests.cards.conftest import lead_for, make_user
 
@@ -50,7 +50,7 @@ def world(settings):
     cards.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=owner)
     CardTemplate.objects.create(organisation=organisation, name="HQ")
     CardDailyStat.objects.create(card=card, day=timezone.now().date())
-    InactivityNotice.objects.create(user=owner, warned_at=timezone.now())
+    InactivityWarning.objects.create(user=owner, warned_at=timezone.now())
     Group.objects.create(name="support")
     app = SocialApp.objects.create(provider="google", name="Google", client_id="id", secret="s")
     social = SocialAccount.objects.create(user=owner, provider="google", uid="42")
