@@ -281,16 +281,8 @@ class RightsRequestAdmin(admin.ModelAdmin):
             obj.pk, obj.reference, obj.due_at = created.pk, created.reference, created.due_at
             obj._state.adding = False
             return
-        was_open = RightsRequest.objects.get(pk=obj.pk).is_open
-        if not obj.is_open and was_open:
-            obj.closed_at = timezone.now()
-        obj.save()
-        if data.get("extend_with_reason"):
-            services.rights_request_extend(record=obj, reason=data["extend_with_reason"], actor=request.user)
-        security_event_record(
-            action="privacy.request_updated",
-            actor=request.user,
-            data={"reference": obj.reference, "status": obj.status},
+        services.rights_request_update(
+            record=obj, extend_with_reason=data.get("extend_with_reason", ""), actor=request.user
         )
 
     def get_urls(self):

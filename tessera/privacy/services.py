@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -398,6 +399,29 @@ def rights_request_close(
     return record
 
 
+@transaction.atomic
+def rights_request_update(
+    *, record: RightsRequest, extend_with_reason: str = "", actor=None
+) -> RightsRequest:
+    """Save staff's edits of a request in the DPO console. Closing it goes through
+    `rights_request_close`, so it is stamped and logged like a right carried out; an extension through
+    `rights_request_extend`, which writes to the requester."""
+    was_open = RightsRequest.objects.select_for_update().get(pk=record.pk).is_open
+    record.save()
+    if was_open and not record.is_open:
+        rights_request_close(
+            record=record, refused=record.status == RightsRequest.Status.REFUSED, actor=actor
+        )
+    if extend_with_reason:
+        rights_request_extend(record=record, reason=extend_with_reason, actor=actor)
+    security_event_record(
+        action="privacy.request_updated",
+        actor=actor,
+        data={"reference": record.reference, "status": record.status},
+    )
+    return record
+
+
 def rights_extension_refusal(*, record: RightsRequest, now=None) -> str:
     """Why the deadline cannot be extended now, or "" if it can (Art. 12(3): once, within the first month)."""
     if record.extended_at:
@@ -411,8 +435,6 @@ def rights_extension_refusal(*, record: RightsRequest, now=None) -> str:
 
 def _requester_language(email: str) -> str:
     # The language of the requester's account if they have one; otherwise the site's.
-    from django.contrib.auth import get_user_model
-
     language = get_user_model().objects.filter(email=email).values_list("language", flat=True).first()
     return language or settings.LANGUAGE_CODE
 
@@ -552,6 +574,104 @@ def rights_erase(*, email: str, channel: str, request=None, actor=None, language
         email=email, kind=RightsRequest.Kind.ERASURE, channel=channel, request=request, actor=actor
     )
     return rights_request_erase(record=record, language=language)
+
+
+# The person's own requests, from the rights portal or their account: each is received and carried
+# out in one transaction, so a failure leaves neither a request without its effect nor the reverse.
+
+
+@transaction.atomic
+def rights_export(*, email: str, channel: str, language: str | None = None, request=None) -> bytes:
+    """Receive an access request and answer it at once with the ZIP the person downloads."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.ACCESS, channel=channel, request=request
+    )
+    return rights_request_export(
+        record=record, language=language, request=request, answer="export downloaded"
+    )
+
+
+@transaction.atomic
+def rights_restrict(*, email: str, channel: str, request=None) -> ProcessingLimit:
+    """Receive a restriction request and put the restriction in force until the person lifts it."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.RESTRICTION, channel=channel, request=request
+    )
+    return rights_request_restrict(record=record)
+
+
+@transaction.atomic
+def rights_request_rectify(
+    *, email: str, channel: str, full_name: str | None, details: str = "", request=None
+) -> RightsRequest:
+    """Correct the name of the person's accounts at once; anything else goes to the DPO (the request
+    stays open), otherwise the request is answered."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.RECTIFICATION, channel=channel, details=details, request=request
+    )
+    subject = subject_resolve(email)
+    changed = 0
+    if subject.user_ids and full_name is not None:
+        changed = get_user_model().objects.filter(pk__in=subject.user_ids).update(full_name=full_name)
+    security_event_record(
+        action="privacy.rectification_done",
+        email=record.email,
+        request=request,
+        data={"reference": record.reference, "accounts": changed, "to_dpo": bool(details.strip())},
+    )
+    if not details.strip():
+        rights_request_close(record=record, answer=f"updated {changed} account(s)")
+    return record
+
+
+@transaction.atomic
+def rights_request_object(
+    *, email: str, channel: str, scope: str, reason: str = "", request=None
+) -> RightsRequest:
+    """An objection: to marketing (`scope="marketing"`), in force at once and answered; to processing
+    based on legitimate interest, recorded and left open for the DPO to examine."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.OBJECTION, channel=channel, details=reason, request=request
+    )
+    if scope == "marketing":
+        consent_withdraw(email=email, purpose=ConsentRecord.Purpose.MARKETING, method="objection")
+        limit_add(email=email, kind=ProcessingLimit.Kind.OBJECTION_MARKETING, request_record=record)
+        return rights_request_close(record=record, answer="marketing objection in force")
+    limit_add(email=email, kind=ProcessingLimit.Kind.OBJECTION_INTEREST, reason=reason, request_record=record)
+    return record
+
+
+@transaction.atomic
+def rights_request_withdraw(*, email: str, channel: str, request=None) -> RightsRequest:
+    """Withdraw every consent the person gave, and answer the request."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.WITHDRAWAL, channel=channel, request=request
+    )
+    count = consent_withdraw(email=email, method=channel)
+    return rights_request_close(record=record, answer=f"{count} consents withdrawn")
+
+
+@transaction.atomic
+def rights_request_directive(
+    *,
+    email: str,
+    channel: str,
+    instruction: str,
+    trusted_person_name: str = "",
+    trusted_person_email: str = "",
+    request=None,
+) -> RightsRequest:
+    """Record the person's directive after death (replacing the one in force), and answer the request."""
+    record = rights_request_create(
+        email=email, kind=RightsRequest.Kind.POST_MORTEM, channel=channel, request=request
+    )
+    directive_set(
+        email=email,
+        instruction=instruction,
+        trusted_person_name=trusted_person_name,
+        trusted_person_email=trusted_person_email,
+    )
+    return rights_request_close(record=record, answer="directive recorded")
 
 
 @transaction.atomic

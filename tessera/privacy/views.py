@@ -1,8 +1,10 @@
+from dataclasses import dataclass
 from functools import wraps
 
 from allauth.account.decorators import reauthentication_required
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -12,9 +14,9 @@ from django.views.decorators.http import require_POST
 from tessera.core.http import cookie_free
 from tessera.core.ratelimit import limit_hit, rate_limited
 
-from . import services
+from . import selectors, services
 from .forms import DeathNoticeForm, DirectiveForm, ObjectionForm, RectificationForm, RightsEmailForm
-from .models import ConsentRecord, PostMortemDirective, ProcessingLimit, RightsRequest
+from .models import ProcessingLimit, RightsRequest
 from .policy import RESTRICTION_EFFECTS, policy_context, register_csv, register_export
 
 
@@ -33,20 +35,6 @@ def referrer_policy(policy: str):
         return wrapped
 
     return decorator
-
-
-ACTIONS = (
-    "export",
-    "rectify",
-    "erase",
-    "restrict",
-    "lift_restriction",
-    "object",
-    "withdraw",
-    "directive",
-    "revoke_directive",
-    "death_notice",
-)
 
 
 @cookie_free
@@ -110,28 +98,54 @@ def rights_link(request, token):
         if request.method == "POST":
             portal_token = services.rights_link_consume(token=token, request=request)
             email = services.portal_email(portal_token)
-            return _portal(request, email=email, portal_token=portal_token)
+            who = Requester(email=email, channel=RightsRequest.Channel.PORTAL, portal_token=portal_token)
+            return _portal(request, who)
         services.rights_link_check(token=token)
     except services.RightsLinkError as error:
         return _link_error(request, error.reason)
     return render(request, "privacy/link_confirm.html", {"token": token})
 
 
+@dataclass(frozen=True)
+class Requester:
+    """The person acting on their own data: their proven address, and how to show their page again."""
+
+    email: str
+    channel: str
+    portal_token: str = ""
+    account: bool = False
+
+
+def _unknown_action(request):
+    return HttpResponseBadRequest(
+        _("This action does not exist. Go back to the page and use one of its buttons."),
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @cookie_free
 @referrer_policy("same-origin")
 @require_POST
 def rights_act(request, action):
+    view = ACTIONS.get(action)
+    if view is None:
+        return _unknown_action(request)
     portal_token = request.POST.get("portal", "")
     email = services.portal_email(portal_token)
     if email is None:
         return _link_error(request, "session")
-    return _act(request, action, email=email, channel=RightsRequest.Channel.PORTAL, portal_token=portal_token)
+    return view(
+        request,
+        Requester(email=email, channel=RightsRequest.Channel.PORTAL, portal_token=portal_token),
+    )
 
 
 @login_required
 @referrer_policy("same-origin")
 def account_rights(request):
-    return _portal(request, email=request.user.email, account=True)
+    return _portal(
+        request, Requester(email=request.user.email, channel=RightsRequest.Channel.ACCOUNT, account=True)
+    )
 
 
 def _needs_recent_sign_in(request) -> bool:
@@ -144,134 +158,148 @@ def _needs_recent_sign_in(request) -> bool:
 @require_POST
 @reauthentication_required(enabled=_needs_recent_sign_in)
 def account_rights_act(request, action):
-    return _act(
-        request, action, email=request.user.email, channel=RightsRequest.Channel.ACCOUNT, account=True
+    view = ACTIONS.get(action)
+    if view is None:
+        return _unknown_action(request)
+    return view(
+        request, Requester(email=request.user.email, channel=RightsRequest.Channel.ACCOUNT, account=True)
     )
 
 
-def _portal(
-    request, *, email, portal_token="", account=False, notice="", outcome=None, forms=None, status=200
-):
+def _portal(request, who: Requester, *, notice="", forms=None, status=200):
     forms = forms or {}
-    subject = services.subject_resolve(email)
-    sections = services.subject_export(subject)
-    user = None
-    if subject.user_ids:
-        from django.contrib.auth import get_user_model
-
-        user = get_user_model().objects.filter(pk=subject.user_ids[0]).first()
+    state = selectors.rights_portal_state(email=who.email)
     context = {
-        "email": email,
-        "portal_token": portal_token,
-        "account": account,
+        **state,
+        "email": who.email,
+        "portal_token": who.portal_token,
+        "account": who.account,
         "notice": notice,
-        "outcome": outcome,
-        "summary": [(s.category, len(s.rows)) for s in sections if s.rows],
-        "restricted": services.limit_active(email=email, kinds=[ProcessingLimit.Kind.RESTRICTION]),
         "restriction_effects": RESTRICTION_EFFECTS,
-        "marketing": services.consent_active(email=email, purpose=ConsentRecord.Purpose.MARKETING),
-        "directive": PostMortemDirective.objects.filter(email=email, revoked_at__isnull=True).first(),
         "rectification_form": forms.get("rectify")
-        or RectificationForm(initial={"full_name": user.full_name if user else ""}),
-        "has_account": user is not None,
+        or RectificationForm(initial={"full_name": state["full_name"]}),
         "objection_form": forms.get("object") or ObjectionForm(),
         "directive_form": forms.get("directive") or DirectiveForm(),
-        "named_in_directives": services.directives_naming(email).exists(),
         "death_notice_form": forms.get("death_notice") or DeathNoticeForm(),
-        "actions_url_prefix": "account_rights_act" if account else "rights_act",
+        "actions_url_prefix": "account_rights_act" if who.account else "rights_act",
     }
     return render(request, "privacy/portal.html", context, status=status)
 
 
-def _act(request, action, *, email, channel, portal_token="", account=False):
-    if action not in ACTIONS:
-        return HttpResponseNotAllowed(["POST"])
-    language = translation.get_language() or "fr"
-    kinds = RightsRequest.Kind
-    portal = {"email": email, "portal_token": portal_token, "account": account}
-    if action == "export":
-        record = services.rights_request_create(
-            email=email, kind=kinds.ACCESS, channel=channel, request=request
-        )
-        archive = services.rights_request_export(
-            record=record, language=language, request=request, answer="export downloaded"
-        )
-        response = HttpResponse(archive, content_type="application/zip")
-        stamp = timezone.now().strftime("%Y%m%d")
-        response["Content-Disposition"] = f'attachment; filename="personal-data-{stamp}.zip"'
-        return response
-    if action == "erase":
-        record = services.rights_erase(email=email, channel=channel, request=request, language=language)
-        if account:
-            from django.contrib.auth import logout
-
-            logout(request)
-        return render(request, "privacy/erased.html", {"record": record, "outcomes": record.outcome_objects})
-    if action == "rectify":
-        form = RectificationForm(request.POST)
-        if not form.is_valid():
-            return _portal(request, **portal, forms={"rectify": form}, status=400)
-        return _portal(request, **portal, notice=_rectify(email, channel, form.cleaned_data, request))
-    if action == "restrict":
-        record = services.rights_request_create(
-            email=email, kind=kinds.RESTRICTION, channel=channel, request=request
-        )
-        services.rights_request_restrict(record=record)
-        notice = f"{_('Processing of your data is restricted until you lift it.')} {RESTRICTION_EFFECTS}"
-        return _portal(request, **portal, notice=notice)
-    if action == "lift_restriction":
-        services.limit_lift(email=email, kind=ProcessingLimit.Kind.RESTRICTION)
-        return _portal(request, **portal, notice=_("The restriction is lifted."))
-    if action == "object":
-        form = ObjectionForm(request.POST)
-        if not form.is_valid():
-            return _portal(request, **portal, forms={"object": form}, status=400)
-        return _portal(request, **portal, notice=_object(email, channel, form.cleaned_data, request))
-    if action == "withdraw":
-        record = services.rights_request_create(
-            email=email, kind=kinds.WITHDRAWAL, channel=channel, request=request
-        )
-        count = services.consent_withdraw(email=email, method=channel)
-        services.rights_request_close(record=record, answer=f"{count} consents withdrawn")
-        return _portal(request, **portal, notice=_("Every consent you gave us is withdrawn."))
-    if action == "directive":
-        form = DirectiveForm(request.POST)
-        if not form.is_valid():
-            return _portal(request, **portal, forms={"directive": form}, status=400)
-        record = services.rights_request_create(
-            email=email, kind=kinds.POST_MORTEM, channel=channel, request=request
-        )
-        services.directive_set(email=email, **form.cleaned_data)
-        services.rights_request_close(record=record, answer="directive recorded")
-        return _portal(
-            request, **portal, notice=_("Your directives are recorded. You can change or revoke them.")
-        )
-    if action == "death_notice":
-        return _death_notice(request, email, channel, portal)
-    services.directive_revoke(email=email)
-    return _portal(request, **portal, notice=_("Your directives are revoked."))
+# One view per right; `rights_act` and `account_rights_act` have proven who acts.
 
 
-def _death_notice(request, email, channel, portal):
+def export(request, who: Requester):
+    archive = services.rights_export(
+        email=who.email, channel=who.channel, language=translation.get_language() or "fr", request=request
+    )
+    response = HttpResponse(archive, content_type="application/zip")
+    stamp = timezone.now().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="personal-data-{stamp}.zip"'
+    return response
+
+
+def erase(request, who: Requester):
+    record = services.rights_erase(
+        email=who.email, channel=who.channel, request=request, language=translation.get_language() or "fr"
+    )
+    if who.account:
+        logout(request)  # the account is gone
+    return render(request, "privacy/erased.html", {"record": record, "outcomes": record.outcome_objects})
+
+
+def rectify(request, who: Requester):
+    form = RectificationForm(request.POST)
+    if not form.is_valid():
+        return _portal(request, who, forms={"rectify": form}, status=400)
+    record = services.rights_request_rectify(
+        email=who.email, channel=who.channel, request=request, **form.cleaned_data
+    )
+    if record.is_open:
+        notice = _(
+            "Your name is updated. The rest of your request went to our data protection officer (%(ref)s)."
+        ) % {"ref": record.reference}
+    else:
+        notice = _("Your data is corrected.")
+    return _portal(request, who, notice=notice)
+
+
+def restrict(request, who: Requester):
+    services.rights_restrict(email=who.email, channel=who.channel, request=request)
+    notice = f"{_('Processing of your data is restricted until you lift it.')} {RESTRICTION_EFFECTS}"
+    return _portal(request, who, notice=notice)
+
+
+def lift_restriction(request, who: Requester):
+    services.limit_lift(email=who.email, kind=ProcessingLimit.Kind.RESTRICTION)
+    return _portal(request, who, notice=_("The restriction is lifted."))
+
+
+def object_(request, who: Requester):
+    form = ObjectionForm(request.POST)
+    if not form.is_valid():
+        return _portal(request, who, forms={"object": form}, status=400)
+    record = services.rights_request_object(
+        email=who.email, channel=who.channel, request=request, **form.cleaned_data
+    )
+    if not record.is_open:
+        return _portal(request, who, notice=_("You will receive no marketing email from us."))
+    notice = _(
+        "Your objection is recorded (%(ref)s). Our data protection officer examines it and answers within one month."
+    ) % {"ref": record.reference}
+    return _portal(request, who, notice=notice)
+
+
+def withdraw(request, who: Requester):
+    services.rights_request_withdraw(email=who.email, channel=who.channel, request=request)
+    return _portal(request, who, notice=_("Every consent you gave us is withdrawn."))
+
+
+def directive(request, who: Requester):
+    form = DirectiveForm(request.POST)
+    if not form.is_valid():
+        return _portal(request, who, forms={"directive": form}, status=400)
+    services.rights_request_directive(
+        email=who.email, channel=who.channel, request=request, **form.cleaned_data
+    )
+    return _portal(request, who, notice=_("Your directives are recorded. You can change or revoke them."))
+
+
+def revoke_directive(request, who: Requester):
+    services.directive_revoke(email=who.email)
+    return _portal(request, who, notice=_("Your directives are revoked."))
+
+
+def death_notice(request, who: Requester):
     form = DeathNoticeForm(request.POST)
-    if form.is_valid():
-        try:
-            record = services.death_notice_present(
-                presenter_email=email,
-                deceased_email=form.cleaned_data["deceased_email"],
-                details=form.cleaned_data["details"],
-                channel=channel,
-                request=request,
-            )
-        except services.RightsRequestError as error:
-            form.add_error("deceased_email", str(error))
-        else:
-            notice = _(
-                "Your notice is recorded (%(ref)s). Our data protection officer checks it, then carries out "
-                "the directive and writes to you."
-            ) % {"ref": record.reference}
-            return _portal(request, **portal, notice=notice)
-    return _portal(request, **portal, forms={"death_notice": form}, status=400)
+    if not form.is_valid():
+        return _portal(request, who, forms={"death_notice": form}, status=400)
+    try:
+        record = services.death_notice_present(
+            presenter_email=who.email, channel=who.channel, request=request, **form.cleaned_data
+        )
+    except services.RightsRequestError as error:
+        form.add_error("deceased_email", str(error))
+        return _portal(request, who, forms={"death_notice": form}, status=400)
+    notice = _(
+        "Your notice is recorded (%(ref)s). Our data protection officer checks it, then carries out "
+        "the directive and writes to you."
+    ) % {"ref": record.reference}
+    return _portal(request, who, notice=notice)
+
+
+ACTIONS = {
+    "export": export,
+    "rectify": rectify,
+    "erase": erase,
+    "restrict": restrict,
+    "lift_restriction": lift_restriction,
+    "object": object_,
+    "withdraw": withdraw,
+    "directive": directive,
+    "revoke_directive": revoke_directive,
+    "death_notice": death_notice,
+}
 
 
 @cookie_free
@@ -289,49 +317,6 @@ def directive_export(request, token):
     except services.RightsLinkError as error:
         return _link_error(request, error.reason)
     return render(request, "privacy/directive_export.html", {"token": token})
-
-
-def _rectify(email, channel, data, request):
-    from django.contrib.auth import get_user_model
-
-    subject = services.subject_resolve(email)
-    changed = 0
-    if subject.user_ids and data["full_name"] is not None:
-        changed = get_user_model().objects.filter(pk__in=subject.user_ids).update(full_name=data["full_name"])
-    record = services.rights_request_create(
-        email=email,
-        kind=RightsRequest.Kind.RECTIFICATION,
-        channel=channel,
-        details=data["details"],
-        request=request,
-    )
-    if data["details"].strip():
-        return _(
-            "Your name is updated. The rest of your request went to our data protection officer (%(ref)s)."
-        ) % {"ref": record.reference}
-    services.rights_request_close(record=record, answer=f"updated {changed} account(s)")
-    return _("Your data is corrected.")
-
-
-def _object(email, channel, data, request):
-    kinds = RightsRequest.Kind
-    record = services.rights_request_create(
-        email=email, kind=kinds.OBJECTION, channel=channel, details=data["reason"], request=request
-    )
-    if data["scope"] == "marketing":
-        services.consent_withdraw(email=email, purpose=ConsentRecord.Purpose.MARKETING, method="objection")
-        services.limit_add(email=email, kind=ProcessingLimit.Kind.OBJECTION_MARKETING, request_record=record)
-        services.rights_request_close(record=record, answer="marketing objection in force")
-        return _("You will receive no marketing email from us.")
-    services.limit_add(
-        email=email,
-        kind=ProcessingLimit.Kind.OBJECTION_INTEREST,
-        reason=data["reason"],
-        request_record=record,
-    )
-    return _(
-        "Your objection is recorded (%(ref)s). Our data protection officer examines it and answers within one month."
-    ) % {"ref": record.reference}
 
 
 # --- Unsubscribe ----------------------------------------------------------------------------------
