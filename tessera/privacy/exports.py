@@ -20,7 +20,8 @@ from django.utils import timezone, translation
 
 from tessera.core.spreadsheet import csv_dict_text
 
-from .register import LegalBasis, Subject
+from .register import LegalBasis, Subject, registry
+from .subjects import subject_export
 
 SCHEMA_ID = "tessera.privacy.export/1"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -121,9 +122,6 @@ def _file_entries(category: str, files, into: dict) -> list[dict]:
 
 def export_build(subject: Subject, *, language: str | None = None) -> Export:
     """Everything linked to the subject's address, from every app's export handler."""
-    from .register import registry
-    from .services import subject_export
-
     language = language or translation.get_language() or settings.LANGUAGE_CODE
     files: dict = {}
     sections = []
@@ -259,8 +257,6 @@ def section_key(section: dict) -> str:
 
 def export_schema(data: dict, raw_sections=()) -> dict:
     """The JSON Schema of `data`: the envelope, plus one definition per section of the register."""
-    from .register import registry
-
     by_key = {(s.activity, s.category): s for s in raw_sections}
     grouped: dict[str, dict] = {}
     for section in data["sections"]:  # an app may return several sections of one category

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -18,6 +19,7 @@ from tessera.core.spreadsheet import csv_text
 
 from .models import PolicyVersion
 from .register import EEA_COUNTRIES, NO_TRANSFER, LegalBasis, registry
+from .subjects import subject_digest
 
 # Bump when the fixed wording of the policy template changes in substance.
 POLICY_TEXT_VERSION = "3"
@@ -296,13 +298,15 @@ def policy_publish(*, using: str = "default", notify: bool = True) -> PolicyVers
     return version
 
 
+# Named, not imported: the tasks module imports this one.
+NOTIFY_TASK = "tessera.privacy.tasks.privacy_policy_notify"
+
+
 def policy_notification_enqueue(*, version: PolicyVersion, using: str = "default") -> None:
     """Enqueue the emails of a substantial change once the surrounding transaction commits."""
 
     def enqueue():
-        from .tasks import privacy_policy_notify
-
-        privacy_policy_notify(version.pk, using)
+        import_string(NOTIFY_TASK)(version.pk, using)
 
     # robust: the version is committed; if the queue is down, the hourly resume sends the emails.
     transaction.on_commit(enqueue, using=using, robust=True)
@@ -315,8 +319,6 @@ def policy_recipients_other(*, version: PolicyVersion, using: str = "default") -
     events not over, marketing subscribers, card visitors awaiting an answer). Addresses are compared in
     lower case; the first language given for an address is kept.
     """
-    from .services import subject_digest
-
     found: dict[str, str] = {}
     for module in registry.modules.values():
         hook = getattr(module, "policy_recipients", None)

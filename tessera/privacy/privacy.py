@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .dpo import incident_addresses
 from .models import (
     ConsentRecord,
     DirectiveExport,
@@ -17,6 +18,8 @@ from .models import (
 )
 from .register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
 from .retention import batched_delete, batched_update
+from .services import consent_withdraw
+from .subjects import subject_digest
 
 DPO = _("The data protection officer and authorised staff")
 MARKETING = _("News and offers")
@@ -283,8 +286,6 @@ INCIDENT_COLUMNS = {
 
 
 def _incidents_listing(email: str):
-    from .dpo import incident_addresses
-
     # A substring match narrows the rows; the exact address is then checked line by line.
     return [
         incident
@@ -294,8 +295,6 @@ def _incidents_listing(email: str):
 
 
 def export_subject(subject) -> list[ExportSection]:
-    from .services import subject_digest
-
     records = list(
         ConsentRecord.objects.filter(subject_digest=subject_digest(subject.email))
         .select_related("shown_text")
@@ -401,8 +400,6 @@ def export_subject(subject) -> list[ExportSection]:
 
 
 def erase_subject(subject) -> list[ErasureOutcome]:
-    from .services import consent_withdraw
-
     withdrawn = consent_withdraw(email=subject.email, method="erasure")
     directives = batched_delete(PostMortemDirective.objects.filter(email=subject.email).order_by())
     limits = batched_delete(ProcessingLimit.objects.filter(email=subject.email).order_by())

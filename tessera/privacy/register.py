@@ -17,7 +17,8 @@ It may also extend the accounts' inactivity rule (accounts/privacy.py), which ca
 And it names the addresses it holds a live relationship with, who must hear of a substantial policy
 change: `policy_recipients(before) -> iterable of (email, language)` (relationships begun before then).
 
-`PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
+An app below privacy in the layers (core) cannot import this module: privacy holds its declarations
+(`DECLARED_HERE`). `PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
 is malformed, naming the app and the field.
 """
 
@@ -197,6 +198,10 @@ def field_can_be_personal(model_field) -> bool:
     return isinstance(model_field, PERSONAL_FIELD_TYPES)
 
 
+# Declarations of apps below privacy in the layers, which cannot import it: privacy holds them.
+DECLARED_HERE = {"core": "tessera.privacy.platform"}
+
+
 class Registry:
     def __init__(self):
         self.activities: dict[str, Activity] = {}
@@ -213,7 +218,7 @@ class Registry:
     def load(self):
         self.clear()
         for config in apps.get_app_configs():
-            module_name = f"{config.name}.privacy"
+            module_name = DECLARED_HERE.get(config.label, f"{config.name}.privacy")
             if importlib.util.find_spec(module_name) is None:
                 continue
             self.add_module(config.label, importlib.import_module(module_name))

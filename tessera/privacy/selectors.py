@@ -1,9 +1,28 @@
-"""Reads of the privacy core for its pages."""
+"""Reads of the privacy core."""
 
 from django.contrib.auth import get_user_model
 
 from .models import ConsentRecord, PostMortemDirective, ProcessingLimit
-from .services import consent_active, directives_naming, limit_active, subject_export, subject_resolve
+from .subjects import subject_digest, subject_export, subject_resolve
+
+
+def consent_active(*, email: str, purpose: str) -> bool:
+    return ConsentRecord.objects.filter(
+        subject_digest=subject_digest(email), purpose=purpose, answer=True, withdrawn_at__isnull=True
+    ).exists()
+
+
+def limit_active(*, email: str, kinds) -> bool:
+    return ProcessingLimit.objects.filter(
+        email=email.strip().lower(), kind__in=kinds, lifted_at__isnull=True
+    ).exists()
+
+
+def directives_naming(email: str):
+    """Directives in force that name this address as the person to act after the author's death."""
+    return PostMortemDirective.objects.filter(
+        trusted_person_email=email.strip().lower(), revoked_at__isnull=True
+    )
 
 
 def rights_portal_state(*, email: str) -> dict:

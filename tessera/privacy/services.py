@@ -2,7 +2,6 @@
 
 import calendar
 import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from tessera.core.audit import security_event_record, security_log_shred
 from tessera.core.models import OutboxMessage
 from tessera.core.outbox import email_queue_template
 
+from .exports import export_build, export_zip
 from .models import (
     ConsentRecord,
     ConsentText,
@@ -30,6 +30,9 @@ from .models import (
     RightsRequest,
 )
 from .register import Subject, registry
+from .selectors import consent_active as consent_active  # re-exported: callers check it before a write
+from .selectors import directives_naming, limit_active
+from .subjects import subject_digest, subject_export, subject_resolve
 
 UNSUBSCRIBE_SALT = "tessera.privacy.unsubscribe"
 PORTAL_SALT = "tessera.privacy.portal"
@@ -40,13 +43,6 @@ UNHELD_KINDS_PREFIX = "privacy_"
 
 def _setting(name):
     return settings.TESSERA_PRIVACY[name]
-
-
-def subject_digest(email: str) -> str:
-    """A keyed hash of an address: proves a record concerned it without keeping the address."""
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"privacy-subject:{email.strip().lower()}".encode(), hashlib.sha256
-    ).hexdigest()
 
 
 def text_hash(text: str) -> str:
@@ -177,12 +173,6 @@ def consent_withdraw(*, email: str, purpose: str | None = None, method: str, now
     return count
 
 
-def consent_active(*, email: str, purpose: str) -> bool:
-    return ConsentRecord.objects.filter(
-        subject_digest=subject_digest(email), purpose=purpose, answer=True, withdrawn_at__isnull=True
-    ).exists()
-
-
 def unsubscribe_token(consent: ConsentRecord) -> str:
     return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(consent.pk))
 
@@ -241,12 +231,6 @@ def marketing_email_queue(*, to: str, template: str, context: dict, language: st
 # --- Restriction and objection --------------------------------------------------------------------
 
 
-def limit_active(*, email: str, kinds) -> bool:
-    return ProcessingLimit.objects.filter(
-        email=email.strip().lower(), kind__in=kinds, lifted_at__isnull=True
-    ).exists()
-
-
 def outbox_hold_check(*, to: str, kind: str) -> bool:
     """Hook of tessera.core.outbox: hold every email to a restricted address, except rights answers."""
     if kind.startswith(UNHELD_KINDS_PREFIX):
@@ -293,21 +277,6 @@ def limit_lift(*, email: str, kind: str) -> int:
 
 
 # --- Subjects, exports, erasure -------------------------------------------------------------------
-
-
-def subject_resolve(email: str) -> Subject:
-    subject = Subject(email=email)
-    for module in registry.modules.values():
-        if hasattr(module, "resolve_subject"):
-            module.resolve_subject(subject)
-    return subject
-
-
-def subject_export(subject: Subject) -> list:
-    sections = []
-    for _label, export in registry.exporters():
-        sections.extend(export(subject))
-    return sections
 
 
 def _is_portal_trace(section, row) -> bool:
@@ -511,8 +480,6 @@ def rights_request_export(
 ) -> bytes:
     """Carry out an access request: build the export of the request's address, answer the request,
     and return the ZIP (downloaded by the person, or by staff for a request by post or email)."""
-    from .exports import export_build, export_zip
-
     _carry_out_check(record, [RightsRequest.Kind.ACCESS])
     export = export_build(subject_resolve(record.email), language=language)
     archive = export_zip(export)
@@ -750,13 +717,6 @@ def directive_revoke(*, email: str) -> int:
 DIRECTIVE_EXPORT_DAYS = 30
 
 
-def directives_naming(email: str):
-    """Directives in force that name this address as the person to act after the author's death."""
-    return PostMortemDirective.objects.filter(
-        trusted_person_email=email.strip().lower(), revoked_at__isnull=True
-    )
-
-
 @transaction.atomic
 def death_notice_present(
     *, presenter_email: str, deceased_email: str, details: str, channel: str, request=None
@@ -816,8 +776,6 @@ def directive_carry_out(*, record: RightsRequest, actor=None, language: str | No
     url = ""
     language = language or _requester_language(record.requester_email)
     if instruction == PostMortemDirective.Instruction.COMMUNICATE:
-        from .exports import export_build, export_zip
-
         archive = export_zip(export_build(subject_resolve(record.email), language=language))
         token = secrets.token_urlsafe(32)
         DirectiveExport.objects.create(

@@ -1,7 +1,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import dpo, retention
+from . import dpo, policy, retention
 
 
 @db_periodic_task(crontab(minute="7", hour="*"))
@@ -16,13 +16,9 @@ def privacy_deadline_reminders() -> int:
 
 @db_task()
 def privacy_policy_notify(version_id: int, using: str = "default") -> int:
-    from .policy import policy_change_notify
-
-    return policy_change_notify(version_id=version_id, using=using)
+    return policy.policy_change_notify(version_id=version_id, using=using)
 
 
 @db_periodic_task(crontab(minute="37", hour="*"))
 def privacy_policy_notifications_resume() -> int:
-    from .policy import policy_notifications_resume
-
-    return policy_notifications_resume()
+    return policy.policy_notifications_resume()

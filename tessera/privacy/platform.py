@@ -1,4 +1,6 @@
-"""Processing activities of the platform: the security log, outgoing emails, the back-office log."""
+"""Processing activities of the platform (tessera.core): the security log, outgoing emails, the
+back-office log. Declared here, registered under the app label "core": core sits below privacy in the
+layers and never imports it."""
 
 from datetime import timedelta
 
@@ -7,17 +9,17 @@ from django.contrib.admin.models import LogEntry
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from tessera.privacy.register import (
+from tessera.core.audit import security_log_prune
+from tessera.core.models import OutboxMessage, SecurityEvent
+
+from .register import (
     Activity,
     ErasureOutcome,
     ExportSection,
     LegalBasis,
     Retention,
 )
-from tessera.privacy.retention import batched_delete
-
-from .audit import security_log_prune
-from .models import OutboxMessage, SecurityEvent
+from .retention import batched_delete
 
 STAFF = _("Authorised staff of the operator (support, security)")
 TLS = _("Encryption in transit (HTTPS/TLS)")
