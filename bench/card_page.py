@@ -79,11 +79,12 @@ def _wait(port: int) -> None:
 
 
 def _card() -> str:
+    from tessera.accounts import services as accounts_services
     from tessera.accounts.models import User
     from tessera.cards import services
 
     owner = User.objects.create_user("bench@example.org", "bench-password-0123")
-    organisation = services.organisation_create(owner=owner, name="Bench")
+    organisation = accounts_services.organisation_create(owner=owner, name="Bench")
     card = owner.cards.get(organisation=organisation)
     services.card_update(
         card=card,

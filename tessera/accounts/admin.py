@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from .api_keys import api_key_revoke
 from .models import Membership, Organisation, OrganisationApiKey, User
+from .services import api_key_revoke
 
 SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
 

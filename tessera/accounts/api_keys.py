@@ -1,34 +1,15 @@
-"""Organisation API keys: `tsk_<prefix>_<secret>`; the database keeps a SHA-256 of the whole key."""
+"""Organisation API keys: `tsk_<prefix>_<secret>`; the database keeps a SHA-256 of the whole key.
 
-import hashlib
-import secrets
+Here the key is read (API authentication); services.api_key_create and api_key_revoke write it.
+"""
 
-from django.db import transaction
 from django.utils import timezone
 from ninja.security import HttpBearer
 
 from .models import Organisation, OrganisationApiKey
 
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-@transaction.atomic
-def api_key_create(*, organisation: Organisation, name: str) -> tuple[OrganisationApiKey, str]:
-    """Create a key; the clear key is returned once and never stored."""
-    prefix = secrets.token_hex(4)
-    key = f"tsk_{prefix}_{secrets.token_urlsafe(32)}"
-    record = OrganisationApiKey.objects.create(
-        organisation=organisation, name=name, prefix=prefix, key_hash=_digest(key)
-    )
-    return record, key
-
-
-@transaction.atomic
-def api_key_revoke(*, api_key: OrganisationApiKey) -> None:
-    api_key.revoked_at = timezone.now()
-    api_key.save(update_fields=["revoked_at"])
+# The writes moved to services; this name stays until the integrations page imports them from there.
+from .services import api_key_create, api_key_revoke  # noqa: F401
 
 
 def api_key_organisation(key: str) -> Organisation | None:
@@ -37,7 +18,7 @@ def api_key_organisation(key: str) -> Organisation | None:
         return None
     record = (
         OrganisationApiKey.objects.select_related("organisation")
-        .filter(key_hash=_digest(key), revoked_at__isnull=True)
+        .filter(key_hash=OrganisationApiKey.digest(key), revoked_at__isnull=True)
         .first()
     )
     if record is None:

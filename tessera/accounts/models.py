@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -121,3 +123,8 @@ class OrganisationApiKey(models.Model):
 
     def __str__(self):
         return f"{self.organisation} · {self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        """What the database keeps of a key: the SHA-256 of the whole `tsk_<prefix>_<secret>`."""
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -9,7 +9,14 @@ class CardsConfig(AppConfig):
     verbose_name = _("Cards")
 
     def ready(self):
+        from tessera.accounts import hooks
         from tessera.accounts.models import Organisation
+
+        from . import services
+
+        # The organisation writes live in accounts; what cards keeps per organisation and member follows them.
+        hooks.organisation_created.connect(services.organisation_cards_open)
+        hooks.membership_removing.connect(services.member_cards_release)
 
         from .fastpath import pages_invalidate_on_commit
         from .models import Card, CardTemplate

@@ -1,6 +1,6 @@
 """The organisation's members page: roles, removal, ownership transfer; and leaving an organisation.
 
-Thin: the rules (who may do what) live in services.membership_*; these views only map their answers.
+Thin: the rules (who may do what) live in accounts.services.membership_*; these views only map their answers.
 """
 
 from django.contrib import messages
@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from tessera.accounts import selectors as accounts_selectors
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership
 
-from . import selectors, services
 from .forms import RoleForm, TransferForm
 from .models import Card
 from .views import _administered, _messages_of
@@ -54,7 +55,7 @@ def _report(request, error: ValidationError) -> None:
 
 
 def _page(request, organisation, *, transfer_form=None, status=200):
-    mine = selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
+    mine = accounts_selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
     return render(
         request,
         "cards/org_members.html",
@@ -84,7 +85,7 @@ def org_member_role(request, org_slug, pk):
         messages.error(request, _("Choose member or admin."))
         return redirect("cards:org_members", org_slug=org_slug)
     try:
-        services.membership_role_set(
+        accounts_services.membership_role_set(
             membership=membership, role=form.cleaned_data["role"], actor=request.user, request=request
         )
     except ValidationError as error:
@@ -107,7 +108,9 @@ def org_member_remove(request, org_slug, pk):
     organisation = _administered(request, org_slug)
     membership = _member(organisation, pk)
     try:
-        outcome = services.membership_remove(membership=membership, actor=request.user, request=request)
+        facts = accounts_services.membership_remove(
+            membership=membership, actor=request.user, request=request
+        )
     except ValidationError as error:
         _report(request, error)
     else:
@@ -120,7 +123,7 @@ def org_member_remove(request, org_slug, pk):
                 m
                 for m in (
                     _("%(name)s is no longer a member.") % {"name": membership.user.get_full_name()},
-                    str(CARD_OUTCOME[outcome]),
+                    str(CARD_OUTCOME[facts.get("card", "none")]),
                 )
                 if m
             ),
@@ -136,7 +139,7 @@ def org_transfer(request, org_slug):
     if not form.is_valid():  # unconfirmed, or a seat that is not of this organisation
         return _page(request, organisation, transfer_form=form, status=400)
     try:
-        new_owner = services.organisation_ownership_transfer(
+        new_owner = accounts_services.organisation_ownership_transfer(
             organisation=organisation,
             new_owner=form.cleaned_data["new_owner"],
             actor=request.user,
@@ -166,7 +169,7 @@ def org_leave(request, org_slug):
         raise Http404
     organisation = membership.organisation
     try:
-        services.membership_remove(membership=membership, actor=request.user, request=request)
+        accounts_services.membership_remove(membership=membership, actor=request.user, request=request)
     except ValidationError as error:
         _report(request, error)
         return redirect("cards:home")

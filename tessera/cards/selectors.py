@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.selectors import organisations_administered
 
 from .models import LOCKABLE, Card, CardDailyStat, CardTemplate, Lead
 
@@ -19,27 +20,6 @@ PROFILE_SCALARS = (
     "city",
     "country",
 )
-
-
-def membership_get(*, user, organisation: Organisation) -> Membership | None:
-    if not user.is_authenticated:
-        return None
-    return Membership.objects.filter(user=user, organisation=organisation).first()
-
-
-def is_org_admin(*, user, organisation: Organisation | None) -> bool:
-    if organisation is None or not user.is_authenticated:
-        return False
-    return Membership.objects.filter(
-        user=user, organisation=organisation, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    ).exists()
-
-
-def organisations_administered(*, user) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(
-        memberships__user=user,
-        memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
-    ).distinct()
 
 
 # --- restriction of processing (GDPR Art. 18) ----------------------------------------------------------

@@ -18,11 +18,12 @@ from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.selectors import is_member_email, is_org_admin, membership_role
 from tessera.core import outbound, spreadsheet
 from tessera.core.outbox import backoff_seconds, email_queue_template
 from tessera.core.ratelimit import limit_hit
@@ -44,8 +45,6 @@ from .selectors import (
     card_locked_values,
     card_profile,
     card_template_for,
-    is_org_admin,
-    membership_get,
     owner_restricted,
     template_selecting_fields,
 )
@@ -264,33 +263,22 @@ def _template_choice_check(card: Card, cleaned: dict, actor) -> None:
 # --- organisations, cards, invitations ---------------------------------------------------------------
 
 
-def _unique_org_slug(name: str) -> str:
-    base = slugify(name)[:60] or "org"
-    slug, n = base, 1
-    while Organisation.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
 def account_names(user: User) -> dict:
     """First and last name for a new card, from the account's full name (the first word is the first name)."""
     first, _space, last = " ".join(user.full_name.split()).partition(" ")
     return {"first_name": first[:80], "last_name": last[:80]}
 
 
-@transaction.atomic
-def organisation_create(*, owner: User, name: str) -> Organisation:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise ValidationError({"name": [_("Give the organisation a name of at most 200 characters.")]})
-    organisation = Organisation.objects.create(name=name, slug=_unique_org_slug(name))
-    Membership.objects.create(organisation=organisation, user=owner, role=Membership.Role.OWNER)
+def organisation_cards_open(*, organisation: Organisation, owner: User) -> None:
+    """Receiver of accounts' `organisation_created`: the cards settings row and the owner's card."""
     CardsSettings.objects.create(organisation=organisation)
     card_create(
-        owner=owner, organisation=organisation, company=name, yield_to_lock=True, **account_names(owner)
+        owner=owner,
+        organisation=organisation,
+        company=organisation.name,
+        yield_to_lock=True,
+        **account_names(owner),
     )
-    return organisation
 
 
 @transaction.atomic
@@ -438,22 +426,10 @@ def invitation_create(
     role: str = Membership.Role.MEMBER,
     language: str = "fr",
 ) -> CardInvitation:
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError(
-            {"email": [_("“%(value)s” is not a valid email address.") % {"value": email}]}
-        ) from None
-    if role not in (Membership.Role.MEMBER, Membership.Role.ADMIN):
-        raise ValidationError({"role": [_("The role must be member or admin.")]})
-    inviter_role = _role_of(organisation=organisation, user=invited_by)
-    if inviter_role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
-        raise ValidationError({"__all__": [_("Only the owner and the administrators can invite members.")]})
-    if role == Membership.Role.ADMIN and inviter_role != Membership.Role.OWNER:
-        raise ValidationError({"role": [_("Only the owner can invite administrators.")]})
-    if Membership.objects.filter(organisation=organisation, user__email=email).exists():
-        raise ValidationError({"email": [_("%(email)s is already a member.") % {"email": email}]})
+    """Invite someone into the organisation with a card: accounts' rules decide who may join, as what."""
+    email = accounts_services.membership_invitation_check(
+        organisation=organisation, email=email, role=role, invited_by=invited_by
+    )
     if CardInvitation.objects.filter(
         organisation=organisation, email=email, accepted_at__isnull=True
     ).exists():
@@ -503,31 +479,16 @@ def invitation_accept(
     language: str = "fr",
 ) -> tuple[User, Card]:
     """Join the organisation; a new account is created when the invited address has none."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth.password_validation import validate_password
-
     invitation = CardInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ValidationError(_("This invitation was already used."))
     if user is None:
-        if User.objects.filter(email=invitation.email).exists():
-            raise ValidationError(_("An account already exists for this address: sign in first."))
-        candidate = User(email=invitation.email, full_name=full_name)
-        validate_password(password, candidate)
-        user = User.objects.create_user(
-            invitation.email,
-            password,
-            full_name=full_name[:150],
-            language=language,
-            age_confirmed_at=timezone.now(),
+        user = accounts_services.user_create_invited(
+            email=invitation.email, password=password, full_name=full_name, language=language
         )
-        # The link reached this mailbox: the address is verified.
-        EmailAddress.objects.create(user=user, email=invitation.email, verified=True, primary=True)
     elif user.email.lower() != invitation.email:
         raise ValidationError(_("This invitation was sent to another address."))
-    Membership.objects.get_or_create(
-        organisation=invitation.organisation, user=user, defaults={"role": invitation.role}
-    )
+    accounts_services.membership_join(organisation=invitation.organisation, user=user, role=invitation.role)
     card = Card.objects.filter(owner=user, organisation=invitation.organisation).first() or card_create(
         owner=user,
         organisation=invitation.organisation,
@@ -549,11 +510,6 @@ def invitation_accept(
 
 IMPORT_COLUMNS = ("email", "first_name", "last_name", "job_title", "department", "role")
 MAX_IMPORT_ROWS = 1000
-
-
-def _role_of(*, organisation: Organisation, user: User | None) -> str | None:
-    membership = membership_get(user=user, organisation=organisation) if user is not None else None
-    return membership.role if membership else None
 
 
 def _csv_unreadable(reader) -> ValidationError:
@@ -583,7 +539,7 @@ def invitations_import_preview(
     if unknown:
         raise ValidationError(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(sorted(unknown))})
     rows, seen = [], set()
-    importer_role = _role_of(organisation=organisation, user=invited_by)
+    importer_role = membership_role(organisation=organisation, user=invited_by)
     for number, raw in enumerate(_csv_rows(reader), start=2):
         if number - 1 > MAX_IMPORT_ROWS:
             raise ValidationError(
@@ -609,7 +565,7 @@ def invitations_import_preview(
             errors += [f"{k}: {m}" for k, ms in error.message_dict.items() for m in ms]
         if values["email"] in seen:
             errors.append(_("This address appears twice in the file."))
-        elif Membership.objects.filter(organisation=organisation, user__email=values["email"]).exists():
+        elif is_member_email(organisation=organisation, email=values["email"]):
             errors.append(_("Already a member."))
         elif CardInvitation.objects.filter(
             organisation=organisation, email=values["email"], accepted_at__isnull=True
@@ -1121,61 +1077,7 @@ def webhook_active_set(*, webhook: LeadWebhook, active: bool) -> None:
     webhook.is_active = active
 
 
-# --- members and roles (organisation admins) --------------------------------------------------------
-#
-# Rules: an organisation always has exactly one owner. Owner and admins run the organisation's cards
-# (invitations, templates, settings, integrations) and may remove plain members. Only the owner makes or
-# demotes admins, invites admins, removes an admin, and transfers the ownership (then becoming an admin).
-# Anyone but the owner may leave; the owner transfers the ownership first.
-
-
-def _membership_locked(*, organisation_id: int, user_id: int) -> Membership | None:
-    return (
-        Membership.objects.select_for_update()
-        .select_related("user", "organisation")
-        .filter(organisation_id=organisation_id, user_id=user_id)
-        .first()
-    )
-
-
-def _refuse(message: str) -> ValidationError:
-    return ValidationError({"__all__": [message]})
-
-
-def _membership_log(*, action: str, actor: User, membership: Membership, request=None, **data) -> None:
-    from tessera.core.audit import security_event_record
-
-    security_event_record(
-        action=f"cards.{action}",
-        actor=actor,
-        request=request,
-        data={"organisation": membership.organisation_id, "member": membership.user_id, **data},
-    )
-
-
-@transaction.atomic
-def membership_role_set(*, membership: Membership, role: str, actor: User, request=None) -> Membership:
-    """Make a member an admin or an admin a member; only the owner may, and not for the owner's own seat."""
-    if role not in (Membership.Role.ADMIN, Membership.Role.MEMBER):
-        raise ValidationError({"role": [_("The role must be member or admin.")]})
-    acting = _membership_locked(organisation_id=membership.organisation_id, user_id=actor.pk)
-    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
-    if acting is None or target is None or acting.role != Membership.Role.OWNER:
-        raise _refuse(_("Only the owner of the organisation can change roles."))
-    if target.role == Membership.Role.OWNER:
-        raise _refuse(_("The owner's role changes only by transferring the ownership."))
-    if target.role != role:
-        previous, target.role = target.role, role
-        target.save(update_fields=["role"])
-        _membership_log(
-            action="membership.role_changed",
-            actor=actor,
-            membership=target,
-            request=request,
-            previous=previous,
-            role=role,
-        )
-    return target
+# --- members leaving (accounts' `membership_removing` receiver) ------------------------------------------
 
 
 def _card_hand_back(card: Card) -> None:
@@ -1188,28 +1090,15 @@ def _card_hand_back(card: Card) -> None:
     Lead.objects.filter(card=card).update(organisation=None)
 
 
-@transaction.atomic
-def membership_remove(*, membership: Membership, actor: User, request=None) -> str:
-    """Remove a member (or leave); their card is deactivated or handed back, as the organisation chose.
-
-    Returns what happened to the card: "deactivated", "handed_back" or "none".
-    """
-    acting = _membership_locked(organisation_id=membership.organisation_id, user_id=actor.pk)
-    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
-    if acting is None or target is None:
-        raise _refuse(_("This person is not a member of the organisation."))
-    leaving = acting.pk == target.pk
-    if target.role == Membership.Role.OWNER:
-        raise _refuse(_("The owner cannot leave or be removed: transfer the ownership first."))
-    if not leaving:
-        if acting.role == Membership.Role.MEMBER:
-            raise _refuse(_("Only the owner and the administrators can remove members."))
-        if target.role == Membership.Role.ADMIN and acting.role != Membership.Role.OWNER:
-            raise _refuse(_("Only the owner can remove an administrator."))
-    organisation = target.organisation
+def member_cards_release(*, membership: Membership) -> dict:
+    """Receiver of accounts' `membership_removing`: the leaving member's card is deactivated or handed back,
+    as the organisation chose. Answers {"card": "deactivated" | "handed_back" | "none"}."""
+    organisation = membership.organisation
     cards_settings = CardsSettings.objects.filter(organisation=organisation).first()
     outcome = "none"
-    for card in Card.objects.select_for_update().filter(organisation=organisation, owner_id=target.user_id):
+    for card in Card.objects.select_for_update().filter(
+        organisation=organisation, owner_id=membership.user_id
+    ):
         if cards_settings is not None and cards_settings.hand_back_cards:
             _card_hand_back(card)
             outcome = "handed_back"
@@ -1217,44 +1106,4 @@ def membership_remove(*, membership: Membership, actor: User, request=None) -> s
             card.is_active = False
             card.save(update_fields=["is_active", "updated_at"])
             outcome = "deactivated"
-    target.delete()
-    _membership_log(
-        action="membership.left" if leaving else "membership.removed",
-        actor=actor,
-        membership=target,
-        request=request,
-        role=target.role,
-        card=outcome,
-    )
-    return outcome
-
-
-@transaction.atomic
-def organisation_ownership_transfer(
-    *, organisation: Organisation, new_owner: Membership, actor: User, request=None
-) -> Membership:
-    """The owner hands the ownership to another member and becomes an administrator."""
-    acting = _membership_locked(organisation_id=organisation.pk, user_id=actor.pk)
-    target = _membership_locked(organisation_id=organisation.pk, user_id=new_owner.user_id)
-    if acting is None or acting.role != Membership.Role.OWNER:
-        raise _refuse(_("Only the owner can transfer the ownership."))
-    if target is None or new_owner.organisation_id != organisation.pk:
-        raise _refuse(_("The new owner must be a member of the organisation."))
-    if target.pk == acting.pk:
-        raise _refuse(_("You are already the owner."))
-    if not target.user.is_active:
-        raise _refuse(_("This account is closed: choose another member."))
-    previous = target.role
-    acting.role = Membership.Role.ADMIN
-    acting.save(update_fields=["role"])  # first: there is never a second owner, even for a statement
-    target.role = Membership.Role.OWNER
-    target.save(update_fields=["role"])
-    _membership_log(
-        action="organisation.ownership_transferred",
-        actor=actor,
-        membership=target,
-        request=request,
-        previous_owner=actor.pk,
-        previous_role=previous,
-    )
-    return target
+    return {"card": outcome}

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from tessera.accounts import selectors as accounts_selectors
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
 from tessera.core.ratelimit import rate_limited
 
@@ -45,7 +47,7 @@ def _my_card(request, slug) -> Card:
 
 def _administered(request, org_slug) -> Organisation:
     organisation = get_object_or_404(Organisation, slug=org_slug)
-    if not selectors.is_org_admin(user=request.user, organisation=organisation):
+    if not accounts_selectors.is_org_admin(user=request.user, organisation=organisation):
         raise Http404  # not 403: the organisation's existence is not disclosed
     return organisation
 
@@ -67,7 +69,7 @@ def home(request):
         {
             "cards": cards,
             "charts": charts.dashboard_charts(series),
-            "administered": selectors.organisations_administered(user=request.user),
+            "administered": accounts_selectors.organisations_administered(user=request.user),
             "lead_count": selectors.leads_visible_to(user=request.user).count(),
         },
     )
@@ -87,7 +89,7 @@ def card_new(request):
 def card_detail(request, slug):
     card = _my_card(request, slug)
     membership = (
-        selectors.membership_get(user=request.user, organisation=card.organisation)
+        accounts_selectors.membership_get(user=request.user, organisation=card.organisation)
         if card.organisation
         else None
     )
@@ -246,7 +248,9 @@ def organisation_new(request):
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            organisation = services.organisation_create(owner=request.user, name=form.cleaned_data["name"])
+            organisation = accounts_services.organisation_create(
+                owner=request.user, name=form.cleaned_data["name"]
+            )
         except ValidationError as error:
             for message in _messages_of(error):
                 form.add_error("name", message)
@@ -261,7 +265,7 @@ def org_dashboard(request, org_slug):
     cards_settings, _created = CardsSettings.objects.get_or_create(organisation=organisation)
     org_cards = list(Card.objects.filter(organisation=organisation).select_related("owner", "template"))
     settings_form = SettingsForm(instance=cards_settings)
-    mine = selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
+    mine = accounts_selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
     return render(
         request,
         "cards/org_dashboard.html",

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from tessera.accounts.selectors import member_organisation
 from tessera.core.audit import request_origin
 from tessera.core.http import cookie_free, permissions
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
@@ -25,18 +26,10 @@ def _limited(request, scope: str, key: str):
     return None if verdict.allowed else too_many_requests(request, verdict.retry_after)
 
 
-def _member_organisation(request):
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
-    membership = user.memberships.select_related("organisation").order_by("created_at").first()
-    return membership.organisation if membership else None
-
-
 @cookie_free
 @never_cache
 def event_create(request):
-    organisation = _member_organisation(request)
+    organisation = member_organisation(user=getattr(request, "user", None))
     member_email = request.user.email if organisation else None
     if request.method == "POST":
         form = EventCreateForm(request.POST, member_email=member_email)

@@ -1,7 +1,7 @@
 import pytest
 
-from tessera.accounts.api_keys import api_key_create
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.services import api_key_create
 from tests.accounts.conftest import sign_in, totp_activate
 from tests.accounts.support import UserFactory
 

@@ -1,8 +1,9 @@
 import pytest
 from allauth.account.models import EmailAddress
 
-from tessera.accounts.api_keys import api_key_create
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import User
+from tessera.accounts.services import api_key_create
 from tessera.cards import services as cards
 
 
@@ -22,7 +23,7 @@ def owner(db):
 
 @pytest.fixture
 def organisation(owner):
-    return cards.organisation_create(owner=owner, name="Alpha")
+    return accounts_services.organisation_create(owner=owner, name="Alpha")
 
 
 @pytest.fixture

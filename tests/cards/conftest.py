@@ -6,8 +6,9 @@ import pytest
 from allauth.account.models import EmailAddress
 from PIL import Image
 
-from tessera.accounts.api_keys import api_key_create
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import User
+from tessera.accounts.services import api_key_create
 from tessera.cards import pow, services
 
 
@@ -57,7 +58,7 @@ def admin_user(db):
 
 @pytest.fixture
 def org(admin_user):
-    return services.organisation_create(owner=admin_user, name="Alpha")
+    return accounts_services.organisation_create(owner=admin_user, name="Alpha")
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def other_admin(db):
 
 @pytest.fixture
 def other_org(other_admin):
-    return services.organisation_create(owner=other_admin, name="Beta")
+    return accounts_services.organisation_create(owner=other_admin, name="Beta")
 
 
 @pytest.fixture

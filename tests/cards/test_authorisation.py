@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, reverse
 
-from tessera.accounts.api_keys import api_key_create
 from tessera.accounts.models import Membership, OrganisationApiKey
+from tessera.accounts.services import api_key_create
 from tessera.cards import api, public_urls, services, urls
 from tessera.cards.models import (
     Card,

@@ -3,6 +3,7 @@
 import re
 from html.parser import HTMLParser
 
+from tessera.accounts import services as accounts_services
 from tessera.cards import services
 from tessera.core import sealing
 from tessera.core.models import OutboxMessage
@@ -145,7 +146,7 @@ def test_hostile_profile_and_lead_in_the_exchange_emails(client, card, member, s
 
 def test_hostile_inviter_and_organisation_names_in_the_invitation_email(smtp, db):
     inviter = make_user("eve@alpha.example", full_name=HOSTILE[:150])
-    organisation = services.organisation_create(owner=inviter, name=HOSTILE)
+    organisation = accounts_services.organisation_create(owner=inviter, name=HOSTILE)
     services.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=inviter)
     message = OutboxMessage.objects.get(kind="cards_invitation")
     message.body_text, message.body_html = (

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tessera.accounts import services as accounts_services
 from tessera.cards import fastpath, services
 from tessera.cards.models import CardTemplate
 
@@ -175,7 +176,7 @@ def _problems(page) -> list:
 @pytest.mark.e2e
 def test_browser_renders_each_bundled_font_from_the_same_origin(server, page, request_log):
     owner = make_user("fonts@alpha.example", full_name="Chloé Lefèvre")
-    organisation = services.organisation_create(owner=owner, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=owner, name="Alpha")
     card = owner.cards.get(organisation=organisation)
     services.card_update(
         card=card, changes={"first_name": "Chloé", "last_name": "Lefèvre", "job_title": "Ingénieure"}
@@ -200,7 +201,7 @@ def test_browser_renders_each_bundled_font_from_the_same_origin(server, page, re
 @pytest.mark.e2e
 def test_template_editor_live_preview_switches_fonts(server, page):
     admin = make_user("admin@alpha.example", "a-long-test-password", full_name="Alice Admin")
-    organisation = services.organisation_create(owner=admin, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     page.goto(server.url + "/accounts/login/")
     page.fill('input[name="login"]', "admin@alpha.example")
     page.fill('input[name="password"]', "a-long-test-password")

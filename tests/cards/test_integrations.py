@@ -89,7 +89,7 @@ def test_a_bad_webhook_url_is_refused_with_a_message(client, url, org, settings)
 
 
 def test_one_organisation_cannot_touch_anothers_keys_or_hooks(client, url, other_org):
-    from tessera.accounts.api_keys import api_key_create
+    from tessera.accounts.services import api_key_create
 
     other_key, _clear = api_key_create(organisation=other_org, name="theirs")
     other_hook = LeadWebhook.objects.create(

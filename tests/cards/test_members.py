@@ -8,6 +8,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership
 from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, Lead
@@ -96,9 +97,9 @@ def test_an_admin_cannot_change_roles_nor_the_owners_role(client, org, admin_sea
     client.post(f"/cards/org/{org.slug}/members/{owner_seat.pk}/role/", {"role": "member"})
     assert (_role(member_seat), _role(admin_seat), _role(owner_seat)) == ("member", "admin", "owner")
     with pytest.raises(Exception, match="Only the owner"):
-        services.membership_role_set(membership=member_seat, role="admin", actor=admin_seat.user)
+        accounts_services.membership_role_set(membership=member_seat, role="admin", actor=admin_seat.user)
     with pytest.raises(Exception, match="transferring the ownership"):
-        services.membership_role_set(membership=owner_seat, role="admin", actor=owner_seat.user)
+        accounts_services.membership_role_set(membership=owner_seat, role="admin", actor=owner_seat.user)
     assert _events("cards.membership.role_changed") == []
 
 
@@ -136,7 +137,7 @@ def test_an_admin_cannot_remove_another_admin_nor_the_owner(client, org, admin_u
         client.post(f"/cards/org/{org.slug}/members/{seat.pk}/remove/")
     assert Membership.objects.filter(pk__in=[second.pk, owner_seat.pk]).count() == 2
     with pytest.raises(Exception, match="Only the owner can remove an administrator"):
-        services.membership_remove(membership=second, actor=admin_seat.user)
+        accounts_services.membership_remove(membership=second, actor=admin_seat.user)
     # The owner may.
     client.force_login(admin_user)
     client.post(f"/cards/org/{org.slug}/members/{second.pk}/remove/")
@@ -147,7 +148,7 @@ def test_an_admin_cannot_remove_another_admin_nor_the_owner(client, org, admin_u
 def test_a_plain_member_removes_nobody_but_may_leave(client, org, admin_user, member_seat, admin_seat):
     other = _join(org, admin_user, "cy@alpha.example", name="Cy")
     with pytest.raises(Exception, match="Only the owner and the administrators"):
-        services.membership_remove(membership=other, actor=member_seat.user)
+        accounts_services.membership_remove(membership=other, actor=member_seat.user)
     client.force_login(member_seat.user)
     assert client.post(f"/cards/org/{org.slug}/members/{other.pk}/remove/").status_code == 404  # not admin
     assert Membership.objects.filter(pk=other.pk).exists()
@@ -172,7 +173,7 @@ def test_the_owner_cannot_leave_or_be_removed_so_there_is_always_an_owner(
     client.post(f"/cards/org/{org.slug}/members/{owner_seat.pk}/remove/")
     assert _role(owner_seat) == "owner"
     with pytest.raises(Exception, match="transfer the ownership first"):
-        services.membership_remove(membership=owner_seat, actor=admin_user)
+        accounts_services.membership_remove(membership=owner_seat, actor=admin_user)
     page = client.get(f"/cards/org/{org.slug}/members/").content.decode()
     assert (
         "Leave the organisation" not in page
@@ -229,8 +230,10 @@ def test_the_owner_transfers_the_ownership_and_becomes_an_admin(
     client.post(f"/cards/org/{org.slug}/transfer/", {"new_owner": owner_seat.pk, "confirm": "on"})
     assert _role(member_seat) == "owner"
     with pytest.raises(Exception, match="Only the owner can transfer"):
-        services.organisation_ownership_transfer(organisation=org, new_owner=owner_seat, actor=admin_user)
-    services.membership_role_set(membership=owner_seat, role="member", actor=member_seat.user)
+        accounts_services.organisation_ownership_transfer(
+            organisation=org, new_owner=owner_seat, actor=admin_user
+        )
+    accounts_services.membership_role_set(membership=owner_seat, role="member", actor=member_seat.user)
     assert _role(owner_seat) == "member"
 
 
@@ -239,13 +242,19 @@ def test_the_ownership_goes_only_to_an_active_member_of_the_same_organisation(
 ):
     stranger = Membership.objects.get(organisation=other_org, user=other_admin)
     with pytest.raises(Exception, match="must be a member"):
-        services.organisation_ownership_transfer(organisation=org, new_owner=stranger, actor=admin_user)
+        accounts_services.organisation_ownership_transfer(
+            organisation=org, new_owner=stranger, actor=admin_user
+        )
     with pytest.raises(Exception, match="already the owner"):
-        services.organisation_ownership_transfer(organisation=org, new_owner=owner_seat, actor=admin_user)
+        accounts_services.organisation_ownership_transfer(
+            organisation=org, new_owner=owner_seat, actor=admin_user
+        )
     member_seat.user.is_active = False
     member_seat.user.save()
     with pytest.raises(Exception, match="closed"):
-        services.organisation_ownership_transfer(organisation=org, new_owner=member_seat, actor=admin_user)
+        accounts_services.organisation_ownership_transfer(
+            organisation=org, new_owner=member_seat, actor=admin_user
+        )
     assert _role(owner_seat) == "owner" and _events("cards.organisation.ownership_transferred") == []
 
 
@@ -312,7 +321,7 @@ def test_members_of_another_organisation_are_out_of_reach(
 
 
 def test_a_member_who_left_can_rejoin_with_a_new_invitation(org, admin_user, member_seat, card):
-    services.membership_remove(membership=member_seat, actor=member_seat.user)
+    accounts_services.membership_remove(membership=member_seat, actor=member_seat.user)
     invitation = services.invitation_create(
         organisation=org, email=member_seat.user.email, invited_by=admin_user
     )

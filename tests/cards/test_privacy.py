@@ -5,6 +5,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import User
 from tessera.cards import privacy, services
 from tessera.cards.models import Card, Lead
@@ -116,7 +117,7 @@ def test_a_card_view_counts_as_activity(client, idle_individual):
 def test_organisation_can_choose_anonymisation(db):
     with time_machine.travel(T0, tick=False):
         admin = make_user("boss@org.example")
-        org = services.organisation_create(owner=admin, name="Org")
+        org = accounts_services.organisation_create(owner=admin, name="Org")
         services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
         card = admin.cards.get()
         services.card_update(
@@ -141,7 +142,7 @@ def test_organisation_can_choose_anonymisation(db):
 def test_a_member_whose_card_was_removed_is_warned_and_deleted_like_everyone(db):
     with time_machine.travel(T0, tick=False):
         admin = make_user("boss@org.example")
-        org = services.organisation_create(owner=admin, name="Org")
+        org = accounts_services.organisation_create(owner=admin, name="Org")
         services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
         invitation = services.invitation_create(organisation=org, email="gone@org.example", invited_by=admin)
         member, card = services.invitation_accept(invitation=invitation, password="a-long-test-password")

@@ -8,6 +8,7 @@ import vobject
 import zxingcpp
 from PIL import Image
 
+from tessera.accounts import services as accounts_services
 from tessera.cards import services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat
@@ -333,7 +334,7 @@ def test_a_card_without_a_name_has_a_neutral_title_and_stays_off_the_web(client,
     from tessera.core.csrf import FORM_FIELD, form_token_make
 
     owner = make_user("nameless@alpha.example")  # signed up without giving a name
-    card = owner.cards.get(organisation=services.organisation_create(owner=owner, name="Alpha"))
+    card = owner.cards.get(organisation=accounts_services.organisation_create(owner=owner, name="Alpha"))
     for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef", "/exchange/challenge"):
         assert client.get(f"/c/{card.slug}{path}").status_code == 404, path
     exchange = {FORM_FIELD: form_token_make(), "name": "V", "email": "v@example.net", "consent": "on"}

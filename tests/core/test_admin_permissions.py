@@ -18,7 +18,8 @@ from django.db import transaction
 from django.urls import URLPattern
 from django.utils import timezone
 
-from tessera.accounts.api_keys import api_key_create
+from tessera.accounts import services as accounts_services
+from tessera.accounts.services import api_key_create
 from tessera.cards import services as cards
 from tessera.cards.models import CardDailyStat, CardsSettings, CardTemplate
 from tessera.core.audit import security_event_record
@@ -41,7 +42,7 @@ def world(settings):
     """One row of every model the back-office shows, made the way the product makes them."""
     settings.TESSERA_CARDS_POW_BITS = 8
     owner = make_user("owner@alpha.example", full_name="Olga Owner")
-    organisation = cards.organisation_create(owner=owner, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=owner, name="Alpha")
     card = owner.cards.get()
     CardsSettings.objects.filter(organisation=organisation).update(admins_see_leads=True)
     api_key_create(organisation=organisation, name="crm")

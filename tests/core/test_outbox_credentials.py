@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
+from tessera.accounts import services as accounts_services
 from tessera.accounts.models import User
 from tessera.cards import services as cards
 from tessera.core import outbox, sealing
@@ -166,7 +167,7 @@ def _every_flow(django_capture_on_commit_callbacks):
     assert client.post("/accounts/password/reset/", {"email": "nobody@example.org"}).status_code == 302
     privacy.rights_link_request(email=user.email, language="en")
     privacy.rights_link_request(email="nobody@example.org", language="fr")
-    organisation = cards.organisation_create(owner=user, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=user, name="Alpha")
     cards.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=user)
     created = meetings.event_create(
         title="Point",

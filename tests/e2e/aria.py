@@ -100,6 +100,7 @@ def form_pages_world() -> FormPages:
     """An organisation with its owner's card, a lead, a pending invitation and a meeting."""
     from allauth.account.models import EmailAddress
 
+    from tessera.accounts import services as accounts_services
     from tessera.accounts.models import User
     from tessera.cards import services
     from tessera.cards.models import Lead
@@ -110,7 +111,7 @@ def form_pages_world() -> FormPages:
 
     owner = User.objects.create_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
     EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
-    org = services.organisation_create(owner=owner, name="Alpha")
+    org = accounts_services.organisation_create(owner=owner, name="Alpha")
     card = owner.cards.get(organisation=org)
     lead = lead_for(card)
     template = services.template_save(

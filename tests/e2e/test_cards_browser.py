@@ -241,10 +241,10 @@ def _sign_in(page, server, email):
 
 
 def test_template_editor_previews_colours_layout_and_locked_fields_live(server, page):
-    from tessera.cards import services
+    from tessera.accounts import services as accounts_services
 
     admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
-    organisation = services.organisation_create(owner=admin, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     _sign_in(page, server, "alice@alpha.example")
     page.goto(server.url + f"/en/cards/org/{organisation.slug}/templates/new/")
     preview = page.locator("#template-preview")
@@ -270,11 +270,12 @@ def test_template_editor_previews_colours_layout_and_locked_fields_live(server, 
 
 
 def test_members_page_changes_a_role_in_the_browser(server, page):
+    from tessera.accounts import services as accounts_services
     from tessera.accounts.models import Membership
     from tessera.cards import services
 
     admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
-    organisation = services.organisation_create(owner=admin, name="Alpha")
+    organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     invitation = services.invitation_create(
         organisation=organisation, email="bob@alpha.example", invited_by=admin
     )

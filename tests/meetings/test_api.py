@@ -7,8 +7,8 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from tessera.accounts.api_keys import api_key_create
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.services import api_key_create
 from tessera.meetings.models import Event, Invitation
 
 from .conftest import MANAGE, form_post, key_of, outbox
