@@ -75,6 +75,16 @@ def rights(request):
     return render(request, "privacy/rights.html", {"form": form})
 
 
+@dataclass(frozen=True)
+class Requester:
+    """The person acting on their own data: their proven address, and how to show their page again."""
+
+    email: str
+    channel: str
+    portal_token: str = ""
+    account: bool = False
+
+
 def _link_error(request, reason):
     messages = {
         "invalid": _("This link is not valid. Check that you copied it entirely, or ask for a new one."),
@@ -104,16 +114,6 @@ def rights_link(request, token):
     except services.RightsLinkError as error:
         return _link_error(request, error.reason)
     return render(request, "privacy/link_confirm.html", {"token": token})
-
-
-@dataclass(frozen=True)
-class Requester:
-    """The person acting on their own data: their proven address, and how to show their page again."""
-
-    email: str
-    channel: str
-    portal_token: str = ""
-    account: bool = False
 
 
 def _unknown_action(request):
