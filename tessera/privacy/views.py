@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tessera.core.http import cookie_free
-from tessera.core.ratelimit import limit_hit, rate_limited
+from tessera.core.ratelimit import rate_limited
 
 from . import selectors, services
 from .forms import DeathNoticeForm, DirectiveForm, ObjectionForm, RectificationForm, RightsEmailForm
@@ -66,11 +66,10 @@ def rights(request):
     form = RightsEmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        # Per address too, so nobody can flood someone's mailbox; the answer stays the same.
-        if limit_hit(scope="privacy_rights_email", key=email, limit=3, period=3600).allowed:
-            services.rights_link_request(
-                email=email, language=translation.get_language() or "fr", request=request
-            )
+        # The answer is the same whether the address is known, unknown or has asked too often.
+        services.rights_link_request(
+            email=email, language=translation.get_language() or "fr", request=request
+        )
         return render(request, "privacy/rights_sent.html", {"email": email})
     return render(request, "privacy/rights.html", {"form": form})
 

@@ -94,6 +94,13 @@ def test_the_request_form_is_rate_limited(anonymous, settings):
     assert limited.status_code == 429 and limited["Retry-After"]
 
 
+def test_one_address_receives_at_most_three_links_an_hour_and_the_answer_stays_the_same(anonymous, user):
+    answers = [ask(anonymous, address) for address in [user.email] * 3 + [user.email.upper()]]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all("We sent an email to" in a.content.decode() for a in answers)
+    assert emails_to(user.email, "privacy_rights_link").count() == 3
+
+
 def test_a_post_without_form_token_is_refused(anonymous):
     response = anonymous.post("/en/privacy/rights/", {"email": "a@example.org"})
     assert response.status_code == 403

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
+from tessera.core.ratelimit import limit_hit
 
 from ..models import RightsLink
 from ..subjects import subject_resolve
@@ -19,6 +20,7 @@ from .requests import subject_holds_data
 
 PORTAL_SALT = "tessera.privacy.portal"
 PORTAL_MAX_AGE = 60 * 60
+EMAILS_PER_ADDRESS = 3  # an hour
 
 
 class RightsLinkError(Exception):
@@ -35,8 +37,13 @@ def token_hash(token: str) -> str:
 def rights_link_request(*, email: str, language: str, request=None) -> None:
     """Answer a portal request the same way whether or not the address is known.
 
-    A known address receives a one-time link; an unknown one, an email saying no data is held.
+    A known address receives a one-time link; an unknown one, an email saying no data is held. Past
+    `EMAILS_PER_ADDRESS` an hour, nothing is sent, so nobody can flood someone's mailbox.
     """
+    if not limit_hit(
+        scope="privacy_rights_email", key=email.strip().lower(), limit=EMAILS_PER_ADDRESS, period=3600
+    ).allowed:
+        return
     subject = subject_resolve(email)
     known = subject_holds_data(subject)
     security_event_record(action="privacy.link_requested", email=subject.email, request=request)
