@@ -401,12 +401,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "privacy/incident_draft.html", {"incident": incident})
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        security_event_record(
-            action="privacy.incident_saved",
-            actor=request.user,
-            data={"incident": obj.pk, "created": not change},
-        )
+        dpo.incident_save(incident=obj, actor=request.user)
 
     @admin.action(description=_("Notify the people concerned by email"), permissions=["change"])
     def notify_people(self, request, queryset):

@@ -55,6 +55,17 @@ def incident_addresses(incident: Incident) -> list[str]:
 
 
 @transaction.atomic
+def incident_save(*, incident: Incident, actor=None) -> Incident:
+    """Record an incident in the register (Art. 33(5)), or staff's changes to it, in the security log too."""
+    created = incident.pk is None
+    incident.save()
+    security_event_record(
+        action="privacy.incident_saved", actor=actor, data={"incident": incident.pk, "created": created}
+    )
+    return incident
+
+
+@transaction.atomic
 def incident_notify_people(*, incident: Incident, actor=None) -> int:
     """Email every address of the incident through the outbox (Art. 34), then erase the list."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
