@@ -60,15 +60,6 @@ class RightsRequestForm(forms.ModelForm):
         return data
 
 
-def record_language(record) -> str:
-    """The language to answer in: the account's if the address has one, else the site's."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.filter(email=record.email).only("language").first()
-    return (user.language if user and user.language else "") or settings.LANGUAGE_CODE
-
-
 def _days_left(record) -> str:
     if not record.is_open:
         return "—"
@@ -148,7 +139,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         try:
             archive = services.rights_request_export(
                 record=record,
-                language=record_language(record),
+                language=services.requester_language(record.email),
                 actor=request.user,
                 request=request,
                 answer=gettext("Your data was sent to you."),
@@ -166,7 +157,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda record: services.rights_request_erase(
-                record=record, actor=request.user, language=record_language(record)
+                record=record, actor=request.user, language=services.requester_language(record.email)
             ),
         )
         message = ngettext(
