@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
+from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, PROFILE
 from .models import (
     Card,
     CardDailyStat,
@@ -101,27 +102,7 @@ class CardAdmin(admin.ModelAdmin):
         ),
         (
             _("Profile"),
-            {
-                "fields": (
-                    "first_name",
-                    "last_name",
-                    "job_title",
-                    "company",
-                    "department",
-                    "bio",
-                    "website",
-                    "street",
-                    "postal_code",
-                    "city",
-                    "country",
-                    "phones",
-                    "emails",
-                    "links",
-                    "custom_fields",
-                    "visibility",
-                    "photo_version",
-                )
-            },
+            {"fields": (*PROFILE, "photo_version")},
         ),
         (_("Dates"), {"fields": ("created_at", "updated_at", "last_viewed_at")}),
     )
@@ -223,8 +204,8 @@ class LeadAdmin(ViewOnlyAdmin):
     list_select_related = ("card", "organisation")
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("name", "email", "phone", "company", "job_title", "message", "language")}),
-        (_("Card"), {"fields": ("card", "owner", "organisation", "status", "tags", "notes")}),
+        (None, {"fields": (*LEAD_DETAILS, "language")}),
+        (_("Card"), {"fields": ("card", "owner", "organisation", *LEAD_FOLLOW_UP)}),
         (_("Consent"), {"fields": ("consent_version", "consent_record_id", "created_at", "last_contact_at")}),
     )
     readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])

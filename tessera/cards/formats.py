@@ -13,6 +13,7 @@ from django.conf import settings
 
 from tessera.core.text import printable
 
+from .fields import PROFILE_ADDRESS
 from .selectors import card_profile
 
 PHONE_TYPES = {"work": ["WORK", "VOICE"], "mobile": ["CELL", "VOICE"], "personal": ["HOME", "VOICE"]}
@@ -51,7 +52,7 @@ def card_vcard(card) -> bytes:
         line = vcard.add("email")
         line.value = address["address"]
         line.type_param = ["INTERNET", "WORK" if address.get("kind") == "work" else "HOME"]
-    if any(profile[k] for k in ("street", "postal_code", "city", "country")):
+    if any(profile[k] for k in PROFILE_ADDRESS):
         line = vcard.add("adr")
         line.value = vobject.vcard.Address(
             street=profile["street"],

@@ -19,6 +19,7 @@ from tessera.privacy.register import (
 from tessera.privacy.retention import batched_delete
 
 from . import fastpath
+from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, PROFILE
 from .models import Card, CardInvitation, CardsSettings, Lead, WebhookDelivery
 
 CARDS = _("Cards")
@@ -35,29 +36,7 @@ LEAD_RETENTION = timedelta(days=3 * 365)
 INVITATION_RETENTION = timedelta(days=30)
 WEBHOOK_RETENTION = timedelta(days=30)
 
-PROFILE_FIELDS = [
-    "owner",
-    "first_name",
-    "last_name",
-    "job_title",
-    "company",
-    "department",
-    "bio",
-    "website",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "phones",
-    "emails",
-    "links",
-    "custom_fields",
-    "visibility",
-    "groups",
-    "photo",
-    "photo_small",
-    "last_viewed_at",
-]
+PROFILE_FIELDS = ["owner", *PROFILE, "groups", "photo", "photo_small", "last_viewed_at"]
 
 
 def inactivity_last_seen(*, user_ids) -> dict:
@@ -235,18 +214,11 @@ activities = [
             "cards.Lead": [
                 "owner",
                 "card",
-                "name",
-                "email",
-                "phone",
-                "company",
-                "job_title",
-                "message",
+                *LEAD_DETAILS,
                 "language",
                 "consent_version",
                 "consent_record_id",
-                "notes",
-                "tags",
-                "status",
+                *LEAD_FOLLOW_UP,
                 "created_at",
                 "last_contact_at",
             ],
@@ -301,12 +273,7 @@ non_personal = {
 def _lead_row(lead: Lead) -> dict:
     return {
         "card": lead.card.slug,
-        "name": lead.name,
-        "email": lead.email,
-        "phone": lead.phone,
-        "company": lead.company,
-        "job_title": lead.job_title,
-        "message": lead.message,
+        **{name: getattr(lead, name) for name in LEAD_DETAILS},
         "consent_version": lead.consent_version,
         "received": lead.created_at.isoformat(),
         "last_contact": lead.last_contact_at.isoformat(),
