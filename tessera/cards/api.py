@@ -14,9 +14,10 @@ from tessera.accounts.models import User
 from tessera.core.api import ApiError, error_responses, links
 
 from . import formats, services
-from .models import VISIBILITY_FIELDS, Card, CardsSettings, Lead, LeadWebhook
-from .selectors import leads_usable
-from .services import MAX_ITEMS, TEXT_LIMITS
+from .fields import TEXT_LIMITS
+from .models import VISIBILITY_FIELDS, Card, Lead, LeadWebhook
+from .selectors import leads_shared, leads_usable, webhooks_of
+from .services import MAX_ITEMS
 
 router = Router(auth=OrganisationKeyAuth(), tags=["cards"])
 
@@ -186,17 +187,16 @@ def _card(request, slug) -> Card:
     )
 
 
-def _leads_allowed(request) -> None:
-    cards_settings = CardsSettings.objects.filter(organisation=request.organisation).first()
-    if cards_settings is None or not cards_settings.admins_see_leads:
-        raise HttpError(
-            403, _("The organisation has not chosen to share its members' leads with its administrators.")
-        )
+def _leads_not_shared() -> HttpError:
+    return HttpError(
+        403, _("The organisation has not chosen to share its members' leads with its administrators.")
+    )
 
 
 @router.get("/leads", response={200: list[LeadOut], **error_responses(401, 403, 422)})
 def lead_export(request, since: datetime | None = None):
-    _leads_allowed(request)
+    if not leads_shared(organisation=request.organisation):
+        raise _leads_not_shared()
     # A lead of a restricted card owner or of a restricted visitor is kept but not handed to other tools.
     leads = leads_usable(Lead.objects.filter(organisation=request.organisation)).select_related(
         "card", "owner"
@@ -208,22 +208,25 @@ def lead_export(request, since: datetime | None = None):
 
 @router.get("/webhooks", response={200: list[WebhookOut], **error_responses(401)})
 def webhook_list(request):
-    return list(LeadWebhook.objects.filter(organisation=request.organisation))
+    return list(webhooks_of(organisation=request.organisation))
 
 
 @router.post("/webhooks", response={201: WebhookCreated, **error_responses(400, 401, 403, 422)})
 def webhook_create(request, payload: WebhookIn):
-    _leads_allowed(request)
     try:
-        return Status(201, services.webhook_create(organisation=request.organisation, url=payload.url))
+        hook = services.webhook_create(organisation=request.organisation, url=payload.url, request=request)
+    except services.LeadsNotShared:
+        raise _leads_not_shared() from None
     except ValidationError as error:
         raise _validation(error) from None
+    return Status(201, hook)
 
 
 @router.delete("/webhooks/{webhook_id}", response={204: None, **error_responses(401, 404, 422)})
 def webhook_delete(request, webhook_id: int = Path(..., ge=1, le=2**63 - 1)):
     services.webhook_delete(
-        webhook=get_object_or_404(LeadWebhook, organisation=request.organisation, pk=webhook_id)
+        webhook=get_object_or_404(LeadWebhook, organisation=request.organisation, pk=webhook_id),
+        request=request,
     )
     return Status(204, None)
 

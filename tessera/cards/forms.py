@@ -1,15 +1,18 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import Membership
 
+from .fields import PROFILE_ADDRESS, PROFILE_IDENTITY, PROFILE_TEXTS
 from .images import MAX_UPLOAD_BYTES
 from .models import (
     LOCKABLE,
     LOCKABLE_FIELDS,
     LOCKABLE_LISTS,
     VISIBILITY_FIELDS,
+    Card,
     CardsSettings,
     CardTemplate,
     Lead,
@@ -20,19 +23,7 @@ from .services import consent_text
 PHONE_SLOTS, EMAIL_SLOTS, LINK_SLOTS, CUSTOM_SLOTS = 3, 3, 4, 3
 PHONE_LABELS = {"work": _("work"), "mobile": _("mobile"), "personal": _("personal")}
 EMAIL_LABELS = {"work": _("work"), "personal": _("personal")}
-SCALAR_LABELS = {
-    "first_name": _("First name"),
-    "last_name": _("Last name"),
-    "job_title": _("Job title"),
-    "company": _("Company"),
-    "department": _("Department"),
-    "bio": _("Short bio"),
-    "website": _("Website"),
-    "street": _("Street"),
-    "postal_code": _("Postal code"),
-    "city": _("City"),
-    "country": _("Country"),
-}
+SCALAR_LABELS = {name: capfirst(Card._meta.get_field(name).verbose_name) for name in PROFILE_TEXTS}
 VISIBILITY_LABELS = {
     "job_title": _("Job title"),
     "company": _("Company"),
@@ -240,11 +231,8 @@ class ProfileForm(forms.Form):
                 [self[f"custom_{i}_label"], self[f"custom_{i}_value"], self[f"custom_{i}_public"]]
                 for i in range(CUSTOM_SLOTS)
             ],
-            "identity": [
-                self[n]
-                for n in ("first_name", "last_name", "job_title", "company", "department", "bio", "website")
-            ],
-            "address": [self[n] for n in ("street", "postal_code", "city", "country")],
+            "identity": [self[n] for n in PROFILE_IDENTITY],
+            "address": [self[n] for n in PROFILE_ADDRESS],
             "visibility": [self[f"visibility_{n}"] for n in VISIBILITY_FIELDS],
         }
 
@@ -514,3 +502,15 @@ class WebhookForm(forms.Form):
         assume_scheme="https",
         help_text=_("Each new lead is POSTed there as JSON, signed with the secret shown once."),
     )
+
+
+class ApiKeyChoiceForm(forms.Form):
+    """The key a button acts on: anything but a record number is a bad request, not a missing key."""
+
+    key = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class WebhookChoiceForm(forms.Form):
+    """The webhook a button acts on: anything but a record number is a bad request, not a missing hook."""
+
+    hook = forms.IntegerField(min_value=1, max_value=2**63 - 1)

@@ -2,25 +2,20 @@ from datetime import date, timedelta
 
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
-from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.models import Membership, Organisation, OrganisationApiKey, User
 from tessera.accounts.selectors import organisations_administered
 
-from .models import LOCKABLE, Card, CardDailyStat, CardTemplate, Lead
-
-PROFILE_SCALARS = (
-    "first_name",
-    "last_name",
-    "job_title",
-    "company",
-    "department",
-    "bio",
-    "website",
-    "street",
-    "postal_code",
-    "city",
-    "country",
+from .fields import PROFILE_ADDRESS, PROFILE_LISTS, PROFILE_TEXTS
+from .models import (
+    LOCKABLE,
+    Card,
+    CardDailyStat,
+    CardsSettings,
+    CardTemplate,
+    Lead,
+    LeadWebhook,
+    WebhookDelivery,
 )
-
 
 # --- restriction of processing (GDPR Art. 18) ----------------------------------------------------------
 
@@ -92,12 +87,9 @@ def card_locked_values(card: Card, template: CardTemplate | None = None) -> dict
 def card_profile(card: Card, template: CardTemplate | None = None) -> dict:
     """The card's effective values: the brand-locked ones come from the template."""
     template = template if template is not None else card_template_for(card)
-    profile = {name: getattr(card, name) for name in PROFILE_SCALARS}
+    profile = {name: getattr(card, name) for name in PROFILE_TEXTS}
+    profile.update({name: list(getattr(card, name)) for name in PROFILE_LISTS})
     profile.update(
-        phones=list(card.phones),
-        emails=list(card.emails),
-        links=list(card.links),
-        custom_fields=list(card.custom_fields),
         visibility=dict(card.visibility),
         has_photo=bool(card.photo_version),
         template=template,
@@ -115,13 +107,13 @@ def card_public_profile(card: Card, template: CardTemplate | None = None) -> dic
     hidden = {k for k, v in profile["visibility"].items() if v == "vcard"}
     for name in hidden:
         if name == "address":
-            for part in ("street", "postal_code", "city", "country"):
+            for part in PROFILE_ADDRESS:
                 profile[part] = ""
         elif name == "photo":
             profile["has_photo"] = False
         elif name in profile:
             profile[name] = ""
-    for key in ("phones", "emails", "links", "custom_fields"):
+    for key in PROFILE_LISTS:
         profile[key] = [item for item in profile[key] if item.get("public", True)]
     return profile
 
@@ -199,6 +191,27 @@ def _usable() -> Q:
 def leads_usable(queryset: QuerySet[Lead]) -> QuerySet[Lead]:
     """Leads the organisation may use: none of a restricted owner's card, none of a restricted visitor."""
     return queryset.filter(_usable())
+
+
+def leads_shared(*, organisation: Organisation | int) -> bool:
+    """The organisation chose to let its administrators, its API keys and its webhooks see its members' leads."""
+    return CardsSettings.objects.filter(organisation=organisation, admins_see_leads=True).exists()
+
+
+def webhooks_of(*, organisation: Organisation) -> QuerySet[LeadWebhook]:
+    return LeadWebhook.objects.filter(organisation=organisation).order_by("created_at")
+
+
+def integrations_of(*, organisation: Organisation, deliveries: int = 20) -> dict:
+    """What the integrations page lists: the API keys, the webhooks and their latest deliveries."""
+    return {
+        "keys": OrganisationApiKey.objects.filter(organisation=organisation).order_by("-created_at"),
+        "hooks": webhooks_of(organisation=organisation),
+        "deliveries": WebhookDelivery.objects.filter(webhook__organisation=organisation)
+        .select_related("webhook")
+        .order_by("-created_at")[:deliveries],
+        "leads_shared": leads_shared(organisation=organisation),
+    }
 
 
 def leads_of_organisation(*, organisation: Organisation) -> QuerySet[Lead]:

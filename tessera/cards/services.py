@@ -24,11 +24,14 @@ from django.utils.translation import ngettext
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
 from tessera.accounts.selectors import is_member_email, is_org_admin, membership_role
+from tessera.core import delivery as durable
 from tessera.core import outbound, spreadsheet
-from tessera.core.outbox import backoff_seconds, email_queue_template
+from tessera.core.audit import security_event_record
+from tessera.core.outbox import email_queue_template
 from tessera.core.ratelimit import limit_hit
 
 from . import formats, images, pow
+from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, LEAD_LIMITS, TEXT_LIMITS
 from .models import (
     LOCKABLE,
     VISIBILITY_FIELDS,
@@ -45,6 +48,7 @@ from .selectors import (
     card_locked_values,
     card_profile,
     card_template_for,
+    leads_shared,
     owner_restricted,
     template_selecting_fields,
 )
@@ -54,19 +58,6 @@ log = logging.getLogger(__name__)
 PHONE_KINDS = ("work", "mobile", "personal")
 EMAIL_KINDS = ("work", "personal")
 MAX_ITEMS = 10
-TEXT_LIMITS = {
-    "first_name": 80,
-    "last_name": 80,
-    "job_title": 120,
-    "company": 120,
-    "department": 120,
-    "bio": 600,
-    "website": 200,
-    "street": 200,
-    "postal_code": 20,
-    "city": 100,
-    "country": 100,
-}
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _url = URLValidator(schemes=["http", "https"])
 # The version of the consent text shown next to the exchange form's checkbox; change it with the text.
@@ -696,8 +687,8 @@ def _lead_clean(data: dict) -> dict:
     name = str(data.get("name", "")).strip()
     if not name:
         errors["name"] = [_("Please give your name.")]
-    elif len(name) > 150:
-        errors["name"] = [_at_most_characters(150)]
+    elif len(name) > LEAD_LIMITS["name"]:
+        errors["name"] = [_at_most_characters(LEAD_LIMITS["name"])]
     cleaned["name"] = name
     email = str(data.get("email", "")).strip().lower()
     try:
@@ -712,10 +703,10 @@ def _lead_clean(data: dict) -> dict:
         except ValidationError as error:
             errors["phone"] = error.messages
     cleaned["phone"] = phone
-    for key, limit in (("company", 120), ("job_title", 120), ("message", 2000)):
+    for key in ("company", "job_title", "message"):
         value = str(data.get(key, "")).strip()
-        if len(value) > limit:
-            errors[key] = [_at_most_characters(limit)]
+        if len(value) > LEAD_LIMITS[key]:
+            errors[key] = [_at_most_characters(LEAD_LIMITS[key])]
         cleaned[key] = value
     if not data.get("consent"):
         errors["consent"] = [_("Please tick the box to agree, or your details cannot be sent.")]
@@ -850,18 +841,7 @@ def lead_delete(*, lead: Lead) -> None:
     lead.delete()
 
 
-LEADS_CSV_COLUMNS = (
-    "received",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "message",
-    "status",
-    "tags",
-    "notes",
-)
+LEADS_CSV_COLUMNS = ("received", *LEAD_DETAILS, *LEAD_FOLLOW_UP)
 
 
 def leads_csv(leads) -> str:
@@ -869,10 +849,8 @@ def leads_csv(leads) -> str:
         (
             [
                 lead.created_at.isoformat(),
-                *(
-                    getattr(lead, k)
-                    for k in ("name", "email", "phone", "company", "job_title", "message", "status")
-                ),
+                *(getattr(lead, k) for k in LEAD_DETAILS),
+                lead.status,
                 ", ".join(lead.tags),
                 lead.notes,
             ]
@@ -887,12 +865,7 @@ def lead_payload(lead: Lead) -> dict:
         "id": str(lead.pk),
         "card": lead.card.slug,
         "owner_email": lead.owner.email,
-        "name": lead.name,
-        "email": lead.email,
-        "phone": lead.phone,
-        "company": lead.company,
-        "job_title": lead.job_title,
-        "message": lead.message,
+        **{name: getattr(lead, name) for name in LEAD_DETAILS},
         "status": lead.status,
         "tags": lead.tags,
         "created_at": lead.created_at.isoformat(),
@@ -901,52 +874,110 @@ def lead_payload(lead: Lead) -> dict:
 
 # --- webhooks ----------------------------------------------------------------------------------------
 
+WEBHOOK_MAX_ATTEMPTS = 12
+# A delivery left in "sending" this long was claimed by a worker that died: it is due again.
+WEBHOOK_CLAIM_TIMEOUT = timedelta(minutes=5)
+# Claim, backoff, give-up and after-commit enqueue are the outbox's engine (tessera.core.delivery).
+WEBHOOKS = durable.Channel(
+    model=WebhookDelivery,
+    task="tessera.cards.tasks.webhook_deliver_task",
+    delivered=WebhookDelivery.Status.DELIVERED,
+    delivered_at="delivered_at",
+    given_up=WebhookDelivery.Status.FAILED,
+    claim_timeout=WEBHOOK_CLAIM_TIMEOUT,
+    max_attempts=WEBHOOK_MAX_ATTEMPTS,
+    errors=(httpx.HTTPError,),
+    related=("webhook", "lead"),
+)
+
+
+class LeadsNotShared(ValidationError):
+    """The organisation keeps its members' leads from its administrators, so no webhook may carry them."""
+
+
+def _webhook_log(*, action: str, webhook: LeadWebhook, actor, request) -> None:
+    security_event_record(
+        action=f"cards.webhook.{action}",
+        actor=actor,
+        request=request,
+        data={"organisation": webhook.organisation_id, "webhook": webhook.pk},
+    )
+
 
 @transaction.atomic
-def webhook_create(*, organisation: Organisation, url: str) -> LeadWebhook:
-    from tessera.core.outbound import DestinationRefused, url_check
+def webhook_create(
+    *, organisation: Organisation, url: str, actor: User | None = None, request=None
+) -> LeadWebhook:
+    """Add a receiver of the organisation's new leads; its signing secret is on the returned hook only.
 
+    Refused with a ValidationError for an address that is not public, and with LeadsNotShared while the
+    organisation keeps its members' leads from its administrators. No `actor`: its API key made it.
+    """
     url = url_normalise(url)
     try:
-        url_check(url)
-    except DestinationRefused as refused:
+        outbound.url_check(url)
+    except outbound.DestinationRefused as refused:
         raise ValidationError({"url": [str(refused)]}) from None
-    return LeadWebhook.objects.create(organisation=organisation, url=url, secret=secrets.token_urlsafe(32))
+    if not leads_shared(organisation=organisation):
+        raise LeadsNotShared(
+            _("Webhooks carry leads: first let admins see the members' leads."), code="leads_not_shared"
+        )
+    hook = LeadWebhook.objects.create(organisation=organisation, url=url, secret=secrets.token_urlsafe(32))
+    _webhook_log(action="created", webhook=hook, actor=actor, request=request)
+    return hook
 
 
 @transaction.atomic
-def webhook_delete(*, webhook: LeadWebhook) -> None:
+def webhook_delete(*, webhook: LeadWebhook, actor: User | None = None, request=None) -> None:
+    _webhook_log(action="deleted", webhook=webhook, actor=actor, request=request)  # while it has its id
     webhook.delete()
 
 
+@transaction.atomic
+def webhook_active_set(
+    *, webhook: LeadWebhook, active: bool, actor: User | None = None, request=None
+) -> None:
+    """Pause or resume a hook; while paused, new leads queue no delivery for it."""
+    LeadWebhook.objects.filter(pk=webhook.pk).update(is_active=active)
+    webhook.is_active = active
+    _webhook_log(action="resumed" if active else "paused", webhook=webhook, actor=actor, request=request)
+
+
+@transaction.atomic
+def webhook_ping(
+    *, webhook: LeadWebhook, actor: User | None = None, request=None, now=None
+) -> WebhookDelivery:
+    """Queue a signed `ping` to the hook, through the same durable path as leads, to test a receiver."""
+    now = now or timezone.now()
+    ping = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="ping",
+        payload={"event": "ping", "webhook": webhook.pk, "sent_at": now.isoformat()},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    _webhook_log(action="pinged", webhook=webhook, actor=actor, request=request)
+    durable.enqueue_on_commit(WEBHOOKS, ping.pk)
+    return ping
+
+
 def webhooks_queue(*, organisation_id: int, lead: Lead) -> list[WebhookDelivery]:
-    cards_settings = CardsSettings.objects.filter(organisation_id=organisation_id).first()
-    if cards_settings is None or not cards_settings.admins_see_leads:
-        return []  # the organisation did not choose to see its members' leads
+    if not leads_shared(organisation=organisation_id):
+        return []  # the organisation did not choose to see its members' leads (or stopped)
     deliveries = [
         WebhookDelivery.objects.create(
             webhook=hook, lead=lead, payload={"event": "lead.created", "lead": lead_payload(lead)}
         )
         for hook in LeadWebhook.objects.filter(organisation_id=organisation_id, is_active=True)
     ]
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk), robust=True)
+    for queued in deliveries:
+        durable.enqueue_on_commit(WEBHOOKS, queued.pk)
     return deliveries
-
-
-def _enqueue_delivery(pk) -> None:
-    from .tasks import webhook_deliver_task
-
-    webhook_deliver_task(str(pk))
 
 
 def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
-
-
-WEBHOOK_MAX_ATTEMPTS = 12
-WEBHOOK_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 def _delivery_restricted(delivery: WebhookDelivery) -> bool:
@@ -963,24 +994,8 @@ def _delivery_restricted(delivery: WebhookDelivery) -> bool:
     return any(limit_active(email=a, kinds=[ProcessingLimit.Kind.RESTRICTION]) for a in addresses)
 
 
-def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None) -> bool:
-    """POST one delivery; on failure it stays pending with a backed-off next attempt.
-
-    A delivery whose lead is under a restriction of processing is held, not sent, and goes out once
-    the restriction is lifted (webhook_deliver_due releases it).
-    """
-    now = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, next_attempt_at__lte=now, status=WebhookDelivery.Status.PENDING
-    ).update(status=WebhookDelivery.Status.SENDING, claimed_at=now)
-    if not claimed:
-        return False
-    delivery = WebhookDelivery.objects.select_related("webhook", "lead").get(pk=delivery_id)
-    if _delivery_restricted(delivery):
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.HELD, claimed_at=None
-        )
-        return False
+def _webhook_post(delivery: WebhookDelivery, *, now, client: httpx.Client | None) -> None:
+    """POST one signed delivery; raises an httpx.HTTPError unless the receiver answers 2xx."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
     headers = {
@@ -992,89 +1007,53 @@ def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None
             secret=delivery.webhook.secret, timestamp=timestamp, body=body
         ),
     }
-    attempts = delivery.attempts + 1
-    try:
-        # Only to public addresses, connected to the address that was checked (tessera.core.outbound).
-        if client is None:
-            with httpx.Client(timeout=10, follow_redirects=False) as own:
-                response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=own)
-        else:
-            response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=client)
-        if not 200 <= response.status_code < 300:
-            raise httpx.HTTPStatusError(
-                f"HTTP {response.status_code}", request=response.request, response=response
-            )
-    except httpx.HTTPError as error:
-        give_up = attempts >= WEBHOOK_MAX_ATTEMPTS
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING,
-            attempts=attempts,
-            next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-            claimed_at=None,
+    # Only to public addresses, connected to the address that was checked (tessera.core.outbound).
+    if client is None:
+        with httpx.Client(timeout=10, follow_redirects=False) as own:
+            response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=own)
+    else:
+        response = outbound.post(delivery.webhook.url, content=body, headers=headers, client=client)
+    if not 200 <= response.status_code < 300:
+        raise httpx.HTTPStatusError(
+            f"HTTP {response.status_code}", request=response.request, response=response
         )
-        return False
-    WebhookDelivery.objects.filter(pk=delivery_id).update(
-        status=WebhookDelivery.Status.DELIVERED,
-        attempts=attempts,
-        delivered_at=timezone.now(),
-        last_error="",
-        claimed_at=None,
+
+
+def webhook_deliver(*, delivery_id, now=None, client: httpx.Client | None = None) -> bool:
+    """POST one delivery if it is due; True if it was delivered by this call.
+
+    On failure it stays pending with a backed-off next attempt, and is given up after
+    WEBHOOK_MAX_ATTEMPTS. A delivery whose lead is under a restriction of processing is held, not sent,
+    and goes out once the restriction is lifted (webhook_deliver_due releases it).
+    """
+    now = now or timezone.now()
+    result = durable.attempt(
+        WEBHOOKS,
+        delivery_id,
+        now=now,
+        send=lambda delivery: _webhook_post(delivery, now=now, client=client),
+        held=_delivery_restricted,
     )
-    return True
+    return result.outcome is durable.Outcome.DELIVERED
 
 
 def webhook_deliveries_release(*, now=None) -> int:
     """Held deliveries whose restriction was lifted become due again (privacy sends no signal on a lift)."""
-    now = now or timezone.now()
     held = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.HELD).select_related("lead")
     released = [d.pk for d in held.iterator() if not _delivery_restricted(d)]
-    return WebhookDelivery.objects.filter(pk__in=released, status=WebhookDelivery.Status.HELD).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=now
-    )
+    return durable.release(WEBHOOKS, released, now=now or timezone.now())
 
 
 def webhook_deliver_due(*, now=None, limit: int = 100) -> int:
     now = now or timezone.now()
     webhook_deliveries_release(now=now)
-    WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.SENDING, claimed_at__lt=now - WEBHOOK_CLAIM_TIMEOUT
-    ).update(status=WebhookDelivery.Status.PENDING, claimed_at=None)
-    due = (
-        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    return sum(
+        webhook_deliver(delivery_id=pk, now=now) for pk in durable.due_ids(WEBHOOKS, now=now, limit=limit)
     )
-    return sum(webhook_deliver(delivery_id=pk, now=now) for pk in list(due))
 
 
 def template_for(card: Card) -> CardTemplate | None:
     return card_template_for(card)
-
-
-# --- integrations page (organisation admins) -------------------------------------------------------
-
-
-@transaction.atomic
-def webhook_ping(*, webhook: LeadWebhook, now=None) -> WebhookDelivery:
-    """Queue a signed `ping` to the hook, through the same durable path as leads, to test a receiver."""
-    now = now or timezone.now()
-    delivery = WebhookDelivery.objects.create(
-        webhook=webhook,
-        event="ping",
-        payload={"event": "ping", "webhook": webhook.pk, "sent_at": now.isoformat()},
-        created_at=now,
-        next_attempt_at=now,
-    )
-    transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk), robust=True)
-    return delivery
-
-
-@transaction.atomic
-def webhook_active_set(*, webhook: LeadWebhook, active: bool) -> None:
-    """Pause or resume a hook; while paused, new leads queue no delivery for it."""
-    LeadWebhook.objects.filter(pk=webhook.pk).update(is_active=active)
-    webhook.is_active = active
 
 
 # --- members leaving (accounts' `membership_removing` receiver) ------------------------------------------

@@ -439,8 +439,7 @@ def org_card(request, org_slug, slug):
 @login_required
 def org_leads(request, org_slug):
     organisation = _administered(request, org_slug)
-    cards_settings = CardsSettings.objects.filter(organisation=organisation).first()
-    if cards_settings is None or not cards_settings.admins_see_leads:
+    if not selectors.leads_shared(organisation=organisation):
         raise Http404
     leads = selectors.leads_of_organisation(organisation=organisation)
     return render(

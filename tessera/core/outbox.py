@@ -2,7 +2,8 @@
 
 `email_queue*` must be called inside the transaction of the action that causes the email; delivery is
 enqueued only once that transaction commits, and a periodic sweep picks up whatever a crash or an
-outage left behind. Retries back off exponentially and never give up on a temporary failure.
+outage left behind. Retries back off exponentially and never give up on a temporary failure. The
+claim, backoff and after-commit enqueue are tessera.core.delivery's, which the cards' webhooks share.
 
 Credentials never sit in clear: an email whose bodies or attachments hold a link with a secret in its
 fragment, or a link to one of our routes with a credential path parameter (CREDENTIAL_PARAMETERS:
@@ -12,10 +13,8 @@ first run without being listed anywhere; a new route names its secret parameter 
 that every route parameter is either a record name or a credential).
 """
 
-import enum
 import html
 import logging
-import random
 import re
 import smtplib
 from datetime import timedelta
@@ -25,19 +24,16 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
-from . import sealing
+from . import delivery, sealing
 from .models import OutboxAttachment, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST_SECONDS = 15
-BACKOFF_MAX_SECONDS = 3600
 # A row left in "sending" this long was claimed by a worker that died: it is due again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # Callables `(to=, kind=) -> bool` added by apps (tessera.privacy): True queues the message HELD.
@@ -135,11 +131,6 @@ def marketing_headers_check(headers: dict) -> None:
         )
 
 
-def backoff_seconds(attempts: int) -> float:
-    base = min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
-    return base * random.uniform(0.9, 1.1)
-
-
 @transaction.atomic
 def email_queue(
     *,
@@ -192,7 +183,7 @@ def email_queue(
         )
         for name, content, ctype in attachments
     )
-    _deliver_after_commit(message.pk)
+    delivery.enqueue_on_commit(OUTBOX, message.pk)
     return message
 
 
@@ -201,36 +192,16 @@ def email_queue(
 DELIVERY_BATCH = 50
 
 
-def _deliver_after_commit(message_pk) -> None:
-    connection = transaction.get_connection()
-    pending = getattr(connection, "_tessera_outbox_pending", None)
-    # A batch whose on-commit callback is gone was rolled back with its transaction: start another.
-    if pending is not None and any(item[1] == pending.enqueue for item in connection.run_on_commit):
-        pending.ids.append(str(message_pk))
-        return
-    pending = _PendingDeliveries(str(message_pk))
-    connection._tessera_outbox_pending = pending
-    # robust: the rows are committed, so a queue outage must not fail the request; the sweep sends them.
-    transaction.on_commit(pending.enqueue, robust=True)
-
-
-class _PendingDeliveries:
-    """The messages one transaction queued, handed to the task queue in batches once it commits."""
-
-    def __init__(self, first: str):
-        self.ids = [first]
-
-    def enqueue(self):
-        from .tasks import outbox_deliver_batch_task, outbox_deliver_task
-
-        connection = transaction.get_connection()
-        if getattr(connection, "_tessera_outbox_pending", None) is self:
-            connection._tessera_outbox_pending = None
-        if len(self.ids) == 1:
-            outbox_deliver_task(self.ids[0])
-            return
-        for start in range(0, len(self.ids), DELIVERY_BATCH):
-            outbox_deliver_batch_task(self.ids[start : start + DELIVERY_BATCH])
+OUTBOX = delivery.Channel(
+    model=OutboxMessage,
+    task="tessera.core.tasks.outbox_deliver_task",
+    batch_task="tessera.core.tasks.outbox_deliver_batch_task",
+    batch_size=DELIVERY_BATCH,
+    delivered=OutboxMessage.Status.SENT,
+    delivered_at="sent_at",
+    given_up=OutboxMessage.Status.REJECTED,
+    claim_timeout=CLAIM_TIMEOUT,
+)
 
 
 def email_queue_template(
@@ -270,28 +241,6 @@ def email_queue_template(
         attachments=attachments,
         confidential=confidential,
     )
-
-
-def _due(now) -> Q:
-    return Q(next_attempt_at__lte=now) & (
-        Q(status=OutboxMessage.Status.PENDING)
-        | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
-    )
-
-
-def _claim(message_id, now):
-    """Mark one due message as being sent by this worker; its claim time, or None if not due or taken.
-
-    The conditional UPDATE is the lock: of two workers racing for a row only one matches. The claim
-    time then identifies this claim, so a worker whose stale claim was taken over cannot overwrite
-    the state written by the worker that took it.
-    """
-    # The clock, not `now`: a long sweep must not make its late claims look older than they are.
-    claimed_at = timezone.now()
-    claimed = OutboxMessage.objects.filter(_due(now), pk=message_id).update(
-        status=OutboxMessage.Status.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1
-    )
-    return claimed_at if claimed else None
 
 
 def _build(message: OutboxMessage, connection) -> EmailMultiAlternatives:
@@ -345,46 +294,21 @@ def _relay_failed(error: Exception) -> bool:
     )
 
 
-class Outcome(enum.Enum):
-    SENT = "sent"
-    NOT_DUE = "not due"  # already sent, taken by another worker, held, or waiting for its backoff
-    RETRY = "retry"
-    REJECTED = "rejected"
-    RELAY_DOWN = "relay down"  # retried later, and so is everything else in this sweep
-
-
-def _deliver(message_id, now, connection, relay_error: Exception | None = None) -> Outcome:
+def _deliver(message_id, now, connection, relay_error: Exception | None = None) -> delivery.Result:
     """Claim and send one message; with `relay_error` (the relay could not be reached for its batch),
     record that failure for it instead, as its own attempt would have."""
-    claimed_at = _claim(message_id, now)
-    if claimed_at is None:
-        return Outcome.NOT_DUE
-    message = OutboxMessage.objects.get(pk=message_id)
-    try:
+
+    def send(message: OutboxMessage) -> None:
         if relay_error is not None:
             raise relay_error
         _build(message, connection).send()
-    except Exception as error:
-        permanent = _is_permanent(error)
-        OutboxMessage.objects.filter(
-            pk=message_id, status=OutboxMessage.Status.SENDING, claimed_at=claimed_at
-        ).update(
-            status=OutboxMessage.Status.REJECTED if permanent else OutboxMessage.Status.PENDING,
-            next_attempt_at=claimed_at + timedelta(seconds=backoff_seconds(message.attempts)),
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-            claimed_at=None,
-        )
-        log.warning("outbox: %s not delivered (attempt %s): %s", message_id, message.attempts, error)
-        if permanent:
-            _declassify(message_id)
-            return Outcome.REJECTED
-        return Outcome.RELAY_DOWN if _relay_failed(error) else Outcome.RETRY
-    # Recorded even if a slow claim was taken over meanwhile: the message did leave.
-    OutboxMessage.objects.filter(pk=message_id).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error="", claimed_at=None
-    )
-    _declassify(message_id)
-    return Outcome.SENT
+
+    result = delivery.attempt(OUTBOX, message_id, now=now, send=send, permanent=_is_permanent)
+    if result.error is not None:
+        log.warning("outbox: %s not delivered (attempt %s): %s", message_id, result.attempts, result.error)
+    if result.outcome in (delivery.Outcome.DELIVERED, delivery.Outcome.GAVE_UP):
+        _declassify(message_id)
+    return result
 
 
 def outbox_deliver(*, message_id, now=None, connection=None) -> bool:
@@ -392,8 +316,8 @@ def outbox_deliver(*, message_id, now=None, connection=None) -> bool:
 
     Safe to call any number of times and from several workers: only one claim succeeds.
     """
-    outcome = _deliver(message_id, now or timezone.now(), connection or get_connection(fail_silently=False))
-    return outcome is Outcome.SENT
+    result = _deliver(message_id, now or timezone.now(), connection or get_connection(fail_silently=False))
+    return result.outcome is delivery.Outcome.DELIVERED
 
 
 def _close_quietly(connection) -> None:
@@ -406,12 +330,7 @@ def _close_quietly(connection) -> None:
 def outbox_deliver_due(*, now=None, limit: int = 200) -> int:
     """Send what is due over one SMTP connection; returns how many were sent."""
     now = now or timezone.now()
-    due = list(
-        OutboxMessage.objects.filter(_due(now))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return _deliver_many(due, now)
+    return _deliver_many(delivery.due_ids(OUTBOX, now=now, limit=limit), now)
 
 
 def outbox_deliver_batch(*, message_ids, now=None) -> int:
@@ -441,12 +360,12 @@ def _deliver_many(due: list, now, *, charge_outage: bool = False) -> int:
     sent = 0
     try:
         for pk in due:
-            outcome = _deliver(pk, now, connection)
-            if outcome is Outcome.SENT:
+            result = _deliver(pk, now, connection)
+            if result.outcome is delivery.Outcome.DELIVERED:
                 sent += 1
-            elif outcome is Outcome.RELAY_DOWN:
+            elif result.outcome is delivery.Outcome.RETRY and _relay_failed(result.error):
                 break  # leave the rest for the next sweep
-            elif outcome in (Outcome.RETRY, Outcome.REJECTED):
+            elif result.outcome in (delivery.Outcome.RETRY, delivery.Outcome.GAVE_UP):
                 # The session may be left mid-transaction: the next message starts a fresh one.
                 _close_quietly(connection)
                 try:
@@ -458,25 +377,9 @@ def _deliver_many(due: list, now, *, charge_outage: bool = False) -> int:
     return sent
 
 
-@transaction.atomic
 def outbox_retry(*, message_ids) -> list:
     """Make pending, rejected or stale messages due now and deliver them after commit; their ids.
 
     Sent and held messages are left alone: sending twice or despite a restriction is never a retry.
     """
-    now = timezone.now()
-    retried = list(
-        OutboxMessage.objects.select_for_update()
-        .filter(pk__in=message_ids)
-        .filter(
-            Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.REJECTED])
-            | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
-        )
-        .values_list("pk", flat=True)
-    )
-    OutboxMessage.objects.filter(pk__in=retried).update(
-        status=OutboxMessage.Status.PENDING, next_attempt_at=now, claimed_at=None
-    )
-    for pk in retried:
-        _deliver_after_commit(pk)
-    return retried
+    return delivery.retry(OUTBOX, message_ids)

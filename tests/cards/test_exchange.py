@@ -176,7 +176,10 @@ def test_lead_to_an_organisation_that_shares_leads_queues_its_webhook(card, org)
 
 
 def test_no_webhook_when_the_organisation_keeps_leads_private(card, org):
+    # A hook needs shared leads to be added; the organisation then took the sharing back.
+    services.cards_settings_update(organisation=org, admins_see_leads=True, inactive_action="delete")
     services.webhook_create(organisation=org, url="https://crm.alpha.example/hook")
+    services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="delete")
     lead_for(card)
     assert WebhookDelivery.objects.count() == 0
 
