@@ -21,8 +21,8 @@ def _node() -> str:
     return node
 
 
-def test_the_frame_format_the_keys_and_the_cipher_have_node_tests():
-    assert {"framing.test.mjs", "keys.test.mjs", "aesgcm.test.mjs"} <= set(ROOM_TESTS)
+def test_the_frame_format_the_keys_the_cipher_and_speaker_detection_have_node_tests():
+    assert {"framing.test.mjs", "keys.test.mjs", "aesgcm.test.mjs", "speaker.test.mjs"} <= set(ROOM_TESTS)
 
 
 @pytest.mark.parametrize("name", ROOM_TESTS)

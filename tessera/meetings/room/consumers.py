@@ -18,18 +18,16 @@ from . import live, protocol
 from .conf import room_setting
 from .layers import ALIAS, room_layer
 from .live import room_limit
-from .protocol import ProtocolError
+from .protocol import Close, Error, ProtocolError
 from .selectors import room_entry
 
 log = logging.getLogger(__name__)
 
-# Close codes (4000-4999 are the application's).
-CLOSE_AUTH, CLOSE_TIMEOUT, CLOSE_TOO_LARGE, CLOSE_FLOOD = 4401, 4408, 4413, 4429
 REFUSED_ENTRY = {
-    "invalid_token": "this link is not valid, or was revoked",
-    "token_expired": "this meeting has ended",
-    "not_open_yet": "the room is not open yet",
-    "cancelled": "this meeting was cancelled",
+    Error.INVALID_TOKEN: "this link is not valid, or was revoked",
+    Error.TOKEN_EXPIRED: "this meeting has ended",
+    Error.NOT_OPEN_YET: "the room is not open yet",
+    Error.CANCELLED: "this meeting was cancelled",
 }
 
 
@@ -47,13 +45,13 @@ class ConnectionCount:
     def refusal(self, key: str) -> ProtocolError | None:
         if self.open[key] >= room_limit("connections_per_ip"):
             return ProtocolError(
-                "too_many_connections", "too many connections from your address", close=CLOSE_FLOOD
+                Error.TOO_MANY_CONNECTIONS, "too many connections from your address", close=Close.FLOOD
             )
         if self.waiting[key] >= room_limit("unauthenticated_per_ip"):
             return ProtocolError(
-                "too_many_connections",
+                Error.TOO_MANY_CONNECTIONS,
                 "too many unauthenticated connections from your address",
-                close=CLOSE_FLOOD,
+                close=Close.FLOOD,
             )
         return None
 
@@ -116,9 +114,9 @@ def _freeze_startup_heap() -> None:
 
 def _auth_rate_limited(retry_after: int) -> ProtocolError:
     return ProtocolError(
-        "rate_limited",
+        Error.RATE_LIMITED,
         "too many failed attempts from your address: try again later",
-        close=CLOSE_FLOOD,
+        close=Close.FLOOD,
         retry_after=retry_after,
     )
 
@@ -199,11 +197,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(min(interval, auth_timeout) if self.member is None else interval)
             now = time.monotonic()
             if self.member is None and now - started >= auth_timeout:
-                await self._fail(ProtocolError("auth_timeout", "authenticate first", close=CLOSE_AUTH))
+                await self._fail(ProtocolError(Error.AUTH_TIMEOUT, "authenticate first", close=Close.AUTH))
                 return
             if now - self.last_seen > 3 * interval:
                 await self._fail(
-                    ProtocolError("heartbeat_timeout", "no answer to pings", close=CLOSE_TIMEOUT)
+                    ProtocolError(Error.HEARTBEAT_TIMEOUT, "no answer to pings", close=Close.TIMEOUT)
                 )
                 return
             if self.member is not None:
@@ -231,21 +229,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._fail(error)
         except Exception:
             log.exception("room: message handling failed")
-            await self._fail(ProtocolError("internal", "the server could not handle this message"))
+            await self._fail(ProtocolError(Error.INTERNAL, "the server could not handle this message"))
 
     async def _receive(self, text_data, bytes_data):
         if not self.bucket.take():
             self.refused += 1
             if self.refused >= room_setting("flood_close_after"):
-                raise ProtocolError("rate_limited", "too many messages", close=CLOSE_FLOOD)
+                raise ProtocolError(Error.RATE_LIMITED, "too many messages", close=Close.FLOOD)
             # Answer a flood now and then, not once per message.
             if self.refused % 50 == 1:
-                raise ProtocolError("rate_limited", "too many messages: slow down")
+                raise ProtocolError(Error.RATE_LIMITED, "too many messages: slow down")
             return
         if bytes_data is not None:
-            raise ProtocolError("invalid_message", "binary messages are not accepted")
+            raise ProtocolError(Error.INVALID_MESSAGE, "binary messages are not accepted")
         if len(text_data.encode()) > room_setting("message_max_bytes"):
-            raise ProtocolError("too_large", "the message is too large", close=CLOSE_TOO_LARGE)
+            raise ProtocolError(Error.TOO_LARGE, "the message is too large", close=Close.TOO_LARGE)
         message = protocol.parse(text_data)
         kind = message.type
         if kind == "pong":
@@ -255,14 +253,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         if self.member is None:
             if kind != "auth":
-                raise ProtocolError("not_authenticated", "the first message must be auth")
+                raise ProtocolError(Error.NOT_AUTHENTICATED, "the first message must be auth")
             await self._authenticate(message)
             return
         if kind == "auth":
-            raise ProtocolError("already_authenticated", "this connection is authenticated")
+            raise ProtocolError(Error.ALREADY_AUTHENTICATED, "this connection is authenticated")
         room = live.rooms.get(self.room_id)
         if room is None or room.members.get(self.member.pid) is not self.member:
-            raise ProtocolError("not_in_room", "you are no longer in this room", close=4000)
+            raise ProtocolError(Error.NOT_IN_ROOM, "you are no longer in this room", close=Close.ROOM)
         await self._dispatch(room, message)
 
     async def _authenticate(self, message):
@@ -273,8 +271,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         entry = await database_sync_to_async(room_entry)(
             room_id=self.room_id, kind=message.kind, token=message.token
         )
-        if entry.state == "meeting_ended":  # a right token, not a guess: no failure counted
-            raise ProtocolError("meeting_ended", "the organiser ended this meeting", close=4410)
+        if entry.state == Error.MEETING_ENDED:  # a right token, not a guess: no failure counted
+            raise ProtocolError(Error.MEETING_ENDED, "the organiser ended this meeting", close=Close.ENDED)
         if entry.state not in {"open", "lobby"}:
             limit, period = room_setting("auth_failures_per_ip")
             verdict = await alimit_hit(
@@ -287,7 +285,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     timeout=verdict.retry_after,
                 )
                 raise _auth_rate_limited(verdict.retry_after)
-            raise ProtocolError(entry.state, REFUSED_ENTRY.get(entry.state, ""), close=CLOSE_AUTH)
+            raise ProtocolError(Error(entry.state), REFUSED_ENTRY.get(entry.state, ""), close=Close.AUTH)
         try:
             self.member = await live.enter(
                 room_id=self.room_id,
@@ -327,7 +325,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         elif kind == "leave":
             self.closing = True
             await live.leave(room_id=self.room_id, member=member, reason="left")
-            await self.close(code=1000)
+            await self.close(code=Close.NORMAL)
 
     # --- channel layer ----------------------------------------------------------------------------
 
@@ -342,4 +340,4 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.closing = True
         await self.send(text_data=event["text"])
-        await self.close(code=event.get("code", 4000))
+        await self.close(code=event.get("code", Close.ROOM))

@@ -22,7 +22,8 @@ from . import conf, services
 from .conf import room_setting
 from .ice import ice_config
 from .layers import room_layer
-from .protocol import ProtocolError
+from .models import RecordingNotice
+from .protocol import Close, Error, ProtocolError
 from .selectors import Entry
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,11 @@ async def send(member: Member, payload: dict) -> None:
         await _layer().send(member.channel, {"type": "room.out", "text": json.dumps(payload)})
 
 
-async def close(member: Member, payload: dict, code: int) -> None:
+async def close(member: Member, payload: dict, code: Close) -> None:
     if member.connected:
-        await _layer().send(member.channel, {"type": "room.close", "text": json.dumps(payload), "code": code})
+        await _layer().send(
+            member.channel, {"type": "room.close", "text": json.dumps(payload), "code": int(code)}
+        )
     member.connected = False
 
 
@@ -163,11 +166,11 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
         if entry.role != "organiser" and (entry.state == "lobby" or room.locked):
             if room.occupied() >= room_setting("mesh_max"):
                 _drop_if_empty(room)
-                raise ProtocolError("room_full", _full_detail(), close=4409)
+                raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
             if len(room.lobby()) >= room_limit("lobby_max"):
                 _drop_if_empty(room)
                 raise ProtocolError(
-                    "lobby_full", "too many people are waiting to enter this room", close=4409
+                    Error.LOBBY_FULL, "too many people are waiting to enter this room", close=Close.FULL
                 )
             room.members[member.pid] = member
             await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
@@ -175,7 +178,7 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             return member
         if room.occupied() >= room_setting("mesh_max"):
             _drop_if_empty(room)
-            raise ProtocolError("room_full", _full_detail(), close=4409)
+            raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
         room.members[member.pid] = member
         await _step_in(room, member)
         return member
@@ -262,11 +265,11 @@ async def _resume(room: Room, member: Member, channel: str) -> Member:
                 "text": json.dumps(
                     {
                         "type": "error",
-                        "code": "replaced",
+                        "code": Error.REPLACED,
                         "message": "this participant connected again elsewhere",
                     }
                 ),
-                "code": 4000,
+                "code": int(Close.ROOM),  # a plain int: the layer serialises its messages
             },
         )
     if member.status == ACTIVE:
@@ -351,21 +354,21 @@ def _drop_if_empty(room: Room) -> None:
 def _peer(room: Room, pid: str) -> Member:
     target = room.members.get(pid)
     if target is None or target.status != ACTIVE:
-        raise ProtocolError("unknown_peer", "no such participant in this room")
+        raise ProtocolError(Error.UNKNOWN_PEER, "no such participant in this room")
     return target
 
 
 def _other(room: Room, member: Member, pid: str) -> Member:
     if pid == member.pid:
-        raise ProtocolError("invalid_target", "this message is for another participant")
+        raise ProtocolError(Error.INVALID_TARGET, "this message is for another participant")
     return _peer(room, pid)
 
 
 def _require_active(member: Member) -> None:
     if member.status == LOBBY:
-        raise ProtocolError("not_admitted", "wait until the organiser admits you")
+        raise ProtocolError(Error.NOT_ADMITTED, "wait until the organiser admits you")
     if member.status == NOTICE:
-        raise ProtocolError("recording_notice_pending", "answer the recording notice first")
+        raise ProtocolError(Error.RECORDING_NOTICE_PENDING, "answer the recording notice first")
 
 
 async def relay(*, room: Room, member: Member, message) -> None:
@@ -382,7 +385,7 @@ async def relay(*, room: Room, member: Member, message) -> None:
 async def stats(*, room: Room, member: Member, message, now: float) -> None:
     _require_active(member)
     if now - member.stats_at < room_setting("stats_min_interval_seconds"):
-        raise ProtocolError("rate_limited", "statistics are accepted every 10 seconds")
+        raise ProtocolError(Error.RATE_LIMITED, "statistics are accepted every 10 seconds")
     member.stats_at = now
     if room.session_id and member.participant_id:
         figures = message.model_dump(exclude={"type"})
@@ -396,7 +399,7 @@ async def stats(*, room: Room, member: Member, message, now: float) -> None:
 
 def _require_organiser(member: Member) -> None:
     if not member.organiser or member.status != ACTIVE:
-        raise ProtocolError("forbidden", "only the organiser can do this")
+        raise ProtocolError(Error.FORBIDDEN, "only the organiser can do this")
 
 
 async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
@@ -404,12 +407,12 @@ async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
     async with room.lock:
         guest = room.members.get(pid)
         if guest is None or guest.status != LOBBY:
-            raise ProtocolError("unknown_peer", "nobody with this id is waiting")
+            raise ProtocolError(Error.UNKNOWN_PEER, "nobody with this id is waiting")
         if not allow:
             room.members.pop(pid, None)
-            await close(guest, {"type": "denied"}, 4403)
+            await close(guest, {"type": "denied"}, Close.DENIED)
         elif room.occupied() >= room_setting("mesh_max"):
-            raise ProtocolError("room_full", _full_detail())
+            raise ProtocolError(Error.ROOM_FULL, _full_detail())
         else:
             await _step_in(room, guest)
         await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
@@ -426,12 +429,12 @@ async def remove(*, room: Room, member: Member, pid: str) -> None:
     async with room.lock:
         target = _peer(room, pid)
         if target is member:
-            raise ProtocolError("forbidden", "leave the meeting instead")
+            raise ProtocolError(Error.FORBIDDEN, "leave the meeting instead")
         if target.invitation_id and target.role == "invitee":
             # Durable, in every process: their link stops opening the room (a guest link is shared,
             # so a removed guest may only wait in the lobby again).
             await database_sync_to_async(_invitation_revoke)(invitation_id=target.invitation_id)
-        await close(target, {"type": "removed"}, 4403)
+        await close(target, {"type": "removed"}, Close.DENIED)
         await _remove_member(room, target, "removed")
 
 
@@ -448,13 +451,13 @@ async def end(*, room: Room, member: Member) -> None:
         for other in list(room.members.values()):
             if other.grace is not None:
                 other.grace.cancel()
-            await close(other, {"type": "ended"}, 4410)
+            await close(other, {"type": "ended"}, Close.ENDED)
             if other.status == ACTIVE and other.participant_id:
                 await _layer().group_discard(room.group, other.channel)
         room.members.clear()
         if room.recording is not None:
             await database_sync_to_async(services.recording_notice_update)(
-                notice_id=room.recording.notice_id, status="stopped"
+                notice_id=room.recording.notice_id, status=RecordingNotice.Status.STOPPED
             )
         await _session_end(room)
 
@@ -468,11 +471,11 @@ async def record(*, room: Room, member: Member, action: str) -> None:
         recording = room.recording
         if action == "stop":
             if recording is None or (recording.recorder != member.pid and not member.organiser):
-                raise ProtocolError("forbidden", "no recording of yours to stop")
+                raise ProtocolError(Error.FORBIDDEN, "no recording of yours to stop")
             await _recording_end(room, cancelled=not recording.active)
             return
         if recording is not None:
-            raise ProtocolError("recording_busy", "a recording is already requested")
+            raise ProtocolError(Error.RECORDING_BUSY, "a recording is already requested")
         notice_id = await database_sync_to_async(services.recording_notice_create)(
             session_id=room.session_id, participant_id=member.participant_id
         )
@@ -502,7 +505,7 @@ async def record_answer(*, room: Room, member: Member, notice: int, accept: bool
             or recording.notice_id != notice
             or not (joining or member.pid in recording.pending)
         ):
-            raise ProtocolError("unknown_notice", "no recording notice is waiting for your answer")
+            raise ProtocolError(Error.UNKNOWN_NOTICE, "no recording notice is waiting for your answer")
         await database_sync_to_async(services.recording_answer_record)(
             notice_id=notice,
             participant_id=member.participant_id,
@@ -515,7 +518,7 @@ async def record_answer(*, room: Room, member: Member, notice: int, accept: bool
         if recorder is not None:
             await send(recorder, {"type": "record_answer", "pid": member.pid, "accept": accept})
         if not accept:
-            await close(member, {"type": "left", "reason": "refused_recording"}, 4000)
+            await close(member, {"type": "left", "reason": "refused_recording"}, Close.ROOM)
             await _remove_member(room, member, "left")
             return
         if joining:
@@ -541,7 +544,7 @@ async def _recording_maybe_start(room: Room) -> None:
         return
     recording.active = True
     await database_sync_to_async(services.recording_notice_update)(
-        notice_id=recording.notice_id, status="recording"
+        notice_id=recording.notice_id, status=RecordingNotice.Status.RECORDING
     )
     await broadcast(
         room, {"type": "recording", "active": True, "by": recording.recorder, "notice": recording.notice_id}
@@ -552,7 +555,8 @@ async def _recording_end(room: Room, *, cancelled: bool) -> None:
     recording = room.recording
     room.recording = None
     await database_sync_to_async(services.recording_notice_update)(
-        notice_id=recording.notice_id, status="cancelled" if cancelled else "stopped"
+        notice_id=recording.notice_id,
+        status=RecordingNotice.Status.CANCELLED if cancelled else RecordingNotice.Status.STOPPED,
     )
     await broadcast(
         room, {"type": "recording", "active": False, "by": recording.recorder, "notice": recording.notice_id}

@@ -6,6 +6,7 @@ opaque strings (keys encrypted per participant, chat ciphertext) that the server
 """
 
 import json
+from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -168,22 +169,101 @@ client_message = TypeAdapter(ClientMessage)
 ORGANISER_ONLY = frozenset({"admit", "mute_request", "remove", "lock", "end"})
 
 
+class Close(IntEnum):
+    """WebSocket close codes (4000-4999 are the application's)."""
+
+    NORMAL = 1000
+    ROOM = 4000  # out of this room: replaced, refused the recording, or no longer a member
+    AUTH = 4401
+    DENIED = 4403  # removed, or not admitted
+    TIMEOUT = 4408
+    FULL = 4409
+    ENDED = 4410
+    TOO_LARGE = 4413
+    FLOOD = 4429
+
+
+# After these the client does not reconnect: trying again would meet the same answer.
+FINAL_CLOSES = frozenset(
+    {Close.NORMAL, Close.AUTH, Close.DENIED, Close.FULL, Close.ENDED, Close.TOO_LARGE, Close.FLOOD}
+)
+
+
+class Error(StrEnum):
+    """The `code` of an error message: stable names the client acts on."""
+
+    BAD_JSON = "bad_json"
+    INVALID_MESSAGE = "invalid_message"
+    INTERNAL = "internal"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    AUTH_TIMEOUT = "auth_timeout"
+    HEARTBEAT_TIMEOUT = "heartbeat_timeout"
+    NOT_AUTHENTICATED = "not_authenticated"
+    ALREADY_AUTHENTICATED = "already_authenticated"
+    # Refusals at the door (the states of a refused entry).
+    INVALID_TOKEN = "invalid_token"
+    TOKEN_EXPIRED = "token_expired"
+    NOT_OPEN_YET = "not_open_yet"
+    CANCELLED = "cancelled"
+    MEETING_ENDED = "meeting_ended"
+    ROOM_FULL = "room_full"
+    LOBBY_FULL = "lobby_full"
+    # In the room.
+    NOT_IN_ROOM = "not_in_room"
+    REPLACED = "replaced"
+    UNKNOWN_PEER = "unknown_peer"
+    INVALID_TARGET = "invalid_target"
+    NOT_ADMITTED = "not_admitted"
+    RECORDING_NOTICE_PENDING = "recording_notice_pending"
+    FORBIDDEN = "forbidden"
+    RECORDING_BUSY = "recording_busy"
+    UNKNOWN_NOTICE = "unknown_notice"
+
+
+# After these errors the client stops: the room will not take it back by reconnecting.
+FINAL_ERRORS = frozenset(
+    {
+        Error.INVALID_TOKEN,
+        Error.TOKEN_EXPIRED,
+        Error.NOT_OPEN_YET,
+        Error.CANCELLED,
+        Error.ROOM_FULL,
+        Error.LOBBY_FULL,
+        Error.MEETING_ENDED,
+        Error.REPLACED,
+        Error.TOO_MANY_CONNECTIONS,
+    }
+)
+
+
+def client_constants() -> dict:
+    """The close codes and error names as the page's scripts read them (json_script, protocol.js)."""
+    return {
+        "close": {code.name: code.value for code in Close},
+        "error": {error.name: error.value for error in Error},
+        "final_closes": sorted(code.value for code in FINAL_CLOSES),
+        "final_errors": sorted(error.value for error in FINAL_ERRORS),
+    }
+
+
 class ProtocolError(Exception):
     """A message the server refuses: `code` is stable for clients, `close` ends the connection."""
 
-    def __init__(self, code: str, detail: str = "", *, close: int | None = None, **extra):
+    def __init__(self, code: Error, detail: str = "", *, close: Close | None = None, **extra):
         super().__init__(code)
         self.code, self.detail, self.close, self.extra = code, detail, close, extra
 
 
 def parse(raw: str) -> Message:
-    """Validate one text message; raises ProtocolError("bad_json" | "invalid_message")."""
+    """Validate one text message; raises ProtocolError(BAD_JSON | INVALID_MESSAGE)."""
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser follows
-        raise ProtocolError("bad_json", "the message is not JSON") from None
+        raise ProtocolError(Error.BAD_JSON, "the message is not JSON") from None
     if not isinstance(data, dict):
-        raise ProtocolError("invalid_message", "a message is a JSON object")
+        raise ProtocolError(Error.INVALID_MESSAGE, "a message is a JSON object")
     try:
         return client_message.validate_python(data)
     except ValidationError as error:
@@ -194,4 +274,4 @@ def parse(raw: str) -> Message:
                 for e in error.errors(include_input=False)
             }
         )[:5]
-        raise ProtocolError("invalid_message", "invalid: " + ", ".join(where)) from None
+        raise ProtocolError(Error.INVALID_MESSAGE, "invalid: " + ", ".join(where)) from None

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from tessera.core.http import cookie_free, permissions
 
 from .conf import room_setting
+from .protocol import client_constants
 
 
 def catalog() -> dict:
@@ -127,6 +128,7 @@ def room_page(request, room_id: str, *, link_status: bool = False):
             "room_id": room_id,
             "ws_path": f"/ws/meet/{room_id}",
             "strings": catalog(),
+            "protocol": client_constants(),
             "plaintext_allowed": bool(room_setting("allow_plaintext_benchmark")),
             "stats_interval_seconds": room_setting("stats_interval_seconds"),
             "reactions": ["👍", "👏", "😂", "🎉", "❤️"],

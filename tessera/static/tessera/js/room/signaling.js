@@ -1,6 +1,6 @@
 // The signaling connection: authenticates, answers heartbeats, reconnects and resumes.
+import { Close, FINAL_CLOSES } from "./protocol.js";
 
-const FINAL = new Set([4401, 4403, 4409, 4410, 4413, 4429, 1000]);
 // Messages to peers kept while the connection is down and sent once it is resumed; bounded so that a
 // long outage cannot trip the server's rate limit with the backlog (the oldest go first).
 const QUEUED = new Set(["signal", "e2ee", "app"]);
@@ -52,7 +52,7 @@ export class Signaling extends EventTarget {
       if (ws !== this.ws) return;
       this.ws = null;
       this.live = false;
-      if (this.stopped || FINAL.has(event.code)) {
+      if (this.stopped || FINAL_CLOSES.has(event.code)) {
         this.stop();
         this.dispatchEvent(new CustomEvent("closed", { detail: { code: event.code } }));
         return;
@@ -115,6 +115,6 @@ export class Signaling extends EventTarget {
     this.backlog = [];
     clearTimeout(this.retry);
     clearInterval(this.watch);
-    if (this.ws) this.ws.close(1000);
+    if (this.ws) this.ws.close(Close.NORMAL);
   }
 }

@@ -1,0 +1,61 @@
+// Encrypted app messages between participants: chat, raised hand, reactions and media state.
+import { openText, sealText } from "./keys.js";
+import { $ } from "./page.js";
+
+export const REACTIONS = ["👍", "👏", "😂", "🎉", "❤️"];
+
+/** Room methods (mixed into the Room): `this` is the room. */
+export const chat = {
+  async sendApp(message, to = undefined) {
+    const payload = await sealText(this.keys.chat, JSON.stringify(message));
+    this.signaling.send({ type: "app", ...(to ? { to } : {}), payload });
+  },
+
+  broadcastState(to = undefined) {
+    if (!this.me) return;
+    const screen = this.media.screenStream && this.media.screenStream.getVideoTracks().length ? this.media.screenStream.id : null;
+    this.sendApp({ k: "state", audio: this.media.audioOn, video: this.media.videoOn, screen, hand: this.hand }, to);
+  },
+
+  async onApp(from, payload) {
+    const text = await openText(this.keys.chat, payload);
+    if (text === null) return;
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (message.k === "chat" && typeof message.text === "string") {
+      this.chatLine(this.names.get(from) || "?", message.text.slice(0, 2000));
+    } else if (message.k === "state") {
+      this.states.set(from, { audio: !!message.audio, video: !!message.video, screen: message.screen || null, hand: !!message.hand });
+      this.renderPeer(from);
+    } else if (message.k === "react" && REACTIONS.includes(message.emoji)) {
+      this.react(from, message.emoji);
+    }
+  },
+
+  chatLine(who, text, mine = false) {
+    const item = document.createElement("li");
+    item.className = mine ? "chat-line mine" : "chat-line";
+    const author = document.createElement("strong");
+    author.textContent = who;
+    const body = document.createElement("span");
+    body.textContent = text;
+    item.append(author, " ", body);
+    $("chat-log").append(item);
+    item.scrollIntoView({ block: "end" });
+    if (!mine && $("side").hidden) $("chat-toggle").classList.add("has-news");
+  },
+
+  react(pid, emoji) {
+    for (const tile of this.stage.ofPeer(pid).filter((t) => t.dataset.kind === "camera")) {
+      const badge = document.createElement("span");
+      badge.className = "reaction";
+      badge.textContent = emoji;
+      tile.append(badge);
+      setTimeout(() => badge.remove(), 3000);
+    }
+  },
+};
