@@ -8,11 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from .conf import meetings_setting
 from .invitees import invitee_list_parse
 from .services import TIME_ZONES
+from .texts import MARKETING_CONSENT_TEXT
 
-# The exact text of the opt-in; change `marketing_consent_version` (meetings.conf) with it.
-MARKETING_CONSENT_TEXT = _(
-    "I would like to receive news about the service by email (optional; you can withdraw at any time)."
-)
 DURATIONS = [
     (15, "15 min"),
     (30, "30 min"),

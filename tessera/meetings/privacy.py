@@ -283,7 +283,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
 
     events = Event.objects.filter(organiser_email=subject.email)
     sessions = MeetingSession.objects.filter(event__in=events)
-    conference += services.conference_data_delete(sessions=sessions)
+    conference += services.session_data_delete(sessions=sessions)
     connections += batched_delete(SessionParticipant.objects.filter(session__in=sessions).order_by())
     connections += batched_delete(sessions.order_by())
     invitations = batched_delete(Invitation.objects.filter(event__in=events).order_by())

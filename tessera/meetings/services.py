@@ -20,11 +20,12 @@ from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 from tessera.core.tokens import opaque_id
 from tessera.privacy.retention import BATCH_SIZE, batched_delete
+from tessera.privacy.services import consent_record
 
 from . import ics, links, selectors
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
-from .room.models import QualitySample, RecordingAnswer, RecordingNotice
+from .texts import MARKETING_CONSENT_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -416,10 +417,6 @@ def _invitation_quota_check(*, organisation_id: int | None, adding: int, now) ->
 
 def _marketing_consent_record(*, event: Event, user, language: str, version: str, now) -> None:
     """The optional opt-in of the creation form goes to the consent ledger, with the exact text shown."""
-    from tessera.privacy.services import consent_record
-
-    from .forms import MARKETING_CONSENT_TEXT
-
     with translation.override(language):
         text = str(MARKETING_CONSENT_TEXT)
     consent_record(
@@ -701,34 +698,21 @@ def _event_reminders_queue(*, event_id: int, now) -> int:
     return count
 
 
-# --- live sessions (written by the room, next issue) ------------------------------------------------
+# --- live sessions --------------------------------------------------------------------------------
+# The room (meetings.room) writes live sessions; it imports meetings, never the other way round. Rows it
+# hangs off a session (its conference data) go before the session: it registers how at start-up.
+_session_data_deleters: list = []
 
 
-@transaction.atomic
-def meeting_session_open(*, event: Event, now=None) -> MeetingSession:
-    now = now or timezone.now()
-    return MeetingSession.objects.create(event=event, created_at=now, started_at=now)
+def session_data_deleter_register(deleter) -> None:
+    """`deleter(*, sessions, batch_size) -> int` deletes an app's rows of `sessions` (a queryset)."""
+    if deleter not in _session_data_deleters:
+        _session_data_deleters.append(deleter)
 
 
-@transaction.atomic
-def meeting_session_close(*, session: MeetingSession, now=None) -> None:
-    now = now or timezone.now()
-    MeetingSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=now)
-    SessionParticipant.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
-
-
-@transaction.atomic
-def session_participant_join(*, session: MeetingSession, invitation: Invitation, now=None):
-    return SessionParticipant.objects.create(
-        session=session, invitation=invitation, joined_at=now or timezone.now()
-    )
-
-
-@transaction.atomic
-def session_participant_leave(*, participant: SessionParticipant, now=None) -> None:
-    SessionParticipant.objects.filter(pk=participant.pk, left_at__isnull=True).update(
-        left_at=now or timezone.now()
-    )
+def session_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
+    """Every registered app's rows of `sessions`, before the sessions themselves go."""
+    return sum(deleter(sessions=sessions, batch_size=batch_size) for deleter in _session_data_deleters)
 
 
 # --- retention --------------------------------------------------------------------------------------
@@ -751,23 +735,8 @@ def events_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
     return _events_delete(Event.objects.filter(ends_at__lt=cutoff), batch_size)
 
 
-def conference_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
-    """Quality samples, recording answers and notices of `sessions` (a queryset), in bounded batches.
-
-    Children go before their parents, so that no batch cascades into an unbounded number of rows.
-    """
-    count = 0
-    for queryset in (
-        QualitySample.objects.filter(session__in=sessions),
-        RecordingAnswer.objects.filter(notice__session__in=sessions),
-        RecordingNotice.objects.filter(session__in=sessions),
-    ):
-        count += batched_delete(queryset.order_by(), batch_size=batch_size)
-    return count
-
-
 def _sessions_delete(sessions, batch_size: int) -> int:
-    count = conference_data_delete(sessions=sessions, batch_size=batch_size)
+    count = session_data_delete(sessions=sessions, batch_size=batch_size)
     count += batched_delete(
         SessionParticipant.objects.filter(session__in=sessions).order_by(), batch_size=batch_size
     )

@@ -14,9 +14,9 @@ from tessera.accounts.models import Membership, Organisation, User
 from tessera.core.csrf import form_token_make
 from tessera.meetings import services
 from tessera.meetings.conf import meetings_setting
-from tessera.meetings.forms import MARKETING_CONSENT_TEXT
 from tessera.meetings.links import invite_token
 from tessera.meetings.models import Event, Invitation
+from tessera.meetings.texts import MARKETING_CONSENT_TEXT
 from tessera.privacy.models import ConsentRecord, ProcessingLimit
 from tessera.privacy.services import limit_active, limit_add, text_hash
 

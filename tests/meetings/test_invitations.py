@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 
 from tessera.meetings import services
 from tessera.meetings.models import Event, Invitation
+from tessera.meetings.room import services as room_services
 
 from .conftest import LINK, form_post, ics_of, key_of, outbox, token_of
 
@@ -304,12 +305,12 @@ def test_management_actions_over_http(client, created):
 def test_session_metadata_is_shown_after_the_meeting(client, scheduled):
     event = scheduled.event
     with time_machine.travel(event.starts_at, tick=False):
-        session = services.meeting_session_open(event=event)
-        services.session_participant_join(
+        session = room_services.meeting_session_open(event=event)
+        room_services.session_participant_join(
             session=session, invitation=event.invitations.get(email="ana@example.com")
         )
     with time_machine.travel(event.ends_at, tick=False):
-        services.meeting_session_close(session=session)
+        room_services.meeting_session_close(session=session)
     with time_machine.travel(event.ends_at + timedelta(minutes=5), tick=False):
         html = manage_post(
             client, event, f"{scheduled.manage_token}.{scheduled.room_secret}"

@@ -53,8 +53,8 @@ def test_unconfirmed_events_go_at_the_same_limit(created):
 def test_live_session_data_is_deleted_7_days_after_the_session_was_created(scheduled):
     event = scheduled.event
     with time_machine.travel(event.starts_at, tick=False):
-        session = services.meeting_session_open(event=event)
-        services.session_participant_join(session=session, invitation=event.invitations.first())
+        session = room_services.meeting_session_open(event=event)
+        room_services.session_participant_join(session=session, invitation=event.invitations.first())
     with time_machine.travel(event.starts_at + timedelta(days=6), tick=False):
         retention_sweep()
     assert MeetingSession.objects.count() == 1 and SessionParticipant.objects.count() == 1

@@ -1,4 +1,8 @@
-"""Writes of the live room. Everything here is metadata: no content, no key, no display name."""
+"""Writes of the live room: live sessions and their participants, recording notices and answers, call
+quality. Everything here is metadata: no content, no key, no display name. The room imports meetings,
+never the other way round: meetings deletes the rows hanging off a session through the deleter the room
+registers (apps.py).
+"""
 
 import logging
 from datetime import timedelta
@@ -7,9 +11,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.meetings import services as meetings_services
 from tessera.meetings.conf import meetings_setting
 from tessera.meetings.models import Event, Invitation, MeetingSession, SessionParticipant
+from tessera.privacy.retention import BATCH_SIZE, batched_delete
 
 from .models import QualitySample, RecordingAnswer, RecordingNotice
 
@@ -19,9 +23,36 @@ NOTICE_TEXT = "{name} wants to record this meeting. Accept / Refuse and leave."
 NOTICE_TEXT_VERSION = "room-recording-notice-2026-01"
 
 
+@transaction.atomic
+def meeting_session_open(*, event: Event, now=None) -> MeetingSession:
+    now = now or timezone.now()
+    return MeetingSession.objects.create(event=event, created_at=now, started_at=now)
+
+
+@transaction.atomic
+def meeting_session_close(*, session: MeetingSession, now=None) -> None:
+    now = now or timezone.now()
+    MeetingSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=now)
+    SessionParticipant.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+
+
+@transaction.atomic
+def session_participant_join(*, session: MeetingSession, invitation: Invitation, now=None):
+    return SessionParticipant.objects.create(
+        session=session, invitation=invitation, joined_at=now or timezone.now()
+    )
+
+
+@transaction.atomic
+def session_participant_leave(*, participant: SessionParticipant, now=None) -> None:
+    SessionParticipant.objects.filter(pk=participant.pk, left_at__isnull=True).update(
+        left_at=now or timezone.now()
+    )
+
+
 def live_session_open(*, event_id: int, now=None) -> int:
     event = Event.objects.get(pk=event_id)
-    return meetings_services.meeting_session_open(event=event, now=now).pk
+    return meeting_session_open(event=event, now=now).pk
 
 
 def live_session_close(*, session_id: int, now=None) -> None:
@@ -33,19 +64,19 @@ def live_session_close(*, session_id: int, now=None) -> None:
         RecordingNotice.objects.filter(
             session=session, status__in=[RecordingNotice.Status.PENDING, RecordingNotice.Status.RECORDING]
         ).update(status=RecordingNotice.Status.STOPPED, stopped_at=now)
-        meetings_services.meeting_session_close(session=session, now=now)
+        meeting_session_close(session=session, now=now)
 
 
 def participant_join(*, session_id: int, invitation_id: int | None, now=None) -> int:
     session = MeetingSession.objects.get(pk=session_id)
     invitation = Invitation.objects.filter(pk=invitation_id).first() if invitation_id else None
-    return meetings_services.session_participant_join(session=session, invitation=invitation, now=now).pk
+    return session_participant_join(session=session, invitation=invitation, now=now).pk
 
 
 def participant_leave(*, participant_id: int, now=None) -> None:
     participant = SessionParticipant.objects.filter(pk=participant_id).first()
     if participant is not None:
-        meetings_services.session_participant_leave(participant=participant, now=now)
+        session_participant_leave(participant=participant, now=now)
 
 
 @transaction.atomic
@@ -133,6 +164,19 @@ def conference_data_expired_delete(*, now=None) -> int:
     """Notices, answers and quality samples: 7 days after their session was created (as the session)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("session_retention_days"))
-    return meetings_services.conference_data_delete(
-        sessions=MeetingSession.objects.filter(created_at__lt=cutoff)
-    )
+    return conference_data_delete(sessions=MeetingSession.objects.filter(created_at__lt=cutoff))
+
+
+def conference_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
+    """Quality samples, recording answers and notices of `sessions` (a queryset), in bounded batches.
+
+    Children go before their parents, so that no batch cascades into an unbounded number of rows.
+    """
+    count = 0
+    for queryset in (
+        QualitySample.objects.filter(session__in=sessions),
+        RecordingAnswer.objects.filter(notice__session__in=sessions),
+        RecordingNotice.objects.filter(session__in=sessions),
+    ):
+        count += batched_delete(queryset.order_by(), batch_size=batch_size)
+    return count
