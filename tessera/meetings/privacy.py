@@ -16,6 +16,7 @@ from . import services
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
 from .room.models import QualitySample, RecordingAnswer, RecordingNotice
+from .room.services import conference_data_expired_delete
 
 STAFF = _("Authorised staff of the operator (support, security)")
 TLS = _("Encryption in transit (HTTPS/TLS)")
@@ -31,8 +32,6 @@ def _sessions_retention(*, now) -> int:
 
 
 def _conference_data_retention(*, now) -> int:
-    from .room.services import conference_data_expired_delete
-
     return conference_data_expired_delete(now=now)
 
 
