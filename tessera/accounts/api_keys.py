@@ -8,9 +8,6 @@ from ninja.security import HttpBearer
 
 from .models import Organisation, OrganisationApiKey
 
-# The writes moved to services; this name stays until the integrations page imports them from there.
-from .services import api_key_create, api_key_revoke  # noqa: F401
-
 
 def api_key_organisation(key: str) -> Organisation | None:
     """The organisation a valid, unrevoked key belongs to."""
