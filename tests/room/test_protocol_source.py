@@ -27,7 +27,9 @@ PAGE_SCRIPTS = [
     "speaker.js",
     "page.js",
 ]
-SERVER_MODULES = [ROOT / "tessera" / "meetings" / "room" / name for name in ("consumers.py", "live.py")]
+SERVER_MODULES = [
+    ROOT / "tessera" / "meetings" / "room" / name for name in ("consumers.py", "live.py", "selectors.py")
+]
 
 
 def _page_protocol(db) -> dict:

@@ -12,13 +12,14 @@ from tessera.meetings.conf import meetings_setting
 from tessera.meetings.models import Event, Invitation, MeetingSession
 
 from .models import QualitySample
+from .protocol import Error
 
 
 @dataclass(frozen=True)
 class Entry:
     """Who a first message authenticated: `state` is open, lobby, or the reason of a refusal."""
 
-    state: str  # open, lobby, invalid_token, not_open_yet, token_expired, cancelled, meeting_ended
+    state: str  # open, lobby, or a refusal: the protocol's error name (Error)
     event_id: int | None = None
     role: str = ""  # organiser, invitee, guest
     invitation_id: int | None = None
@@ -26,13 +27,13 @@ class Entry:
 
 def _window_state(event: Event, now) -> str:
     if event.status == Event.Status.UNVERIFIED:
-        return "invalid_token"
+        return Error.INVALID_TOKEN
     if event.status == Event.Status.CANCELLED:
-        return "cancelled"
+        return Error.CANCELLED
     if now >= event.ends_at + timedelta(minutes=meetings_setting("ended_grace_minutes")):
-        return "token_expired"
+        return Error.TOKEN_EXPIRED
     if now < event.starts_at - timedelta(minutes=meetings_setting("join_early_minutes")):
-        return "not_open_yet"
+        return Error.NOT_OPEN_YET
     return "open"
 
 
@@ -42,23 +43,23 @@ def room_entry(*, room_id: str, kind: str, token: str, now=None) -> Entry:
     if kind == "organiser":
         event = Event.objects.filter(room_id=room_id).first() if links.token_well_formed(token) else None
         if event is None or not hmac.compare_digest(event.manage_token_hash, links.token_digest(token)):
-            return Entry("invalid_token")
+            return Entry(Error.INVALID_TOKEN)
         state = _window_state(event, now)
         return Entry(state, event.pk, "organiser") if state == "open" else Entry(state)
     invitation = meetings_selectors.invitation_by_token(room_id=room_id, token=token)
     if invitation is None:
-        return Entry("invalid_token")
+        return Entry(Error.INVALID_TOKEN)
     state = meetings_selectors.link_state(invitation=invitation, now=now).state
     if state == "invalid":
-        return Entry("invalid_token")
+        return Entry(Error.INVALID_TOKEN)
     if state == "ended":
-        return Entry("token_expired")
+        return Entry(Error.TOKEN_EXPIRED)
     if state == "waiting":
-        return Entry("not_open_yet")
+        return Entry(Error.NOT_OPEN_YET)
     if state not in {"open", "lobby"}:
-        return Entry(state)
+        return Entry(Error(state))  # cancelled
     if invitation.event.room_ended_at is not None:
-        return Entry("meeting_ended")
+        return Entry(Error.MEETING_ENDED)
     role = "guest" if invitation.kind == Invitation.Kind.GUEST else "invitee"
     return Entry(state, invitation.event_id, role, invitation.pk)
 
