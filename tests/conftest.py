@@ -26,6 +26,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# --- State every test starts from ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters, used TOTP codes and proof-of-work spends live in the cache: none leaks over."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def english():
+    """Messages in English for assertions that read them (French is the product's default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 # --- SMTP -------------------------------------------------------------------------------------------
 
 
@@ -169,9 +191,6 @@ def _asgi_server(django_db_setup, django_db_blocker) -> Iterator[ASGIServer]:
 def server(_asgi_server, transactional_db, settings) -> Iterator[ASGIServer]:
     """The real ASGI server (HTTP and WebSocket) on a loopback port, with a fresh database."""
     settings.TESSERA_BASE_URL = _asgi_server.url
-    from django.core.cache import cache
-
-    cache.clear()
     yield _asgi_server
     _asgi_server.wait_idle()
 

@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 from django.test import Client, TestCase
 
 from tessera.core.csrf import FORM_FIELD, form_token_make
@@ -20,14 +19,6 @@ class BrowserLikeClient(Client):
 @pytest.fixture
 def client():
     return BrowserLikeClient()
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    # Rate-limit counters and used TOTP codes live in the cache.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

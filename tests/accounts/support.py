@@ -3,34 +3,11 @@
 import re
 import time
 
-import factory
-from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from django.utils import timezone
 
-from tessera.accounts.models import User
 from tessera.core import sealing
 from tessera.core.models import OutboxMessage, SecurityEvent
-
-PASSWORD = "violet-harbour-lantern-42"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    """A person who signed up and confirmed their address (the state sign-up + confirmation leaves)."""
-
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    email = factory.Sequence(lambda n: f"person{n}@example.org")
-    full_name = factory.Sequence(lambda n: f"Person {n}")
-    age_confirmed_at = factory.LazyFunction(timezone.now)
-    password = factory.django.Password(PASSWORD)
-
-    @factory.post_generation
-    def confirmed_email(obj, create, extracted, **kwargs):
-        if create and extracted is not False:
-            EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+from tests.factories import PASSWORD, UserFactory  # noqa: F401 (where the accounts tests import them)
 
 
 def totp_code(secret: str, *, offset: int = 0) -> str:

@@ -7,13 +7,6 @@ from tessera.accounts.services import api_key_create
 from tessera.cards import services as cards
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 @pytest.fixture
 def owner(db):
     user = User.objects.create_user("owner@alpha.example", "a-long-test-password", full_name="Olive Owner")

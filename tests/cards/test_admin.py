@@ -19,14 +19,15 @@ from tessera.cards.models import (
     LeadWebhook,
     WebhookDelivery,
 )
+from tests.factories import UserFactory
 
-from .conftest import lead_for, make_user
+from .conftest import lead_for
 
 
 @pytest.fixture
 def staff_client(client, db):
     """A superuser with a second factor, as the back-office requires."""
-    staff = make_user("staff@tessera.example")
+    staff = UserFactory(email="staff@tessera.example")
     staff.is_staff = staff.is_superuser = True
     staff.save()
     Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "unused"})
@@ -57,7 +58,7 @@ def _populate(org, card, n: int = 1) -> None:
         assert invited
         lead_for(card, email=f"visitor{i}-{Lead.objects.count()}@example.net")
         other = services.card_create(
-            owner=make_user(f"solo{i}-{Card.objects.count()}@example.org"), first_name="Solo"
+            owner=UserFactory(email=f"solo{i}-{Card.objects.count()}@example.org"), first_name="Solo"
         )
         services.card_assign(card=other, template=None, groups=[])
         CardDailyStat.objects.create(card=other, day=datetime.date(2026, 1, 1), views_qr=i + 1)

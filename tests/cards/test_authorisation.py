@@ -36,8 +36,9 @@ from tessera.cards.models import (
 from tessera.core import sealing
 from tessera.core.csrf import form_token_make
 from tessera.core.models import OutboxMessage
+from tests.factories import UserFactory
 
-from .conftest import brand_template, jpeg_bytes, lead_for, make_user
+from .conftest import brand_template, jpeg_bytes, lead_for
 
 PASSWORD = "a-long-test-password"
 FORBIDDEN = (403, 404)
@@ -440,7 +441,7 @@ def test_the_public_pages_of_an_active_card_are_public(client, world):
 
 def test_an_invitation_accepted_by_its_address_works(client, world):
     """The contrast to the refused acceptance above: the invited address itself joins."""
-    dave = make_user("dave@alpha.example")
+    dave = UserFactory(email="dave@alpha.example")
     client.force_login(dave)
     assert client.post(reverse("cards:invitation_accept", args=[world.invitation_token])).status_code == 302
     assert Membership.objects.filter(organisation=world.org, user=dave, role="member").exists()

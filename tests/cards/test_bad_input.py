@@ -8,8 +8,9 @@ from tessera.cards import services
 from tessera.core import sealing
 from tessera.core.models import OutboxMessage
 from tessera.core.outbox import outbox_deliver_due
+from tests.factories import UserFactory
 
-from .conftest import jpeg_bytes, make_user
+from .conftest import jpeg_bytes
 from .test_exchange import _post
 from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 
@@ -145,7 +146,7 @@ def test_hostile_profile_and_lead_in_the_exchange_emails(client, card, member, s
 
 
 def test_hostile_inviter_and_organisation_names_in_the_invitation_email(smtp, db):
-    inviter = make_user("eve@alpha.example", full_name=HOSTILE[:150])
+    inviter = UserFactory(email="eve@alpha.example", full_name=HOSTILE[:150])
     organisation = accounts_services.organisation_create(owner=inviter, name=HOSTILE)
     services.invitation_create(organisation=organisation, email="new@alpha.example", invited_by=inviter)
     message = OutboxMessage.objects.get(kind="cards_invitation")

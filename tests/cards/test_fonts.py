@@ -9,8 +9,9 @@ from django.conf import settings
 from tessera.accounts import services as accounts_services
 from tessera.cards import fastpath, services
 from tessera.cards.models import CardTemplate
+from tests.factories import UserFactory
 
-from .conftest import jpeg_bytes, make_user
+from .conftest import jpeg_bytes
 from .test_fastpath import asgi
 from .test_public_page import page_weight
 
@@ -175,7 +176,7 @@ def _problems(page) -> list:
 
 @pytest.mark.e2e
 def test_browser_renders_each_bundled_font_from_the_same_origin(server, page, request_log):
-    owner = make_user("fonts@alpha.example", full_name="Chloé Lefèvre")
+    owner = UserFactory(email="fonts@alpha.example", full_name="Chloé Lefèvre")
     organisation = accounts_services.organisation_create(owner=owner, name="Alpha")
     card = owner.cards.get(organisation=organisation)
     services.card_update(
@@ -200,7 +201,7 @@ def test_browser_renders_each_bundled_font_from_the_same_origin(server, page, re
 
 @pytest.mark.e2e
 def test_template_editor_live_preview_switches_fonts(server, page):
-    admin = make_user("admin@alpha.example", "a-long-test-password", full_name="Alice Admin")
+    admin = UserFactory(email="admin@alpha.example", password="a-long-test-password", full_name="Alice Admin")
     organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     page.goto(server.url + "/accounts/login/")
     page.fill('input[name="login"]', "admin@alpha.example")

@@ -7,8 +7,9 @@ import pytest
 
 from tessera.cards import services
 from tessera.cards.models import Lead
+from tests.factories import UserFactory
 
-from .conftest import lead_for, make_user
+from .conftest import lead_for
 
 
 @pytest.fixture
@@ -55,8 +56,8 @@ def test_bad_status_is_refused(member, lead):
 
 @pytest.mark.parametrize("who", ["other_admin", "stranger", "admin_without_sharing"])
 def test_leads_are_invisible_to_everyone_else(client, who, lead, other_lead, admin_user, other_admin, db):
-    viewer = {"other_admin": other_admin, "admin_without_sharing": admin_user}.get(who) or make_user(
-        "s@x.example"
+    viewer = {"other_admin": other_admin, "admin_without_sharing": admin_user}.get(who) or UserFactory(
+        email="s@x.example"
     )
     client.force_login(viewer)
     assert "Vera" not in client.get("/cards/leads/").content.decode()

@@ -8,6 +8,7 @@ from tessera.cards import services
 from tessera.cards.models import Card, CardInvitation, WebhookDelivery
 from tessera.core import sealing
 from tessera.core.models import OutboxMessage
+from tests.factories import UserFactory
 
 from .conftest import _Receiver, brand_template, lead_for
 
@@ -280,9 +281,8 @@ def test_webhooks_are_per_organisation(client, org, other_org, api_key, other_ap
 
 
 def test_an_individual_creates_a_personal_card(client, db):
-    from .conftest import make_user
 
-    user = make_user("solo@example.net", full_name="Sam Solo")
+    user = UserFactory(email="solo@example.net", full_name="Sam Solo")
     client.force_login(user)
     assert "Create my personal card" in client.get("/cards/").content.decode()
     response = client.post("/cards/new/")

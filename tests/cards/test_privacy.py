@@ -12,8 +12,9 @@ from tessera.cards.models import Card, Lead
 from tessera.core.models import OutboxMessage
 from tessera.privacy.models import ConsentRecord
 from tessera.privacy.register import Subject
+from tests.factories import UserFactory
 
-from .conftest import lead_for, make_user
+from .conftest import lead_for
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.get_fixed_timezone(0))
 DAY = timedelta(days=1)
@@ -45,7 +46,7 @@ def test_a_new_contact_moves_the_lead_deadline(card):
 @pytest.fixture
 def idle_individual(db):
     with time_machine.travel(T0, tick=False):
-        user = make_user("idle@solo.example", full_name="Ida Idle")
+        user = UserFactory(email="idle@solo.example", full_name="Ida Idle", password="a-long-test-password")
         services.card_create(owner=user, first_name="Ida")
     return user
 
@@ -116,7 +117,7 @@ def test_a_card_view_counts_as_activity(client, idle_individual):
 
 def test_organisation_can_choose_anonymisation(db):
     with time_machine.travel(T0, tick=False):
-        admin = make_user("boss@org.example")
+        admin = UserFactory(email="boss@org.example")
         org = accounts_services.organisation_create(owner=admin, name="Org")
         services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
         card = admin.cards.get()
@@ -141,7 +142,7 @@ def test_organisation_can_choose_anonymisation(db):
 
 def test_a_member_whose_card_was_removed_is_warned_and_deleted_like_everyone(db):
     with time_machine.travel(T0, tick=False):
-        admin = make_user("boss@org.example")
+        admin = UserFactory(email="boss@org.example")
         org = accounts_services.organisation_create(owner=admin, name="Org")
         services.cards_settings_update(organisation=org, admins_see_leads=False, inactive_action="anonymise")
         invitation = services.invitation_create(organisation=org, email="gone@org.example", invited_by=admin)

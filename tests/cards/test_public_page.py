@@ -12,8 +12,9 @@ from tessera.accounts import services as accounts_services
 from tessera.cards import services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat
+from tests.factories import UserFactory
 
-from .conftest import brand_template, jpeg_bytes, make_user
+from .conftest import brand_template, jpeg_bytes
 from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 
 
@@ -333,7 +334,7 @@ def test_a_card_without_a_name_has_a_neutral_title_and_stays_off_the_web(client,
 
     from tessera.core.csrf import FORM_FIELD, form_token_make
 
-    owner = make_user("nameless@alpha.example")  # signed up without giving a name
+    owner = UserFactory(email="nameless@alpha.example", full_name="")  # signed up without giving a name
     card = owner.cards.get(organisation=accounts_services.organisation_create(owner=owner, name="Alpha"))
     for path in ("", "/vcard", "/qr.svg", "/qr.png", "/card.ndef", "/exchange/challenge"):
         assert client.get(f"/c/{card.slug}{path}").status_code == 404, path

@@ -65,15 +65,6 @@ def relay(settings):
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def staff_user(django_user_model):
     """A superuser with a second factor, as the back-office requires."""

@@ -30,7 +30,8 @@ from tessera.meetings.models import MeetingSession
 from tessera.privacy import services as privacy
 from tessera.privacy.models import InactivityWarning, Incident, RetentionRun, RightsRequest
 from tessera.privacy.policy import policy_publish
-from tests.cards.conftest import lead_for, make_user
+from tests.cards.conftest import lead_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 def world(settings):
     """One row of every model the back-office shows, made the way the product makes them."""
     settings.TESSERA_CARDS_POW_BITS = 8
-    owner = make_user("owner@alpha.example", full_name="Olga Owner")
+    owner = UserFactory(email="owner@alpha.example", full_name="Olga Owner")
     organisation = accounts_services.organisation_create(owner=owner, name="Alpha")
     card = owner.cards.get()
     CardsSettings.objects.filter(organisation=organisation).update(admins_see_leads=True)
@@ -98,7 +99,7 @@ def world(settings):
 
 
 def _staff(email, permissions=()):
-    user = make_user(email)
+    user = UserFactory(email=email)
     user.is_staff = True
     user.save()
     Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "unused"})

@@ -9,8 +9,9 @@ import zxingcpp
 from PIL import Image
 
 from tessera.cards.models import Card
-from tests.cards.conftest import jpeg_bytes, make_user
+from tests.cards.conftest import jpeg_bytes
 from tests.cards.vcard_check import both_parse, labelled_urls, vobject_labelled_urls
+from tests.factories import UserFactory
 
 PASSWORD = "a-long-test-password"
 AXE = "/static/tessera/vendor/axe-core/axe.min.js"
@@ -33,7 +34,7 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
     settings.TESSERA_CARDS_POW_BITS = 10
     problems: list = []
     _watch(page, problems)
-    make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+    UserFactory(email="alice@alpha.example", password=PASSWORD, full_name="Alice Admin")
 
     # The admin signs in, creates an organisation and invites a member.
     page.goto(server.url + "/accounts/login/")
@@ -184,7 +185,7 @@ def test_admin_invites_member_who_edits_card_and_a_visitor_exchanges(server, smt
 def test_deactivated_card_page_is_neutral_in_the_browser(server, page):
     from tessera.cards import services
 
-    owner = make_user("lost@alpha.example", PASSWORD, full_name="Lou Lost")
+    owner = UserFactory(email="lost@alpha.example", password=PASSWORD, full_name="Lou Lost")
     card = services.card_create(owner=owner, first_name="Lou", last_name="Lost")
     for _ in range(2):  # the second visit is answered from the pre-rendered page
         response = page.goto(server.url + f"/c/{card.slug}")
@@ -199,7 +200,7 @@ def test_deactivated_card_page_is_neutral_in_the_browser(server, page):
 def _card_for_browser():
     from tessera.cards import services
 
-    owner = make_user("sam@solo.example", PASSWORD, full_name="Sam Share")
+    owner = UserFactory(email="sam@solo.example", password=PASSWORD, full_name="Sam Share")
     return services.card_create(owner=owner, first_name="Sam", last_name="Share")
 
 
@@ -243,7 +244,7 @@ def _sign_in(page, server, email):
 def test_template_editor_previews_colours_layout_and_locked_fields_live(server, page):
     from tessera.accounts import services as accounts_services
 
-    admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+    admin = UserFactory(email="alice@alpha.example", password=PASSWORD, full_name="Alice Admin")
     organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     _sign_in(page, server, "alice@alpha.example")
     page.goto(server.url + f"/en/cards/org/{organisation.slug}/templates/new/")
@@ -274,7 +275,7 @@ def test_members_page_changes_a_role_in_the_browser(server, page):
     from tessera.accounts.models import Membership
     from tessera.cards import services
 
-    admin = make_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
+    admin = UserFactory(email="alice@alpha.example", password=PASSWORD, full_name="Alice Admin")
     organisation = accounts_services.organisation_create(owner=admin, name="Alpha")
     invitation = services.invitation_create(
         organisation=organisation, email="bob@alpha.example", invited_by=admin

@@ -37,10 +37,3 @@ def form_token(html: str) -> str:
 
 def link_from(body: str) -> str:
     return re.search(r"https?://\S+/privacy/rights/link/[^/\s]+/", body).group(0)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    from django.core.cache import cache
-
-    cache.clear()

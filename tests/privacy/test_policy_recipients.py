@@ -12,7 +12,8 @@ from tessera.meetings import services as meetings_services
 from tessera.privacy import services
 from tessera.privacy.policy import policy_change_notify, policy_publish
 from tessera.privacy.register import Activity, LegalBasis, Retention, registry
-from tests.cards.conftest import lead_for, make_user
+from tests.cards.conftest import lead_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def _recipients():
 @pytest.fixture
 def card(settings):
     settings.TESSERA_CARDS_POW_BITS = 8
-    owner = make_user("owner@cards.example")
+    owner = UserFactory(email="owner@cards.example")
     return cards_services.card_create(owner=owner, first_name="Olga")
 
 
