@@ -24,14 +24,6 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
     security_event_record(action="auth.login_failed", email=email if "@" in email else "", request=request)
 
 
-@receiver(account_signals.user_logged_in, dispatch_uid="tessera.privacy.sign_in_activity")
-def record_sign_in_activity(sender, request, user, **kwargs):
-    # A sign-in is activity: marketing consents are deleted after 3 years *without activity*.
-    from tessera.privacy.services import consent_activity_record
-
-    consent_activity_record(user=user)
-
-
 @receiver(account_signals.user_signed_up, dispatch_uid="tessera.audit.signup")
 def record_signup(sender, request, user, **kwargs):
     sociallogin = kwargs.get("sociallogin")

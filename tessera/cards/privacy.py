@@ -7,8 +7,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
-from tessera.accounts import privacy as accounts_privacy
 from tessera.accounts.models import User
+from tessera.privacy import accounts as accounts_privacy
 from tessera.privacy.register import (
     Activity,
     ErasureOutcome,
@@ -26,7 +26,7 @@ CARDS = _("Cards")
 TLS = _("Encryption in transit (HTTPS/TLS)")
 STAFF = _("Authorised staff of the operator (support, security)")
 
-# The inactivity rule is the accounts' (accounts/privacy.py); cards add card views and the company's choice.
+# The inactivity rule is the accounts' (privacy/accounts.py); cards add card views and the company's choice.
 INACTIVITY_WARNING, INACTIVITY_LIMIT, WARNING_NOTICE = (
     accounts_privacy.INACTIVITY_WARNING,
     accounts_privacy.INACTIVITY_LIMIT,

@@ -9,9 +9,12 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Privacy")
 
     def ready(self):
+        from allauth.account import signals as account_signals
+
         from tessera.core import outbox
 
         from . import tasks  # noqa: F401  (registers the periodic jobs with the worker)
+        from .accounts import sign_in_activity_record
         from .register import registry
         from .services import outbox_hold_check
 
@@ -21,6 +24,10 @@ class PrivacyConfig(AppConfig):
             outbox.hold_checks.append(outbox_hold_check)
         # An unsubscribe link only withdraws a consent, and travels in clear in List-Unsubscribe anyway.
         outbox.credential_exempt_routes.add("privacy:unsubscribe")
+        # Accounts sit below privacy and cannot call it: privacy listens to the sign-in itself.
+        account_signals.user_logged_in.connect(
+            sign_in_activity_record, dispatch_uid="tessera.privacy.sign_in_activity"
+        )
         post_migrate.connect(_publish_policy, sender=self, dispatch_uid="tessera.privacy.publish")
 
 

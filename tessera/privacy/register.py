@@ -11,13 +11,13 @@ Each installed app may have a `privacy` module declaring:
   called in that order for a rights request (pretix's shredders: export first, then erase). A section
   may carry files (`ExportFile`, e.g. a photo): they go into the ZIP next to data.json.
 
-It may also extend the accounts' inactivity rule (accounts/privacy.py), which cannot import it:
+It may also extend the accounts' inactivity rule (privacy/accounts.py), which cannot import it:
 `inactivity_last_seen(user_ids) -> {user_id: datetime}` (activity this app sees, e.g. a card view),
 `inactivity_choice(user) -> "anonymise" | "delete" | None` and `inactivity_anonymise(user)`.
 And it names the addresses it holds a live relationship with, who must hear of a substantial policy
 change: `policy_recipients(before) -> iterable of (email, language)` (relationships begun before then).
 
-An app below privacy in the layers (core) cannot import this module: privacy holds its declarations
+An app below privacy in the layers (core, accounts) cannot import this module: privacy holds its declarations
 (`DECLARED_HERE`). `PrivacyConfig.ready()` collects every module into `registry` and refuses to start when a declaration
 is malformed, naming the app and the field.
 """
@@ -199,7 +199,7 @@ def field_can_be_personal(model_field) -> bool:
 
 
 # Declarations of apps below privacy in the layers, which cannot import it: privacy holds them.
-DECLARED_HERE = {"core": "tessera.privacy.platform"}
+DECLARED_HERE = {"core": "tessera.privacy.platform", "accounts": "tessera.privacy.accounts"}
 
 
 class Registry:

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from tessera.accounts import privacy
 from tessera.accounts.models import User
 from tessera.core.models import OutboxMessage
+from tessera.privacy import accounts as privacy
 from tessera.privacy.models import InactivityWarning
 from tessera.privacy.retention import retention_sweep
 from tests.accounts.conftest import sign_in

@@ -1,4 +1,7 @@
-"""Processing activities of accounts: personal spaces, second factors, sign-in with Google or Microsoft."""
+"""Processing activities of accounts: personal spaces, second factors, sign-in with Google or Microsoft.
+
+Declared here, registered under the app label "accounts": accounts sits below privacy in the layers and
+never imports it."""
 
 from datetime import timedelta
 
@@ -13,8 +16,11 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts.models import Membership, User
 from tessera.core.outbox import email_queue_template
-from tessera.privacy.register import (
+
+from .models import InactivityWarning, ProcessingLimit
+from .register import (
     Activity,
     ErasureOutcome,
     ExportSection,
@@ -23,13 +29,18 @@ from tessera.privacy.register import (
     Transfer,
     registry,
 )
-from tessera.privacy.retention import batched_delete
-
-from .models import Membership, User
+from .retention import batched_delete
+from .services import consent_activity_record
 
 SPACE = _("Personal space and back-office")
 STAFF = _("Authorised staff of the operator (support, security)")
 TLS = _("Encryption in transit (HTTPS/TLS)")
+
+
+def sign_in_activity_record(sender, request, user, **kwargs):
+    """Receiver of allauth's sign-in signal, connected by PrivacyConfig.ready()."""
+    # A sign-in is activity: marketing consents are deleted after 3 years *without activity*.
+    consent_activity_record(user=user)
 
 
 def _unverified_signups(*, now) -> int:
@@ -52,13 +63,11 @@ INACTIVITY_BATCH = 500
 
 
 def _hooks(name):
-    """Other apps extend the inactivity rule from their privacy module (accounts cannot import them)."""
+    """Other apps extend the inactivity rule from their privacy module (privacy cannot import them)."""
     return [getattr(m, name) for m in registry.modules.values() if callable(getattr(m, name, None))]
 
 
 def _restricted_users():
-    from tessera.privacy.models import ProcessingLimit
-
     addresses = ProcessingLimit.objects.filter(
         kind=ProcessingLimit.Kind.RESTRICTION, lifted_at__isnull=True
     ).values("email")
@@ -74,8 +83,6 @@ def inactivity_ending(user: User) -> str:
 @transaction.atomic
 def account_anonymise(*, user: User) -> None:
     """Irreversibly remove the person from the account; each app first anonymises what it keeps."""
-    from tessera.privacy.models import InactivityWarning
-
     for hook in _hooks("inactivity_anonymise"):
         hook(user=user)
     EmailAddress.objects.filter(user=user).delete()
@@ -91,8 +98,6 @@ def account_anonymise(*, user: User) -> None:
 
 @transaction.atomic
 def _inactivity_warn(*, user: User, now, deadline) -> None:
-    from tessera.privacy.models import InactivityWarning
-
     InactivityWarning.objects.create(user=user, warned_at=now)
     language = user.language or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -116,8 +121,6 @@ def _inactive_accounts(*, now) -> int:
     Activity is a sign-in, any recorded activity, or what another app reports (a view of a card).
     A restricted account is frozen (GDPR Art. 18): neither warned nor ended until the restriction ends.
     """
-    from tessera.privacy.models import InactivityWarning
-
     # A sign-in or any activity since the warning cancels it.
     InactivityWarning.objects.filter(
         Q(user__last_login__gt=F("warned_at")) | Q(user__last_activity_at__gt=F("warned_at"))
@@ -356,8 +359,6 @@ def resolve_subject(subject):
 
 
 def export_subject(subject) -> list[ExportSection]:
-    from tessera.privacy.models import InactivityWarning
-
     users = User.objects.filter(pk__in=subject.user_ids)
     warned = {
         w.user_id: w.warned_at.isoformat()
