@@ -20,7 +20,7 @@ urlpatterns += i18n_patterns(
     path("privacy/", include("tessera.privacy.urls")),
     path("", include("tessera.meetings.urls")),
     path("cards/", include("tessera.cards.urls")),
-    path("room/", include("tessera.meetings.room.urls")),
+    path("", include("tessera.meetings.room.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -69,7 +69,7 @@ def _absolute(name: str, language: str, **kwargs) -> str:
 
 
 def join_url(*, event, invitation, room_secret: str) -> str:
-    base = _absolute("meetings:join", event.language, room_id=event.room_id)
+    base = _absolute("meetings_room:join", event.language, room_id=event.room_id)
     return f"{base}#{invite_token(invitation.public_id)}.{room_secret}"
 
 

@@ -1,8 +1,11 @@
 """Processing activities of meetings: events and invitations, live-session metadata, and the conference
 data of the live room (recording notices and answers, call quality). The live room's models are
-declared here too, so that the policy lists every meetings rule under one service.
+declared here too, so that the policy lists every meetings rule under one service; the room imports
+meetings, never the other way round, and registers how its data is exported, erased and expired.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -15,8 +18,6 @@ from tessera.privacy.retention import batched_delete
 from . import services
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
-from .room.models import QualitySample, RecordingAnswer, RecordingNotice
-from .room.services import conference_data_expired_delete
 
 STAFF = _("Authorised staff of the operator (support, security)")
 TLS = _("Encryption in transit (HTTPS/TLS)")
@@ -31,8 +32,29 @@ def _sessions_retention(*, now) -> int:
     return services.sessions_expired_delete(now=now)
 
 
+@dataclass(frozen=True)
+class ConferenceData:
+    """How an app (the live room) handles the conference data it hangs off sessions and participants.
+
+    `export(*, participants) -> list[ExportSection]` and `erase(*, participants) -> int` take a queryset
+    of the person's connections; `expire(*, now) -> int` applies the retention period.
+    """
+
+    export: Callable
+    erase: Callable
+    expire: Callable
+
+
+_conference_data: list[ConferenceData] = []
+
+
+def conference_data_register(handlers: ConferenceData) -> None:
+    if handlers not in _conference_data:
+        _conference_data.append(handlers)
+
+
 def _conference_data_retention(*, now) -> int:
-    return conference_data_expired_delete(now=now)
+    return sum(handlers.expire(now=now) for handlers in _conference_data)
 
 
 activities = [
@@ -211,59 +233,12 @@ def export_subject(subject) -> list[ExportSection]:
         {"event": s.event.title, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at)}
         for s in MeetingSession.objects.filter(event__in=organised).select_related("event")
     ]
-    recordings_asked = [
-        {
-            "event": n.session.event.title,
-            "requested_at": _iso(n.created_at),
-            "status": n.status,
-            "started_at": _iso(n.started_at),
-            "stopped_at": _iso(n.stopped_at),
-        }
-        for n in RecordingNotice.objects.filter(requested_by__in=mine)
-        .select_related("session__event")
-        .order_by("created_at")
-    ]
-    answers = [
-        {
-            "event": a.notice.session.event.title,
-            "accepted": a.accepted,
-            "joined_during_the_recording": a.joined_during,
-            "answered_at": _iso(a.answered_at),
-        }
-        for a in RecordingAnswer.objects.filter(participant__in=mine)
-        .select_related("notice__session__event")
-        .order_by("answered_at")
-    ]
-    quality = [
-        {
-            "event": q.session.event.title,
-            "measured_at": _iso(q.created_at),
-            "bitrate_in_kbps": q.bitrate_in_kbps,
-            "bitrate_out_kbps": q.bitrate_out_kbps,
-            "rtt_ms": q.rtt_ms,
-            "jitter_ms": q.jitter_ms,
-            "loss_pct": q.loss_pct,
-            "width": q.width,
-            "height": q.height,
-            "fps": q.fps,
-            "peers": q.peers,
-        }
-        for q in QualitySample.objects.filter(participant__in=mine)
-        .select_related("session__event")
-        .order_by("created_at")
-    ]
     return [
         ExportSection(activity="meetings.events", category="events organised", rows=events),
         ExportSection(activity="meetings.events", category="invitations received", rows=invitations),
         ExportSection(activity="meetings.sessions", category="sessions of your events", rows=sessions),
         ExportSection(activity="meetings.sessions", category="your connections", rows=connections),
-        ExportSection(
-            activity="meetings.conference_data", category="recordings you asked for", rows=recordings_asked
-        ),
-        ExportSection(
-            activity="meetings.conference_data", category="your answers to recording notices", rows=answers
-        ),
-        ExportSection(activity="meetings.conference_data", category="your call quality", rows=quality),
+        *(section for handlers in _conference_data for section in handlers.export(participants=mine)),
     ]
 
 
@@ -276,8 +251,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
     they started stays for the other participants' answers, no longer linked to them.
     """
     mine = SessionParticipant.objects.filter(invitation__email=subject.email)
-    conference = batched_delete(RecordingAnswer.objects.filter(participant__in=mine).order_by())
-    conference += batched_delete(QualitySample.objects.filter(participant__in=mine).order_by())
+    conference = sum(handlers.erase(participants=mine) for handlers in _conference_data)
     connections = batched_delete(mine.order_by())
 
     events = Event.objects.filter(organiser_email=subject.email)

@@ -109,6 +109,29 @@ def sessions_of_event(*, event: Event):
     )
 
 
+# The room measures a session's call quality; it imports meetings, never the other way round, and
+# registers its reader at start-up.
+_session_quality_readers: list = []
+
+
+def session_quality_reader_register(reader) -> None:
+    """`reader(*, session)` answers what the management page shows of a session's call quality, or None."""
+    if reader not in _session_quality_readers:
+        _session_quality_readers.append(reader)
+
+
+def _session_quality(session: MeetingSession):
+    for read in _session_quality_readers:
+        if (quality := read(session=session)) is not None:
+            return quality
+    return None
+
+
+def sessions_with_quality(*, event: Event) -> list[tuple[MeetingSession, object]]:
+    """(session, call quality or None) for each session of the event, for the management page."""
+    return [(session, _session_quality(session)) for session in sessions_of_event(event=event)]
+
+
 def deletion_dates(*, event: Event) -> dict:
     """When each piece of data about this event goes, from the rules of the register.
 

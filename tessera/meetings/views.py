@@ -10,14 +10,12 @@ from django.views.decorators.http import require_POST
 
 from tessera.accounts.selectors import member_organisation
 from tessera.core.audit import request_origin
-from tessera.core.http import cookie_free, permissions
+from tessera.core.http import cookie_free
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 
 from . import links, selectors, services
 from .conf import meetings_setting
 from .forms import EventCreateForm, EventDetailsForm, InviteeAddForm
-from .room.charts import session_quality
-from .room.views import room_page
 
 
 def _limited(request, scope: str, key: str):
@@ -76,17 +74,6 @@ def event_create(request):
     return render(
         request, "meetings/create.html", {"form": form, "member": bool(organisation)}, status=status
     )
-
-
-@cookie_free
-@never_cache
-@permissions("camera", "microphone", "display-capture")
-def join(request, room_id: str):
-    """The emailed link's page. The same page answers any room id: its script asks what the link's token
-    allows, shows the countdown, the end or a neutral refusal, and starts the room here once it is open."""
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
-    return room_page(request, room_id, link_status=True)
 
 
 @cookie_free
@@ -265,10 +252,7 @@ def _manage_render(request, event, key, room_secret, notice, error, details_form
             "add_form": add_form or InviteeAddForm(event_language=event.language),
             "invitees": [i for i in invitations if i.kind == i.Kind.INVITEE],
             "guests": guests,
-            "sessions": [
-                (session, session_quality(session=session))
-                for session in selectors.sessions_of_event(event=event)
-            ],
+            "sessions": selectors.sessions_with_quality(event=event),
             "deletion": selectors.deletion_dates(event=event),
             "editable": event.status != event.Status.CANCELLED and event.ends_at > now,
             "ended": event.ends_at <= now,

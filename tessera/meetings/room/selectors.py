@@ -1,4 +1,4 @@
-"""Reads of the live room: who may enter a room, and the figures the organiser sees."""
+"""Reads of the live room: who may enter a room, the figures the organiser sees, a person's export."""
 
 import hmac
 from dataclasses import dataclass
@@ -10,8 +10,9 @@ from tessera.meetings import links
 from tessera.meetings import selectors as meetings_selectors
 from tessera.meetings.conf import meetings_setting
 from tessera.meetings.models import Event, Invitation, MeetingSession
+from tessera.privacy.register import ExportSection
 
-from .models import QualitySample
+from .models import QualitySample, RecordingAnswer, RecordingNotice
 from .protocol import Error
 
 
@@ -70,3 +71,61 @@ def quality_series(*, session: MeetingSession) -> dict:
     for sample in QualitySample.objects.filter(session=session).order_by("created_at"):
         series.setdefault(sample.participant_id, []).append(sample)
     return series
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def conference_data_export(*, participants) -> list[ExportSection]:
+    """A person's conference data for the access export, from their connections (`participants`)."""
+    recordings_asked = [
+        {
+            "event": n.session.event.title,
+            "requested_at": _iso(n.created_at),
+            "status": n.status,
+            "started_at": _iso(n.started_at),
+            "stopped_at": _iso(n.stopped_at),
+        }
+        for n in RecordingNotice.objects.filter(requested_by__in=participants)
+        .select_related("session__event")
+        .order_by("created_at")
+    ]
+    answers = [
+        {
+            "event": a.notice.session.event.title,
+            "accepted": a.accepted,
+            "joined_during_the_recording": a.joined_during,
+            "answered_at": _iso(a.answered_at),
+        }
+        for a in RecordingAnswer.objects.filter(participant__in=participants)
+        .select_related("notice__session__event")
+        .order_by("answered_at")
+    ]
+    quality = [
+        {
+            "event": q.session.event.title,
+            "measured_at": _iso(q.created_at),
+            "bitrate_in_kbps": q.bitrate_in_kbps,
+            "bitrate_out_kbps": q.bitrate_out_kbps,
+            "rtt_ms": q.rtt_ms,
+            "jitter_ms": q.jitter_ms,
+            "loss_pct": q.loss_pct,
+            "width": q.width,
+            "height": q.height,
+            "fps": q.fps,
+            "peers": q.peers,
+        }
+        for q in QualitySample.objects.filter(participant__in=participants)
+        .select_related("session__event")
+        .order_by("created_at")
+    ]
+    return [
+        ExportSection(
+            activity="meetings.conference_data", category="recordings you asked for", rows=recordings_asked
+        ),
+        ExportSection(
+            activity="meetings.conference_data", category="your answers to recording notices", rows=answers
+        ),
+        ExportSection(activity="meetings.conference_data", category="your call quality", rows=quality),
+    ]

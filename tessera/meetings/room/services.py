@@ -167,6 +167,15 @@ def conference_data_expired_delete(*, now=None) -> int:
     return conference_data_delete(sessions=MeetingSession.objects.filter(created_at__lt=cutoff))
 
 
+def conference_data_of_participants_delete(*, participants) -> int:
+    """A person's recording answers and call quality, from their connections (`participants`).
+
+    A recording notice they started stays for the other participants' answers.
+    """
+    count = batched_delete(RecordingAnswer.objects.filter(participant__in=participants).order_by())
+    return count + batched_delete(QualitySample.objects.filter(participant__in=participants).order_by())
+
+
 def conference_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
     """Quality samples, recording answers and notices of `sessions` (a queryset), in bounded batches.
 

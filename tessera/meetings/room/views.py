@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -117,9 +117,20 @@ def room(request, room_id: str):
     return room_page(request, room_id)
 
 
+@cookie_free
+@never_cache
+@permissions("camera", "microphone", "display-capture")
+def join(request, room_id: str):
+    """The emailed link's page. The same page answers any room id: its script asks what the link's token
+    allows, shows the countdown, the end or a neutral refusal, and starts the room here once it is open."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return room_page(request, room_id, link_status=True)
+
+
 def room_page(request, room_id: str, *, link_status: bool = False):
     """The room's page; with `link_status`, the emailed link's page, which asks first what its link allows
-    (meetings.views.join) and starts the room in place once the room is open."""
+    (`join`) and starts the room in place once the room is open."""
     return render(
         request,
         "meetings/room/room.html",
