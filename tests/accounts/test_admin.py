@@ -4,6 +4,7 @@ from tessera.accounts.models import Membership, Organisation, User
 from tessera.accounts.services import api_key_create
 from tests.accounts.conftest import sign_in, totp_activate
 from tests.accounts.support import UserFactory
+from tests.factories import OrganisationFactory
 
 NO_MEMBERSHIPS = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
 
@@ -80,7 +81,7 @@ def test_the_back_office_speaks_french_by_default_and_english_under_en(admin_cli
 
 
 def test_api_keys_are_listed_without_their_secret_and_can_be_revoked(admin_client):
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    organisation = OrganisationFactory(name="Acme")
     api_key, secret = api_key_create(organisation=organisation, name="CRM sync")
     page = admin_client.get(f"/en/admin/accounts/organisation/{organisation.pk}/change/").content.decode()
     assert "CRM sync" in page and api_key.prefix in page and secret not in page

@@ -1,22 +1,18 @@
 import pytest
-from allauth.account.models import EmailAddress
 
-from tessera.accounts import services as accounts_services
-from tessera.accounts.models import User
 from tessera.accounts.services import api_key_create
 from tessera.cards import services as cards
+from tests.factories import OrganisationFactory, UserFactory
 
 
 @pytest.fixture
 def owner(db):
-    user = User.objects.create_user("owner@alpha.example", "a-long-test-password", full_name="Olive Owner")
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    return user
+    return UserFactory(email="owner@alpha.example", password="a-long-test-password", full_name="Olive Owner")
 
 
 @pytest.fixture
 def organisation(owner):
-    return accounts_services.organisation_create(owner=owner, name="Alpha")
+    return OrganisationFactory(owner=owner, name="Alpha")
 
 
 @pytest.fixture

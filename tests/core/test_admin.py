@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.core.outbox import email_queue
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,7 +118,7 @@ def test_attachment_downloads_as_a_file(staff_client, invitation):
 def test_email_views_need_staff(client, invitation, django_user_model):
     url = reverse("admin:core_outboxmessage_html", args=[invitation.pk])
     assert client.get(url).status_code == 302  # to the sign-in page
-    user = django_user_model.objects.create_user(email="someone@example.org", password="x" * 12)
+    user = UserFactory(email="someone@example.org")
     client.force_login(user)
     assert client.get(url).status_code == 302
 
@@ -164,9 +165,7 @@ def test_retry_now_delivers_a_rejected_email_and_is_recorded(staff_client, staff
 def test_retry_now_needs_the_change_permission(client, django_user_model, invitation):
     from allauth.mfa.models import Authenticator
 
-    viewer = django_user_model.objects.create_user(
-        email="viewer@example.org", password="x" * 12, is_staff=True
-    )
+    viewer = UserFactory(email="viewer@example.org", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
     Authenticator.objects.create(user=viewer, type=Authenticator.Type.TOTP, data={})
     client.force_login(viewer)

@@ -6,12 +6,14 @@ import pytest
 from django.contrib.messages import constants, get_messages
 from django.test import Client
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def member(django_user_model):
-    return django_user_model.objects.create_user(email="member@acme.example", password="a long pass phrase 1")
+    return UserFactory(email="member@acme.example", password="a long pass phrase 1")
 
 
 def test_a_signed_in_person_reading_a_message_on_a_cookie_free_page_gets_no_cookie_and_no_error(

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from tessera.core.csrf import FORM_TOKEN_SALT
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
 
@@ -25,7 +26,7 @@ def visitor():
 
 @pytest.fixture
 def signed_in(visitor, django_user_model):
-    user = django_user_model.objects.create_user(email="member@example.org", password="x" * 12)
+    user = UserFactory(email="member@example.org")
     visitor.force_login(user)
     return visitor
 

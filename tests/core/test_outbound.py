@@ -120,11 +120,11 @@ def test_a_webhook_to_a_private_address_is_refused_when_created_and_when_deliver
     from django.core.exceptions import ValidationError
     from django.utils import translation
 
-    from tessera.accounts.models import Organisation
     from tessera.cards import services
     from tessera.cards.models import LeadWebhook, WebhookDelivery
+    from tests.factories import OrganisationFactory
 
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    organisation = OrganisationFactory(name="Acme")
     with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.webhook_create(organisation=organisation, url="http://169.254.169.254/latest/meta-data/")
     assert "public internet address" in str(refused.value)

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.models import Organisation, User
 from tessera.accounts.services import api_key_create
 from tessera.meetings.models import Event, Invitation
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 from .conftest import MANAGE, form_post, key_of, outbox
 
@@ -18,16 +18,15 @@ pytestmark = pytest.mark.django_db
 
 def person(email: str, *, verified: bool = True, organisation: Organisation | None = None) -> User:
     """An account holding `email` (verified through allauth or not), member of `organisation` if given."""
-    user = User.objects.create_user(email, "a-long-password-1")
-    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    user = UserFactory(email=email, unverified=not verified)
     if organisation is not None:
-        Membership.objects.create(organisation=organisation, user=user)
+        MembershipFactory(organisation=organisation, user=user)
     return user
 
 
 @pytest.fixture
 def acme(db):
-    return Organisation.objects.create(name="Acme", slug="acme")
+    return OrganisationFactory(name="Acme")
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def acme_key(acme):
 
 @pytest.fixture
 def other_key(db):
-    organisation = Organisation.objects.create(name="Other", slug="other")
+    organisation = OrganisationFactory(name="Other")
     return api_key_create(organisation=organisation, name="tool")[1]
 
 
@@ -207,9 +206,7 @@ def test_invitees_may_carry_their_own_language(client, acme_key):
         lambda acme: "ceo@victim-bank.test",  # nobody's account
         lambda acme: person("unproven@acme.example", verified=False, organisation=acme).email,
         lambda acme: person("outsider@example.org").email,  # verified, but not a member of Acme
-        lambda acme: (
-            person("member@other.example", organisation=Organisation.objects.create(name="O", slug="o")).email
-        ),
+        lambda acme: person("member@other.example", organisation=OrganisationFactory(name="O")).email,
     ],
     ids=["stranger", "member-unverified-address", "verified-non-member", "member-of-another-organisation"],
 )

@@ -10,7 +10,6 @@ import pytest
 import time_machine
 from django.utils import timezone, translation
 
-from tessera.accounts.models import Membership, Organisation, User
 from tessera.core.csrf import form_token_make
 from tessera.meetings import services
 from tessera.meetings.conf import meetings_setting
@@ -19,6 +18,7 @@ from tessera.meetings.models import Event, Invitation
 from tessera.meetings.texts import MARKETING_CONSENT_TEXT
 from tessera.privacy.models import ConsentRecord, ProcessingLimit
 from tessera.privacy.services import limit_active, limit_add, text_hash
+from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import MANAGE, create_form, form_post, ics_of, key_of, outbox
 
@@ -167,9 +167,7 @@ def test_an_earlier_marketing_objection_survives_an_unconfirmed_creation(client,
 
 
 def test_a_members_opt_in_is_recorded_at_once(client, starts_at):
-    user = User.objects.create_user("member@example.org", "a-long-password-1")
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
-    Membership.objects.create(organisation=organisation, user=user)
+    user = MembershipFactory(organisation__name="Acme", user__email="member@example.org").user
     client.force_login(user)
     data = create_form(starts_at, organiser_email="member@example.org", marketing_opt_in="on")
     assert form_post(client, "/en/m/new/", data).status_code == 200
@@ -191,8 +189,7 @@ def test_the_16_or_older_confirmation_is_stored_with_its_time(client, starts_at)
 def test_script_in_title_and_description_is_escaped_on_every_page_and_email(client, starts_at):
     script = "<script>alert(1)</script>; a, b"
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
-    user = User.objects.create_user("member@example.org", "a-long-password-1")
-    Membership.objects.create(organisation=Organisation.objects.create(name="Acme", slug="acme"), user=user)
+    user = MembershipFactory(organisation__name="Acme", user__email="member@example.org").user
     client.force_login(user)
     data = create_form(starts_at, title=script, description=script, organiser_email="member@example.org")
     created = form_post(client, "/en/m/new/", data)
@@ -250,9 +247,8 @@ def test_a_post_without_form_token_or_from_another_origin_is_refused(client, sta
 
 
 def test_a_signed_in_member_of_an_organisation_skips_the_confirmation(client, starts_at):
-    user = User.objects.create_user("member@example.org", "a-long-password-1")
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
-    Membership.objects.create(organisation=organisation, user=user)
+    user = UserFactory(email="member@example.org")
+    organisation = MembershipFactory(organisation__name="Acme", user=user).organisation
     client.force_login(user)
     response = form_post(client, "/en/m/new/", create_form(starts_at, organiser_email="member@example.org"))
     assert response.status_code == 200

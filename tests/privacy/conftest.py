@@ -1,26 +1,21 @@
 import re
 
 import pytest
-from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.contrib.auth import get_user_model
+
+from tests.factories import UserFactory
 
 
 @pytest.fixture
 def user(db):
-    account = get_user_model().objects.create_user(
-        "ada@example.org", "correct horse battery", full_name="Ada L"
-    )
-    EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
-    return account
+    return UserFactory(email="ada@example.org", password="correct horse battery", full_name="Ada L")
 
 
 @pytest.fixture
 def staff(db):
-    account = get_user_model().objects.create_user("dpo-staff@example.org", "pw-staff-0123", is_staff=True)
-    account.is_superuser = True
-    account.save()
-    EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
+    account = UserFactory(
+        email="dpo-staff@example.org", password="pw-staff-0123", is_staff=True, is_superuser=True
+    )
     Authenticator.objects.create(user=account, type=Authenticator.Type.TOTP, data={"secret": "x"})
     return account
 

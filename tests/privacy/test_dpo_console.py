@@ -14,6 +14,7 @@ from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy import services
 from tessera.privacy.dpo import deadline_reminders_send
 from tessera.privacy.models import Incident, RightsRequest
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +113,7 @@ def test_the_deadline_is_one_calendar_month_not_30_days(received, due):
 
 
 def test_an_extension_adds_two_calendar_months_to_the_first_deadline_and_writes_to_the_requester():
-    get_user_model().objects.create_user("requester@example.org", "pw-0123456789", language="en")
+    UserFactory(email="requester@example.org", language="en")
     received_at = datetime(2025, 1, 31, 10, 0, tzinfo=PARIS)
     with time_machine.travel(received_at, tick=False):
         record = services.rights_request_create(email="requester@example.org", kind="access", channel="email")
@@ -333,7 +334,7 @@ def test_editing_a_request_is_not_enough_to_carry_out_an_erasure(client, user):
     from django.contrib.auth.models import Permission
 
     record = _by_post("erasure", user.email)
-    clerk = get_user_model().objects.create_user("clerk@example.org", "pw-0123456789", is_staff=True)
+    clerk = UserFactory(email="clerk@example.org", is_staff=True)
     clerk.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_rightsrequest", "change_rightsrequest"])
     )

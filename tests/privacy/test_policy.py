@@ -4,12 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy.models import PolicyVersion
 from tessera.privacy.policy import cookie_table, policy_publish
 from tessera.privacy.register import Activity, LegalBasis, Retention, registry
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_publishing_twice_the_same_register_keeps_the_version():
 def test_a_substantial_change_bumps_the_version_and_emails_account_holders(
     user, extra_activity, django_capture_on_commit_callbacks
 ):
-    inactive = get_user_model().objects.create_user("gone@example.org", "x", is_active=False)
+    inactive = UserFactory(email="gone@example.org", is_active=False)
     base = policy_publish()
     registry.activities[extra_activity.name] = extra_activity
     with django_capture_on_commit_callbacks(execute=True):  # the emails are queued by a task
@@ -189,9 +189,7 @@ def test_the_version_is_published_by_the_migrate_handler():
 
 
 def _account_holders(count):
-    return [
-        get_user_model().objects.create_user(f"holder{i}@example.org", "pw-0123456789") for i in range(count)
-    ]
+    return [UserFactory(email=f"holder{i}@example.org") for i in range(count)]
 
 
 def test_a_notification_interrupted_by_a_crash_resumes_and_everybody_gets_exactly_one_email(

@@ -16,6 +16,7 @@ from tessera.core import sealing
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy import services
 from tessera.privacy.models import ConsentRecord, DirectiveExport, PostMortemDirective, RightsRequest
+from tests.factories import UserFactory
 
 from .test_rights import act, emails_to, form_token, open_portal
 
@@ -138,8 +139,7 @@ def test_keep_nothing_is_erased_and_the_person_named_is_told(anonymous, author, 
 
 def test_only_the_person_named_can_report_the_death(anonymous, author, user):
     author("erase")
-    other = get_user_model().objects.create_user("eve@example.org", "pw-0123456789")
-    EmailAddress.objects.create(user=other, email=other.email, verified=True, primary=True)
+    other = UserFactory(email="eve@example.org")
     _path, token, html = open_portal(anonymous, other.email)
     assert "Report a death" not in html
     response = act(anonymous, "death_notice", token, html, deceased_email=user.email, details="Died")
@@ -151,7 +151,7 @@ def test_staff_without_the_permission_cannot_carry_out_a_directive(anonymous, au
     author("erase")
     report_death(anonymous, user.email)
     record = RightsRequest.objects.get(kind="post_mortem", requester_email=DESIGNEE)
-    clerk = get_user_model().objects.create_user("clerk@example.org", "pw-0123456789", is_staff=True)
+    clerk = UserFactory(email="clerk@example.org", is_staff=True)
     clerk.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_rightsrequest", "change_rightsrequest"])
     )

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -24,6 +23,7 @@ from tessera.privacy.models import (
     RightsRequest,
 )
 from tessera.privacy.retention import batched_delete, retention_sweep
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +158,7 @@ def test_expired_sessions_are_deleted():
 
 def test_unverified_sign_ups_are_deleted_after_7_days(user):
     with at(0):
-        pending = get_user_model().objects.create_user("pending@example.org", "pw-0123456789")
-        EmailAddress.objects.create(user=pending, email=pending.email, verified=False, primary=True)
+        pending = UserFactory(email="pending@example.org", unverified=True)
         get_user_model().objects.filter(pk=user.pk).update(date_joined=T0)
     sweep(6)
     assert get_user_model().objects.filter(pk=pending.pk).exists()

@@ -22,6 +22,7 @@ from tessera.privacy.models import (
     RightsLink,
     RightsRequest,
 )
+from tests.factories import UserFactory
 
 from .conftest import form_token, link_from
 
@@ -298,8 +299,7 @@ def _account_with(email, *, verified_extra):
     """An account whose sign-in address is `email`, with the extra addresses it added (verified or not)."""
     from allauth.account.models import EmailAddress
 
-    account = get_user_model().objects.create_user(email, "a-long-test-password", full_name=email)
-    EmailAddress.objects.create(user=account, email=email, verified=True, primary=True)
+    account = UserFactory(email=email, password="a-long-test-password", full_name=email)
     for extra, verified in verified_extra.items():
         EmailAddress.objects.create(user=account, email=extra, verified=verified, primary=False)
     return account
@@ -323,7 +323,7 @@ def test_attaching_someone_elses_address_unverified_does_not_sweep_an_account_in
     victim = _account_with("victim@example.org", verified_extra={})
     squatter = _account_with("squatter@example.org", verified_extra={"victim@example.org": False})
     # A sign-up never confirmed sets the sign-in address too: it proves nothing either.
-    pending = get_user_model().objects.create_user("victim+x@example.org", "a-long-test-password")
+    pending = UserFactory(email="victim+x@example.org", unverified=True)
     _account_with("other@example.org", verified_extra={})
     assert services.subject_resolve("victim@example.org").user_ids == [victim.pk]
     assert services.subject_resolve("victim+x@example.org").user_ids == []
