@@ -6,16 +6,21 @@ import re
 import ndef
 import vobject
 import zxingcpp
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from tessera.accounts import services as accounts_services
-from tessera.cards import services
+from tessera.cards import analytics, services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat
 from tests.factories import UserFactory
 
-from .conftest import brand_template, jpeg_bytes
+from .conftest import PASSWORD, brand_template, jpeg_bytes
 from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
+
+# What the card page's Django path costs today; the fast path serves repeat views without any.
+CARD_PAGE_QUERIES = 5
 
 
 def _body(response) -> bytes:
@@ -356,3 +361,37 @@ def test_a_card_without_a_name_has_a_neutral_title_and_stays_off_the_web(client,
 
     services.card_update(card=card, changes={"first_name": "Nina"})
     assert "<title>Nina</title>" in client.get(f"/c/{card.slug}").content.decode()
+
+
+def _card_page_queries(client, card) -> list[str]:
+    """The SQL of one render of the card page by Django (the test client never meets the ASGI fast path)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/c/{card.slug}?s=qr")
+        assert response.status_code == 200
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_card_page_reads_a_fixed_number_of_queries_whatever_the_organisation_holds(
+    client, card, org, admin_user, monkeypatch
+):
+    # The view that writes the pending counters (one every few seconds) is measured apart: not here.
+    monkeypatch.setattr(analytics, "FLUSH_SECONDS", 3600)
+    single = _card_page_queries(client, card)
+    # More of everything the page could read row by row: templates, colleagues' cards, phones, links.
+    for n in range(9):
+        brand_template(org, name=f"Office {n}")
+        invitation = services.invitation_create(
+            organisation=org, email=f"colleague{n}@alpha.example", invited_by=admin_user
+        )
+        services.invitation_accept(invitation=invitation, password=PASSWORD, full_name=f"Colleague {n}")
+    services.card_update(
+        card=card,
+        changes={
+            "phones": [
+                {"kind": "mobile", "number": f"+33 6 12 34 56 {n:02}", "public": True} for n in range(5)
+            ],
+            "links": [{"label": f"Site {n}", "url": f"https://alpha.example/{n}"} for n in range(5)],
+        },
+    )
+    many = _card_page_queries(client, card)
+    assert len(many) == len(single) <= CARD_PAGE_QUERIES, many
