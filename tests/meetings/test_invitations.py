@@ -10,16 +10,22 @@ import pytest
 import time_machine
 import vobject
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from tessera.meetings import services
 from tessera.meetings.models import Event, Invitation
 from tessera.meetings.room import services as room_services
+from tests.factories import EventFactory, InvitationFactory
 
 from .conftest import LINK, form_post, ics_of, key_of, outbox, token_of
 
 pytestmark = pytest.mark.django_db
+
+# What the management page costs today, whatever the number of invitations.
+MANAGEMENT_PAGE_QUERIES = 5
 
 INVITEES = ["ana@example.com", "ben@example.com", "chloe@example.net"]
 
@@ -457,3 +463,21 @@ def test_the_management_page_says_when_each_piece_of_data_is_deleted(client, db,
     section = html.split('data-testid="deletion"', 1)[1].split("</ul>", 1)[0]
     marketing = registry.activities["privacy.marketing"].retention.description
     assert "Your consent to receive our news by email:" in section and str(marketing) in section
+
+
+def _management_page_queries(client, event) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        page = manage_post(client, event, f"{event.manage_token}.{event.room_secret}")
+        assert page.status_code == 200 and "ana@example.com" in page.content.decode()
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_management_page_reads_a_fixed_number_of_queries_whatever_the_invitations(client):
+    event = EventFactory(invitees=["ana@example.com"])
+    single = _management_page_queries(client, event)
+    for n in range(9):
+        invitation = InvitationFactory(event=event, email=f"person{n}@example.com", language="en")
+    services.invitation_remove(event=event, invitation=invitation)
+    services.guest_link_create(event=event, room_secret=event.room_secret)
+    many = _management_page_queries(client, event)
+    assert len(many) == len(single) <= MANAGEMENT_PAGE_QUERIES, many
