@@ -165,7 +165,7 @@ _hosts: dict[bytes, bool] = {}
 
 
 def _language(accept: bytes) -> str:
-    """Django's choice for a request without cookie or language prefix (public_views.accept_language)."""
+    """Django's choice for a request without cookie or language prefix (views.public.accept_language)."""
     language = _languages.get(accept)
     if language is None:
         shim = SimpleNamespace(COOKIES={}, META={"HTTP_ACCEPT_LANGUAGE": accept.decode("latin-1")})

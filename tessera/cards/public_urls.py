@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import public_views as views
+from .views import public as views
 
 app_name = "cards_public"
 

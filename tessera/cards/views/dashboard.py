@@ -13,29 +13,14 @@ from django.views.decorators.http import require_POST
 
 from tessera.accounts import selectors as accounts_selectors
 from tessera.accounts import services as accounts_services
-from tessera.accounts.models import Membership, Organisation, User
+from tessera.accounts.models import Membership, User
 from tessera.core.ratelimit import rate_limited
 
-from . import charts, formats, selectors, services
-from .forms import (
-    AcceptForm,
-    AssignForm,
-    ImportForm,
-    InviteForm,
-    LeadForm,
-    OrganisationForm,
-    PhotoForm,
-    ProfileForm,
-    SettingsForm,
-    TemplateForm,
-)
-from .models import Card, CardInvitation, CardsSettings, CardTemplate, Lead
-
-
-def _messages_of(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [m for ms in error.message_dict.values() for m in ms]
-    return error.messages
+from .. import charts, formats, selectors, services
+from ..forms import AcceptForm, LeadForm, OrganisationForm, PhotoForm, ProfileForm
+from ..forms.organisation import AssignForm, ImportForm, InviteForm, SettingsForm, TemplateForm
+from ..models import Card, CardInvitation, CardsSettings, CardTemplate, Lead
+from .access import administered, messages_of
 
 
 def _my_card(request, slug) -> Card:
@@ -43,13 +28,6 @@ def _my_card(request, slug) -> Card:
     if card is None:
         raise Http404
     return card
-
-
-def _administered(request, org_slug) -> Organisation:
-    organisation = get_object_or_404(Organisation, slug=org_slug)
-    if not accounts_selectors.is_org_admin(user=request.user, organisation=organisation):
-        raise Http404  # not 403: the organisation's existence is not disclosed
-    return organisation
 
 
 def _language() -> str:
@@ -175,7 +153,7 @@ def card_active(request, slug):
     try:
         services.card_set_active(card=card, active=request.POST.get("active") == "1")
     except ValidationError as error:
-        for message in _messages_of(error):
+        for message in messages_of(error):
             messages.error(request, message)
     else:
         messages.success(
@@ -222,7 +200,7 @@ def lead_detail(request, pk):
             try:
                 services.lead_update(lead=lead, **form.cleaned_data)
             except ValidationError as error:
-                for message in _messages_of(error):
+                for message in messages_of(error):
                     form.add_error(None, message)
             else:
                 messages.success(request, _("The lead was saved."))
@@ -252,7 +230,7 @@ def organisation_new(request):
                 owner=request.user, name=form.cleaned_data["name"]
             )
         except ValidationError as error:
-            for message in _messages_of(error):
+            for message in messages_of(error):
                 form.add_error("name", message)
         else:
             return redirect("cards:org_dashboard", org_slug=organisation.slug)
@@ -261,7 +239,7 @@ def organisation_new(request):
 
 @login_required
 def org_dashboard(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     cards_settings, _created = CardsSettings.objects.get_or_create(organisation=organisation)
     org_cards = list(Card.objects.filter(organisation=organisation).select_related("owner", "template"))
     settings_form = SettingsForm(instance=cards_settings)
@@ -287,7 +265,7 @@ def org_dashboard(request, org_slug):
 @login_required
 @require_POST
 def org_settings(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     form = SettingsForm(request.POST)
     if form.is_valid():
         services.cards_settings_update(organisation=organisation, **form.cleaned_data)
@@ -300,7 +278,7 @@ def org_settings(request, org_slug):
 @login_required
 @rate_limited("cards.invite", limit=60, period=3600, key=lambda r: f"user:{r.user.pk}")
 def org_invite(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -308,7 +286,7 @@ def org_invite(request, org_slug):
                 organisation=organisation, invited_by=request.user, language=_language(), **form.cleaned_data
             )
         except ValidationError as error:
-            for message in _messages_of(error):
+            for message in messages_of(error):
                 form.add_error(None, message)
         else:
             messages.success(request, _("The invitation was sent to %(email)s.") % form.cleaned_data)
@@ -324,7 +302,7 @@ def org_invite(request, org_slug):
 @login_required
 def org_import(request, org_slug):
     """Upload, then a preview of every row with its errors; nothing is created before confirmation."""
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     form = ImportForm(request.POST or None, request.FILES or None)
     context = {"organisation": organisation, "form": form}
     if request.method == "POST" and form.is_valid():
@@ -333,7 +311,7 @@ def org_import(request, org_slug):
                 organisation=organisation, csv_text=form.cleaned_data["file"], invited_by=request.user
             )
         except ValidationError as error:
-            for message in _messages_of(error):
+            for message in messages_of(error):
                 form.add_error("file", message)
         else:
             context |= {
@@ -348,7 +326,7 @@ def org_import(request, org_slug):
 @login_required
 @require_POST
 def org_import_confirm(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     try:
         created = services.invitations_import(
             organisation=organisation,
@@ -357,7 +335,7 @@ def org_import_confirm(request, org_slug):
             language=_language(),
         )
     except ValidationError as error:
-        for message in _messages_of(error):
+        for message in messages_of(error):
             messages.error(request, message)
         return redirect("cards:org_import", org_slug=org_slug)
     messages.success(
@@ -370,7 +348,7 @@ def org_import_confirm(request, org_slug):
 
 @login_required
 def org_template(request, org_slug, pk=None):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     template = get_object_or_404(CardTemplate, pk=pk, organisation=organisation) if pk else None
     if request.method == "POST":
         form = TemplateForm(request.POST, request.FILES)
@@ -406,7 +384,7 @@ def org_template(request, org_slug, pk=None):
 
 @login_required
 def org_card(request, org_slug, slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     card = get_object_or_404(Card, organisation=organisation, slug=slug)
     form = AssignForm(
         request.POST or None,
@@ -423,7 +401,7 @@ def org_card(request, org_slug, slug):
                 active=request.POST["active"] == "1" if "active" in request.POST else None,
             )
         except ValidationError as error:
-            for message in _messages_of(error):
+            for message in messages_of(error):
                 form.add_error(None, message)
         else:
             messages.success(request, _("The card was updated."))
@@ -438,7 +416,7 @@ def org_card(request, org_slug, slug):
 
 @login_required
 def org_leads(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     if not selectors.leads_shared(organisation=organisation):
         raise Http404
     leads = selectors.leads_of_organisation(organisation=organisation)
@@ -464,7 +442,7 @@ def invitation_accept(request, token):
                 return render(
                     request,
                     "cards/invitation.html",
-                    {"invitation": invitation, "errors": _messages_of(error)},
+                    {"invitation": invitation, "errors": messages_of(error)},
                     status=400,
                 )
             return redirect("cards:card_edit", slug=card.slug)
@@ -479,7 +457,7 @@ def invitation_accept(request, token):
                 language=_language(),
             )
         except ValidationError as error:
-            for message in _messages_of(error):
+            for message in messages_of(error):
                 form.add_error(None, message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -17,11 +17,11 @@ from django.views.decorators.cache import never_cache
 from tessera.accounts.models import OrganisationApiKey
 from tessera.accounts.services import api_key_create, api_key_revoke
 
-from . import services
-from .forms import ApiKeyChoiceForm, ApiKeyForm, WebhookChoiceForm, WebhookForm
-from .models import LeadWebhook
-from .selectors import integrations_of
-from .views import _administered
+from .. import services
+from ..forms.organisation import ApiKeyChoiceForm, ApiKeyForm, WebhookChoiceForm, WebhookForm
+from ..models import LeadWebhook
+from ..selectors import integrations_of
+from .access import administered
 
 RECENT_DELIVERIES = 20
 
@@ -29,7 +29,7 @@ RECENT_DELIVERIES = 20
 @login_required
 @never_cache
 def org_integrations(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     if request.method != "POST":
         return _page(request, organisation)
     action = _ACTIONS.get(request.POST.get("action", ""))

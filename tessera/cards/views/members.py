@@ -16,9 +16,9 @@ from tessera.accounts import selectors as accounts_selectors
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership
 
-from .forms import RoleForm, TransferForm
-from .models import Card
-from .views import _administered, _messages_of
+from ..forms.organisation import RoleForm, TransferForm
+from ..models import Card
+from .access import administered, messages_of
 
 CARD_OUTCOME = {
     "deactivated": gettext_lazy("Their card was deactivated."),
@@ -50,7 +50,7 @@ def _member(organisation, pk) -> Membership:
 
 
 def _report(request, error: ValidationError) -> None:
-    for message in _messages_of(error):
+    for message in messages_of(error):
         messages.error(request, message)
 
 
@@ -72,13 +72,13 @@ def _page(request, organisation, *, transfer_form=None, status=200):
 
 @login_required
 def org_members(request, org_slug):
-    return _page(request, _administered(request, org_slug))
+    return _page(request, administered(request, org_slug))
 
 
 @login_required
 @require_POST
 def org_member_role(request, org_slug, pk):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     membership = _member(organisation, pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -105,7 +105,7 @@ def org_member_role(request, org_slug, pk):
 @login_required
 @require_POST
 def org_member_remove(request, org_slug, pk):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     membership = _member(organisation, pk)
     try:
         facts = accounts_services.membership_remove(
@@ -134,7 +134,7 @@ def org_member_remove(request, org_slug, pk):
 @login_required
 @require_POST
 def org_transfer(request, org_slug):
-    organisation = _administered(request, org_slug)
+    organisation = administered(request, org_slug)
     form = TransferForm(request.POST, organisation=organisation, owner=request.user)
     if not form.is_valid():  # unconfirmed, or a seat that is not of this organisation
         return _page(request, organisation, transfer_form=form, status=400)

@@ -15,11 +15,11 @@ from tessera.core.csrf import form_token_make
 from tessera.core.http import cookie_free
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 
-from . import fastpath, formats, pow, services
-from .analytics import stat_count, view_counter
-from .forms import ExchangeForm
-from .models import CardTemplate
-from .selectors import (
+from .. import fastpath, formats, pow, services
+from ..analytics import stat_count, view_counter
+from ..forms import ExchangeForm
+from ..models import CardTemplate
+from ..selectors import (
     card_is_public,
     card_page_version,
     card_public_get,
