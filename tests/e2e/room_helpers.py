@@ -96,6 +96,35 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.25, message
     raise AssertionError(f"{message} not met within {timeout} s (last: {last!r})")
 
 
+def assert_stays(predicate, seconds: float, interval: float = 0.25, message: str = "condition"):
+    """Fail as soon as `predicate` turns false within `seconds`.
+
+    Proving an absence (no frame decoded, no reconnection) needs a bounded observation window: nothing
+    observable says "it will never happen". Polling through the window, rather than sleeping then looking
+    once, also catches a change that comes and goes.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        assert predicate(), f"{message} stopped holding within {seconds} s"
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def wait_settled(value, quiet: float = 0.5, timeout: float = 10.0, message: str = "value"):
+    """Wait until `value()` stays the same for `quiet` seconds (e.g. frames in flight played out); return it."""
+    deadline = time.monotonic() + timeout
+    last, since = value(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        current = value()
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return current
+    raise AssertionError(f"{message} still changing after {timeout} s (last: {last!r})")
+
+
 def decoding_from_all(page, peers: int, kind: str = "video") -> bool:
     """True when `peers` connections each decoded something of `kind`."""
     stats = inbound(page)

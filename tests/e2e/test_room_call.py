@@ -14,7 +14,18 @@ def test_three_participants_decode_and_hear_each_other_and_chat(meeting, browser
         wait_until(lambda p=page: decoding_from_all(p, 2, "video"), message="video from both peers")
         wait_until(lambda p=page: decoding_from_all(p, 2, "audio"), message="audio from both peers")
     before = [inbound(p) for p in pages]
-    pages[0].wait_for_timeout(1500)
+
+    def rising_from_both(b, a) -> int:
+        frames = {s["pc"]: s for s in b}
+        return len(
+            [s for s in a if s["video"] > frames[s["pc"]]["video"] and s["audio"] > frames[s["pc"]]["audio"]]
+        )
+
+    wait_until(
+        lambda: all(rising_from_both(b, inbound(p)) == 2 for b, p in zip(before, pages)),
+        timeout=10,
+        message="everyone keeps decoding both peers",
+    )
     after = [inbound(p) for p in pages]
     for b, a in zip(before, after, strict=True):
         frames = {s["pc"]: s for s in b}

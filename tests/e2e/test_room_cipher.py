@@ -24,7 +24,14 @@ def test_a_webassembly_page_and_a_webcrypto_page_decode_each_other(meeting, brow
     assert frame_cipher(fast) == "webassembly"
     assert frame_cipher(slow) == "webcrypto"
     before = [inbound(p) for p in (fast, slow)]
-    fast.wait_for_timeout(1500)
+
+    def rising():
+        now = [inbound(p) for p in (fast, slow)]
+        return all(
+            a[0]["video"] > b[0]["video"] and a[0]["audio"] > b[0]["audio"] for b, a in zip(before, now)
+        )
+
+    wait_until(rising, timeout=10, message="both keep decoding video and audio")
     after = [inbound(p) for p in (fast, slow)]
     for b, a in zip(before, after, strict=True):
         assert a[0]["video"] > b[0]["video"] and a[0]["audio"] > b[0]["audio"], (b, a)

@@ -10,11 +10,13 @@ from tests.room.webm import webm_summary
 from .room_helpers import (
     TURNSERVER,
     TurnRelay,
+    assert_stays,
     cut_websocket,
     decoding_from_all,
     frames,
     inbound,
     open_room,
+    wait_settled,
     wait_until,
 )
 
@@ -48,12 +50,14 @@ def test_recording_needs_every_answer_a_refusal_leaves_and_the_recorder_gets_a_w
     d.wait_for_selector("#record-dialog[open]", timeout=10_000)
     assert d.get_attribute("#room-app", "data-state") == "notice"
     assert "Ana" in d.text_content("#record-text")
-    d.wait_for_timeout(1000)
+    assert_stays(
+        lambda: d.evaluate("window.__pcs.length") == 0, 1.0, message="no connection before an answer"
+    )
     assert d.evaluate("window.__pcs.length") == 0
     d.click("#record-accept")
     d.wait_for_selector("#recording-indicator:not([hidden])", timeout=5000)
     wait_until(lambda: decoding_from_all(d, 2), message="after accepting, Dora decodes Ana and Ben")
-    a.wait_for_timeout(2000)
+    a.wait_for_timeout(2000)  # what is measured is the recording's length: only time makes it
     with a.expect_download(timeout=15_000) as download_info:
         a.click("#record-button")
     path = tmp_path / "recording.webm"
@@ -115,9 +119,9 @@ def test_after_a_network_loss_the_page_resumes_and_media_within_5_seconds(
     turn_relay.freeze()
     try:
         b.wait_for_selector("#connection-status:not([hidden])", timeout=5000)
-        b.wait_for_timeout(700)  # frames already in the jitter buffers are played out
-        flat = [frames(a), frames(b)]
-        b.wait_for_timeout(2300)
+        # Frames already in the jitter buffers are played out first.
+        flat = wait_settled(lambda: [frames(a), frames(b)], message="frames in flight")
+        assert_stays(lambda: [frames(a), frames(b)] == flat, 2.3, message="no media through the frozen relay")
         assert [frames(a), frames(b)] == flat, "media still flowed while the relay was frozen"
         assert not live.rooms[meeting.room_id].members[pid].connected
     finally:

@@ -3,7 +3,7 @@
 from django.utils import translation
 from django.utils.translation import gettext
 
-from .room_helpers import open_room
+from .room_helpers import assert_stays, open_room
 
 
 def _in_french(*texts: str) -> tuple[str, ...]:
@@ -28,7 +28,13 @@ def test_a_full_lobby_says_so_and_the_page_does_not_keep_knocking(
         "The lobby is full",
         "Too many people are waiting to be admitted. Try again in a moment.",
     )
-    guest.wait_for_timeout(2500)  # no reconnection attempt follows
+    attempts = []
+    guest.on("websocket", lambda ws: attempts.append(ws.url))
+    assert_stays(
+        lambda: not attempts and guest.locator("#room-app").get_attribute("data-state") == "ended",
+        2.5,
+        message="no reconnection attempt",
+    )
     assert guest.locator("#room-app").get_attribute("data-state") == "ended"
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from tessera.meetings.room.models import QualitySample
 
-from .room_helpers import decoding_from_all, inbound, open_room, wait_until
+from .room_helpers import assert_stays, decoding_from_all, inbound, open_room, wait_until
 
 
 def _options(page, select: str) -> list[list[str]]:
@@ -57,7 +57,7 @@ def test_join_page_devices_name_camera_off_and_the_controls_seen_by_the_other_si
     wait_until(
         lambda: "no-video" in ben.get_attribute("class"), timeout=5, message="Ben's tile without video"
     )
-    a.wait_for_timeout(1000)
+    assert_stays(lambda: [s["video"] for s in inbound(a)] == [0], 1.0, message="no video from Ben")
     assert [s["video"] for s in inbound(a)] == [0]
     # The voices of the call play on the chosen speaker, not only the test tone.
     assert ben.locator("video").evaluate("v => v.sinkId") == chosen_id
