@@ -98,20 +98,16 @@ class FormPages:
 
 def form_pages_world() -> FormPages:
     """An organisation with its owner's card, a lead, a pending invitation and a meeting."""
-    from allauth.account.models import EmailAddress
-
-    from tessera.accounts import services as accounts_services
-    from tessera.accounts.models import User
     from tessera.cards import services
     from tessera.cards.models import Lead
     from tessera.core import sealing
     from tessera.core.models import OutboxMessage
     from tessera.meetings import services as meetings
     from tests.cards.conftest import lead_for
+    from tests.factories import OrganisationFactory, UserFactory
 
-    owner = User.objects.create_user("alice@alpha.example", PASSWORD, full_name="Alice Admin")
-    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
-    org = accounts_services.organisation_create(owner=owner, name="Alpha")
+    owner = UserFactory(email="alice@alpha.example", password=PASSWORD, full_name="Alice Admin")
+    org = OrganisationFactory(owner=owner, name="Alpha")
     card = owner.cards.get(organisation=org)
     lead = lead_for(card)
     template = services.template_save(

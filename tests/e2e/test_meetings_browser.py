@@ -163,10 +163,10 @@ def test_whole_flow_in_chromium(server, smtp, page, request_log):
 
 
 def test_join_opens_15_minutes_before_and_guests_wait_in_the_lobby(server, smtp, page, request_log):
-    from tessera.accounts.models import Organisation
     from tessera.meetings import links, services
+    from tests.factories import OrganisationFactory
 
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    organisation = OrganisationFactory(name="Acme")
     created = services.event_create(
         title="Stand-up",
         starts_at=timezone.now() + timedelta(minutes=10),
@@ -206,10 +206,10 @@ def _status_requests(request_log, room_id: str) -> int:
 
 def test_the_waiting_page_asks_once_per_state_change_not_every_second(server, page, request_log):
     """Two tabs polling every second would exceed the status rate limit and show "Too many attempts"."""
-    from tessera.accounts.models import Organisation
     from tessera.meetings import links, services
+    from tests.factories import OrganisationFactory
 
-    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    organisation = OrganisationFactory(name="Acme")
 
     def meeting(starts_at, created_at):
         created = services.event_create(

@@ -3,16 +3,12 @@ import json
 import re
 import zipfile
 
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
-
 from tessera.privacy.exports import schema_errors
+from tests.factories import UserFactory
 
 
 def _verified_user(email="ada@example.org", password="correct horse battery staple"):
-    user = get_user_model().objects.create_user(email, password, full_name="Ada L")
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user, password
+    return UserFactory(email=email, password=password, full_name="Ada L"), password
 
 
 def test_privacy_pages_set_no_cookie_and_load_nothing_from_third_parties(server, page, request_log):
