@@ -139,7 +139,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         try:
             archive = services.rights_request_export(
                 record=record,
-                language=services.requester_language(record.email),
+                language=services.requester_language(record.email, record=record),
                 actor=request.user,
                 request=request,
                 answer=gettext("Your data was sent to you."),
@@ -157,7 +157,9 @@ class RightsRequestAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda record: services.rights_request_erase(
-                record=record, actor=request.user, language=services.requester_language(record.email)
+                record=record,
+                actor=request.user,
+                language=services.requester_language(record.email, record=record),
             ),
         )
         message = ngettext(

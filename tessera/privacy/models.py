@@ -165,6 +165,8 @@ class RightsRequest(models.Model):
     postal_address = models.TextField(_("postal address"), blank=True)
     details = models.TextField(_("request"), blank=True)
     identity_verified = models.BooleanField(_("identity verified"), default=False)
+    # The language the request was made in (the portal's page), which its answers use; blank for post.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
     received_at = models.DateTimeField(
         pgettext_lazy("date a request was received", "received"), default=timezone.now
     )

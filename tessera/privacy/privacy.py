@@ -159,6 +159,7 @@ activities = [
                 "outcome",
                 "extension_reason",
                 "requester_email",
+                "language",
             ],
             "privacy.RightsLink": ["email"],
             "privacy.ProcessingLimit": ["email", "reason"],

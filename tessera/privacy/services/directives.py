@@ -114,7 +114,7 @@ def directive_carry_out(*, record: RightsRequest, actor=None, language: str | No
         "directive_given": directive.created_at.isoformat(),
     }
     url = ""
-    language = language or requester_language(record.requester_email)
+    language = language or requester_language(record.requester_email, record=record)
     if instruction == PostMortemDirective.Instruction.COMMUNICATE:
         archive = export_zip(export_build(subject_resolve(record.email), language=language))
         token = secrets.token_urlsafe(32)

@@ -68,9 +68,13 @@ def rights_request_create(
     received_at=None,
     request=None,
     actor=None,
+    language: str = "",
 ) -> RightsRequest:
     received_at = received_at or timezone.now()
+    if not language and request is not None:
+        language = translation.get_language() or ""
     record = RightsRequest.objects.create(
+        language=language,
         reference=_reference(),
         kind=kind,
         channel=channel,
@@ -144,8 +148,10 @@ def rights_extension_refusal(*, record: RightsRequest, now=None) -> str:
     return ""
 
 
-def requester_language(email: str) -> str:
-    # The language of the requester's account if they have one; otherwise the site's.
+def requester_language(email: str, *, record: RightsRequest | None = None) -> str:
+    # The language the request was made in; else that of the requester's account; else the site's.
+    if record is not None and record.language:
+        return record.language
     language = get_user_model().objects.filter(email=email).values_list("language", flat=True).first()
     return language or settings.LANGUAGE_CODE
 
@@ -174,7 +180,7 @@ def rights_request_extend(
         to=record.email,
         template="privacy/email/request_extended",
         context={"record": record, "original_due": original_due},
-        language=language or requester_language(record.email),
+        language=language or requester_language(record.email, record=record),
         kind="privacy_request_extended",
     )
     return record
