@@ -229,8 +229,8 @@ def test_the_back_office_never_shows_a_sealed_email(client, settings, tmp_path):
     secret = link.rstrip("/").rsplit("/", 1)[1]
     attachment = message.attachments.get()
     pages = [
-        client.get("/admin/core/outboxmessage/"),
-        client.get(f"/admin/core/outboxmessage/{message.pk}/change/"),
+        client.get("/en/admin/core/outboxmessage/"),
+        client.get(f"/en/admin/core/outboxmessage/{message.pk}/change/"),
     ]
     for page in pages:
         assert page.status_code == 200
