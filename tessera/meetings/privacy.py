@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -191,6 +192,12 @@ def _iso(value) -> str:
 
 def export_subject(subject) -> list[ExportSection]:
     organised = Event.objects.filter(organiser_email=subject.email).order_by("starts_at")
+    # One query for every event's invitees, not one per event.
+    invitees = Prefetch(
+        "invitations",
+        queryset=Invitation.objects.filter(kind=Invitation.Kind.INVITEE, revoked_at__isnull=True),
+        to_attr="live_invitees",
+    )
     events = [
         {
             "title": e.title,
@@ -203,11 +210,9 @@ def export_subject(subject) -> list[ExportSection]:
             "created_at": _iso(e.created_at),
             "confirmed_16_or_older": _iso(e.age_confirmed_at),
             "marketing_opt_in_awaiting_confirmation": bool(e.marketing_opt_in_language),
-            "invitees": [
-                i.email for i in e.invitations.filter(kind=Invitation.Kind.INVITEE, revoked_at__isnull=True)
-            ],
+            "invitees": [i.email for i in e.live_invitees],
         }
-        for e in organised
+        for e in organised.prefetch_related(invitees)
     ]
     invitations = [
         {

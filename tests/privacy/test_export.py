@@ -225,10 +225,6 @@ def test_the_export_of_a_subject_with_data_in_every_app_reads_a_bounded_number_o
     assert len(queries) <= EXPORT_QUERIES, queries
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="meetings' export_subject reads each organised event's invitees with its own query",
-)
 def test_the_export_reads_as_many_queries_for_ten_rows_per_app_as_for_one(user, card_with_photo, settings):
     settings.TESSERA_CARDS_POW_BITS = 8
     _data_in_every_app(user, 1)
