@@ -115,21 +115,21 @@ _session_quality_readers: list = []
 
 
 def session_quality_reader_register(reader) -> None:
-    """`reader(*, session)` answers what the management page shows of a session's call quality, or None."""
+    """`reader(*, sessions)` answers {session id: what the management page shows of its call quality, or
+    None}, for all the sessions at once so that the page's queries do not grow with their number."""
     if reader not in _session_quality_readers:
         _session_quality_readers.append(reader)
 
 
-def _session_quality(session: MeetingSession):
-    for read in _session_quality_readers:
-        if (quality := read(session=session)) is not None:
-            return quality
-    return None
-
-
 def sessions_with_quality(*, event: Event) -> list[tuple[MeetingSession, object]]:
     """(session, call quality or None) for each session of the event, for the management page."""
-    return [(session, _session_quality(session)) for session in sessions_of_event(event=event)]
+    sessions = list(sessions_of_event(event=event))
+    quality: dict = {}
+    for read in _session_quality_readers:
+        for pk, found in read(sessions=sessions).items():
+            if found is not None:
+                quality.setdefault(pk, found)
+    return [(session, quality.get(session.pk)) for session in sessions]
 
 
 def deletion_dates(*, event: Event) -> dict:

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tessera.meetings.room import services as room_services
 
@@ -115,3 +117,32 @@ def test_a_session_without_figures_says_so(client, scheduled):
         ).content.decode()
     assert 'data-testid="quality-empty"' in html
     assert "quality-svg" not in html
+
+
+def _page_queries(client, scheduled) -> int:
+    event = scheduled.event
+    key = f"{scheduled.manage_token}.{scheduled.room_secret}"
+    with (
+        time_machine.travel(event.starts_at + timedelta(minutes=30), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        page = manage_post(client, event, key)
+    assert page.status_code == 200 and page.content.decode().count('data-metric="rtt_ms"') >= 1
+    return len(queries.captured_queries)
+
+
+def test_the_management_page_reads_every_session_quality_in_a_fixed_number_of_queries(
+    client, recorded_session
+):
+    event = recorded_session.event
+    one = _page_queries(client, recorded_session)
+    ana = event.invitations.get(email="ana@example.com")
+    for n in range(2):  # the room opened twice more, with figures each time
+        with time_machine.travel(event.starts_at + timedelta(minutes=5 + 5 * n), tick=False):
+            session_id = room_services.live_session_open(event_id=event.pk)
+            participant = room_services.participant_join(session_id=session_id, invitation_id=ana.pk)
+            room_services.quality_sample_record(
+                session_id=session_id, participant_id=participant, figures=figures(1)
+            )
+            room_services.live_session_close(session_id=session_id)
+    assert _page_queries(client, recorded_session) == one

@@ -19,7 +19,7 @@ class RoomConfig(AppConfig):
         # Meetings deletes sessions (retention, erasure) after the conference data hanging off them.
         meetings_services.session_data_deleter_register(services.conference_data_delete)
         # The management page shows each session's call quality, which the room measures.
-        meetings_selectors.session_quality_reader_register(charts.session_quality)
+        meetings_selectors.session_quality_reader_register(charts.sessions_quality)
         # The policy lists the room's conference data among the meetings rules; the room handles it.
         meetings_privacy.conference_data_register(
             meetings_privacy.ConferenceData(

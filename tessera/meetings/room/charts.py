@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tessera.meetings.models import Invitation, MeetingSession
 
-from .selectors import quality_series
+from .selectors import quality_series, quality_series_of
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28
@@ -95,9 +95,18 @@ def _labels(session: MeetingSession) -> dict:
     return labels
 
 
-def session_quality(*, session: MeetingSession) -> SessionQuality | None:
+def sessions_quality(*, sessions) -> dict[int, SessionQuality | None]:
+    """`session_quality` of each session, reading the samples of all of them in one query."""
+    series = quality_series_of(sessions=sessions)
+    return {
+        session.pk: session_quality(session=session, series=series.get(session.pk, {}))
+        for session in sessions
+    }
+
+
+def session_quality(*, session: MeetingSession, series: dict | None = None) -> SessionQuality | None:
     """Charts of every metric, one line per participant over time; None when no figures were sent."""
-    series = quality_series(session=session)
+    series = quality_series(session=session) if series is None else series
     if not series:
         return None
     labels = _labels(session)

@@ -67,9 +67,14 @@ def room_entry(*, room_id: str, kind: str, token: str, now=None) -> Entry:
 
 def quality_series(*, session: MeetingSession) -> dict:
     """Quality samples of one session, per participant, in time order."""
-    series: dict[int, list] = {}
-    for sample in QualitySample.objects.filter(session=session).order_by("created_at"):
-        series.setdefault(sample.participant_id, []).append(sample)
+    return quality_series_of(sessions=[session]).get(session.pk, {})
+
+
+def quality_series_of(*, sessions) -> dict[int, dict[int, list]]:
+    """Quality samples of several sessions in one query: {session id: {participant id: samples in time order}}."""
+    series: dict[int, dict[int, list]] = {}
+    for sample in QualitySample.objects.filter(session__in=sessions).order_by("created_at", "pk"):
+        series.setdefault(sample.session_id, {}).setdefault(sample.participant_id, []).append(sample)
     return series
 
 
