@@ -27,6 +27,18 @@ from .models import (
 )
 from .policy import RESTRICTION_EFFECTS
 
+# What the DPO enters about a request, in the order of the form and of the change page.
+REQUEST_FIELDS = (
+    "kind",
+    "channel",
+    "email",
+    "requester_name",
+    "postal_address",
+    "details",
+    "identity_verified",
+    "received_at",
+)
+
 
 class RightsRequestForm(forms.ModelForm):
     extend_with_reason = forms.CharField(
@@ -38,18 +50,7 @@ class RightsRequestForm(forms.ModelForm):
 
     class Meta:
         model = RightsRequest
-        fields = [
-            "kind",
-            "channel",
-            "email",
-            "requester_name",
-            "postal_address",
-            "details",
-            "identity_verified",
-            "received_at",
-            "status",
-            "answer",
-        ]
+        fields = [*REQUEST_FIELDS, "status", "answer"]
 
     def clean(self):
         data = super().clean()
@@ -238,16 +239,7 @@ class RightsRequestAdmin(admin.ModelAdmin):
         )
 
     def get_fieldsets(self, request, obj=None):
-        main = [
-            "kind",
-            "channel",
-            "email",
-            "requester_name",
-            "postal_address",
-            "details",
-            "identity_verified",
-            "received_at",
-        ]
+        main = list(REQUEST_FIELDS)
         if obj is None:
             return [(None, {"fields": main})]
         presented = ["requester_email"] if obj.requester_email else []  # a death notice: who presented it

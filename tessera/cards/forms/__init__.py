@@ -60,52 +60,48 @@ class ProfileForm(forms.Form):
                 self.fields[f"{prefix}_0_{key}"].help_text = _("Set by your organisation.")
 
     def _slots(self):
-        for i in range(PHONE_SLOTS):
-            self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
-                label=_("Phone %(n)s type") % {"n": i + 1}, choices=list(PHONE_LABELS.items()), required=False
-            )
-            self.fields[f"phone_{i}_number"] = forms.CharField(
-                label=_("Phone %(n)s") % {"n": i + 1},
-                required=False,
-                widget=forms.TextInput(attrs={"type": "tel"}),
-            )
-            self.fields[f"phone_{i}_public"] = forms.BooleanField(
-                label=_("Show on the public page"), required=False
-            )
-        for i in range(EMAIL_SLOTS):
-            self.fields[f"email_{i}_kind"] = forms.ChoiceField(
-                label=_("Email %(n)s type") % {"n": i + 1}, choices=list(EMAIL_LABELS.items()), required=False
-            )
-            self.fields[f"email_{i}_address"] = forms.CharField(
-                label=_("Email %(n)s") % {"n": i + 1},
-                required=False,
-                widget=forms.TextInput(attrs={"type": "email"}),
-            )
-            self.fields[f"email_{i}_public"] = forms.BooleanField(
-                label=_("Show on the public page"), required=False
-            )
-        for i in range(LINK_SLOTS):
-            self.fields[f"link_{i}_label"] = forms.CharField(
-                label=_("Link %(n)s label") % {"n": i + 1}, required=False
-            )
-            self.fields[f"link_{i}_url"] = forms.CharField(
-                label=_("Link %(n)s address") % {"n": i + 1},
-                required=False,
-                widget=forms.TextInput(attrs={"type": "url"}),
-            )
-            self.fields[f"link_{i}_public"] = forms.BooleanField(
-                label=_("Show on the public page"), required=False
-            )
-        for i in range(CUSTOM_SLOTS):
-            self.fields[f"custom_{i}_label"] = forms.CharField(
-                label=_("Custom field %(n)s label") % {"n": i + 1}, required=False
-            )
-            self.fields[f"custom_{i}_value"] = forms.CharField(
-                label=_("Custom field %(n)s value") % {"n": i + 1}, required=False
-            )
-            self.fields[f"custom_{i}_public"] = forms.BooleanField(
-                label=_("Show on the public page"), required=False
-            )
+        # Every repeated slot is a kind or label, a value and a public switch: one table declares them.
+        for prefix, count, (first, first_label, kinds), (second, second_label, input_type) in (
+            (
+                "phone",
+                PHONE_SLOTS,
+                ("kind", _("Phone %(n)s type"), PHONE_LABELS),
+                ("number", _("Phone %(n)s"), "tel"),
+            ),
+            (
+                "email",
+                EMAIL_SLOTS,
+                ("kind", _("Email %(n)s type"), EMAIL_LABELS),
+                ("address", _("Email %(n)s"), "email"),
+            ),
+            (
+                "link",
+                LINK_SLOTS,
+                ("label", _("Link %(n)s label"), None),
+                ("url", _("Link %(n)s address"), "url"),
+            ),
+            (
+                "custom",
+                CUSTOM_SLOTS,
+                ("label", _("Custom field %(n)s label"), None),
+                ("value", _("Custom field %(n)s value"), None),
+            ),
+        ):
+            for i in range(count):
+                n = {"n": i + 1}
+                self.fields[f"{prefix}_{i}_{first}"] = (
+                    forms.ChoiceField(label=first_label % n, choices=list(kinds.items()), required=False)
+                    if kinds
+                    else forms.CharField(label=first_label % n, required=False)
+                )
+                self.fields[f"{prefix}_{i}_{second}"] = forms.CharField(
+                    label=second_label % n,
+                    required=False,
+                    widget=forms.TextInput(attrs={"type": input_type}) if input_type else None,
+                )
+                self.fields[f"{prefix}_{i}_public"] = forms.BooleanField(
+                    label=_("Show on the public page"), required=False
+                )
         for name, label in VISIBILITY_LABELS.items():
             self.fields[f"visibility_{name}"] = forms.ChoiceField(
                 label=label, choices=Visibility.choices, initial=Visibility.PUBLIC

@@ -16,7 +16,7 @@ from ..models import DirectiveExport, PostMortemDirective, RightsRequest
 from ..selectors import directives_naming
 from ..subjects import subject_resolve
 from .base import absolute
-from .links import RightsLinkError, token_hash
+from .links import RightsLinkError, one_time_token_find, token_hash
 from .requests import (
     RightsRequestError,
     erasure_apply,
@@ -155,14 +155,7 @@ def directive_carry_out(*, record: RightsRequest, actor=None, language: str | No
 
 
 def directive_export_check(*, token: str) -> DirectiveExport:
-    export = DirectiveExport.objects.filter(token_hash=token_hash(token)).first()
-    if export is None:
-        raise RightsLinkError("invalid")
-    if export.downloaded_at is not None:
-        raise RightsLinkError("used")
-    if export.expires_at <= timezone.now():
-        raise RightsLinkError("expired")
-    return export
+    return one_time_token_find(model=DirectiveExport, token=token, used_field="downloaded_at")
 
 
 @transaction.atomic

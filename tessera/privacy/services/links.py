@@ -77,15 +77,20 @@ def rights_link_request(*, email: str, language: str, request=None) -> None:
     )
 
 
-def rights_link_check(*, token: str) -> RightsLink:
-    link = RightsLink.objects.filter(token_hash=token_hash(token)).first()
-    if link is None:
+def one_time_token_find(*, model, token: str, used_field: str):
+    """The row a one-time token opens, or RightsLinkError saying why it opens nothing."""
+    row = model.objects.filter(token_hash=token_hash(token)).first()
+    if row is None:
         raise RightsLinkError("invalid")
-    if link.used_at is not None:
+    if getattr(row, used_field) is not None:
         raise RightsLinkError("used")
-    if link.expires_at <= timezone.now():
+    if row.expires_at <= timezone.now():
         raise RightsLinkError("expired")
-    return link
+    return row
+
+
+def rights_link_check(*, token: str) -> RightsLink:
+    return one_time_token_find(model=RightsLink, token=token, used_field="used_at")
 
 
 @transaction.atomic
