@@ -193,6 +193,13 @@ def leads_usable(queryset: QuerySet[Lead]) -> QuerySet[Lead]:
     return queryset.filter(_usable())
 
 
+def cards_settings_of(*, organisation: Organisation) -> CardsSettings:
+    """The organisation's settings, or unsaved defaults: reading a page never writes them."""
+    return CardsSettings.objects.filter(organisation=organisation).first() or CardsSettings(
+        organisation=organisation
+    )
+
+
 def leads_shared(*, organisation: Organisation | int) -> bool:
     """The organisation chose to let its administrators, its API keys and its webhooks see its members' leads."""
     return CardsSettings.objects.filter(organisation=organisation, admins_see_leads=True).exists()

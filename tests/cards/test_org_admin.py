@@ -5,7 +5,7 @@ import pytest
 
 from tessera.accounts.models import Membership
 from tessera.cards import services
-from tessera.cards.models import Card, CardInvitation, WebhookDelivery
+from tessera.cards.models import Card, CardInvitation, CardsSettings, WebhookDelivery
 from tessera.core import sealing
 from tessera.core.models import OutboxMessage
 from tests.factories import UserFactory
@@ -308,3 +308,12 @@ def test_admin_assigns_a_template_and_deactivates_a_member_card(client, admin_us
     card.refresh_from_db()
     assert (card.template, card.groups, card.is_active) == (template, ["booth", "fair"], False)
     assert client.get(f"/c/{card.slug}").status_code == 404
+
+
+def test_reading_the_dashboard_writes_no_settings(client, org, admin_user):
+    # An organisation from before the settings existed: the page shows defaults and leaves the table alone.
+    CardsSettings.objects.filter(organisation=org).delete()
+    client.force_login(admin_user)
+    response = client.get(f"/cards/org/{org.slug}/")
+    assert response.status_code == 200
+    assert not CardsSettings.objects.filter(organisation=org).exists()

@@ -240,7 +240,7 @@ def organisation_new(request):
 @login_required
 def org_dashboard(request, org_slug):
     organisation = administered(request, org_slug)
-    cards_settings, _created = CardsSettings.objects.get_or_create(organisation=organisation)
+    cards_settings = selectors.cards_settings_of(organisation=organisation)
     org_cards = list(Card.objects.filter(organisation=organisation).select_related("owner", "template"))
     settings_form = SettingsForm(instance=cards_settings)
     mine = accounts_selectors.membership_get(user=request.user, organisation=organisation)  # an admin's seat
