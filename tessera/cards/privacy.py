@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from tessera.accounts.models import User
 from tessera.privacy import accounts as accounts_privacy
 from tessera.privacy.register import (
+    STAFF,
+    TLS,
     Activity,
     ErasureOutcome,
     ExportSection,
@@ -23,8 +25,6 @@ from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, PROFILE
 from .models import Card, CardInvitation, CardsSettings, Lead, WebhookDelivery
 
 CARDS = _("Cards")
-TLS = _("Encryption in transit (HTTPS/TLS)")
-STAFF = _("Authorised staff of the operator (support, security)")
 
 # The inactivity rule is the accounts' (privacy/accounts.py); cards add card views and the company's choice.
 INACTIVITY_WARNING, INACTIVITY_LIMIT, WARNING_NOTICE = (

@@ -13,15 +13,21 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tessera.privacy.register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
+from tessera.privacy.register import (
+    STAFF,
+    TLS,
+    Activity,
+    ErasureOutcome,
+    ExportSection,
+    LegalBasis,
+    Retention,
+)
 from tessera.privacy.retention import batched_delete
 
 from . import services
 from .conf import meetings_setting
 from .models import Event, Invitation, MeetingSession, SessionParticipant
 
-STAFF = _("Authorised staff of the operator (support, security)")
-TLS = _("Encryption in transit (HTTPS/TLS)")
 MEETINGS = _("Meetings")
 
 

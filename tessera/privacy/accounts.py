@@ -21,6 +21,8 @@ from tessera.core.outbox import email_queue_template
 
 from .models import InactivityWarning, ProcessingLimit
 from .register import (
+    STAFF,
+    TLS,
     Activity,
     ErasureOutcome,
     ExportSection,
@@ -33,8 +35,6 @@ from .retention import batched_delete
 from .services import consent_activity_record
 
 SPACE = _("Personal space and back-office")
-STAFF = _("Authorised staff of the operator (support, security)")
-TLS = _("Encryption in transit (HTTPS/TLS)")
 
 
 def sign_in_activity_record(sender, request, user, **kwargs):

@@ -13,6 +13,8 @@ from tessera.core.audit import security_log_prune
 from tessera.core.models import OutboxMessage, SecurityEvent
 
 from .register import (
+    STAFF,
+    TLS,
     Activity,
     ErasureOutcome,
     ExportSection,
@@ -21,8 +23,6 @@ from .register import (
 )
 from .retention import batched_delete
 
-STAFF = _("Authorised staff of the operator (support, security)")
-TLS = _("Encryption in transit (HTTPS/TLS)")
 ACCESS = _("Access restricted to authorised staff with two-factor authentication")
 
 

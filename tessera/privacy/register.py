@@ -34,6 +34,10 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+# Recipients and measures that most activities share, declared once for every app's register.
+STAFF = _("Authorised staff of the operator (support, security)")
+TLS = _("Encryption in transit (HTTPS/TLS)")
+
 
 class LegalBasis:
     CONTRACT = "contract"
