@@ -12,8 +12,6 @@ ROOT = Path(tessera.__file__).resolve().parent
 MAX_LINES = 500
 # {path under tessera/: why it may be longer}; remove an entry once its module is split.
 LONG_MODULES = {
-    "meetings/services.py": "Events, their invitations, emails and reminders in one module; to split "
-    "like cards/services (events, invitations, reminders), left for the meetings work after issue 12.",
     "meetings/room/live.py": "The live room's in-process state and every change to it (join, lobby, "
     "chat, recording) behind one lock; to split by concern when the SFU moves the state out.",
     "privacy/policy.py": "The policy page's content, the register's export, and publication with its "
