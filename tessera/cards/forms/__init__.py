@@ -3,6 +3,8 @@
 The organisation administration's forms are in forms.organisation.
 """
 
+from typing import NamedTuple
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
@@ -26,6 +28,68 @@ VISIBILITY_LABELS = {
     "address": _("Postal address"),
     "photo": _("Photo"),
 }
+
+
+class SlotGroup(NamedTuple):
+    """A repeated group of the profile: each slot a kind or a label, a value and a public switch."""
+
+    name: str  # the card's list
+    prefix: str  # the form fields' prefix
+    count: int
+    first: str
+    first_label: str
+    kinds: dict | None  # the choices of a kind; None when the first is a free label
+    second: str
+    second_label: str
+    input_type: str | None
+
+
+SLOT_GROUPS = (
+    SlotGroup(
+        "phones",
+        "phone",
+        PHONE_SLOTS,
+        "kind",
+        _("Phone %(n)s type"),
+        PHONE_LABELS,
+        "number",
+        _("Phone %(n)s"),
+        "tel",
+    ),
+    SlotGroup(
+        "emails",
+        "email",
+        EMAIL_SLOTS,
+        "kind",
+        _("Email %(n)s type"),
+        EMAIL_LABELS,
+        "address",
+        _("Email %(n)s"),
+        "email",
+    ),
+    SlotGroup(
+        "links",
+        "link",
+        LINK_SLOTS,
+        "label",
+        _("Link %(n)s label"),
+        None,
+        "url",
+        _("Link %(n)s address"),
+        "url",
+    ),
+    SlotGroup(
+        "custom_fields",
+        "custom",
+        CUSTOM_SLOTS,
+        "label",
+        _("Custom field %(n)s label"),
+        None,
+        "value",
+        _("Custom field %(n)s value"),
+        None,
+    ),
+)
 
 
 class ProfileForm(forms.Form):
@@ -60,46 +124,22 @@ class ProfileForm(forms.Form):
                 self.fields[f"{prefix}_0_{key}"].help_text = _("Set by your organisation.")
 
     def _slots(self):
-        # Every repeated slot is a kind or label, a value and a public switch: one table declares them.
-        for prefix, count, (first, first_label, kinds), (second, second_label, input_type) in (
-            (
-                "phone",
-                PHONE_SLOTS,
-                ("kind", _("Phone %(n)s type"), PHONE_LABELS),
-                ("number", _("Phone %(n)s"), "tel"),
-            ),
-            (
-                "email",
-                EMAIL_SLOTS,
-                ("kind", _("Email %(n)s type"), EMAIL_LABELS),
-                ("address", _("Email %(n)s"), "email"),
-            ),
-            (
-                "link",
-                LINK_SLOTS,
-                ("label", _("Link %(n)s label"), None),
-                ("url", _("Link %(n)s address"), "url"),
-            ),
-            (
-                "custom",
-                CUSTOM_SLOTS,
-                ("label", _("Custom field %(n)s label"), None),
-                ("value", _("Custom field %(n)s value"), None),
-            ),
-        ):
-            for i in range(count):
+        for group in SLOT_GROUPS:
+            for i in range(group.count):
                 n = {"n": i + 1}
-                self.fields[f"{prefix}_{i}_{first}"] = (
-                    forms.ChoiceField(label=first_label % n, choices=list(kinds.items()), required=False)
-                    if kinds
-                    else forms.CharField(label=first_label % n, required=False)
+                self.fields[f"{group.prefix}_{i}_{group.first}"] = (
+                    forms.ChoiceField(
+                        label=group.first_label % n, choices=list(group.kinds.items()), required=False
+                    )
+                    if group.kinds
+                    else forms.CharField(label=group.first_label % n, required=False)
                 )
-                self.fields[f"{prefix}_{i}_{second}"] = forms.CharField(
-                    label=second_label % n,
+                self.fields[f"{group.prefix}_{i}_{group.second}"] = forms.CharField(
+                    label=group.second_label % n,
                     required=False,
-                    widget=forms.TextInput(attrs={"type": input_type}) if input_type else None,
+                    widget=forms.TextInput(attrs={"type": group.input_type}) if group.input_type else None,
                 )
-                self.fields[f"{prefix}_{i}_public"] = forms.BooleanField(
+                self.fields[f"{group.prefix}_{i}_public"] = forms.BooleanField(
                     label=_("Show on the public page"), required=False
                 )
         for name, label in VISIBILITY_LABELS.items():
@@ -112,31 +152,11 @@ class ProfileForm(forms.Form):
         """The form's values for `card`; what the organisation locks shows instead of the card's own."""
         locked = locked or {}
         initial = {name: locked.get(name, getattr(card, name)) for name in SCALAR_LABELS}
-        phones, emails, links = (locked.get(n, getattr(card, n)) for n in ("phones", "emails", "links"))
-        for i, item in enumerate(phones[:PHONE_SLOTS]):
-            initial |= {
-                f"phone_{i}_kind": item["kind"],
-                f"phone_{i}_number": item["number"],
-                f"phone_{i}_public": item["public"],
-            }
-        for i, item in enumerate(emails[:EMAIL_SLOTS]):
-            initial |= {
-                f"email_{i}_kind": item["kind"],
-                f"email_{i}_address": item["address"],
-                f"email_{i}_public": item["public"],
-            }
-        for i, item in enumerate(links[:LINK_SLOTS]):
-            initial |= {
-                f"link_{i}_label": item["label"],
-                f"link_{i}_url": item["url"],
-                f"link_{i}_public": item["public"],
-            }
-        for i, item in enumerate(card.custom_fields[:CUSTOM_SLOTS]):
-            initial |= {
-                f"custom_{i}_label": item["label"],
-                f"custom_{i}_value": item["value"],
-                f"custom_{i}_public": item["public"],
-            }
+        for group in SLOT_GROUPS:
+            for i, item in enumerate(locked.get(group.name, getattr(card, group.name))[: group.count]):
+                initial |= {
+                    f"{group.prefix}_{i}_{key}": item[key] for key in (group.first, group.second, "public")
+                }
         for name in VISIBILITY_FIELDS:
             initial[f"visibility_{name}"] = card.visibility.get(name, Visibility.PUBLIC)
         return initial
@@ -149,42 +169,24 @@ class ProfileForm(forms.Form):
 
     def _lists(self, data) -> dict:
         changes = {}
-        changes["phones"] = [
-            {
-                "kind": data[f"phone_{i}_kind"] or "work",
-                "number": data[f"phone_{i}_number"],
-                "public": data[f"phone_{i}_public"],
-            }
-            for i in range(PHONE_SLOTS)
-            if data[f"phone_{i}_number"].strip()
-        ]
-        changes["emails"] = [
-            {
-                "kind": data[f"email_{i}_kind"] or "work",
-                "address": data[f"email_{i}_address"],
-                "public": data[f"email_{i}_public"],
-            }
-            for i in range(EMAIL_SLOTS)
-            if data[f"email_{i}_address"].strip()
-        ]
-        changes["links"] = [
-            {
-                "label": data[f"link_{i}_label"],
-                "url": data[f"link_{i}_url"],
-                "public": data[f"link_{i}_public"],
-            }
-            for i in range(LINK_SLOTS)
-            if data[f"link_{i}_url"].strip() or data[f"link_{i}_label"].strip()
-        ]
-        changes["custom_fields"] = [
-            {
-                "label": data[f"custom_{i}_label"],
-                "value": data[f"custom_{i}_value"],
-                "public": data[f"custom_{i}_public"],
-            }
-            for i in range(CUSTOM_SLOTS)
-            if data[f"custom_{i}_label"].strip() or data[f"custom_{i}_value"].strip()
-        ]
+        for group in SLOT_GROUPS:
+            items = []
+            for i in range(group.count):
+                first, second = (
+                    data[f"{group.prefix}_{i}_{group.first}"],
+                    data[f"{group.prefix}_{i}_{group.second}"],
+                )
+                # A kind alone says nothing: the slot counts once it has a value. A label alone is kept.
+                if not (second.strip() or (group.kinds is None and first.strip())):
+                    continue
+                items.append(
+                    {
+                        group.first: (first or "work") if group.kinds else first,
+                        group.second: second,
+                        "public": data[f"{group.prefix}_{i}_public"],
+                    }
+                )
+            changes[group.name] = items
         changes["visibility"] = {name: data[f"visibility_{name}"] for name in VISIBILITY_FIELDS}
         return changes
 
