@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema, Status
@@ -272,8 +271,21 @@ def event_update(request, payload: EventPatch, event_id: str = EVENT_ID):
     if event is None:
         return _not_found()
     try:
-        with transaction.atomic():
-            _event_patch(event, payload)
+        services.event_patch(
+            event=event,
+            room_secret=payload.room_secret,
+            title=payload.title,
+            description=payload.description,
+            starts_at=_aware(payload.starts_at, payload.time_zone or event.time_zone),
+            time_zone=payload.time_zone,
+            duration_minutes=payload.duration_minutes,
+            reminder_enabled=payload.reminder_enabled,
+            invitees_add=[
+                (_address(invitee), invitee.language if isinstance(invitee, InviteeIn) else "")
+                for invitee in payload.invitees_add
+            ],
+            invitees_remove=payload.invitees_remove,
+        )
     except services.RoomSecretMismatch:
         return Status(
             400,
@@ -300,27 +312,3 @@ def event_cancel(request, event_id: str = EVENT_ID):
     services.event_cancel(event=event)
     event.refresh_from_db()
     return Status(200, _out(event))
-
-
-def _event_patch(event: Event, payload: EventPatch) -> None:
-    services.event_update(
-        event=event,
-        room_secret=payload.room_secret,
-        title=payload.title,
-        description=payload.description,
-        starts_at=_aware(payload.starts_at, payload.time_zone or event.time_zone),
-        time_zone=payload.time_zone,
-        duration_minutes=payload.duration_minutes,
-        reminder_enabled=payload.reminder_enabled,
-    )
-    event.refresh_from_db()
-    for invitee in payload.invitees_add:
-        services.invitation_add(
-            event=event,
-            email=_address(invitee),
-            language=invitee.language if isinstance(invitee, InviteeIn) else "",
-            room_secret=payload.room_secret,
-        )
-    for email in payload.invitees_remove:
-        for invitation in event.invitations.filter(email=email.strip().lower(), revoked_at__isnull=True):
-            services.invitation_remove(event=event, invitation=invitation)

@@ -19,7 +19,7 @@ from ..conf import meetings_setting
 from ..models import Event, Invitation
 from ..texts import MARKETING_CONSENT_TEXT
 from .emails import cancellation_send, invitations_send_all, manage_link_send
-from .invitations import invitations_create
+from .invitations import invitation_add, invitation_remove, invitations_create
 from .validation import (
     LANGUAGES,
     details_validate,
@@ -285,6 +285,28 @@ def event_update(
     if changed and event.status == Event.Status.SCHEDULED:
         invitations_send_all(event, room_secret, update=True)
     return changed
+
+
+@transaction.atomic
+def event_patch(
+    *,
+    event: Event,
+    room_secret: str = "",
+    invitees_add: list[tuple[str, str]] = (),
+    invitees_remove: list[str] = (),
+    **details,
+) -> None:
+    """The API's change of an event: its details, then invitees added and removed, all or nothing.
+
+    `invitees_add` holds (email, language) pairs; `details` are event_update's.
+    """
+    event_update(event=event, room_secret=room_secret, **details)
+    event.refresh_from_db()
+    for email, language in invitees_add:
+        invitation_add(event=event, email=email, language=language, room_secret=room_secret)
+    for email in invitees_remove:
+        for invitation in event.invitations.filter(email=email.strip().lower(), revoked_at__isnull=True):
+            invitation_remove(event=event, invitation=invitation)
 
 
 def event_room_end(*, event_id: int, now=None) -> None:
