@@ -39,6 +39,19 @@ def entry_hash(*, prev_hash, seq, created_at, action, actor_id, personal_digest,
     ).hexdigest()
 
 
+def _hash_of(entry: SecurityEvent) -> str:
+    # Recording and verifying hash the same fields of an entry: one place names them.
+    return entry_hash(
+        prev_hash=entry.prev_hash,
+        seq=entry.seq,
+        created_at=entry.created_at,
+        action=entry.action,
+        actor_id=entry.actor_id,
+        personal_digest=entry.personal_digest,
+        data=entry.data,
+    )
+
+
 def request_origin(request) -> dict:
     if request is None:
         return {}
@@ -86,15 +99,7 @@ def security_event_record(
         personal_digest=digest,
         prev_hash=head.last_hash,
     )
-    entry.hash = entry_hash(
-        prev_hash=head.last_hash,
-        seq=seq,
-        created_at=created_at,
-        action=action,
-        actor_id=actor_id,
-        personal_digest=digest,
-        data=data,
-    )
+    entry.hash = _hash_of(entry)
     entry.save()
     head.last_seq, head.last_hash = seq, entry.hash
     head.save(update_fields=["last_seq", "last_hash"])
@@ -132,16 +137,7 @@ def security_log_verify() -> list[str]:
         elif entry.email or entry.ip or entry.user_agent or entry.salt:
             # Erasure blanks the personal fields; a shredded entry holding any was rewritten.
             problems.append(f"entry {entry.seq}: personal fields were edited after erasure")
-        recomputed = entry_hash(
-            prev_hash=entry.prev_hash,
-            seq=entry.seq,
-            created_at=entry.created_at,
-            action=entry.action,
-            actor_id=entry.actor_id,
-            personal_digest=entry.personal_digest,
-            data=entry.data,
-        )
-        if recomputed != entry.hash:
+        if _hash_of(entry) != entry.hash:
             problems.append(f"entry {entry.seq} was edited")
         expected_prev, expected_seq = entry.hash, entry.seq + 1
     if expected_seq - 1 != head.last_seq:
