@@ -7,8 +7,10 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tessera.meetings.room import services as room_services
+from tessera.meetings.room.models import QualitySample
 
 from .test_invitations import manage_post
 
@@ -146,3 +148,17 @@ def test_the_management_page_reads_every_session_quality_in_a_fixed_number_of_qu
             )
             room_services.live_session_close(session_id=session_id)
     assert _page_queries(client, recorded_session) == one
+
+
+def test_a_batch_of_samples_skips_one_whose_participant_is_gone_and_keeps_the_others(scheduled):
+    event = scheduled.event
+    ana = event.invitations.get(email="ana@example.com")
+    session_id = room_services.live_session_open(event_id=event.pk)
+    participant = room_services.participant_join(session_id=session_id, invitation_id=ana.pk)
+    now = timezone.now()
+    batch = [
+        {"session_id": session_id, "participant_id": pid, "created_at": now, **figures(1)}
+        for pid in (participant, participant + 1000, participant)  # the middle one was erased meanwhile
+    ]
+    assert room_services.quality_samples_record(samples=batch) == 2
+    assert QualitySample.objects.filter(participant_id=participant).count() == 2

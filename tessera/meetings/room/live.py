@@ -18,7 +18,7 @@ from django.conf import settings
 from tessera.meetings import services as meetings_services
 from tessera.meetings.models import Invitation
 
-from . import conf, services
+from . import conf, samples, services
 from .conf import room_setting
 from .ice import ice_config
 from .layers import room_layer
@@ -389,9 +389,8 @@ async def stats(*, room: Room, member: Member, message, now: float) -> None:
     member.stats_at = now
     if room.session_id and member.participant_id:
         figures = message.model_dump(exclude={"type"})
-        await database_sync_to_async(services.quality_sample_record)(
-            session_id=room.session_id, participant_id=member.participant_id, figures=figures
-        )
+        # Queued, not awaited: a member's signals never wait for the database (samples.py).
+        samples.submit(session_id=room.session_id, participant_id=member.participant_id, figures=figures)
 
 
 # --- organiser controls -----------------------------------------------------------------------------
@@ -576,3 +575,4 @@ def _invitation_revoke(*, invitation_id: int) -> None:
 def reset() -> None:
     """Forget every room (tests)."""
     rooms.clear()
+    samples.reset()

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tessera.meetings.conf import meetings_setting
@@ -158,6 +158,35 @@ def quality_sample_record(*, session_id: int, participant_id: int, figures: dict
     QualitySample.objects.create(
         session_id=session_id, participant_id=participant_id, created_at=now or timezone.now(), **figures
     )
+
+
+def quality_samples_record(*, samples: list[dict]) -> int:
+    """Store several samples (`session_id`, `participant_id`, `created_at` and the figures) in one write.
+
+    A sample whose session or participant was deleted meanwhile (an erasure during the call) is skipped,
+    not allowed to sink the others; a deletion racing the write falls back to row-by-row inserts.
+    """
+    present = set(
+        SessionParticipant.objects.filter(pk__in={s["participant_id"] for s in samples}).values_list(
+            "pk", "session_id"
+        )
+    )
+    rows = [QualitySample(**s) for s in samples if (s["participant_id"], s["session_id"]) in present]
+    try:
+        with transaction.atomic():
+            QualitySample.objects.bulk_create(rows)
+        return len(rows)
+    except IntegrityError:
+        stored = 0
+        for row in rows:
+            row.pk = None  # the rolled-back bulk insert may have numbered it
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+                stored += 1
+            except IntegrityError:
+                continue
+        return stored
 
 
 def conference_data_expired_delete(*, now=None) -> int:
