@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tessera.core.admin import ViewOnlyAdmin
+
 from . import services
 from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, PROFILE
 from .models import (
@@ -25,16 +27,6 @@ from .models import (
     LeadWebhook,
     WebhookDelivery,
 )
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """Staff see and may delete (a rights request); the product's services create and change."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CardsSettings)

@@ -42,6 +42,19 @@ def delete_selected(modeladmin, request, queryset):
 admin.site.add_action(delete_selected, "delete_selected")
 
 
+# --- Records only services write -----------------------------------------------------------------------
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Staff see and may delete (a rights request may ask it); the product's services create and change."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # --- Outbox --------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.admin import ViewOnlyAdmin
 from tessera.core.audit import security_event_record
 
 from . import dpo, services
@@ -398,36 +399,28 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(ViewOnlyAdmin):
     list_display = ("purpose", "answer", "text_version", "method", "given_at", "withdrawn_at")
     list_filter = ("purpose", "answer", "method")
     search_fields = ("email",)
 
 
 @admin.register(ProcessingLimit)
-class ProcessingLimitAdmin(ReadOnlyAdmin):
+class ProcessingLimitAdmin(ViewOnlyAdmin):
     list_display = ("kind", "email", "created_at", "lifted_at")
     list_filter = ("kind",)
     search_fields = ("email",)
 
 
 @admin.register(PostMortemDirective)
-class PostMortemDirectiveAdmin(ReadOnlyAdmin):
+class PostMortemDirectiveAdmin(ViewOnlyAdmin):
     list_display = ("email", "instruction", "trusted_person_name", "created_at", "revoked_at")
     search_fields = ("email",)
 
 
 @admin.register(InactivityWarning)
-class InactivityWarningAdmin(ReadOnlyAdmin):
+class InactivityWarningAdmin(ViewOnlyAdmin):
     list_display = ("user", "warned_at")
     search_fields = ("=user__email",)
     list_select_related = ("user",)
@@ -435,10 +428,10 @@ class InactivityWarningAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(ReadOnlyAdmin):
+class PolicyVersionAdmin(ViewOnlyAdmin):
     list_display = ("number", "published_at", "substantial", "notified_at")
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(ReadOnlyAdmin):
+class RetentionRunAdmin(ViewOnlyAdmin):
     list_display = ("activity", "last_run_at", "last_count", "total_count")
