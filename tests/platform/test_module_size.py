@@ -14,8 +14,6 @@ MAX_LINES = 500
 LONG_MODULES = {
     "meetings/room/live.py": "The live room's in-process state and every change to it (join, lobby, "
     "chat, recording) behind one lock; to split by concern when the SFU moves the state out.",
-    "privacy/policy.py": "The policy page's content, the register's export, and publication with its "
-    "change notifications; to split into content and publishing (edited for issue 12's cycles today).",
 }
 
 
