@@ -291,6 +291,12 @@ def test_an_individual_creates_a_personal_card(client, db):
     assert (card.first_name, card.last_name, card.organisation) == ("Sam", "Solo", None)
     assert client.get(f"/cards/card/{card.slug}/").status_code == 200
     assert client.get(f"/en/cards/card/{card.slug}/edit/").status_code == 200
+    # A second click (or a second tab) finds the card: one personal card per account.
+    again = client.post("/cards/new/", follow=True)
+    assert "You already have a personal card." in again.content.decode()
+    assert Card.objects.filter(owner=user).count() == 1
+    with pytest.raises(services.PersonalCardExists):
+        services.personal_card_create(owner=user)
 
 
 def test_admin_assigns_a_template_and_deactivates_a_member_card(client, admin_user, org, card):

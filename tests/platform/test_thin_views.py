@@ -18,7 +18,6 @@ ROOT = Path(tessera.__file__).resolve().parent
 
 # Reads that still live in a services module: they write nothing, so calling one beside a write is honest.
 READS = {
-    "account_names",  # cards: splits the account's full name for a new card
     "acts_as_admin",  # cards: a permission check
     "directive_export_check",  # privacy: says whether a directive's export link still opens
     "invitation_by_token",  # cards: finds an open invitation

@@ -36,6 +36,7 @@ from .leads import (
 )
 from .organisations import cards_settings_update, member_cards_release, organisation_cards_open
 from .profiles import (
+    PersonalCardExists,
     account_names,
     acts_as_admin,
     card_activation_check,
@@ -45,6 +46,7 @@ from .profiles import (
     card_photo_set,
     card_set_active,
     card_update,
+    personal_card_create,
 )
 from .templates import COLOUR, contrast_ratio, template_delete, template_for, template_save
 from .validation import (
@@ -88,6 +90,7 @@ __all__ = [
     "WEBHOOK_MAX_ATTEMPTS",
     "ExchangeLimited",
     "LeadsNotShared",
+    "PersonalCardExists",
     "account_names",
     "acts_as_admin",
     "at_most_characters",
@@ -113,6 +116,7 @@ __all__ = [
     "leads_csv",
     "member_cards_release",
     "organisation_cards_open",
+    "personal_card_create",
     "phone_normalise",
     "profile_clean",
     "tags_parse",

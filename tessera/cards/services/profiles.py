@@ -97,6 +97,19 @@ def card_create(
     return card
 
 
+class PersonalCardExists(ValidationError):
+    """An account has one personal card (outside any organisation)."""
+
+
+@transaction.atomic
+def personal_card_create(*, owner: User) -> Card:
+    """The account's personal card, named after the account; refused if it already has one."""
+    User.objects.select_for_update().filter(pk=owner.pk).first()  # two clicks create one card, not two
+    if Card.objects.filter(owner=owner, organisation__isnull=True).exists():
+        raise PersonalCardExists(_("You already have a personal card."))
+    return card_create(owner=owner, **account_names(owner))
+
+
 @transaction.atomic
 def card_update(*, card: Card, changes: dict, actor=None) -> Card:
     """Apply profile changes; fields locked by the organisation's template are refused, whoever asks.

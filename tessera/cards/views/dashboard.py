@@ -56,10 +56,11 @@ def home(request):
 @login_required
 @require_POST
 def card_new(request):
-    if selectors.cards_of(user=request.user).filter(organisation__isnull=True).exists():
-        messages.info(request, _("You already have a personal card."))
+    try:
+        card = services.personal_card_create(owner=request.user)
+    except services.PersonalCardExists as exists:
+        messages.info(request, exists.message)
         return redirect("cards:home")
-    card = services.card_create(owner=request.user, **services.account_names(request.user))
     return redirect("cards:card_edit", slug=card.slug)
 
 
