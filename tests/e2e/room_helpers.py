@@ -150,7 +150,7 @@ def cut_websocket(server, room_id: str, invitation_id: int) -> str:
     member = next(m for m in room.members.values() if m.invitation_id == invitation_id)
     loop = server.server.servers[0].get_loop()
     asyncio.run_coroutine_threadsafe(
-        live._layer().send(
+        live.layer().send(
             member.channel,
             {"type": "room.close", "text": '{"type":"error","code":"network"}', "code": 1012},
         ),

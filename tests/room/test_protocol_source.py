@@ -28,7 +28,8 @@ PAGE_SCRIPTS = [
     "page.js",
 ]
 SERVER_MODULES = [
-    ROOT / "tessera" / "meetings" / "room" / name for name in ("consumers.py", "live.py", "selectors.py")
+    ROOT / "tessera" / "meetings" / "room" / name
+    for name in ("consumers.py", "live.py", "state.py", "selectors.py")
 ]
 
 

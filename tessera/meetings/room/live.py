@@ -1,138 +1,44 @@
 """Live rooms: who is in which room, and the messages that changes send.
 
 The state lives in this process (the embedded default: one process serves every room). Every change
-goes through the functions below, which the consumer calls; fan-out goes through the channel layer, so
-that moving the state to Redis later changes this module only. Nothing here touches media or keys:
-`signal`, `e2ee` and `app` payloads are relayed as they came.
+goes through the functions below, which the consumer calls; the state itself and its fan-out through the
+channel layer are in `state.py`, so that moving the state to Redis later changes these two modules only.
+Nothing here touches media or keys: `signal`, `e2ee` and `app` payloads are relayed as they came.
 """
 
 import asyncio
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from tessera.meetings import services as meetings_services
 from tessera.meetings.models import Invitation
 
-from . import conf, samples, services
+from . import samples, services
 from .conf import room_setting
 from .ice import ice_config
-from .layers import room_layer
 from .models import RecordingNotice
 from .protocol import Close, Error, ProtocolError
 from .selectors import Entry
+from .state import (
+    ACTIVE,
+    LOBBY,
+    NOTICE,
+    Member,
+    Recording,
+    Room,
+    broadcast,
+    close,
+    layer,
+    room_limit,
+    rooms,
+    send,
+    to_organisers,
+)
 
 log = logging.getLogger(__name__)
-
-ACTIVE, LOBBY, NOTICE = "active", "lobby", "notice"
-
-# Limits of the room that conf.DEFAULTS does not list (yet); settings.TESSERA_ROOM overrides them too.
-LIMIT_DEFAULTS = {
-    "lobby_max": 20,  # people waiting in one room's lobby
-    "connections_per_ip": 100,  # open connections from one address, per process
-    "unauthenticated_per_ip": 20,  # of which not authenticated yet
-    # Addresses the two above do not count: this host's own processes (a proxy that forwards the
-    # client's address is trusted by the ASGI server and replaces it; benchmarks; health checks).
-    "connection_limit_exempt": ("127.0.0.1", "::1"),
-}
-
-
-def room_limit(name: str):
-    return {**LIMIT_DEFAULTS, **conf.DEFAULTS, **getattr(settings, "TESSERA_ROOM", {})}[name]
-
-
-@dataclass(eq=False)
-class Member:
-    pid: str
-    channel: str
-    role: str  # organiser, invitee, guest
-    invitation_id: int | None
-    name: str  # ciphertext: only the participants can read it
-    resume: str
-    status: str = LOBBY
-    seq: int = 0
-    participant_id: int | None = None
-    connected: bool = True
-    grace: asyncio.Task | None = None
-    stats_at: float = 0.0
-
-    @property
-    def organiser(self) -> bool:
-        return self.role == "organiser"
-
-    def public(self) -> dict:
-        return {"pid": self.pid, "name": self.name, "role": self.role, "seq": self.seq}
-
-
-@dataclass(eq=False)
-class Recording:
-    notice_id: int
-    recorder: str  # pid
-    pending: set = field(default_factory=set)
-    active: bool = False
-
-
-@dataclass(eq=False)
-class Room:
-    room_id: str
-    event_id: int
-    session_id: int | None = None
-    members: dict = field(default_factory=dict)  # pid -> Member
-    locked: bool = False
-    recording: Recording | None = None
-    next_seq: int = 1
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def group(self) -> str:
-        return f"room.{self.room_id}"[:99]
-
-    def active(self) -> list[Member]:
-        return [m for m in self.members.values() if m.status == ACTIVE]
-
-    def organisers(self) -> list[Member]:
-        return [m for m in self.members.values() if m.status == ACTIVE and m.organiser and m.connected]
-
-    def occupied(self) -> int:
-        return sum(1 for m in self.members.values() if m.status in {ACTIVE, NOTICE})
-
-    def lobby(self) -> list[dict]:
-        return [{"pid": m.pid, "name": m.name} for m in self.members.values() if m.status == LOBBY]
-
-
-rooms: dict[str, Room] = {}
-
-
-def _layer():
-    return room_layer()
-
-
-async def send(member: Member, payload: dict) -> None:
-    if member.connected:
-        await _layer().send(member.channel, {"type": "room.out", "text": json.dumps(payload)})
-
-
-async def close(member: Member, payload: dict, code: Close) -> None:
-    if member.connected:
-        await _layer().send(
-            member.channel, {"type": "room.close", "text": json.dumps(payload), "code": int(code)}
-        )
-    member.connected = False
-
-
-async def broadcast(room: Room, payload: dict, *, exclude: str = "") -> None:
-    await _layer().group_send(
-        room.group, {"type": "room.out", "text": json.dumps(payload), "exclude": exclude}
-    )
-
-
-async def _to_organisers(room: Room, payload: dict) -> None:
-    for organiser in room.organisers():
-        await send(organiser, payload)
 
 
 # --- entering and leaving ---------------------------------------------------------------------------
@@ -174,7 +80,7 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
                 )
             room.members[member.pid] = member
             await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
-            await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+            await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
             return member
         if room.occupied() >= room_setting("mesh_max"):
             _drop_if_empty(room)
@@ -223,7 +129,7 @@ async def _activate(room: Room, member: Member) -> None:
     await _participant_join(room, member)
     member.status, member.seq = ACTIVE, room.next_seq
     room.next_seq += 1
-    await _layer().group_add(room.group, member.channel)
+    await layer().group_add(room.group, member.channel)
     await send(member, _welcome(room, member, resumed=False))
     await broadcast(room, {"type": "peer_joined", "peer": member.public()}, exclude=member.pid)
 
@@ -258,7 +164,7 @@ async def _resume(room: Room, member: Member, channel: str) -> Member:
         member.grace = None
     old_channel, was_connected = member.channel, member.connected
     if was_connected and old_channel != channel:
-        await _layer().send(
+        await layer().send(
             old_channel,
             {
                 "type": "room.close",
@@ -273,8 +179,8 @@ async def _resume(room: Room, member: Member, channel: str) -> Member:
             },
         )
     if member.status == ACTIVE:
-        await _layer().group_discard(room.group, old_channel)
-        await _layer().group_add(room.group, channel)
+        await layer().group_discard(room.group, old_channel)
+        await layer().group_add(room.group, channel)
     member.channel, member.connected = channel, True
     if member.status == ACTIVE:
         await send(member, _welcome(room, member, resumed=True))
@@ -293,7 +199,7 @@ async def detach(*, room_id: str, member: Member, channel: str) -> None:
     if member.status != ACTIVE:
         await leave(room_id=room_id, member=member, reason="left")
         return
-    await _layer().group_discard(room.group, channel)
+    await layer().group_discard(room.group, channel)
     member.grace = asyncio.get_running_loop().create_task(_grace_expire(room_id, member))
 
 
@@ -320,10 +226,10 @@ async def _remove_member(room: Room, member: Member, reason: str) -> None:
     if member.participant_id:
         await database_sync_to_async(services.participant_leave)(participant_id=member.participant_id)
     if was_active:
-        await _layer().group_discard(room.group, member.channel)
+        await layer().group_discard(room.group, member.channel)
         await broadcast(room, {"type": "peer_left", "pid": member.pid, "reason": reason})
     elif member.status == LOBBY:
-        await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+        await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
     recording = room.recording
     if recording is not None:
         if recording.recorder == member.pid:
@@ -414,7 +320,7 @@ async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
             raise ProtocolError(Error.ROOM_FULL, _full_detail())
         else:
             await _step_in(room, guest)
-        await _to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
+        await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
 
 
 async def mute_request(*, room: Room, member: Member, pid: str) -> None:
@@ -452,7 +358,7 @@ async def end(*, room: Room, member: Member) -> None:
                 other.grace.cancel()
             await close(other, {"type": "ended"}, Close.ENDED)
             if other.status == ACTIVE and other.participant_id:
-                await _layer().group_discard(room.group, other.channel)
+                await layer().group_discard(room.group, other.channel)
         room.members.clear()
         if room.recording is not None:
             await database_sync_to_async(services.recording_notice_update)(
