@@ -226,13 +226,11 @@ def create_rooms(count: int) -> list[tuple[str, list[str]]]:
     return rooms
 
 
-def main():
-    participants = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
-    var_dir = tempfile.mkdtemp(prefix="tessera-bench-")
+def embedded_environment() -> dict:
+    """Point this process (and the servers it starts) at a fresh embedded set-up: SQLite, no Redis."""
     env = {
         **os.environ,
-        "TESSERA_VAR_DIR": var_dir,
+        "TESSERA_VAR_DIR": tempfile.mkdtemp(prefix="tessera-bench-"),
         "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
         "TESSERA_LOG_LEVEL": "WARNING",
     }
@@ -240,6 +238,13 @@ def main():
     env.pop("REDIS_URL", None)
     os.environ.clear()
     os.environ.update(env)
+    return env
+
+
+def main():
+    participants = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+    env = embedded_environment()
     began = time.perf_counter()
     rooms = create_rooms(participants // PER_ROOM)
     print(f"signaling_setup_s: {time.perf_counter() - began:.0f}", flush=True)

@@ -23,11 +23,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -210,17 +208,7 @@ def main():
     parser.add_argument("--busy", action="store_true", help="keep one core busy for the whole run")
     args = parser.parse_args()
     seconds = args.minutes * 60
-    var_dir = tempfile.mkdtemp(prefix="tessera-bench-")
-    env = {
-        **os.environ,
-        "TESSERA_VAR_DIR": var_dir,
-        "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
-        "TESSERA_LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    os.environ.clear()
-    os.environ.update(env)
+    env = load.embedded_environment()
     began = time.perf_counter()
     rooms = load.create_rooms(args.participants // PER_ROOM)
     print(f"soak_setup_s: {time.perf_counter() - began:.0f}", flush=True)
