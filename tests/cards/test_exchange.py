@@ -1,3 +1,4 @@
+import hashlib
 import logging
 import re
 import time
@@ -203,10 +204,16 @@ def test_junk_posts_without_a_proof_of_work_do_not_close_the_form(client, card):
     """40 posts from 40 addresses with a form token but no proof of work, then a real visitor gets through."""
     for i in range(40):
         token, challenge = _form(client, card)
+        # A nonce that fails the difficulty ("0" itself meets it for about one challenge in 2**bits).
+        junk_nonce = next(
+            str(n)
+            for n in range(1000)
+            if pow.leading_zero_bits(hashlib.sha256(f"{challenge}:{n}".encode()).digest()) < pow.difficulty()
+        )
         junk = {
             "csrfmiddlewaretoken": token,
             "challenge": challenge,
-            "nonce": "0",
+            "nonce": junk_nonce,
             "name": "x",
             "consent": "on",
         }
