@@ -1,9 +1,27 @@
 import re
+from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
 
+from tessera.privacy.register import Activity, LegalBasis, Retention
 from tests.factories import UserFactory
+
+
+def demo_activity(name: str) -> Activity:
+    """A consent-based activity on account emails, for tests that change the register."""
+    return Activity(
+        name=name,
+        title="Newsletter statistics",
+        purpose="Count openings",
+        legal_basis=LegalBasis.CONSENT,
+        data_subjects=("Subscribers",),
+        data_categories=("Email address",),
+        fields={"accounts.User": ["email"]},
+        recipients=("Staff",),
+        retention=Retention(description="1 year", period=timedelta(days=365)),
+        security_measures=("TLS",),
+    )
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ import pytest
 from tessera.core.models import OutboxMessage, SecurityEvent
 from tessera.privacy.models import PolicyVersion
 from tessera.privacy.policy import cookie_table, policy_publish
-from tessera.privacy.register import Activity, LegalBasis, Retention, registry
+from tessera.privacy.register import LegalBasis, registry
 from tests.factories import UserFactory
+
+from .conftest import demo_activity
 
 pytestmark = pytest.mark.django_db
 
@@ -127,18 +129,7 @@ def test_register_csv_neutralises_a_formula_in_the_operator_settings(client, set
 
 @pytest.fixture
 def extra_activity():
-    activity = Activity(
-        name="demo.newsletter_analytics",
-        title="Newsletter statistics",
-        purpose="Count openings",
-        legal_basis=LegalBasis.CONSENT,
-        data_subjects=("Subscribers",),
-        data_categories=("Email address",),
-        fields={"accounts.User": ["email"]},
-        recipients=("Staff",),
-        retention=Retention(description="1 year", period=timedelta(days=365)),
-        security_measures=("TLS",),
-    )
+    activity = demo_activity("demo.newsletter_analytics")
     yield activity
     registry.activities.pop(activity.name, None)
 

@@ -11,9 +11,11 @@ from tessera.core.models import OutboxMessage
 from tessera.meetings import services as meetings_services
 from tessera.privacy import services
 from tessera.privacy.policy import policy_change_notify, policy_publish
-from tessera.privacy.register import Activity, LegalBasis, Retention, registry
+from tessera.privacy.register import registry
 from tests.cards.conftest import lead_for
 from tests.factories import UserFactory
+
+from .conftest import demo_activity
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def change():
     """Publish the current register, then return a function publishing a substantial change."""
-    activity = Activity(
-        name="demo.recipients_change",
-        title="Newsletter statistics",
-        purpose="Count openings",
-        legal_basis=LegalBasis.CONSENT,
-        data_subjects=("Subscribers",),
-        data_categories=("Email address",),
-        fields={"accounts.User": ["email"]},
-        recipients=("Staff",),
-        retention=Retention(description="1 year", period=timedelta(days=365)),
-        security_measures=("TLS",),
-    )
+    activity = demo_activity("demo.recipients_change")
     policy_publish()
 
     def publish():
