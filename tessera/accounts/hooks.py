@@ -10,6 +10,20 @@ so that their order and their answers are part of the contract:
   deleted; each receiver answers a dict of facts (cards: `{"card": "handed_back"}`) that goes into the security
   log entry and back to the caller.
 
+The directory (Google Workspace, Entra ID, SCIM) feeds members' profiles without knowing what keeps them:
+
+- `member_synced(membership=, values=, locked=, source=, template=, groups=, active=, dry_run=)` gives a
+  member the values a directory holds. `values` maps profile field names (first_name, last_name, job_title,
+  company, department, office, street, postal_code, city, country, phones, emails) to values; `locked` names
+  the fields the directory feeds, which the member may no longer edit (`source` says which directory, for the
+  note); `template` is a template's public id or None; `groups` the directory group names or None (unchanged);
+  `active` False takes the profile off the public web. A receiver raises ValidationError (keyed by field) for a
+  value it refuses, and answers "created", "updated" or "unchanged". With `dry_run` it writes nothing.
+- `directory_released(organisation=, source=)`: the directory was disconnected; fields it fed are editable again.
+- `directory_fields_edited(membership=, changes=, actor=)` runs when an administrator edits directory-fed
+  fields of a member here; the directory queues the change for write-back, or raises ValidationError.
+- `organisation_templates(organisation=)` answers [(public id, name)] of the templates a directory group can give.
+
 Receivers run synchronously, in the order they were connected, inside the service's transaction: a receiver
 that raises rolls the whole write back, and nothing a receiver writes survives a failure of the service.
 """
@@ -35,3 +49,7 @@ class Hook:
 
 organisation_created = Hook("organisation_created")
 membership_removing = Hook("membership_removing")
+member_synced = Hook("member_synced")
+directory_released = Hook("directory_released")
+directory_fields_edited = Hook("directory_fields_edited")
+organisation_templates = Hook("organisation_templates")

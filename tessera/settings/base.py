@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tessera.meetings",
     "tessera.meetings.room",
     "tessera.cards",
+    "tessera.directory",
     "tessera.site",
 ]
 
@@ -274,6 +275,49 @@ SOCIALACCOUNT_PROVIDERS = {
         ],
     }
 }
+
+# Directory: Google Workspace and Microsoft Entra ID, reached through their documented HTTP APIs. Each base
+# URL is a setting so that tests and benchmarks point the same code at local fakes of those APIs.
+DIRECTORY = {
+    "GOOGLE_CLIENT_ID": env("DIRECTORY_GOOGLE_CLIENT_ID", default=""),
+    "GOOGLE_CLIENT_SECRET": env("DIRECTORY_GOOGLE_CLIENT_SECRET", default=""),
+    "GOOGLE_AUTHORIZE_URL": env(
+        "DIRECTORY_GOOGLE_AUTHORIZE_URL", default="https://accounts.google.com/o/oauth2/v2/auth"
+    ),
+    "GOOGLE_TOKEN_URL": env("DIRECTORY_GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token"),
+    "GOOGLE_REVOKE_URL": env("DIRECTORY_GOOGLE_REVOKE_URL", default="https://oauth2.googleapis.com/revoke"),
+    "GOOGLE_USERINFO_URL": env(
+        "DIRECTORY_GOOGLE_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo"
+    ),
+    "GOOGLE_ADMIN_URL": env("DIRECTORY_GOOGLE_ADMIN_URL", default="https://admin.googleapis.com"),
+    "GOOGLE_GMAIL_URL": env("DIRECTORY_GOOGLE_GMAIL_URL", default="https://gmail.googleapis.com"),
+    "MICROSOFT_CLIENT_ID": env("DIRECTORY_MICROSOFT_CLIENT_ID", default=""),
+    "MICROSOFT_CLIENT_SECRET": env("DIRECTORY_MICROSOFT_CLIENT_SECRET", default=""),
+    # msal's authority: the tenant part is replaced by the customer's tenant once it consented.
+    "MICROSOFT_AUTHORITY_HOST": env(
+        "DIRECTORY_MICROSOFT_AUTHORITY_HOST", default="https://login.microsoftonline.com"
+    ),
+    "GRAPH_URL": env("DIRECTORY_GRAPH_URL", default="https://graph.microsoft.com/v1.0"),
+    # Minutes between two periodic delta syncs of a connected directory.
+    "SYNC_INTERVAL_MINUTES": env.int("DIRECTORY_SYNC_INTERVAL_MINUTES", default=15),
+    "HTTP_TIMEOUT_SECONDS": env.float("DIRECTORY_HTTP_TIMEOUT_SECONDS", default=30.0),
+}
+
+
+def _embedded_directory_key() -> str:
+    """A per-installation Fernet key under var/, for `make run`; production sets TESSERA_DIRECTORY_KEYS."""
+    path = VAR_DIR / "directory_key"
+    if not path.exists():
+        import base64
+        import secrets
+
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Refresh tokens are sealed with these keys (newest first), never with anything the database holds.
+TESSERA_DIRECTORY_KEYS = env.list("TESSERA_DIRECTORY_KEYS", default=[]) or [_embedded_directory_key()]
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]

@@ -7,6 +7,9 @@ from .base import env
 
 if not env("TESSERA_SECRET_KEY", default=""):
     raise ImproperlyConfigured("TESSERA_SECRET_KEY must be set in production.")
+# A directory token sealed with a key kept next to the database is not sealed: the key comes from outside.
+if not env.list("TESSERA_DIRECTORY_KEYS", default=[]):
+    raise ImproperlyConfigured("TESSERA_DIRECTORY_KEYS must be set in production.")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
