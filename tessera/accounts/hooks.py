@@ -16,7 +16,7 @@ The directory (Google Workspace, Entra ID, SCIM) feeds members' profiles without
   member the values a directory holds. `values` maps profile field names (first_name, last_name, job_title,
   company, department, office, street, postal_code, city, country, phones, emails) to values; `locked` names
   the fields the directory feeds, which the member may no longer edit (`source` says which directory, for the
-  note); `template` is a template's public id or None; `groups` the directory group names or None (unchanged);
+  note; None keeps the locks as they are); `template` is a template's public id or None; `groups` the directory group names or None (unchanged);
   `active` False takes the profile off the public web. A receiver raises ValidationError (keyed by field) for a
   value it refuses, and answers "created", "updated" or "unchanged". With `dry_run` it writes nothing.
 - `directory_released(organisation=, source=)`: the directory was disconnected; fields it fed are editable again.

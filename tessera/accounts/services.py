@@ -260,3 +260,22 @@ def api_key_revoke(*, api_key: OrganisationApiKey, actor: User | None = None, re
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
     _api_key_log(action="api_key.revoked", api_key=api_key, actor=actor, request=request)
+
+
+@transaction.atomic
+def membership_deprovision(*, membership: Membership, source: str) -> dict:
+    """A directory (SCIM DELETE) ends a seat: the same receivers as a removal, never for the owner."""
+    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
+    if target is None:
+        return {}
+    if target.role == Membership.Role.OWNER:
+        raise _refuse(_("The owner cannot leave or be removed: transfer the ownership first."))
+    facts: dict = {}
+    for answer in hooks.membership_removing.send(membership=target):
+        facts.update(answer or {})
+    target.delete()
+    security_event_record(
+        action="directory.membership.deprovisioned",
+        data={"organisation": target.organisation_id, "member": target.user_id, "source": source, **facts},
+    )
+    return facts
