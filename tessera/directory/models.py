@@ -180,6 +180,8 @@ class ExternalUser(models.Model):
     # The person has left the directory (or SCIM DELETE): the card is off, the row waits for its retention.
     removed_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(default=timezone.now)
+    # SCIM only: the card values it last provisioned ({card field: value}), echoed back in its answers.
+    scim_values = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
