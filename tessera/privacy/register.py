@@ -108,6 +108,8 @@ class Activity:
     legal_basis_detail: str | Promise = ""
     sensitive_data: bool = False
     joint_controller: str | Promise = ""  # GDPR Art. 26, if the purposes are decided with someone else
+    # GDPR Art. 28: the controller on whose behalf the operator processes this data, if not itself.
+    processor_for: str | Promise = ""
     # Retention of a data category that differs from the activity's: {category: description}.
     category_retention: dict = field(default_factory=dict)
     app_label: str = ""
@@ -349,7 +351,7 @@ def _types_checked(where: str, activity: Activity) -> None:
             raise ImproperlyConfigured(
                 f"{where}: field {name!r} must be a tuple of texts, not {type(value).__name__} {value!r}"
             )
-    for name in (*TEXT_FIELDS, "legal_basis_detail", "joint_controller"):
+    for name in (*TEXT_FIELDS, "legal_basis_detail", "joint_controller", "processor_for"):
         value = getattr(activity, name)
         if not _is_text(value):
             raise ImproperlyConfigured(f"{where}: field {name!r} must be a text, not {type(value).__name__}")

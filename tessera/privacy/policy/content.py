@@ -186,6 +186,7 @@ def register_rows() -> list[dict]:
                 "legal_basis_label": str(LegalBasis.labels[activity.legal_basis]),
                 "legal_basis_detail": str(activity.legal_basis_detail),
                 "joint_controller": str(activity.joint_controller),
+                "processor_for": str(activity.processor_for),
                 "data_subjects": [str(x) for x in activity.data_subjects],
                 "data_categories": [str(x) for x in activity.data_categories],
                 "category_retention": [

@@ -98,7 +98,15 @@ def register_csv() -> str:
             "name": row["name"],
             "created": row["created"],
             "updated": row["updated"],
-            "controller": controller,
+            # Art. 30(2): for what it processes on a customer's behalf, the operator is that customer's processor.
+            "controller": (
+                controller
+                + "; "
+                + _("acting as processor (GDPR Art. 28) on behalf of %(customer)s")
+                % {"customer": row["processor_for"]}
+                if row["processor_for"]
+                else controller
+            ),
             "representative": data["representative"]
             or _("None: the controller is established in the European Union"),
             "joint_controller": row["joint_controller"] or _("None"),

@@ -30,6 +30,7 @@ def _substance(snapshot: dict) -> dict:
         "fields",
         "recipients",
         "joint_controller",
+        "processor_for",
         "sub_processors",
         "transfers_outside_eea",
         "transfers",
