@@ -167,7 +167,7 @@ activities = [
             _("Errors of a sync about a person, and changes waiting to be written back"),
         ),
         fields={
-            "directory.ExternalUser": ["external_id", "user", "user_name"],
+            "directory.ExternalUser": ["external_id", "user", "user_name", "scim_values"],
             "directory.SyncRun": ["requested_by", "plan", "error"],
             "directory.SyncProblem": ["external_id", "label", "message"],
             "directory.WriteBack": ["target", "payload", "actor", "last_error"],
