@@ -25,3 +25,25 @@ class SignupForm(forms.Form):
 
     def signup(self, request, user):
         """Called by allauth after the user is saved; everything was already stored by the adapter."""
+
+
+class WelcomeForm(forms.Form):
+    """The password a directory-provisioned person chooses with their welcome link."""
+
+    password1 = forms.CharField(
+        label=_("Choose a password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label=_("The same password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    age_confirmed = forms.BooleanField(
+        label=_("I am 16 or older"),
+        error_messages={"required": _("You must be 16 or older to create an account.")},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data

@@ -128,3 +128,27 @@ class OrganisationApiKey(models.Model):
     def digest(key: str) -> str:
         """What the database keeps of a key: the SHA-256 of the whole `tsk_<prefix>_<secret>`."""
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class WelcomeLink(models.Model):
+    """A one-time link for a person whose account a directory created: they set a password with it.
+
+    Only a SHA-256 of the token is stored; using the link deletes it (and any older one of the person).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(_("email address"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("welcome link")
+        verbose_name_plural = _("welcome links")
+
+    def __str__(self):
+        return self.email
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

@@ -2,8 +2,9 @@
 
 from allauth.account.models import EmailAddress
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import Membership, Organisation, User
+from .models import Membership, Organisation, User, WelcomeLink
 
 
 def organisation_member_verified(*, organisation: Organisation, email: str) -> User | None:
@@ -59,3 +60,14 @@ def member_organisation(*, user) -> Organisation | None:
         return None
     membership = user.memberships.select_related("organisation").order_by("created_at").first()
     return membership.organisation if membership else None
+
+
+def welcome_link_get(*, token: str) -> WelcomeLink | None:
+    """The unexpired welcome link this token opens, or None (unknown, used or expired: the same answer)."""
+    return (
+        WelcomeLink.objects.select_related("user")
+        .filter(
+            token_hash=WelcomeLink.digest(token or ""), expires_at__gt=timezone.now(), user__is_active=True
+        )
+        .first()
+    )

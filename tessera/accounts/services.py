@@ -24,7 +24,26 @@ from tessera.core.audit import security_event_record
 
 from . import hooks
 from .models import Membership, Organisation, OrganisationApiKey, User
+from .provisioning import member_welcome_queue, user_provision, welcome_link_use, welcome_links_expired_delete
 from .selectors import is_member_email, membership_role
+
+__all__ = [
+    "api_key_create",
+    "api_key_revoke",
+    "member_welcome_queue",
+    "membership_deprovision",
+    "membership_invitation_check",
+    "membership_join",
+    "membership_remove",
+    "membership_role_set",
+    "membership_role_sync",
+    "organisation_create",
+    "organisation_ownership_transfer",
+    "user_create_invited",
+    "user_provision",
+    "welcome_link_use",
+    "welcome_links_expired_delete",
+]
 
 INVITABLE_ROLES = (Membership.Role.MEMBER, Membership.Role.ADMIN)
 
@@ -100,6 +119,34 @@ def membership_role_set(*, membership: Membership, role: str, actor: User, reque
             previous=previous,
             role=role,
         )
+    return target
+
+
+@transaction.atomic
+def membership_role_sync(*, membership: Membership, role: str, source: str) -> Membership:
+    """A directory group makes a member an admin or an admin a member; the owner's seat is never touched.
+
+    Nothing grants, removes or changes the owner role here: an owner stays owner, and "owner" is refused.
+    """
+    if role not in INVITABLE_ROLES:
+        raise ValidationError({"role": [_("The role must be member or admin.")]})
+    target = _membership_locked(organisation_id=membership.organisation_id, user_id=membership.user_id)
+    if target is None:
+        raise _refuse(_("This person is not a member of the organisation."))
+    if target.role == Membership.Role.OWNER or target.role == role:
+        return target
+    previous, target.role = target.role, role
+    target.save(update_fields=["role"])
+    security_event_record(
+        action="directory.membership.role_changed",
+        data={
+            "organisation": target.organisation_id,
+            "member": target.user_id,
+            "previous": previous,
+            "role": role,
+            "source": source,
+        },
+    )
     return target
 
 

@@ -16,4 +16,5 @@ urlpatterns = [
     # carries the signed token of the cookie-free sign-in page.
     path("2fa/webauthn/login/", signed_form_csrf(login_webauthn), name="mfa_login_webauthn"),
     path("logout/", views.logout, name="account_logout"),
+    path("welcome/<str:token>/", views.welcome, name="account_welcome"),
 ]

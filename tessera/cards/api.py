@@ -78,6 +78,7 @@ class CardPatch(Schema):
     website: str | None = Field(
         None, max_length=TEXT_LIMITS["website"], pattern=WEB, description=f"{NULL_KEEPS} An http(s) address."
     )
+    office: str | None = _text("office")
     street: str | None = _text("street")
     postal_code: str | None = _text("postal_code")
     city: str | None = _text("city")
@@ -108,6 +109,7 @@ class CardOut(Schema):
     department: str
     bio: str
     website: str
+    office: str
     street: str
     postal_code: str
     city: str

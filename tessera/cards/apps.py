@@ -17,6 +17,10 @@ class CardsConfig(AppConfig):
         # The organisation writes live in accounts; what cards keeps per organisation and member follows them.
         hooks.organisation_created.connect(services.organisation_cards_open)
         hooks.membership_removing.connect(services.member_cards_release)
+        # A directory (Entra ID, SCIM) feeds members' cards without importing cards.
+        hooks.member_synced.connect(services.member_card_sync)
+        hooks.directory_released.connect(services.directory_cards_release)
+        hooks.organisation_templates.connect(services.organisation_templates_list)
 
         from .fastpath import pages_invalidate_on_commit
         from .models import Card, CardTemplate

@@ -8,7 +8,7 @@ from .models import Card, Lead
 
 # Who the card holder is, then where: the text fields of a profile, in the order the pages show them.
 PROFILE_IDENTITY = ("first_name", "last_name", "job_title", "company", "department", "bio", "website")
-PROFILE_ADDRESS = ("street", "postal_code", "city", "country")
+PROFILE_ADDRESS = ("office", "street", "postal_code", "city", "country")
 PROFILE_TEXTS = PROFILE_IDENTITY + PROFILE_ADDRESS
 # Lists of items, each with its own `public` flag.
 PROFILE_LISTS = ("phones", "emails", "links", "custom_fields")

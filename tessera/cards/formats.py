@@ -55,6 +55,7 @@ def card_vcard(card) -> bytes:
     if any(profile[k] for k in PROFILE_ADDRESS):
         line = vcard.add("adr")
         line.value = vobject.vcard.Address(
+            extended=profile["office"],
             street=profile["street"],
             city=profile["city"],
             code=profile["postal_code"],

@@ -39,6 +39,12 @@ class Visibility(models.TextChoices):
     VCARD = "vcard", _("only in the vCard")
 
 
+class DirectoryOff(models.TextChoices):
+    NONE = "", _("not disabled by a directory")
+    HID = "hid", _("turned off by the directory")
+    KEPT = "kept", _("already off when the directory disabled the person")
+
+
 class CardsSettings(models.Model):
     """What an organisation chose for its cards."""
 
@@ -143,6 +149,7 @@ class Card(models.Model):
     department = models.CharField(_("department"), max_length=120, blank=True)
     bio = models.TextField(_("short bio"), max_length=600, blank=True)
     website = models.URLField(_("website"), blank=True)
+    office = models.CharField(_("office location"), max_length=120, blank=True)
     street = models.CharField(_("street"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
@@ -157,6 +164,14 @@ class Card(models.Model):
     custom_fields = models.JSONField(_("custom fields"), default=list, blank=True)
     # scalar field -> "public" | "vcard"; a missing field is public.
     visibility = models.JSONField(_("visibility"), default=dict, blank=True)
+
+    # Fields a connected directory feeds (Entra ID, SCIM): the member cannot edit them here.
+    directory_fields = models.JSONField(_("fields kept in step with a directory"), default=list, blank=True)
+    directory_source = models.CharField(_("directory"), max_length=60, blank=True)
+    # Why the directory keeps the card off the web: it turned it off ("hid"), or found it off ("kept").
+    directory_off = models.CharField(max_length=8, choices=DirectoryOff.choices, blank=True)
+    # The explicit template came from a directory group (not an administrator's choice).
+    directory_template = models.BooleanField(default=False)
 
     photo = models.BinaryField(_("photo (512 px JPEG)"), blank=True, default=b"")
     photo_small = models.BinaryField(_("photo (256 px JPEG)"), blank=True, default=b"")

@@ -69,7 +69,10 @@ def inactivity_choice(*, user: User) -> str | None:
 def inactivity_anonymise(*, user: User) -> None:
     """Hook: clear the person from their cards; the organisation keeps the seat's leads."""
     Card.objects.filter(owner=user).update(
-        **{name: "" for name in ("first_name", "last_name", "job_title", "bio", "website", "street")},
+        **{
+            name: ""
+            for name in ("first_name", "last_name", "job_title", "bio", "website", "office", "street")
+        },
         phones=[],
         emails=[],
         links=[],
@@ -151,7 +154,7 @@ activities = [
         data_categories=(
             _("Name, job title, company and department"),
             _("Photo, if you add one (stripped of its metadata)"),
-            _("Work and personal phone numbers and email addresses, postal address"),
+            _("Work and personal phone numbers and email addresses, office location and postal address"),
             _("Website, social links, short bio and custom fields"),
             _("Date of the last view of the card"),
             _("Invitations: email address, name, job title and department set by your administrator"),
@@ -249,7 +252,15 @@ activities = [
 ]
 
 non_personal = {
-    "cards.Card": ["slug", "photo_version"],
+    # Which fields a company directory feeds, its name, and why it keeps a card off: no value of the person.
+    "cards.Card": [
+        "slug",
+        "photo_version",
+        "directory_fields",
+        "directory_source",
+        "directory_off",
+        "directory_template",
+    ],
     # The look of a company's cards and what it sets for all members (company name, office address).
     "cards.CardTemplate": [
         "name",

@@ -17,6 +17,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import Membership, User
+from tessera.accounts.provisioning import welcome_links_expired_delete
 from tessera.core.outbox import email_queue_template
 
 from .models import InactivityWarning, ProcessingLimit
@@ -46,9 +47,12 @@ def sign_in_activity_record(sender, request, user, **kwargs):
 def _unverified_signups(*, now) -> int:
     cutoff = now - timedelta(days=settings.TESSERA_PRIVACY["unverified_signup_days"])
     verified = EmailAddress.objects.filter(verified=True).values("user_id")
+    # A member's account was made by their organisation (its directory), not signed up for: it stays.
+    members = Membership.objects.values("user_id")
     return batched_delete(
         User.objects.filter(date_joined__lt=cutoff, last_login__isnull=True, is_staff=False)
         .exclude(pk__in=verified)
+        .exclude(pk__in=members)
         .order_by()
     )
 
@@ -214,6 +218,7 @@ activities = [
             "account.EmailAddress": ["user", "email"],
             "account.EmailConfirmation": ["key"],
             "accounts.Membership": ["user", "role"],
+            "accounts.WelcomeLink": ["user", "email", "created_at", "expires_at"],
             "privacy.InactivityWarning": ["user", "warned_at"],
         },
         recipients=(STAFF, _("Administrators of your organisation, for your membership")),
@@ -225,7 +230,11 @@ activities = [
                 "company that manages your cards chose so. Staff accounts are managed by the operator."
             ),
             period=INACTIVITY_LIMIT,
-            apply=lambda *, now: _unverified_signups(now=now) + _inactive_accounts(now=now),
+            apply=lambda *, now: (
+                _unverified_signups(now=now)
+                + _inactive_accounts(now=now)
+                + welcome_links_expired_delete(now=now)
+            ),
         ),
         security_measures=(
             TLS,
@@ -328,6 +337,8 @@ non_personal = {
     "accounts.Organisation": ["name", "slug"],
     # An API key belongs to a company; only its hash and a public prefix are stored.
     "accounts.OrganisationApiKey": ["name", "prefix", "key_hash"],
+    # Only a hash of the welcome link's token is kept, never the token.
+    "accounts.WelcomeLink": ["token_hash"],
     "socialaccount.SocialApp": ["provider", "provider_id", "name", "client_id", "secret", "key", "settings"],
 }
 

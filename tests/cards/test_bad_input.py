@@ -17,7 +17,17 @@ from .vcard_check import both_parse, labelled_urls, vobject_labelled_urls
 HOSTILE = 'Q"uote; semi: colon, comma <b>bold</b> \\ back\nline <script>alert(1)</script>'
 SHORT = '"<;:,>\n!'  # fits the postal code's 20 characters
 URL = 'https://www.example.org/in/bob?q="x";y,z<w>'
-TEXT_FIELDS = ("first_name", "last_name", "job_title", "company", "department", "bio", "street", "city")
+TEXT_FIELDS = (
+    "first_name",
+    "last_name",
+    "job_title",
+    "company",
+    "department",
+    "bio",
+    "office",
+    "street",
+    "city",
+)
 
 
 class _Elements(HTMLParser):
@@ -68,7 +78,14 @@ def _assert_vcard_round_trips(data: bytes):
     assert vo.n.value.given == HOSTILE and vo.n.value.family == HOSTILE
     assert vo.fn.value == f"{HOSTILE} {HOSTILE}"
     assert vo.org.value == [HOSTILE, HOSTILE] and vo.title.value == HOSTILE
-    assert (vo.adr.value.street, vo.adr.value.city, vo.adr.value.code, vo.adr.value.country) == (
+    assert (
+        vo.adr.value.extended,
+        vo.adr.value.street,
+        vo.adr.value.city,
+        vo.adr.value.code,
+        vo.adr.value.country,
+    ) == (
+        HOSTILE,
         HOSTILE,
         HOSTILE,
         SHORT,
@@ -83,7 +100,7 @@ def _assert_vcard_round_trips(data: bytes):
     assert strict["FN"][0].text == f"{HOSTILE} {HOSTILE}"
     assert strict["ORG"][0].values == [[HOSTILE], [HOSTILE]]
     assert strict["TITLE"][0].text == HOSTILE
-    assert strict["ADR"][0].values == [[""], [""], [HOSTILE], [HOSTILE], [""], [SHORT], [SHORT]]
+    assert strict["ADR"][0].values == [[""], [HOSTILE], [HOSTILE], [HOSTILE], [""], [SHORT], [SHORT]]
     assert strict["NOTE"][0].text == f"{HOSTILE}\n{HOSTILE}: {HOSTILE}"
     assert [p.text for p in strict["TEL"]] == ["+33123456789"]
     assert [p.text for p in strict["EMAIL"]] == ["bob@alpha.example"]

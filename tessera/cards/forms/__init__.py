@@ -7,7 +7,9 @@ from typing import NamedTuple
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..fields import PROFILE_ADDRESS, PROFILE_IDENTITY, PROFILE_TEXTS
@@ -95,16 +97,25 @@ SLOT_GROUPS = (
 class ProfileForm(forms.Form):
     """Flat HTML fields for the profile; the service validates the assembled values."""
 
-    def __init__(self, *args, locked: dict | None = None, admin_only=(), **kwargs):
+    def __init__(self, *args, locked: dict | None = None, admin_only=(), directory=(), source="", **kwargs):
         super().__init__(*args, **kwargs)
         self.locked = locked or {}
-        self.admin_only = set(admin_only) - set(self.locked)
+        # Fields a company directory feeds: shown, never sent (the service refuses them anyway).
+        self.directory = set(directory) - set(self.locked)
+        self.admin_only = set(admin_only) - set(self.locked) - self.directory
+        kept = escape(
+            gettext("Kept in step with %(source)s.")
+            % {"source": source or gettext("your organisation's directory")}
+        )
         for name, label in SCALAR_LABELS.items():
             widget = forms.Textarea(attrs={"rows": 3}) if name == "bio" else None
             field = forms.CharField(label=label, required=False, widget=widget)
             if name in self.locked:
                 field.disabled = True
                 field.help_text = _("Set by your organisation.")
+            elif name in self.directory:
+                field.disabled = True
+                field.help_text = kept
             elif name in self.admin_only:
                 field.disabled = True
                 field.help_text = _(
@@ -117,11 +128,13 @@ class ProfileForm(forms.Form):
             ("email", "emails", "address"),
             ("link", "links", "url"),
         ):
-            if name in self.locked:
+            if name in self.locked or name in self.directory:
                 for field_name, field in self.fields.items():
                     if field_name.startswith(f"{prefix}_"):
                         field.disabled = True
-                self.fields[f"{prefix}_0_{key}"].help_text = _("Set by your organisation.")
+                self.fields[f"{prefix}_0_{key}"].help_text = (
+                    _("Set by your organisation.") if name in self.locked else kept
+                )
 
     def _slots(self):
         for group in SLOT_GROUPS:
@@ -163,7 +176,7 @@ class ProfileForm(forms.Form):
 
     def changes(self) -> dict:
         data = self.cleaned_data
-        fixed = set(self.locked) | self.admin_only
+        fixed = set(self.locked) | self.admin_only | self.directory
         changes = {name: data[name] for name in SCALAR_LABELS} | self._lists(data)
         return {k: v for k, v in changes.items() if k not in fixed}
 

@@ -173,6 +173,60 @@ class AssignForm(forms.Form):
         self.fields["template"].queryset = CardTemplate.objects.filter(organisation=organisation)
 
 
+class MemberCardForm(AssignForm):
+    """The central member editor: the assignment, and the job details a directory may also feed."""
+
+    job_title = forms.CharField(label=_("Job title"), required=False, max_length=120)
+    office = forms.CharField(label=_("Office location"), required=False, max_length=120)
+    phones = forms.CharField(
+        label=_("Phone numbers"),
+        required=False,
+        help_text=_("One per line, its type first: “work +33 1 23 45 67 89” (work, mobile or personal)."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    field_order = ["job_title", "department", "office", "phones", "template", "groups"]
+
+    def __init__(self, *args, card=None, **kwargs):
+        super().__init__(*args, organisation=card.organisation, **kwargs)
+        self.card = card
+        if card.directory_fields:
+            fed = [
+                name
+                for name in ("job_title", "department", "office", "phones")
+                if name in card.directory_fields
+            ]
+            for name in fed:
+                self.fields[name].help_text = _("Kept in step with %(source)s: a change is sent to it.") % {
+                    "source": card.directory_source
+                }
+
+    @staticmethod
+    def initial_for(card) -> dict:
+        return {
+            "template": card.template,
+            "groups": ", ".join(card.groups),
+            "department": card.department,
+            "job_title": card.job_title,
+            "office": card.office,
+            "phones": list_lines_format("phones", card.phones),
+        }
+
+    def changes(self) -> dict:
+        """The job details; a phone line left as it was keeps whether it shows on the public page."""
+        data = self.cleaned_data
+        shown = {(p["kind"], p["number"]): p.get("public", True) for p in self.card.phones}
+        phones = [
+            {**item, "public": shown.get((item["kind"], item["number"]), True)}
+            for item in list_lines_parse("phones", data["phones"])
+        ]
+        return {
+            "job_title": data["job_title"],
+            "department": data["department"],
+            "office": data["office"],
+            "phones": phones,
+        }
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=[("member", _("member")), ("admin", _("admin"))])
 

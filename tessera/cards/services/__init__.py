@@ -5,6 +5,7 @@ Open the module of the thing you change; this package re-exports their public na
 
 - validation: phone numbers, web addresses, text lengths and `profile_clean`, shared by every write;
 - profiles: a card's own writes (create, update, photo, publication, an administrator's assignment);
+- directory: receivers of the directory's hooks (a member's card fed by Entra ID or SCIM);
 - organisations: cards settings and accounts' organisation and membership hooks (the owner's card, a
   leaving member's card);
 - invitations: invitations into an organisation with a card, one by one or from a CSV file;
@@ -13,6 +14,13 @@ Open the module of the thing you change; this package re-exports their public na
 - webhooks: lead webhooks and their durable, signed delivery.
 """
 
+from .directory import (
+    DIRECTORY_FIELDS,
+    WRITABLE_BACK,
+    directory_cards_release,
+    member_card_sync,
+    organisation_templates_list,
+)
 from .invitations import (
     IMPORT_COLUMNS,
     MAX_IMPORT_ROWS,
@@ -40,6 +48,7 @@ from .profiles import (
     account_names,
     acts_as_admin,
     card_activation_check,
+    card_admin_edit,
     card_assign,
     card_create,
     card_photo_remove,
@@ -77,6 +86,7 @@ from .webhooks import (
 
 __all__ = [
     "COLOUR",
+    "DIRECTORY_FIELDS",
     "EMAIL_KINDS",
     "EXCHANGE_CARD_LIMIT",
     "IMPORT_COLUMNS",
@@ -88,6 +98,7 @@ __all__ = [
     "WEBHOOKS",
     "WEBHOOK_CLAIM_TIMEOUT",
     "WEBHOOK_MAX_ATTEMPTS",
+    "WRITABLE_BACK",
     "ExchangeLimited",
     "LeadsNotShared",
     "PersonalCardExists",
@@ -95,6 +106,7 @@ __all__ = [
     "acts_as_admin",
     "at_most_characters",
     "card_activation_check",
+    "card_admin_edit",
     "card_assign",
     "card_create",
     "card_photo_remove",
@@ -104,6 +116,7 @@ __all__ = [
     "cards_settings_update",
     "consent_text",
     "contrast_ratio",
+    "directory_cards_release",
     "invitation_accept",
     "invitation_by_token",
     "invitation_create",
@@ -114,8 +127,10 @@ __all__ = [
     "lead_payload",
     "lead_update",
     "leads_csv",
+    "member_card_sync",
     "member_cards_release",
     "organisation_cards_open",
+    "organisation_templates_list",
     "personal_card_create",
     "phone_normalise",
     "profile_clean",

@@ -48,6 +48,8 @@ def _card_hand_back(card: Card) -> None:
     for name in LOCKABLE:
         setattr(card, name, profile[name])
     card.organisation, card.template, card.groups = None, None, []
+    card.directory_fields, card.directory_source, card.directory_off = [], "", ""
+    card.directory_template = False
     card.save()
     Lead.objects.filter(card=card).update(organisation=None)
 

@@ -6,12 +6,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tessera.accounts import hooks
 from tessera.accounts.models import Membership, Organisation, User
 from tessera.accounts.selectors import is_org_admin
 
 from .. import images
 from ..models import Card, CardTemplate
 from ..selectors import card_locked_values, template_selecting_fields
+from .directory import WRITABLE_BACK
 from .validation import profile_clean
 
 
@@ -61,6 +63,39 @@ def _template_choice_check(card: Card, cleaned: dict, actor) -> None:
                 for name in fixed
             }
         )
+
+
+def _directory_check(card: Card, cleaned: dict, actor) -> dict:
+    """Changes to fields a directory feeds: refused, but for an administrator's change of WRITABLE_BACK.
+
+    Answers the changes to write back to the directory. An API key (the organisation itself) is refused
+    too: write-back starts from the central member editor, where a person answers for it.
+    """
+    fed = set(card.directory_fields)
+    changed = {name: value for name, value in cleaned.items() if name in fed and value != getattr(card, name)}
+    if not changed:
+        return {}
+    admin = isinstance(actor, User) and acts_as_admin(actor=actor, organisation_id=card.organisation_id)
+    message = _("Kept in step with %(source)s: it cannot be changed here.") % {
+        "source": card.directory_source or _("your organisation's directory")
+    }
+    refused = {name: [message] for name in changed if not (admin and name in WRITABLE_BACK)}
+    if refused:
+        raise ValidationError(refused)
+    return changed
+
+
+def _written_back(card: Card, changes: dict, actor) -> None:
+    """An administrator's change of directory-fed fields goes to the directory, in this transaction."""
+    membership = (
+        Membership.objects.select_related("organisation", "user")
+        .filter(organisation_id=card.organisation_id, user_id=card.owner_id)
+        .first()
+    )
+    if membership is None:
+        message = _("This person is no longer a member of the organisation.")
+        raise ValidationError({name: [message] for name in changes})
+    hooks.directory_fields_edited.send(membership=membership, changes=dict(changes), actor=actor)
 
 
 def account_names(user: User) -> dict:
@@ -116,15 +151,19 @@ def card_update(*, card: Card, changes: dict, actor=None) -> Card:
 
     `actor` is who asks: the card's owner (or None, the same rights), an administrator of the card's
     organisation, or the organisation itself (an API key). Only the last two may change the department
-    once templates are assigned by department.
+    once templates are assigned by department. Fields a directory feeds are refused, except the job title,
+    phones, department and office an administrator changes: those are handed to the directory's write-back.
     """
     card = Card.objects.select_for_update().get(pk=card.pk)
     cleaned = profile_clean(changes)
     _template_choice_check(card, cleaned, actor)
     _brand_lock_check(card, cleaned)
+    written_back = _directory_check(card, cleaned, actor)
     for name, value in cleaned.items():
         setattr(card, name, value)
     card.save()
+    if written_back:
+        _written_back(card, written_back, actor)
     return card
 
 
@@ -156,11 +195,26 @@ def card_activation_check(*, card: Card) -> None:
 
 
 def card_set_active(*, card: Card, active: bool) -> Card:
+    if active and card.directory_off:
+        message = _("%(source)s disabled this person: the card stays off until they are enabled there.") % {
+            "source": card.directory_source or _("Your organisation's directory")
+        }
+        raise ValidationError({"is_active": [message]})
     if active:
         card_activation_check(card=card)
     card.is_active = active
     card.save(update_fields=["is_active", "updated_at"])
     return card
+
+
+@transaction.atomic
+def card_admin_edit(
+    *, card: Card, actor: User, template: CardTemplate | None, groups: list[str], changes: dict, active=None
+) -> Card:
+    """The central member editor: the member's job details (written back when a directory feeds them),
+    then their template, groups and card state."""
+    card = card_update(card=card, changes=changes, actor=actor)
+    return card_assign(card=card, template=template, groups=groups, active=active)
 
 
 @transaction.atomic
@@ -181,8 +235,12 @@ def card_assign(
     if department is not None:
         cleaned = profile_clean({"department": department})
         _brand_lock_check(card, cleaned)
+        _directory_check(card, cleaned, None)
         card.department = cleaned["department"]
         fields.append("department")
+    if card.template_id != (template.pk if template else None):
+        card.directory_template = False  # an administrator's choice, which a directory without one keeps
+        fields.append("directory_template")
     card.template = template
     card.groups = [g.strip() for g in groups if g.strip()]
     card.save(update_fields=fields)

@@ -18,7 +18,7 @@ from tessera.core.ratelimit import rate_limited
 
 from .. import charts, formats, selectors, services
 from ..forms import AcceptForm, LeadForm, OrganisationForm, PhotoForm, ProfileForm
-from ..forms.organisation import AssignForm, ImportForm, InviteForm, SettingsForm, TemplateForm
+from ..forms.organisation import ImportForm, InviteForm, SettingsForm, TemplateForm
 from ..models import Card, CardInvitation, CardsSettings, CardTemplate, Lead
 from .access import administered, messages_of
 
@@ -108,14 +108,10 @@ def card_edit(request, slug):
             else:
                 messages.success(request, _("Your photo was updated."))
                 return redirect("cards:card_edit", slug=card.slug)
-        form = ProfileForm(
-            initial=ProfileForm.initial_for(card, locked), locked=locked, admin_only=admin_only
-        )
+        form = _profile_form(card, locked, admin_only)
         return _edit_page(request, card, form, photo_form, status=400)
     if request.method == "POST":
-        form = ProfileForm(
-            request.POST, initial=ProfileForm.initial_for(card, locked), locked=locked, admin_only=admin_only
-        )
+        form = _profile_form(card, locked, admin_only, request.POST)
         if form.is_valid():
             try:
                 services.card_update(card=card, changes=form.changes(), actor=request.user)
@@ -125,9 +121,17 @@ def card_edit(request, slug):
                 messages.success(request, _("Your card was saved."))
                 return redirect("cards:card_edit", slug=card.slug)
         return _edit_page(request, card, form, PhotoForm(), status=400)
-    initial = ProfileForm.initial_for(card, locked)
-    return _edit_page(
-        request, card, ProfileForm(initial=initial, locked=locked, admin_only=admin_only), PhotoForm()
+    return _edit_page(request, card, _profile_form(card, locked, admin_only), PhotoForm())
+
+
+def _profile_form(card, locked, admin_only, data=None) -> ProfileForm:
+    return ProfileForm(
+        data,
+        initial=ProfileForm.initial_for(card, locked),
+        locked=locked,
+        admin_only=admin_only,
+        directory=card.directory_fields,
+        source=card.directory_source,
     )
 
 
@@ -379,38 +383,6 @@ def org_template(request, org_slug, pk=None):
         request,
         "cards/org_template.html",
         {"organisation": organisation, "template": template, "form": form},
-        status=400 if form.errors else 200,
-    )
-
-
-@login_required
-def org_card(request, org_slug, slug):
-    organisation = administered(request, org_slug)
-    card = get_object_or_404(Card, organisation=organisation, slug=slug)
-    form = AssignForm(
-        request.POST or None,
-        organisation=organisation,
-        initial={"template": card.template, "groups": ", ".join(card.groups), "department": card.department},
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.card_assign(
-                card=card,
-                template=form.cleaned_data["template"],
-                groups=form.cleaned_data["groups"].split(","),
-                department=form.cleaned_data["department"],
-                active=request.POST["active"] == "1" if "active" in request.POST else None,
-            )
-        except ValidationError as error:
-            for message in messages_of(error):
-                form.add_error(None, message)
-        else:
-            messages.success(request, _("The card was updated."))
-            return redirect("cards:org_card", org_slug=org_slug, slug=slug)
-    return render(
-        request,
-        "cards/org_card.html",
-        {"organisation": organisation, "card": card, "form": form},
         status=400 if form.errors else 200,
     )
 

@@ -1,4 +1,4 @@
-"""The organisation's members page: roles, removal, ownership transfer; and leaving an organisation.
+"""The organisation's members page: roles, removal, ownership transfer, a member's card; and leaving.
 
 Thin: the rules (who may do what) live in accounts.services.membership_*; these views only map their answers.
 """
@@ -16,7 +16,8 @@ from tessera.accounts import selectors as accounts_selectors
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership
 
-from ..forms.organisation import RoleForm, TransferForm
+from .. import services
+from ..forms.organisation import MemberCardForm, RoleForm, TransferForm
 from ..models import Card
 from .access import administered, messages_of
 
@@ -175,3 +176,34 @@ def org_leave(request, org_slug):
         return redirect("cards:home")
     messages.success(request, _("You left %(organisation)s.") % {"organisation": organisation.name})
     return redirect("cards:home")
+
+
+@login_required
+def org_card(request, org_slug, slug):
+    """The central member editor: job details (sent to the directory when it feeds them) and assignment."""
+    organisation = administered(request, org_slug)
+    card = get_object_or_404(Card, organisation=organisation, slug=slug)
+    form = MemberCardForm(request.POST or None, card=card, initial=MemberCardForm.initial_for(card))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_admin_edit(
+                card=card,
+                actor=request.user,
+                template=form.cleaned_data["template"],
+                groups=form.cleaned_data["groups"].split(","),
+                changes=form.changes(),
+                active=request.POST["active"] == "1" if "active" in request.POST else None,
+            )
+        except ValidationError as error:
+            fields = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            for name, problems in fields.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(request, _("The card was updated."))
+            return redirect("cards:org_card", org_slug=org_slug, slug=slug)
+    return render(
+        request,
+        "cards/org_card.html",
+        {"organisation": organisation, "card": card, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,158 @@
+"""Cards kept in step with a company directory (Entra ID, Google Workspace, SCIM), through accounts' hooks.
+
+The directory never imports cards: it calls `hooks.member_synced`, `directory_released` and
+`organisation_templates`, whose receivers are here. A sync may touch 10,000 people in a row, so a person
+costs a few queries: one read of their card (with its template's public id), one write when something
+changed, and one read of a template only when the directory gives the card another one.
+"""
+
+import secrets
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from tessera.accounts.models import Membership, Organisation
+
+from ..fields import PROFILE_TEXTS
+from ..models import Card, CardTemplate, DirectoryOff
+from .validation import profile_clean
+
+# What an administrator may change on a directory-fed card; the change is written back to the directory.
+WRITABLE_BACK = ("job_title", "phones", "department", "office")
+SOURCE_LIMIT = Card._meta.get_field("directory_source").max_length
+# What a directory may feed, and so lock.
+DIRECTORY_FIELDS = frozenset((*PROFILE_TEXTS, "phones", "emails"))
+
+
+def _names_split(membership: Membership) -> dict:
+    first, _space, last = " ".join(membership.user.full_name.split()).partition(" ")
+    return {"first_name": first[:80], "last_name": last[:80]}
+
+
+def _template_id(organisation_id: int, public_id) -> int | None:
+    """The organisation's template with this public id; None for an unknown or deleted one."""
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return (
+        CardTemplate.objects.filter(organisation_id=organisation_id, public_id=public_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _template_plan(card: Card, template) -> dict:
+    """A group's template is the card's explicit one; without one, only a template the directory gave goes."""
+    if template is None:
+        return {"template_id": None, "directory_template": False} if card.directory_template else {}
+    if card.template_id and str(card.template_public_id) == str(template):
+        return {"directory_template": True}
+    template_id = _template_id(card.organisation_id, template)
+    if template_id is None:  # the mapped template was deleted: the department, group or default one applies
+        return {"template_id": None, "directory_template": False} if card.directory_template else {}
+    return {"template_id": template_id, "directory_template": True}
+
+
+def _active_plan(card: Card, active: bool | None) -> dict:
+    """Disabled in the directory: off the public web. Enabled again: back on only if the directory hid it."""
+    if active is None:
+        return {}
+    if not active:
+        if card.directory_off:
+            return {}
+        if card.is_active:
+            return {"is_active": False, "directory_off": DirectoryOff.HID}
+        return {"directory_off": DirectoryOff.KEPT}  # the owner or an administrator had turned it off
+    if card.directory_off == DirectoryOff.HID:
+        return {"is_active": True, "directory_off": DirectoryOff.NONE}
+    if card.directory_off:
+        return {"directory_off": DirectoryOff.NONE}
+    return {}
+
+
+def _plan(card: Card, *, cleaned, locked, source, template, groups, active) -> dict:
+    planned = dict(cleaned)
+    if locked is not None:
+        planned["directory_fields"] = sorted(set(locked))
+        planned["directory_source"] = (source or "")[:SOURCE_LIMIT] if locked else ""
+    if groups is not None:
+        planned["groups"] = [g.strip() for g in groups if g and g.strip()]
+    planned |= _template_plan(card, template)
+    planned |= _active_plan(card, active)
+    return {name: value for name, value in planned.items() if getattr(card, name) != value}
+
+
+def member_card_sync(
+    *,
+    membership: Membership,
+    values: dict,
+    locked=None,
+    source: str = "",
+    template=None,
+    groups=None,
+    active: bool | None = True,
+    dry_run: bool = False,
+    **_ignored,
+) -> str:
+    """Receiver of accounts' `member_synced`: create or update the member's organisation card.
+
+    Answers "created", "updated" or "unchanged"; raises ValidationError keyed by field, nothing written.
+    """
+    unknown = set(locked or ()) - DIRECTORY_FIELDS
+    if unknown:
+        raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+    cleaned = profile_clean(dict(values or {}))
+    card = (
+        Card.objects.select_for_update(of=("self",))
+        .defer("photo", "photo_small")
+        .annotate(template_public_id=F("template__public_id"))
+        .filter(organisation_id=membership.organisation_id, owner_id=membership.user_id)
+        .first()
+    )
+    created = card is None
+    if created:
+        card = Card(
+            owner_id=membership.user_id,
+            organisation_id=membership.organisation_id,
+            company=membership.organisation.name[:120],
+            **_names_split(membership),
+        )
+        card.template_public_id = None
+    changes = _plan(
+        card, cleaned=cleaned, locked=locked, source=source, template=template, groups=groups, active=active
+    )
+    if dry_run:
+        return "created" if created else "updated" if changes else "unchanged"
+    if not created and not changes:
+        return "unchanged"
+    for name, value in changes.items():
+        setattr(card, name, value)
+    if created:
+        card.slug = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+        card.save(force_insert=True)
+        return "created"
+    card.save(update_fields=[*changes, "updated_at"])
+    return "updated"
+
+
+def directory_cards_release(*, organisation: Organisation, source: str, **_ignored) -> int:
+    """Receiver of `directory_released`: the fields that directory fed become the members' own again.
+
+    A card the directory turned off stays off, but its owner or an administrator may publish it again.
+    """
+    return Card.objects.filter(organisation=organisation, directory_source=source[:SOURCE_LIMIT]).update(
+        directory_fields=[], directory_source="", directory_off=DirectoryOff.NONE, directory_template=False
+    )
+
+
+def organisation_templates_list(*, organisation: Organisation, **_ignored) -> list[tuple[str, str]]:
+    """Receiver of `organisation_templates`: the templates a directory group may give, as (public id, name)."""
+    return [
+        (str(public_id), name)
+        for public_id, name in CardTemplate.objects.filter(organisation=organisation)
+        .order_by("name")
+        .values_list("public_id", "name")
+    ]
