@@ -7,6 +7,8 @@ refuses them as arguments, so they are not passed; the authorisation URL carries
 Every request msal or this module makes goes through the allowlist below.
 """
 
+import warnings
+
 import msal
 import requests
 from django.conf import settings
@@ -93,9 +95,18 @@ def _app(tenant: str = ORGANISATIONS) -> msal.ConfidentialClientApplication:
 
 def authorisation_start(*, redirect_uri: str) -> dict:
     """msal's auth code flow (state, nonce, PKCE verifier): kept whole in the server-side session."""
-    flow = _app().initiate_auth_code_flow(
-        scopes=[*GRAPH_PERMISSIONS, "email"], redirect_uri=redirect_uri, prompt="select_account"
-    )
+    app = _app()
+    with warnings.catch_warnings():
+        # The query response mode on purpose: the session cookie (SameSite=Lax) that binds the state to the
+        # administrator does not come with a cross-site form_post, and the code is useless without the
+        # PKCE verifier and the client secret, both server-side.
+        warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+        flow = app.initiate_auth_code_flow(
+            scopes=[*GRAPH_PERMISSIONS, "email"],
+            redirect_uri=redirect_uri,
+            prompt="select_account",
+            response_mode="query",
+        )
     if "error" in flow:
         raise ProviderRefused(detail=str(flow.get("error")))
     return flow

@@ -425,7 +425,8 @@ def _disconnect_write(*, connection, actor, revoked: bool, request) -> None:
     stopped = SyncRun.objects.filter(
         connection=row, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PLANNED]
     ).update(status=SyncRun.Status.FAILED, finished_at=now, error=_("The directory was disconnected."))
-    hooks.directory_released.send(organisation=row.organisation, source=row.provider)
+    # The same source name the sync gave the cards (people.py): those cards' fields are released.
+    hooks.directory_released.send(organisation=row.organisation, source=str(Provider(row.provider).label))
     security_event_record(
         action="directory.connection.disconnected",
         actor=actor,
