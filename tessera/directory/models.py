@@ -91,6 +91,10 @@ class SyncCursor(models.Model):
     next_link = models.TextField(blank=True)
     # sha256 of the last page applied, with its link: a page fetched again after a crash is skipped.
     last_page = models.CharField(max_length=64, blank=True)
+    # Set while the whole collection is being read (first sync, resync): who was not seen since left.
+    full_since = models.DateTimeField(null=True, blank=True)
+    # During a full read of groups: the groups already seen, whose members later pages add to.
+    groups_seen = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -126,6 +130,8 @@ class SyncRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched after every page: a running sync silent for long belongs to a dead worker and is resumed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     deactivated = models.PositiveIntegerField(default=0)
