@@ -12,6 +12,7 @@ admin.site.site_title = "Tessera"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("c/", include("tessera.cards.public_urls")),
+    path("scim/v2/", include("tessera.directory.scim.urls")),
 ]
 
 # French is the default and has no prefix; English lives under /en/. No cookie remembers the choice.
@@ -20,6 +21,7 @@ urlpatterns += i18n_patterns(
     path("privacy/", include("tessera.privacy.urls")),
     path("", include("tessera.meetings.urls")),
     path("cards/", include("tessera.cards.urls")),
+    path("", include("tessera.directory.urls")),
     path("", include("tessera.meetings.room.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),

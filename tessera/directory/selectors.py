@@ -1,0 +1,132 @@
+"""Reads of the directory for the integration page: connections, runs, progress, groups, templates."""
+
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tessera.accounts import hooks
+from tessera.accounts.models import Organisation
+
+from .models import Connection, ExternalGroup, Provider, ScimToken, SyncProblem, SyncRun
+
+# A run the page follows with its progress bar.
+ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
+# The dry run's lists show this many people each; the rest is counted.
+PLAN_SHOWN = 200
+PROBLEMS_SHOWN = 100
+
+
+def connection_live(*, organisation: Organisation, provider: str) -> Connection | None:
+    """The organisation's connection to `provider` that is not disconnected, if any."""
+    return (
+        Connection.objects.filter(organisation=organisation, provider=provider, disconnected_at__isnull=True)
+        .select_related("connected_by")
+        .first()
+    )
+
+
+def runs_of(*, organisation: Organisation) -> QuerySet[SyncRun]:
+    """Every run of the organisation's connections, live or not: the one place a run id is looked up."""
+    return SyncRun.objects.filter(connection__organisation=organisation).select_related("connection")
+
+
+def run_progress(*, run: SyncRun) -> dict:
+    """What the progress bar shows; `percent` is None while the total is unknown (an indeterminate bar)."""
+    if run.status in (SyncRun.Status.DONE, SyncRun.Status.PLANNED):
+        percent = 100
+    elif run.expected:
+        # 100 only once the run says it is done: the last page may still be applying.
+        percent = min(99, run.seen * 100 // run.expected)
+    else:
+        percent = None
+    return {
+        "figures": _figures(run, percent),
+        "id": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "status_label": str(run.get_status_display()),
+        "active": run.status in ACTIVE,
+        "percent": percent,
+        "seen": run.seen,
+        "expected": run.expected,
+        "created": run.created,
+        "updated": run.updated,
+        "deactivated": run.deactivated,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def _figures(run: SyncRun, percent: int | None) -> str:
+    """The words beside the bar, in the request's language: the JSON carries them for the script."""
+    parts = [f"{percent} %"] if percent is not None else []
+    if run.expected:
+        parts.append(_("%(seen)s of %(expected)s people") % {"seen": run.seen, "expected": run.expected})
+    elif run.seen:
+        parts.append(ngettext("%(seen)s person read", "%(seen)s people read", run.seen) % {"seen": run.seen})
+    return " · ".join(parts)
+
+
+def sync_state_of(*, connection: Connection | None) -> dict:
+    """The run in progress, the last finished sync (with its problems) and the dry run awaiting confirmation."""
+    if connection is None:
+        return {"current": None, "last": None, "problems": [], "problems_more": 0, "planned": None}
+    runs = connection.runs.exclude(kind=SyncRun.Kind.DRY_RUN)
+    current = runs.filter(status__in=ACTIVE).order_by("-created_at").first()
+    last = (
+        runs.filter(status__in=(SyncRun.Status.DONE, SyncRun.Status.FAILED)).order_by("-created_at").first()
+    )
+    planned = (
+        connection.runs.filter(kind=SyncRun.Kind.DRY_RUN, status=SyncRun.Status.PLANNED)
+        .order_by("-created_at")
+        .first()
+    )
+    problems = SyncProblem.objects.filter(run=last) if last else SyncProblem.objects.none()
+    count = problems.count()
+    return {
+        "current": current,
+        "progress": run_progress(run=current) if current else None,
+        "last": last,
+        "problems": list(problems[:PROBLEMS_SHOWN]),
+        "problems_more": max(0, count - PROBLEMS_SHOWN),
+        "planned": planned,
+    }
+
+
+def plan_of(*, run: SyncRun) -> list[dict]:
+    """A dry run's plan as three lists (create, update, deactivate), each cut to PLAN_SHOWN people."""
+    plan = run.plan or {}
+    sections = []
+    for key in ("create", "update", "deactivate"):
+        people = [p for p in plan.get(key, []) if isinstance(p, dict)]
+        sections.append(
+            {
+                "key": key,
+                "count": len(people),
+                "people": people[:PLAN_SHOWN],
+                "more": max(0, len(people) - PLAN_SHOWN),
+            }
+        )
+    return sections
+
+
+def groups_of(*, organisation: Organisation, provider: str = Provider.MICROSOFT) -> QuerySet[ExternalGroup]:
+    """The directory groups still present, by name, with their member counts."""
+    return (
+        ExternalGroup.objects.filter(organisation=organisation, provider=provider, removed_at__isnull=True)
+        .annotate(member_count=Count("members"))
+        .order_by("display_name", "pk")
+    )
+
+
+def templates_offered(*, organisation: Organisation) -> list[tuple[str, str]]:
+    """The card templates a group may give, as (public id, name), from whichever app keeps templates."""
+    offered = []
+    for answer in hooks.organisation_templates.send(organisation=organisation):
+        offered.extend((str(public_id), name) for public_id, name in answer or ())
+    return offered
+
+
+def scim_token_of(*, organisation: Organisation) -> ScimToken | None:
+    return ScimToken.objects.filter(organisation=organisation).first()

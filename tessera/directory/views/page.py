@@ -1,0 +1,77 @@
+"""The integration page itself, a dry run's plan, and the JSON status its progress bar polls."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .. import selectors
+from ..forms import ConnectionSettingsForm, GroupMappingForm
+from ..models import Provider, SyncRun
+from .access import administered
+
+
+@login_required
+@never_cache
+@require_GET
+def integration(request, org_slug):
+    return page_render(request, administered(request, org_slug))
+
+
+@login_required
+@never_cache
+@require_GET
+def run_status(request, org_slug, run_id):
+    run = get_object_or_404(selectors.runs_of(organisation=administered(request, org_slug)), pk=run_id)
+    return JsonResponse(selectors.run_progress(run=run))
+
+
+@login_required
+@never_cache
+@require_GET
+def dry_run(request, org_slug, run_id):
+    organisation = administered(request, org_slug)
+    run = get_object_or_404(
+        selectors.runs_of(organisation=organisation), pk=run_id, kind=SyncRun.Kind.DRY_RUN
+    )
+    return render(
+        request,
+        "directory/dry_run.html",
+        {
+            "organisation": organisation,
+            "run": run,
+            "connection": run.connection,
+            "progress": selectors.run_progress(run=run),
+            "sections": selectors.plan_of(run=run),
+            "confirmable": run.status == SyncRun.Status.PLANNED and run.connection.is_live,
+        },
+    )
+
+
+def page_render(request, organisation, *, settings_form=None, groups_form=None, shown=None, status=200):
+    """The whole page; a write view whose form failed renders it with that form and its errors."""
+    google = selectors.connection_live(organisation=organisation, provider=Provider.GOOGLE)
+    microsoft = selectors.connection_live(organisation=organisation, provider=Provider.MICROSOFT)
+    groups = list(selectors.groups_of(organisation=organisation)) if microsoft else []
+    if microsoft and settings_form is None:
+        settings_form = ConnectionSettingsForm(connection=microsoft, groups=groups)
+    if microsoft and groups_form is None:
+        templates = selectors.templates_offered(organisation=organisation)
+        groups_form = GroupMappingForm(groups=groups, templates=templates)
+    return render(
+        request,
+        "directory/integration.html",
+        {
+            "organisation": organisation,
+            "google": google,
+            "microsoft": microsoft,
+            "sync": selectors.sync_state_of(connection=microsoft),
+            "settings_form": settings_form,
+            "groups_form": groups_form,
+            "scim_token": selectors.scim_token_of(organisation=organisation),
+            "scim_url": request.build_absolute_uri("/scim/v2/"),
+            "shown": shown or {},
+        },
+        status=status,
+    )
