@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tessera.meetings.room",
     "tessera.cards",
     "tessera.directory",
+    "tessera.signatures",
     "tessera.site",
 ]
 
