@@ -212,7 +212,8 @@ def admin_check(*, access_token: str, user_key: str) -> AdminCheck:
         if not assignments:
             return AdminCheck(is_admin=False, roles=())
         roles = {
-            str(role.get("roleId")): role for role in _pages(client, f"{api}/customer/my_customer/roles", {})
+            str(role.get("roleId")): role
+            for role in _pages(client, f"{api}/customer/my_customer/roles", {"maxResults": "100"})
         }
     held, qualifying = [], []
     for assignment in assignments:
