@@ -219,12 +219,13 @@ class MemberCardForm(AssignForm):
             {**item, "public": shown.get((item["kind"], item["number"]), True)}
             for item in list_lines_parse("phones", data["phones"])
         ]
-        return {
+        changes = {
             "job_title": data["job_title"],
             "department": data["department"],
             "office": data["office"],
             "phones": phones,
         }
+        return {name: value for name, value in changes.items() if name in self.data}  # a field sent
 
 
 class RoleForm(forms.Form):
