@@ -115,10 +115,10 @@ def authorisation_start(*, redirect_uri: str) -> dict:
 def _refusal(result: dict) -> DirectoryError:
     error = str(result.get("error") or "")
     description = str(result.get("error_description") or "")
-    codes = " ".join(str(code) for code in result.get("error_codes") or [])
+    codes = {f"AADSTS{code}" for code in result.get("error_codes") or []}
     detail = f"{error}: {description}"[:500]
     if error in {"access_denied", "consent_required"} or any(
-        code in description or code[7:] in codes for code in CONSENT_CODES
+        code in codes or f"{code}:" in description for code in CONSENT_CODES
     ):
         return ConsentRefused(detail=detail)
     return ProviderRefused(detail=detail, oauth_error=error)
