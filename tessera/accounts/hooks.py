@@ -24,6 +24,23 @@ The directory (Google Workspace, Entra ID, SCIM) feeds members' profiles without
   fields of a member here; the directory queues the change for write-back, or raises ValidationError.
 - `organisation_templates(organisation=)` answers [(public id, name)] of the templates a directory group can give.
 
+Email signatures reach the cards and the Google connection through these, never by import:
+
+- `member_profiles(organisation=, user_ids=None)`: cards answers {user id: profile} for the organisation's
+  published cards (all of them when `user_ids` is None): first_name, last_name, full_name, job_title, company,
+  department, office, address, website, phones [{kind, number}], email, emails, links [{label, url}],
+  card_url, photo_url ("" without a public photo), template (the card template's public id or None), groups.
+- `member_profile_changed(card_owner_id=, organisation_id=)`: cards sends it after a member's card changed (by
+  the member, an administrator or a directory sync); signatures queues one coalesced re-push.
+- `signature_push_allowed(organisation=, actor=, request=None)`: the directory asks Google again whether
+  `actor` is a Workspace administrator; answers {"allowed": bool, "message": str, "domains": [str],
+  "client_id": str} (the message, translated, says why not).
+- `signature_gmail_patch(organisation=, email=, signature=, verify=False)`: sets that member's Gmail signature
+  (users.settings.sendAs.patch, impersonating `email`); with `verify` it first reads the current one (an
+  empty patch) and writes only when it differs. Answers {"result": "updated"|"unchanged"|"retry"|"failed",
+  "message": Google's words, "retry_after": seconds or None, "scope": "user"|"project"}; never raises
+  for Google's answers.
+
 Receivers run synchronously, in the order they were connected, inside the service's transaction: a receiver
 that raises rolls the whole write back, and nothing a receiver writes survives a failure of the service.
 """
@@ -53,3 +70,7 @@ member_synced = Hook("member_synced")
 directory_released = Hook("directory_released")
 directory_fields_edited = Hook("directory_fields_edited")
 organisation_templates = Hook("organisation_templates")
+member_profiles = Hook("member_profiles")
+member_profile_changed = Hook("member_profile_changed")
+signature_push_allowed = Hook("signature_push_allowed")
+signature_gmail_patch = Hook("signature_gmail_patch")

@@ -6,3 +6,8 @@ class DirectoryConfig(AppConfig):
     name = "tessera.directory"
     label = "directory"
     verbose_name = _("Directory")
+
+    def ready(self):
+        from .services import signatures
+
+        signatures.connect()

@@ -292,6 +292,8 @@ DIRECTORY = {
     ),
     "GOOGLE_ADMIN_URL": env("DIRECTORY_GOOGLE_ADMIN_URL", default="https://admin.googleapis.com"),
     "GOOGLE_GMAIL_URL": env("DIRECTORY_GOOGLE_GMAIL_URL", default="https://gmail.googleapis.com"),
+    # The service account's JSON key (or its file's path) that signs Gmail signature pushes for each member.
+    "GOOGLE_SERVICE_ACCOUNT_KEY": env("DIRECTORY_GOOGLE_SERVICE_ACCOUNT_KEY", default=""),
     "MICROSOFT_CLIENT_ID": env("DIRECTORY_MICROSOFT_CLIENT_ID", default=""),
     "MICROSOFT_CLIENT_SECRET": env("DIRECTORY_MICROSOFT_CLIENT_SECRET", default=""),
     # msal's authority: the tenant part is replaced by the customer's tenant once it consented.
