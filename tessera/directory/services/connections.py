@@ -84,21 +84,6 @@ def _flow_take(*, session, query, provider: str, organisation, actor) -> tuple[d
     return flow, organisation
 
 
-def connect_pending(*, session, query) -> dict | None:
-    """The attempt a callback's `state` names, without using it: {"provider", "organisation", "extra"}.
-
-    For the callback page to know where to send the person back, whatever the outcome.
-    """
-    state = str(query.get("state") or "")
-    flow = (session.get(FLOW_KEY) or {}).get(state) if state else None
-    if not isinstance(flow, dict):
-        return None
-    organisation = Organisation.objects.filter(pk=flow.get("organisation")).first()
-    if organisation is None:
-        return None
-    return {"provider": flow.get("provider"), "organisation": organisation, "extra": flow.get("extra") or {}}
-
-
 def _refusal_record(*, organisation, actor, provider: str, error: DirectoryError, request=None) -> None:
     security_event_record(
         action="directory.connection.refused",
@@ -111,7 +96,7 @@ def _refusal_record(*, organisation, actor, provider: str, error: DirectoryError
 # --- Google Workspace ----------------------------------------------------------------------------------------
 
 
-def google_connect_url(*, organisation, actor, redirect_uri: str, session, extra: dict | None = None) -> str:
+def google_connect_url(*, organisation, actor, redirect_uri: str, session) -> str:
     """Where to send the organisation's administrator to grant the seed's Google scopes."""
     _require_org_admin(organisation=organisation, actor=actor)
     start = google.authorisation_start(redirect_uri=redirect_uri)
@@ -124,7 +109,6 @@ def google_connect_url(*, organisation, actor, redirect_uri: str, session, extra
             "actor": actor.pk,
             "verifier": start.verifier,
             "redirect_uri": redirect_uri,
-            "extra": extra or {},
         },
     )
     return start.url
@@ -281,9 +265,7 @@ def google_admin_require(*, connection, actor, request=None) -> None:
 # --- Microsoft Entra ID ------------------------------------------------------------------------------------
 
 
-def microsoft_connect_url(
-    *, organisation, actor, redirect_uri: str, session, extra: dict | None = None
-) -> str:
+def microsoft_connect_url(*, organisation, actor, redirect_uri: str, session) -> str:
     """Where to send the administrator to sign in to Entra ID and consent to the seed's permissions."""
     _require_org_admin(organisation=organisation, actor=actor)
     flow = microsoft.authorisation_start(redirect_uri=redirect_uri)
@@ -295,7 +277,6 @@ def microsoft_connect_url(
             "organisation": organisation.pk,
             "actor": actor.pk,
             "msal": flow,
-            "extra": extra or {},
         },
     )
     return flow["auth_uri"]
