@@ -6,22 +6,21 @@ the RFC defines one. No route sets a cookie or reads a session; the bearer token
 """
 
 import json
-import logging
 from functools import wraps
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
-from scim2_models import Error, InvalidSyntaxException, InvalidValueException, SCIMException
+from scim2_models import Context, Error, InvalidSyntaxException, InvalidValueException, SCIMException
 
 from tessera.core.http import cookie_free
 
 from .auth import bearer_token, scim_token_find
-from .resources import PAGE_DEFAULT, PAGE_MAX, PROVIDER, schemas_known
+from .resources import PAGE_DEFAULT, PAGE_MAX, PROVIDER, patch_value_paths, schemas_known
 
-log = logging.getLogger(__name__)
 SCIM_JSON = "application/scim+json"
 
 
@@ -42,9 +41,15 @@ def error_response(status: int, detail: str, scim_type: str | None = None) -> Ht
     return response
 
 
+def _plain(detail: str) -> str:
+    """A detail on one line, without the pointers to pydantic's documentation a wrapped error carries."""
+    lines = (line.strip() for line in detail.splitlines())
+    return " ".join(line for line in lines if line and not line.startswith("For further information"))
+
+
 def _exception_response(exc: SCIMException) -> HttpResponse:
     error = exc.to_error()
-    return error_response(int(error.status or exc.status), error.detail or str(exc), error.scim_type)
+    return error_response(int(error.status or exc.status), _plain(error.detail or str(exc)), error.scim_type)
 
 
 def _validation_response(exc: ValidationError) -> HttpResponse:
@@ -65,6 +70,8 @@ def read(model, request, context) -> Any:
     payload = body(request)
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="The request body is not a JSON object")
+    if context == Context.RESOURCE_PATCH_REQUEST:
+        payload = patch_value_paths(payload)
     return model.model_validate(payload, scim_ctx=context, scim_provider=PROVIDER)
 
 
@@ -100,7 +107,9 @@ def scim_endpoint(*methods: str):
                 return error_response(401, "A valid SCIM bearer token is required")
             request.organisation = record.organisation
             try:
-                return view(request, *args, **kwargs)
+                # SCIM clients are programs: error details are English whatever the site's default language.
+                with translation.override("en"):
+                    return view(request, *args, **kwargs)
             except SCIMException as exc:
                 return _exception_response(exc)
             except ValidationError as exc:

@@ -94,6 +94,24 @@ def schemas_known(payload: Any) -> Any:
     return {**payload, "schemas": kept}
 
 
+def patch_value_paths(payload: Any) -> Any:
+    """Entra's value maps may key an entry by a filtered path (`emails[type eq "work"].value`), which RFC 7644
+    reserves for `path`: each such entry becomes an operation of its own, in the same place."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("Operations"), list):
+        return payload
+    operations = []
+    for operation in payload["Operations"]:
+        value = operation.get("value") if isinstance(operation, dict) else None
+        if not isinstance(value, dict) or operation.get("path") or not any("[" in key for key in value):
+            operations.append(operation)
+            continue
+        plain = {key: item for key, item in value.items() if "[" not in key}
+        if plain:
+            operations.append({**operation, "value": plain})
+        operations += [{**operation, "path": key, "value": item} for key, item in value.items() if "[" in key]
+    return {**payload, "Operations": operations}
+
+
 def _clean(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -200,16 +218,15 @@ def group_resource(group: ExternalGroup, *, base_url: str = "", members: bool = 
         id=str(group.scim_id), external_id=group.external_id or None, display_name=group.display_name
     )
     if members:
+        rows = group.members.filter(removed_at__isnull=True).order_by("pk")
         resource.members = [
             GroupMember(
                 value=str(scim_id),
                 type="User",
-                display=user_name,
+                display=values.get("display_name") or values.get("user_name") or user_name,
                 ref=Reference[URI](f"{base_url}/Users/{scim_id}") if base_url else None,
             )
-            for scim_id, user_name in group.members.filter(removed_at__isnull=True)
-            .order_by("pk")
-            .values_list("scim_id", "user_name")
+            for scim_id, user_name, values in rows.values_list("scim_id", "user_name", "scim_values")
         ]
     resource.meta = Meta(
         resource_type="Group", location=f"{base_url}/Groups/{group.scim_id}" if base_url else None
