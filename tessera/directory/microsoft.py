@@ -39,6 +39,8 @@ SCOPES = frozenset({*GRAPH_PERMISSIONS, *RESERVED_SCOPES, "email"})
 GRAPH_RESOURCE = "https://graph.microsoft.com/"
 # Entra's answers that mean "no consent": the user declined, or the tenant's administrator must grant it.
 CONSENT_CODES = ("AADSTS65001", "AADSTS65004", "AADSTS90094", "AADSTS90008", "AADSTS650056")
+# No answer, or one that is not the identity platform's JSON (msal raises MsalServiceError on a 5xx).
+UNREACHABLE = (requests.RequestException, msal.exceptions.MsalServiceError)
 ORGANISATIONS = "organizations"  # any work or school tenant may connect; the tenant comes from the id_token
 
 
@@ -87,7 +89,7 @@ def _app(tenant: str = ORGANISATIONS) -> msal.ConfidentialClientApplication:
             # Tokens live in this object only, for the length of one job.
             token_cache=msal.TokenCache(),
         )
-    except requests.RequestException as error:
+    except UNREACHABLE as error:
         raise ProviderUnreachable(detail=type(error).__name__) from None
     except ValueError as error:  # msal could not read the authority's configuration
         raise ProviderUnreachable(detail=str(error)[:200]) from None
@@ -140,7 +142,7 @@ def authorisation_complete(*, flow: dict, query: dict) -> dict:
         result = _app().acquire_token_by_auth_code_flow(flow, query)
     except ValueError:  # state or nonce mismatch, or a flow without a verifier
         raise FlowInvalid() from None
-    except requests.RequestException as error:
+    except UNREACHABLE as error:
         raise ProviderUnreachable(detail=type(error).__name__) from None
     if "error" in result:
         refusal = _refusal(result)
@@ -172,10 +174,10 @@ def access_token_refresh(*, refresh_token: str, tenant: str) -> dict:
     """A new access token (and the rotated refresh token); TokenRevoked when Entra no longer honours it."""
     try:
         result = _app(tenant).acquire_token_by_refresh_token(refresh_token, scopes=list(GRAPH_PERMISSIONS))
-    except requests.RequestException as error:
+    except UNREACHABLE as error:
         raise ProviderUnreachable(detail=type(error).__name__) from None
     if "error" in result:
-        if result["error"] in {"invalid_grant", "interaction_required"}:
+        if str(result["error"]) in {"invalid_grant", "interaction_required"}:
             raise TokenRevoked(detail=str(result.get("error_description") or result["error"])[:500])
         raise _refusal(result)
     return {
@@ -194,7 +196,7 @@ def organisation(*, access_token: str) -> dict:
             params={"$select": "id,displayName,verifiedDomains"},
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
         )
-    except requests.RequestException as error:
+    except UNREACHABLE as error:
         raise ProviderUnreachable(detail=type(error).__name__) from None
     finally:
         session.close()

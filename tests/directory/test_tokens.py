@@ -14,7 +14,7 @@ from tessera.accounts.models import Membership
 from tessera.cards.models import Card
 from tessera.directory.crypto import token_open
 from tessera.directory.models import Connection, Provider, SyncRun
-from tessera.directory.providers import NotOrganisationAdmin, TokenRevoked
+from tessera.directory.providers import NotOrganisationAdmin, ProviderUnreachable, TokenRevoked
 from tessera.directory.services import connections
 from tessera.directory.services.people import Person, person_apply
 from tests.directory.oauth_support import events, google_connect, log_text, microsoft_connect
@@ -187,3 +187,23 @@ def test_access_tokens_stay_in_the_jobs_memory(fake_microsoft, org, admin):
     row = stored(connection)
     kept = " ".join(str(value) for value in Connection.objects.filter(pk=row.pk).values().get().values())
     assert first not in kept and first not in log_text()
+
+
+def test_a_provider_that_cannot_answer_keeps_the_token(fake_google, fake_microsoft, org, admin):
+    google, _ = google_connect(organisation=org, actor=admin)
+    entra, _ = microsoft_connect(organisation=org, actor=admin)
+    fake_google.fail_next(1, status=503, path=r"^/token$")
+    fake_microsoft.fail_next(2, status=503, path=r"/oauth2/v2\.0/token$")
+    with pytest.raises(ProviderUnreachable):
+        connections.connection_access_token(connection=google)
+    with pytest.raises(ProviderUnreachable):
+        connections.connection_access_token(connection=entra)
+    assert stored(google).refresh_token and stored(entra).refresh_token  # a bad minute is not a revocation
+    assert not events("directory.token.deleted")
+    fake_google.stop()
+    fake_microsoft.stop()
+    with pytest.raises(ProviderUnreachable):
+        connections.connection_access_token(connection=google)
+    with pytest.raises(ProviderUnreachable):
+        connections.connection_access_token(connection=entra)
+    assert stored(google).refresh_token and stored(entra).refresh_token
