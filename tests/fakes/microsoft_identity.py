@@ -383,7 +383,9 @@ class IdentityPlatform:
         access = self.issue_access_token(scopes, user_id)
         body = {
             "token_type": "Bearer",
-            "scope": " ".join(s for s in scopes if s not in OIDC_SCOPES),
+            "scope": " ".join(
+                s for s in scopes if s != "offline_access"
+            ),  # as Entra: "User.Read profile openid email"
             "expires_in": TOKEN_LIFETIME,
             "ext_expires_in": TOKEN_LIFETIME,
             "access_token": access,
