@@ -90,7 +90,7 @@ def _translated():
         raise ProviderRefused(detail=f"unreadable answer: {error}"[:200]) from None
 
 
-def _raise_for(response: httpx.Response) -> None:
+def _raise_for(response: httpx.Response, *, admin_api: bool = False) -> None:
     if response.status_code >= 500 or response.status_code == 429:
         raise ProviderUnreachable(detail=f"HTTP {response.status_code}")
     try:
@@ -99,15 +99,15 @@ def _raise_for(response: httpx.Response) -> None:
         body = {}
     error = body.get("error") if isinstance(body, dict) else None
     reason = error.get("status") or error.get("message") if isinstance(error, dict) else str(error or "")
-    if response.status_code == 403:
+    if response.status_code == 403 and admin_api:  # the Admin SDK's answer to someone who is not an admin
         raise NotWorkspaceAdmin(detail=f"HTTP 403 {reason or ''}".strip())
     raise ProviderRefused(detail=f"HTTP {response.status_code} {reason or ''}".strip())
 
 
-def _get(client: OAuth2Client, url: str, params: dict | None = None) -> dict:
+def _get(client: OAuth2Client, url: str, params: dict | None = None, *, admin_api: bool = True) -> dict:
     response = client.get(url, params=params or {})
     if response.status_code != 200:
-        _raise_for(response)
+        _raise_for(response, admin_api=admin_api)
     body = response.json()
     if not isinstance(body, dict):
         raise ProviderRefused(detail="the answer is not a JSON object")
@@ -170,7 +170,7 @@ def token_revoke(*, token: str) -> bool:
 def identity(*, access_token: str) -> dict:
     """Who granted access: {"sub", "email", "email_verified", "name", ...} (OpenID Connect userinfo)."""
     with _translated(), _client(access_token=access_token) as client:
-        claims = _get(client, _config()["GOOGLE_USERINFO_URL"])
+        claims = _get(client, _config()["GOOGLE_USERINFO_URL"], admin_api=False)
     if not claims.get("sub") or not claims.get("email"):
         raise ProviderRefused(detail="userinfo without sub or email")
     return claims
