@@ -4,7 +4,10 @@ Users and Groups it provisions into members and cards."""
 import pytest
 
 from tessera.accounts.models import Membership
-from tessera.cards.models import Card
+from tessera.cards import pow
+from tessera.cards import services as cards_services
+from tessera.cards.models import Card, Lead
+from tessera.core.models import OutboxMessage
 from tessera.directory.models import ExternalGroup, ExternalUser
 from tests.directory.scim_support import (
     CORE_GROUP,
@@ -290,8 +293,17 @@ def test_renaming_the_user_name_keeps_the_same_person(org, scim):
     assert_error(taken, 409, "uniqueness")
 
 
-def test_delete_ends_the_seat_and_takes_the_card_off_the_web_and_the_id_is_gone(org, scim):
+def test_delete_ends_the_seat_and_takes_the_card_off_the_web_and_the_id_is_gone(org, scim, settings):
     ada = create(scim)
+    settings.TESSERA_CARDS_POW_BITS = 8
+    card = card_of(org, "ada@alpha.example")
+    challenge = pow.challenge_issue(scope=f"card:{card.slug}")
+    lead = cards_services.lead_capture(
+        card=card,
+        data={"name": "Vera Visitor", "email": "vera@example.net", "consent": True},
+        challenge=challenge,
+        nonce=pow.solve(challenge),
+    )
     response = scim.send("DELETE", f"Users/{ada['id']}")
     assert response.status_code == 204 and response.content == b""
     assert not Membership.objects.filter(organisation=org, user__email="ada@alpha.example").exists()
@@ -299,6 +311,8 @@ def test_delete_ends_the_seat_and_takes_the_card_off_the_web_and_the_id_is_gone(
         organisation=org, owner__email="ada@alpha.example", is_active=True
     ).exists()
     assert ExternalUser.objects.get().removed_at is not None
+    # The leads stay with their owner, for the owner's own retention.
+    assert Lead.objects.get(pk=lead.pk).owner.email == "ada@alpha.example"
     assert_error(scim.send("GET", f"Users/{ada['id']}"), 404)
     assert scim.send("GET", 'Users?filter=userName eq "ada@alpha.example"').json()["totalResults"] == 0
     # The identity provider may provision the person again.
@@ -359,3 +373,40 @@ def test_a_member_that_is_nobody_here_is_refused_with_nothing_written(org, scim)
         )
         assert_error(response, 400, "invalidValue")
     assert ExternalGroup.objects.get(scim_id=group["id"]).members.count() == 0
+
+
+def test_a_trailing_slash_is_accepted_and_an_unknown_path_is_a_scim_404(scim):
+    ada = create(scim)
+    assert scim.send("GET", "Users/").json()["totalResults"] == 1
+    assert scim.send("GET", f"Users/{ada['id']}/").json()["id"] == ada["id"]
+    assert scim.send("GET", "ServiceProviderConfig/").status_code == 200
+    for path in ("Bulk", "Me", ".search", "Users/x/y"):
+        assert_error(scim.send("POST", path, {}), 404)
+
+
+def test_attributes_and_excluded_attributes_choose_what_the_answer_carries(scim):
+    ada = create(scim, title="Engineer")
+    only = scim.send("GET", f"Users/{ada['id']}?attributes=userName,title").json()
+    assert set(only) == {"schemas", "id", "userName", "title"}
+    without = scim.send("GET", "Users?excludedAttributes=emails,name").json()["Resources"][0]
+    assert "emails" not in without and "name" not in without and without["title"] == "Engineer"
+
+
+def test_a_user_name_that_is_an_address_is_the_address_when_no_email_is_sent(org, scim):
+    response = scim.send("POST", "Users", user_body("grace@alpha.example", emails=[]))
+    assert response.status_code == 201, response.content
+    assert response.json()["emails"] == [{"value": "grace@alpha.example", "type": "work", "primary": True}]
+    assert card_of(org, "grace@alpha.example").first_name == "Ada"
+
+
+def test_an_inactive_newcomer_gets_a_card_off_the_web_and_no_invitation(org, scim):
+    created = create(scim, active=False)
+    assert created["active"] is False
+    assert card_of(org, "ada@alpha.example").is_active is False
+    assert not OutboxMessage.objects.filter(recipient="ada@alpha.example").exists()
+
+
+def test_a_body_over_the_size_limit_answers_413(scim, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
+    assert_error(scim.send("POST", "Users", user_body(displayName="x" * 500)), 413)
+    assert not ExternalUser.objects.exists()

@@ -1,19 +1,23 @@
-"""/scim/v2/: no language prefix, no cookie, no CSRF; the organisation's bearer token is the only credential."""
+"""/scim/v2/: no language prefix, no cookie, no CSRF; the organisation's bearer token is the only credential.
 
-from django.urls import path
+Identity providers differ on a trailing slash, so each route takes one or none; anything else is a SCIM 404.
+"""
+
+from django.urls import re_path
 
 from . import views
 
 app_name = "scim"
 
 urlpatterns = [
-    path("ServiceProviderConfig", views.service_provider_config, name="service_provider_config"),
-    path("ResourceTypes", views.resource_types, name="resource_types"),
-    path("ResourceTypes/<str:name>", views.resource_types, name="resource_type"),
-    path("Schemas", views.schemas, name="schemas"),
-    path("Schemas/<str:urn>", views.schemas, name="schema"),
-    path("Users", views.users, name="users"),
-    path("Users/<str:scim_id>", views.user, name="user"),
-    path("Groups", views.groups, name="groups"),
-    path("Groups/<str:scim_id>", views.group, name="group"),
+    re_path(r"^ServiceProviderConfig/?$", views.service_provider_config, name="service_provider_config"),
+    re_path(r"^ResourceTypes/?$", views.resource_types, name="resource_types"),
+    re_path(r"^ResourceTypes/(?P<name>[^/]+)/?$", views.resource_types, name="resource_type"),
+    re_path(r"^Schemas/?$", views.schemas, name="schemas"),
+    re_path(r"^Schemas/(?P<urn>[^/]+)/?$", views.schemas, name="schema"),
+    re_path(r"^Users/?$", views.users, name="users"),
+    re_path(r"^Users/(?P<scim_id>[^/]+)/?$", views.user, name="user"),
+    re_path(r"^Groups/?$", views.groups, name="groups"),
+    re_path(r"^Groups/(?P<scim_id>[^/]+)/?$", views.group, name="group"),
+    re_path(r"^.*$", views.unknown, name="unknown"),
 ]

@@ -56,6 +56,12 @@ def _not_found(kind: str, scim_id: str) -> NotFoundException:
     return NotFoundException(detail=f"{kind} {scim_id} not found")
 
 
+@scim_endpoint("GET", "POST", "PUT", "PATCH", "DELETE")
+def unknown(request):
+    """A path SCIM does not define here (/Bulk, /Me, /.search...): a SCIM 404, not a web page."""
+    raise NotFoundException(detail=f"{request.path} is not an endpoint of this service")
+
+
 # --- discovery -----------------------------------------------------------------------------------------
 
 
