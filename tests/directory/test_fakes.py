@@ -128,6 +128,19 @@ def test_admin_consent_redirects_back_with_the_tenant(fake_microsoft):
     assert dict(parse_qsl(urlsplit(answer.headers["Location"]).query))["error"] == "access_denied"
 
 
+def test_default_scope_stands_for_the_registered_permissions(fake_microsoft):
+    fake = fake_microsoft
+    app = msal_app(fake, fake.tenant_id)
+    flow = app.initiate_auth_code_flow(["https://graph.microsoft.com/.default"], redirect_uri=CALLBACK)
+    query = dict(parse_qsl(urlsplit(httpx.get(flow["auth_uri"]).headers["Location"]).query))
+    result = app.acquire_token_by_auth_code_flow(flow, query)
+    assert set(result["scope"].split()) == {*fake.registered_permissions, "openid", "profile"}
+    members = httpx.get(
+        f"{fake.url}/v1.0/users/delta", headers={"Authorization": f"Bearer {result['access_token']}"}
+    )
+    assert members.status_code == 200
+
+
 # --- Graph delta ----------------------------------------------------------------------------------------------
 
 

@@ -269,12 +269,13 @@ class GraphDirectory:
             names = [n for n in names if versions.get(n, 0) > round_.since]
         item = {"id": object_id, **{name: obj.get(name) for name in names}}
         if round_.kind == "groups" and entry[2] is not None:
-            item["members@delta"] = [
-                {"@odata.type": "#microsoft.graph.user", "id": mid}
-                if added
-                else {"@odata.type": "#microsoft.graph.user", "id": mid, "@removed": {"reason": "deleted"}}
-                for mid, added in entry[2]
-            ]
+            item["members@delta"] = []
+            for mid, added in entry[2]:
+                kind = "group" if mid in self.groups else "user"  # nested groups are members too
+                member = {"@odata.type": f"#microsoft.graph.{kind}", "id": mid}
+                if not added:
+                    member["@removed"] = {"reason": "deleted"}
+                item["members@delta"].append(member)
         return item
 
     def _context(self, kind: str) -> str:

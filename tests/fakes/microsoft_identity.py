@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import jwt
 
@@ -25,6 +25,21 @@ TOKEN_LIFETIME = 3599
 CODE_LIFETIME = 600
 # Scopes Entra never lists in a token response's `scope` (they are about the sign-in, not Graph).
 OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
+GRAPH = "https://graph.microsoft.com/"
+# The delegated permissions of the fake's app registration: what "<resource>/.default" stands for.
+REGISTERED = ["Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All",
+              "Group.Read.All", "Group.ReadWrite.All", "User.Read"]  # fmt: skip
+
+
+def scopes_granted(requested: list, registered: list) -> list:
+    """Graph scopes by their short names, ".default" expanded to the app's registered permissions."""
+    granted = []
+    for scope in requested:
+        short = scope[len(GRAPH) :] if scope.startswith(GRAPH) else scope
+        for name in registered if short == ".default" else [short]:
+            if name not in granted:
+                granted.append(name)
+    return granted
 
 
 @dataclass
@@ -77,6 +92,7 @@ class IdentityPlatform:
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_lifetime = 90 * 86400
         self.signed_in_id = ""  # the person who signs in and consents; set by FakeMicrosoft
+        self.registered_permissions = list(REGISTERED)
 
     # --- helpers for tests ---------------------------------------------------------------------------------
 
@@ -220,7 +236,7 @@ class IdentityPlatform:
         if rest == "v2.0/adminconsent" and request.method == "GET":
             return self.admin_consent(request.query)
         if rest == "oauth2/v2.0/token" and request.method == "POST":
-            return self.token(request.form)
+            return self.token(request.form, request.header("authorization"))
         return None
 
     def _redirect_uri_ok(self, redirect_uri: str) -> bool:
@@ -265,7 +281,7 @@ class IdentityPlatform:
             self.codes[code] = Code(
                 client_id=self.client_id,
                 redirect_uri=redirect_uri,
-                scopes=query.get("scope", "").split(),
+                scopes=scopes_granted(query.get("scope", "").split(), self.registered_permissions),
                 challenge=challenge,
                 nonce=query.get("nonce", ""),
                 user_id=self.signed_in_id,
@@ -302,7 +318,13 @@ class IdentityPlatform:
             }
         return redirect(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(params)}")
 
-    def token(self, form: dict) -> Reply:
+    def token(self, form: dict, authorization: str = "") -> Reply:
+        if authorization.startswith("Basic "):  # client_secret_basic, which Entra accepts too
+            try:
+                client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+            form = {**form, "client_id": unquote(client_id), "client_secret": unquote(secret)}
         if form.get("client_id") != self.client_id:
             return _aad_error(
                 400,
@@ -368,7 +390,7 @@ class IdentityPlatform:
             return _aad_error(
                 400, "invalid_grant", 700082, "The refresh token has expired due to inactivity."
             )
-        scopes = form.get("scope", "").split() or grant.scopes
+        scopes = scopes_granted(form.get("scope", "").split(), self.registered_permissions) or grant.scopes
         wanted = set(scopes) - OIDC_SCOPES
         if not wanted <= set(grant.scopes):
             return _aad_error(
