@@ -191,6 +191,10 @@ def test_consent_refused_or_scopes_unticked_give_a_clear_error(fake_google, org,
     assert "gmail.settings.basic" in missing.value.detail
     assert not Connection.objects.exists()
     assert fake_google.revocations  # the partial grant was withdrawn
+    assert [e.data["error"] for e in events("directory.connection.refused")] == [
+        "consent_refused",
+        "scopes_missing",
+    ]
 
 
 def test_google_unreachable_during_the_callback(fake_google, org, admin):

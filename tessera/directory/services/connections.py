@@ -119,59 +119,67 @@ def google_connect_complete(*, actor, session, query, organisation=None, request
     flow, organisation = _flow_take(
         session=session, query=query, provider=Provider.GOOGLE.value, organisation=organisation, actor=actor
     )
-    _require_org_admin(organisation=organisation, actor=actor)
+    token: dict = {}
+    try:
+        _require_org_admin(organisation=organisation, actor=actor)
+        token = _google_code_redeem(flow=flow, query=query)
+        return _google_connection_make(organisation=organisation, actor=actor, token=token, request=request)
+    except DirectoryError as error:
+        # Nothing was kept: the grant Google just issued, if any, is withdrawn too.
+        google_revoke_quietly(token.get("refresh_token") or token.get("access_token", ""))
+        _refusal_record(
+            organisation=organisation, actor=actor, provider="google", error=error, request=request
+        )
+        raise
+
+
+def _google_code_redeem(*, flow: dict, query) -> dict:
     if query.get("error"):
-        error = query["error"]
-        raise ConsentRefused(detail=error) if error == "access_denied" else ProviderRefused(detail=str(error))
+        error = str(query["error"])
+        raise ConsentRefused(detail=error) if error == "access_denied" else ProviderRefused(detail=error)
     if not query.get("code"):
         raise FlowInvalid()
     try:
-        token = google.code_exchange(
+        return google.code_exchange(
             code=str(query["code"]), verifier=flow["verifier"], redirect_uri=flow["redirect_uri"]
         )
     except ProviderRefused as error:
         if error.oauth_error == "invalid_grant":
             raise FlowInvalid(detail=error.detail) from None
         raise
-    refresh_token = token.get("refresh_token") or ""
-    try:
-        missing = set(google.SCOPES) - google.granted_scopes(token)
-        if missing:
-            raise ScopesMissing(detail=" ".join(sorted(missing)))
-        if not refresh_token:
-            raise ProviderRefused(detail="no refresh token: offline access was not granted")
-        access = token["access_token"]
-        who = google.identity(access_token=access)
-        check = google.admin_check(access_token=access, user_key=who["sub"])
-        _admin_check_record(
-            organisation=organisation,
-            actor=actor,
-            connection=None,
-            check=check,
-            source="connect",
-            request=request,
-        )
-        if not check.is_admin:
-            raise NotWorkspaceAdmin()
-        workspace = google.customer(access_token=access)
-        return _connection_save(
-            organisation=organisation,
-            provider=Provider.GOOGLE,
-            actor=actor,
-            tenant_id=workspace["id"],
-            display_name=workspace["name"],
-            primary_domain=workspace["domain"],
-            connected_as=str(who["email"])[:254],
-            refresh_token=refresh_token,
-            request=request,
-        )
-    except DirectoryError as error:
-        # Nothing was kept: the grant Google just issued is withdrawn too.
-        google_revoke_quietly(refresh_token or token.get("access_token", ""))
-        _refusal_record(
-            organisation=organisation, actor=actor, provider="google", error=error, request=request
-        )
-        raise
+
+
+def _google_connection_make(*, organisation, actor, token: dict, request) -> Connection:
+    missing = set(google.SCOPES) - google.granted_scopes(token)
+    if missing:
+        raise ScopesMissing(detail=" ".join(sorted(missing)))
+    if not token.get("refresh_token"):
+        raise ProviderRefused(detail="no refresh token: offline access was not granted")
+    access = token["access_token"]
+    who = google.identity(access_token=access)
+    check = google.admin_check(access_token=access, user_key=who["sub"])
+    _admin_check_record(
+        organisation=organisation,
+        actor=actor,
+        connection=None,
+        check=check,
+        source="connect",
+        request=request,
+    )
+    if not check.is_admin:
+        raise NotWorkspaceAdmin()
+    workspace = google.customer(access_token=access)
+    return _connection_save(
+        organisation=organisation,
+        provider=Provider.GOOGLE,
+        actor=actor,
+        tenant_id=workspace["id"],
+        display_name=workspace["name"],
+        primary_domain=workspace["domain"],
+        connected_as=str(who["email"])[:254],
+        refresh_token=token["refresh_token"],
+        request=request,
+    )
 
 
 def _admin_check_record(*, organisation, actor, connection, check, source: str, request=None) -> None:
