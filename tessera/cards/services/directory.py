@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from tessera.accounts import hooks
 from tessera.accounts.models import Membership, Organisation
 
 from ..fields import PROFILE_TEXTS
@@ -22,6 +23,18 @@ from .validation import profile_clean
 # What an administrator may change on a directory-fed card; the change is written back to the directory.
 WRITABLE_BACK = ("job_title", "phones", "department", "office")
 SOURCE_LIMIT = Card._meta.get_field("directory_source").max_length
+# What the receiver compares besides the fed values.
+STATE_FIELDS = (
+    "owner_id",
+    "organisation_id",
+    "template_id",
+    "is_active",
+    "groups",
+    "directory_fields",
+    "directory_source",
+    "directory_off",
+    "directory_template",
+)
 # What a directory may feed, and so lock.
 DIRECTORY_FIELDS = frozenset((*PROFILE_TEXTS, "phones", "emails"))
 
@@ -105,12 +118,16 @@ def member_card_sync(
     if unknown:
         raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
     cleaned = profile_clean(dict(values or {}))
-    card = (
-        Card.objects.select_for_update(of=("self",))
-        .defer("photo", "photo_small")
-        .annotate(template_public_id=F("template__public_id"))
-        .filter(organisation_id=membership.organisation_id, owner_id=membership.user_id)
-        .first()
+    # Only the columns compared here, unordered: a sync reads this row for every person it sees.
+    card = next(
+        iter(
+            Card.objects.select_for_update(of=("self",))
+            .only(*STATE_FIELDS, *cleaned)
+            .annotate(template_public_id=F("template__public_id"))
+            .filter(organisation_id=membership.organisation_id, owner_id=membership.user_id)
+            .order_by()[:1]
+        ),
+        None,
     )
     created = card is None
     if created:
@@ -135,6 +152,7 @@ def member_card_sync(
         card.save(force_insert=True)
         return "created"
     card.save(update_fields=[*changes, "updated_at"])
+    hooks.member_profile_changed.send(card_owner_id=card.owner_id, organisation_id=card.organisation_id)
     return "updated"
 
 
