@@ -125,3 +125,18 @@ def test_a_bad_group_is_refused_with_nothing_written(scim):
     assert_error(scim.send("POST", "Groups", {"schemas": [CORE_GROUP]}), 400, "invalidValue")
     assert_error(scim.send("POST", "Groups", {"schemas": [CORE_GROUP], "displayName": "G", "members": [{"value": "nobody"}]}), 400, "invalidValue")  # fmt: skip
     assert state() == before
+
+
+def test_a_password_a_client_sends_is_never_applied_nor_kept(scim):
+    created = scim.send("POST", "Users", user_body(password="Violet-harbour-42!"))
+    assert created.status_code == 201 and "password" not in created.json()
+    replaced = scim.send("PUT", f"Users/{created.json()['id']}", user_body(password="Other-lantern-43!"))
+    assert replaced.status_code == 200 and "password" not in replaced.json()
+    patched = scim.send(
+        "PATCH",
+        f"Users/{created.json()['id']}",
+        patch_body({"op": "replace", "path": "password", "value": "Third-key-44!"}),
+    )
+    assert patched.status_code == 200
+    assert not User.objects.get(email="ada@alpha.example").has_usable_password()
+    assert "Violet" not in str(list(ExternalUser.objects.values()))
