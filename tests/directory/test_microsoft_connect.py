@@ -152,3 +152,13 @@ def test_a_refresh_rotates_the_sealed_token_and_a_revoked_one_is_deleted(fake_mi
     connection.refresh_from_db()
     assert connection.refresh_token == "" and connection.is_live
     assert events("directory.token.deleted")[0].data["reason"] == "invalid_grant"
+
+
+def test_a_refresh_token_entra_let_expire_is_deleted(fake_microsoft, org, admin):
+    connection, _ = microsoft_connect(organisation=org, actor=admin)
+    fake_microsoft.expire_refresh_tokens()  # AADSTS700082: expired due to inactivity
+    with pytest.raises(TokenRevoked) as revoked:
+        connections.connection_access_token(connection=connection)
+    assert "AADSTS700082" in revoked.value.detail
+    connection.refresh_from_db()
+    assert connection.refresh_token == ""

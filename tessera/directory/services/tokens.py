@@ -110,9 +110,9 @@ def connection_token_source(*, connection) -> Callable[[], str]:
     held = {"token": "", "until": 0.0}
 
     def token() -> str:
-        if not held["token"] or time.monotonic() >= held["until"]:
+        if not held["token"] or time.time() >= held["until"]:
             access, lifetime = _access_token_fetch(connection=connection)
-            held["token"], held["until"] = access, time.monotonic() + max(lifetime - TOKEN_MARGIN, 30)
+            held["token"], held["until"] = access, time.time() + max(lifetime - TOKEN_MARGIN, 30)
         return held["token"]
 
     return token
