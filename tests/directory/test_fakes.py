@@ -415,6 +415,18 @@ def test_admin_sdk_roles_assignments_and_customer(fake_google):
         admin_get(fake, "customer/my_customer/roleassignments", userKey="bob@example.org").json()["items"]
         == []
     )
+    fake.assign_role_in_org_unit("bob@example.org", fake.USER_ADMIN_ROLE)
+    scoped = admin_get(fake, "customer/my_customer/roleassignments", userKey="bob@example.org").json()
+    assert [(i["roleId"], i["scopeType"]) for i in scoped["items"]] == [(fake.USER_ADMIN_ROLE, "ORG_UNIT")]
+    # Without a userKey, Google leaves the indirect assignments out rather than refusing.
+    everyone = admin_get(
+        fake, "customer/my_customer/roleassignments", includeIndirectRoleAssignments="true"
+    ).json()
+    assert {i["assigneeType"] for i in everyone["items"]} == {"user"}
+    assert (
+        admin_get(fake, "customer/my_customer/roleassignments", userKey=ada.sub).json()["items"]
+        == direct["items"]
+    )
 
     first = admin_get(fake, "customer/my_customer/roles").json()
     rest = admin_get(fake, "customer/my_customer/roles", pageToken=first["nextPageToken"]).json()

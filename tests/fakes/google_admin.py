@@ -5,6 +5,7 @@ the email, whether `userKey` named the person by email or by id.
 """
 
 import base64
+import hashlib
 import json
 import secrets
 
@@ -70,15 +71,18 @@ def _account_by_key(fake, key: str):
 
 
 def _is_admin(fake, account) -> bool:
-    return bool(account.roles) or any(fake.group_roles.get(g) for g in account.groups)
+    return bool(account.roles or account.org_unit_roles) or any(
+        fake.group_roles.get(g) for g in account.groups
+    )
 
 
 def _assignments(fake, account, indirect: bool) -> list:
     def item(role_id, assignee, assignee_type):
+        digest = hashlib.sha256(f"{role_id}:{assignee}".encode()).hexdigest()
         return {
             "kind": "admin#directory#roleAssignment",
-            "etag": f'"{secrets.token_hex(12)}"',
-            "roleAssignmentId": str(abs(hash((role_id, assignee))) % 10**16),
+            "etag": f'"{digest[:24]}"',
+            "roleAssignmentId": str(int(digest[:12], 16)),
             "roleId": role_id,
             "assignedTo": assignee,
             "assigneeType": assignee_type,
@@ -86,9 +90,11 @@ def _assignments(fake, account, indirect: bool) -> list:
         }
 
     items = [item(role_id, account.sub, "user") for role_id in account.roles]
-    if indirect:
+    for role_id, org_unit in account.org_unit_roles:
+        items.append({**item(role_id, account.sub, "user"), "scopeType": "ORG_UNIT", "orgUnitId": org_unit})
+    if indirect:  # Google adds group-held roles only when asked and only for a userKey
         for group in account.groups:
-            group_id = str(abs(hash(group)) % 10**20)
+            group_id = str(int(hashlib.sha256(group.encode()).hexdigest()[:16], 16))
             items += [item(role_id, group_id, "group") for role_id in fake.group_roles.get(group, [])]
     return items
 
@@ -119,8 +125,6 @@ def admin_route(fake, request: Request, rest: str) -> Reply:
             return _page(fake, request, fake.roles, "admin#directory#roles")
         user_key = request.query.get("userKey", "")
         indirect = request.query.get("includeIndirectRoleAssignments", "").lower() == "true"
-        if indirect and not user_key:
-            return _invalid("userKey is required when includeIndirectRoleAssignments is true")
         if user_key:
             account = _account_by_key(fake, user_key)
             if account is None:

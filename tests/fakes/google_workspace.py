@@ -42,6 +42,7 @@ class Account:
     sub: str = field(default_factory=lambda: str(secrets.randbelow(10**20) + 10**20))
     roles: list = field(default_factory=list)  # role ids assigned directly
     groups: list = field(default_factory=list)  # group emails whose role assignments apply indirectly
+    org_unit_roles: list = field(default_factory=list)  # (role id, org unit id): a role limited to one OU
     signature: str = ""
 
 
@@ -130,6 +131,11 @@ class FakeGoogle(FakeServer):
 
     def unassign_roles(self, email: str):
         self.accounts[email].roles.clear()
+        self.accounts[email].org_unit_roles.clear()
+
+    def assign_role_in_org_unit(self, email: str, role_id: str, org_unit_id: str = "03ph8a2z1enx4"):
+        """A role held for one organisational unit only (scopeType ORG_UNIT), not the whole customer."""
+        self.accounts[email].org_unit_roles.append((role_id, org_unit_id))
 
     def add_role(self, name: str, privileges: list[tuple[str, str]], super_admin: bool = False) -> str:
         role_id = str(secrets.randbelow(10**16) + 10**16)
