@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 
 from .models import Organisation, User, WelcomeLink
@@ -124,6 +125,7 @@ def welcome_link_use(*, token: str, password: str, age_confirmed: bool = True) -
         address.verified = True
         address.save(update_fields=["verified"])
     WelcomeLink.objects.filter(Q(pk=link.pk) | Q(user=user)).delete()
+    security_event_record(action="accounts.welcome_link_used", actor=user)
     return user
 
 

@@ -96,6 +96,10 @@ class CardAdmin(admin.ModelAdmin):
             _("Profile"),
             {"fields": (*PROFILE, "photo_version")},
         ),
+        (
+            _("Directory"),
+            {"fields": ("directory_source", "directory_fields", "directory_off", "directory_template")},
+        ),
         (_("Dates"), {"fields": ("created_at", "updated_at", "last_viewed_at")}),
     )
     readonly_fields = tuple(

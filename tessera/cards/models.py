@@ -169,9 +169,11 @@ class Card(models.Model):
     directory_fields = models.JSONField(_("fields kept in step with a directory"), default=list, blank=True)
     directory_source = models.CharField(_("directory"), max_length=60, blank=True)
     # Why the directory keeps the card off the web: it turned it off ("hid"), or found it off ("kept").
-    directory_off = models.CharField(max_length=8, choices=DirectoryOff.choices, blank=True)
+    directory_off = models.CharField(
+        _("kept off by the directory"), max_length=8, choices=DirectoryOff.choices, blank=True
+    )
     # The explicit template came from a directory group (not an administrator's choice).
-    directory_template = models.BooleanField(default=False)
+    directory_template = models.BooleanField(_("template given by a directory group"), default=False)
 
     photo = models.BinaryField(_("photo (512 px JPEG)"), blank=True, default=b"")
     photo_small = models.BinaryField(_("photo (256 px JPEG)"), blank=True, default=b"")

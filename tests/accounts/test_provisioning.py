@@ -110,6 +110,7 @@ def test_the_link_sets_the_password_verifies_the_address_and_signs_in_once(org, 
     assert EmailAddress.objects.get(user=user).verified
     assert int(client.session["_auth_user_id"]) == user.pk
     assert not WelcomeLink.objects.exists()
+    assert SecurityEvent.objects.filter(action="accounts.welcome_link_used", actor_id=user.pk).count() == 1
     again = client.get(path)
     assert again.status_code == 404 and "This link does not work" in again.content.decode()
     again = client.post(path, {"password1": "other-" + PASSWORD, "password2": "other-" + PASSWORD})
