@@ -8,9 +8,11 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 
 from tessera.core.models import SecurityEvent
 from tessera.directory.models import ScimToken
+from tessera.directory.scim import urls
 from tessera.directory.services.scim import scim_token_revoke, scim_token_rotate
 from tests.directory.scim_support import ScimClient, assert_error, user_body
 from tests.factories import OrganisationFactory, UserFactory
@@ -103,3 +105,20 @@ def test_management_command_refuses_an_unknown_organisation(org):
     with pytest.raises(CommandError, match="no-such-org"):
         call_command("scim_token", "no-such-org", stdout=StringIO())
     assert ScimToken.objects.count() == 0
+
+
+def test_every_scim_route_wants_the_bearer_token_and_a_signed_in_session_is_not_one(org):
+    """Each route of scim/urls.py, every method: a session cookie of the organisation's owner opens nothing."""
+    client = Client(enforce_csrf_checks=True)
+    scim_token_rotate(organisation=org)
+    client.force_login(org.memberships.get().user)
+    samples = {"name": "User", "urn": "urn:ietf:params:scim:schemas:core:2.0:User", "scim_id": "x"}
+    for pattern in urls.urlpatterns:
+        kwargs = {key: samples[key] for key in pattern.pattern.regex.groupindex}
+        path = (
+            reverse(f"scim:{pattern.name}", kwargs=kwargs) if pattern.name != "unknown" else "/scim/v2/Bulk"
+        )
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            response = client.generic(method, path, b"{}", content_type="application/scim+json")
+            assert_error(response, 401)
+            assert not response.cookies

@@ -98,13 +98,14 @@ def scim_endpoint(*methods: str):
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
+            # The token first: a caller without one learns nothing of the routes, their methods included.
+            record = scim_token_find(bearer_token(request))
+            if record is None:
+                return error_response(401, "A valid SCIM bearer token is required")
             if request.method not in methods:
                 response = error_response(405, f"{request.method} is not supported here")
                 response["Allow"] = ", ".join(methods)
                 return response
-            record = scim_token_find(bearer_token(request))
-            if record is None:
-                return error_response(401, "A valid SCIM bearer token is required")
             request.organisation = record.organisation
             try:
                 # SCIM clients are programs: error details are English whatever the site's default language.
