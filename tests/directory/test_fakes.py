@@ -167,6 +167,22 @@ def test_users_delta_pages_then_returns_only_changes(fake_microsoft):
     assert read_all(client, next_delta)[0] == []
 
 
+def test_delta_tracks_only_the_selected_properties(fake_microsoft):
+    fake = fake_microsoft
+    ada = fake.add_user()
+    client = graph(fake)
+    _, delta_link, _ = read_all(client, "/users/delta", params={"$select": "jobTitle"})
+    fake.update_user(ada, department="Finance")
+    unchanged, delta_link, _ = read_all(client, delta_link)
+    assert unchanged == []
+    fake.update_user(ada, jobTitle="CFO")
+    assert read_all(client, delta_link)[0] == [{"id": ada, "jobTitle": "CFO"}]
+    fake.link_base = "http://graph.invalid"
+    assert read_all(client, "/users/delta")[1].startswith(
+        "http://graph.invalid/v1.0/users/delta?$deltatoken="
+    )
+
+
 def test_maxpagesize_empty_pages_and_links_fetched_twice(fake_microsoft):
     fake = fake_microsoft
     fake.add_users(30)

@@ -59,6 +59,7 @@ class GraphDirectory:
         self.empty_pages = 0  # empty pages (with a nextLink) served at the start of every round
         self.partial_updates = False  # True: updated users carry only id + changed properties
         self.invalid_token_status = 410  # 410 Gone, or 400 (an expired token), both syncStateNotFound
+        self.link_base = ""  # another origin for nextLink/deltaLink, to test a client that must refuse it
         self._rounds: dict[str, Round] = {}
         self._cursors: dict[str, Cursor] = {}
         self._delta_tokens: dict[str, tuple[str, list, int]] = {}  # token -> (kind, select, since)
@@ -191,15 +192,20 @@ class GraphDirectory:
         )
 
     def _start(self, kind: str, select: list, since: int | None, max_page_size: int | None) -> dict:
-        entries = (
-            self._user_entries(since) if kind == "users" else self._group_entries(since, "members" in select)
-        )
+        entries = self._user_entries(since, select) if kind == "users" else self._group_entries(since, select)
         round_id = secrets.token_hex(8)
         self._rounds[round_id] = Round(kind, select, self.seq, entries, self.empty_pages, since)
         return self._page(Cursor(round_id, 0, self.empty_pages), max_page_size)
 
-    def _user_entries(self, since: int | None) -> list:
-        entries = [(uid, None) for uid in self.users if since is None or self.version[uid] > since]
+    def _changed(self, object_id: str, since: int | None, select: list) -> bool:
+        """Whether a selected property changed since `since`: Graph tracks only the properties selected."""
+        if since is None:
+            return True
+        versions = self.prop_version.get(object_id, {})
+        return any(versions.get(name, 0) > since for name in select)
+
+    def _user_entries(self, since: int | None, select: list) -> list:
+        entries = [(uid, None) for uid in self.users if self._changed(uid, since, select)]
         if since is not None:
             entries += [
                 (oid, reason)
@@ -208,10 +214,10 @@ class GraphDirectory:
             ]
         return entries
 
-    def _group_entries(self, since: int | None, with_members: bool) -> list:
-        entries = []
+    def _group_entries(self, since: int | None, select: list) -> list:
+        entries, with_members = [], "members" in select
         for gid in self.groups:
-            changed = since is None or self.version[gid] > since
+            changed = self._changed(gid, since, select)
             delta = []
             if with_members:
                 delta = [
@@ -284,12 +290,16 @@ class GraphDirectory:
     def _next_link(self, kind: str, cursor: Cursor) -> dict:
         token = secrets.token_urlsafe(24)
         self._cursors[token] = cursor
-        return {"@odata.nextLink": f"{self.url}/v1.0/{kind}/delta?$skiptoken={quote(token)}"}
+        return {
+            "@odata.nextLink": f"{self.link_base or self.url}/v1.0/{kind}/delta?$skiptoken={quote(token)}"
+        }
 
     def _delta_link(self, kind: str, select: list, since: int) -> dict:
         token = secrets.token_urlsafe(24)
         self._delta_tokens[token] = (kind, select, since)
-        return {"@odata.deltaLink": f"{self.url}/v1.0/{kind}/delta?$deltatoken={quote(token)}"}
+        return {
+            "@odata.deltaLink": f"{self.link_base or self.url}/v1.0/{kind}/delta?$deltatoken={quote(token)}"
+        }
 
 
 def _select(query: dict, kind: str) -> list:
