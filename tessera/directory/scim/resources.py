@@ -213,18 +213,25 @@ def user_resource(external_user: ExternalUser, *, base_url: str = "") -> UserRes
 
 
 def group_resource(group: ExternalGroup, *, base_url: str = "", members: bool = True) -> Group:
-    """The SCIM Group of an external group; its members are the SCIM ids of its people."""
+    """The SCIM Group of an external group; its members are the SCIM ids of its people.
+
+    Without `base_url` (a PATCH works on it) members carry their id only: a group may hold thousands.
+    """
     resource = Group(
         id=str(group.scim_id), external_id=group.external_id or None, display_name=group.display_name
     )
-    if members:
-        rows = group.members.filter(removed_at__isnull=True).order_by("pk")
+    rows = group.members.filter(removed_at__isnull=True).order_by("pk")
+    if members and not base_url:
+        resource.members = [
+            GroupMember(value=str(scim_id)) for scim_id in rows.values_list("scim_id", flat=True)
+        ]
+    elif members:
         resource.members = [
             GroupMember(
                 value=str(scim_id),
                 type="User",
                 display=values.get("display_name") or values.get("user_name") or user_name,
-                ref=Reference[URI](f"{base_url}/Users/{scim_id}") if base_url else None,
+                ref=Reference[URI](f"{base_url}/Users/{scim_id}"),
             )
             for scim_id, user_name, values in rows.values_list("scim_id", "user_name", "scim_values")
         ]
