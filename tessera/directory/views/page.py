@@ -1,5 +1,8 @@
 """The integration page itself, a dry run's plan, and the JSON status its progress bar polls."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -59,7 +62,7 @@ def page_render(request, organisation, *, settings_form=None, groups_form=None, 
     if microsoft and groups_form is None:
         templates = selectors.templates_offered(organisation=organisation)
         groups_form = GroupMappingForm(groups=groups, templates=templates)
-    return render(
+    response = render(
         request,
         "directory/integration.html",
         {
@@ -75,3 +78,12 @@ def page_render(request, organisation, *, settings_form=None, groups_form=None, 
         },
         status=status,
     )
+    # Chromium applies form-action to the redirect after a form: the connect buttons lead to the providers.
+    response._csp_update = {"form-action": _provider_origins()}
+    return response
+
+
+def _provider_origins() -> list[str]:
+    config = settings.DIRECTORY
+    urls = (config["GOOGLE_AUTHORIZE_URL"], config["MICROSOFT_AUTHORITY_HOST"])
+    return sorted({"{0.scheme}://{0.netloc}".format(urlsplit(url)) for url in urls if url})
