@@ -261,7 +261,10 @@ def test_graph_refuses_bad_tokens_unknown_paths_and_methods(fake_microsoft):
     client = graph(fake, scopes=("User.Read",))
     assert client.get("/users/delta").json()["error"]["code"] == "Authorization_RequestDenied"
     client = graph(fake)
-    assert client.get("/nothing").status_code == 400
+    assert client.get("/nothing").status_code == 404
+    user = fake.add_user()
+    password = client.post(f"/users/{user}/authentication/methods/x/resetPassword", json={"newPassword": "x"})
+    assert password.status_code == 404 and fake.calls("POST", "resetPassword")[0].json == {"newPassword": "x"}
     assert client.put("/users/delta").status_code == 405
     assert {"code", "message", "innerError"} <= set(client.put("/users/delta").json()["error"])
 

@@ -169,7 +169,12 @@ class FakeGoogle(FakeServer):
         return token
 
     def requested_scopes(self) -> list[set]:
+        """The scope set of every authorisation request, in order (short names as sent)."""
         return [set(q.get("scope", "").split()) for q in self.authorize_requests]
+
+    def granted_scopes(self) -> list[set]:
+        """The scope set of every grant the consent screen produced, in order (full scope names)."""
+        return [set(code.grant.scopes) for code in self.codes.values()]
 
     def is_api(self, path: str) -> bool:
         return path.startswith(("/admin/", "/gmail/"))

@@ -174,8 +174,8 @@ class FakeMicrosoft(FakeServer, IdentityPlatform, GraphDirectory):
             return graph_error(
                 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
             )
-        segment = path.strip("/").split("/")[0]
-        return graph_error(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+        segment = path.strip("/").split("/")[-1]
+        return graph_error(404, "ResourceNotFound", f"Resource not found for the segment '{segment}'.")
 
     def _routes(self):
         return [
