@@ -410,3 +410,15 @@ def test_a_body_over_the_size_limit_answers_413(scim, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
     assert_error(scim.send("POST", "Users", user_body(displayName="x" * 500)), 413)
     assert not ExternalUser.objects.exists()
+
+
+def test_a_group_patch_may_replace_all_members_at_once(scim):
+    ada, grace = create(scim), create(scim, "grace@alpha.example")
+    group = scim.send(
+        "POST", "Groups", {"schemas": [CORE_GROUP], "displayName": "T", "members": [{"value": ada["id"]}]}
+    )
+    operation = {"op": "Replace", "path": "members", "value": [{"value": grace["id"]}]}
+    assert scim.send("PATCH", f"Groups/{group.json()['id']}", patch_body(operation)).status_code == 204
+    members = scim.send("GET", f"Groups/{group.json()['id']}").json()["members"]
+    assert [m["value"] for m in members] == [grace["id"]]
+    assert ExternalGroup.objects.get().members.get().user_name == "grace@alpha.example"
