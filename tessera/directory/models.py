@@ -21,6 +21,15 @@ class Provider(models.TextChoices):
     SCIM = "scim", _("SCIM provisioning")
 
 
+# The name a directory-fed card shows as its source: product names, the same in every language, so that a
+# disconnection made in one language releases the cards a sync made in another.
+SOURCE_NAMES = {
+    Provider.GOOGLE: "Google Workspace",
+    Provider.MICROSOFT: "Microsoft Entra ID",
+    Provider.SCIM: "SCIM",
+}
+
+
 class Connection(models.Model):
     """An organisation's link to its Google Workspace or Entra ID tenant; one live connection per provider."""
 

@@ -74,7 +74,7 @@ def test_a_newcomer_gets_an_account_without_password_a_membership_a_locked_card_
     assert (card.first_name, card.job_title, card.department) == ("Ada", "Engineer", "R&D")
     assert card.phones[0]["number"] == "+33123456789"
     assert set(card.directory_fields) == set(LOCKED)
-    assert card.directory_source == str(Provider.MICROSOFT.label)
+    assert card.directory_source == "Microsoft Entra ID"
     assert outcome.external_user.user == user and outcome.external_user.external_id == "obj-ada"
     welcome = OutboxMessage.objects.get(recipient="ada@alpha.example")
     assert welcome.confidential
@@ -209,3 +209,18 @@ def test_leaving_ends_the_membership_and_the_card_is_never_deleted(org):
     assert not Membership.objects.filter(organisation=org, user=external.user).exists()
     card = Card.objects.get(owner=external.user)
     assert not card.is_active
+
+
+def test_a_disconnection_in_another_language_releases_the_cards_a_sync_locked(org, owner, fake_microsoft):
+    from django.utils import translation
+
+    from tessera.directory.services.connections import connection_disconnect
+    from tests.directory.oauth_support import microsoft_connect
+
+    connection, _query = microsoft_connect(organisation=org, actor=owner)
+    with translation.override("fr"):
+        external = apply(org, ada()).external_user
+    with translation.override("en"):
+        connection_disconnect(connection=connection, actor=owner)
+    card = Card.objects.get(organisation=org, owner=external.user)
+    assert card.directory_fields == [] and card.directory_source == ""

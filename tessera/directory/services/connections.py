@@ -19,7 +19,7 @@ from tessera.core.audit import security_event_record
 
 from .. import google, microsoft
 from ..crypto import TokenUnreadable, token_open, token_seal
-from ..models import Connection, Provider, SyncRun
+from ..models import SOURCE_NAMES, Connection, Provider, SyncRun
 from ..providers import (  # noqa: F401 (the typed errors the pages catch, importable from here)
     ConsentRefused,
     DirectoryError,
@@ -415,7 +415,7 @@ def _disconnect_write(*, connection, actor, revoked: bool, request) -> None:
         connection=row, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PLANNED]
     ).update(status=SyncRun.Status.FAILED, finished_at=now, error=_("The directory was disconnected."))
     # The same source name the sync gave the cards (people.py): those cards' fields are released.
-    hooks.directory_released.send(organisation=row.organisation, source=str(Provider(row.provider).label))
+    hooks.directory_released.send(organisation=row.organisation, source=SOURCE_NAMES[Provider(row.provider)])
     security_event_record(
         action="directory.connection.disconnected",
         actor=actor,

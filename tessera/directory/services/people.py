@@ -20,7 +20,7 @@ from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
 from tessera.core.text import printable
 
-from ..models import ExternalGroup, ExternalUser, Provider
+from ..models import SOURCE_NAMES, ExternalGroup, ExternalUser, Provider
 
 ROLES = (Membership.Role.ADMIN, Membership.Role.MEMBER)
 USER_NAME_LIMIT = 255
@@ -51,7 +51,7 @@ class Outcome:
 
 
 def _source(provider: str) -> str:
-    return str(Provider(provider).label)
+    return SOURCE_NAMES[Provider(provider)]
 
 
 def _reject(name: str, message: str) -> PersonRejected:
