@@ -162,6 +162,10 @@ def test_users_delta_pages_then_returns_only_changes(fake_microsoft):
     assert by_id[ids[2]]["@removed"] == {"reason": "deleted"}
     assert by_id[new]["displayName"] == "Zoé Durand"
     assert read_all(client, next_delta)[0] == []
+    fake.restore_user(ids[1])
+    assert [c["id"] for c in read_all(client, next_delta)[0]] == [ids[1]]
+    with pytest.raises(KeyError):
+        fake.restore_user(ids[2])  # a permanent deletion cannot be undone
 
 
 def test_delta_tracks_only_the_selected_properties(fake_microsoft):

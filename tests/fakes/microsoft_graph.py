@@ -51,6 +51,7 @@ class GraphDirectory:
         self.members: dict[str, dict[str, int]] = {}  # group id -> {member id: sequence of the addition}
         self.removed_members: dict[str, dict[str, int]] = {}  # group id -> {member id: sequence of removal}
         self.deleted: dict[str, tuple[int, str, str]] = {}  # id -> (sequence, "changed"|"deleted", kind)
+        self.recycle_bin: dict[str, dict] = {}  # soft-deleted users, restorable for 30 days
         self.version: dict[str, int] = {}  # object id -> sequence of its last property change
         self.prop_version: dict[str, dict[str, int]] = {}  # object id -> {property: sequence}
         self.seq = 0
@@ -93,12 +94,22 @@ class GraphDirectory:
     def delete_user(self, user_id: str, permanent: bool = False):
         """Soft delete ("changed": restorable for 30 days) or hard delete ("deleted"); memberships go too."""
         with self._lock:
-            self.users.pop(user_id)
+            user = self.users.pop(user_id)
+            if not permanent:
+                self.recycle_bin[user_id] = user
             for group_id, members in self.members.items():
                 if user_id in members:
                     self._remove_member(group_id, user_id)
             self.seq += 1
             self.deleted[user_id] = (self.seq, "deleted" if permanent else "changed", "users")
+
+    def restore_user(self, user_id: str):
+        """Restore a soft-deleted user from deleted items: it comes back whole in the next delta."""
+        with self._lock:
+            user = self.recycle_bin.pop(user_id)
+            self.users[user_id] = user
+            self.deleted.pop(user_id, None)
+            self._touch(user_id, user)
 
     def add_group(self, display_name: str, members=(), **attrs) -> str:
         with self._lock:
