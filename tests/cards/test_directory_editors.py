@@ -208,3 +208,23 @@ def test_office_is_in_the_rights_export_and_editable_through_the_api(client, car
         s.category: s.rows for s in privacy.export_subject(Subject(email=member.email, user_ids=[member.pk]))
     }
     assert [row["office"] for row in sections["cards"]] == ["Tower B"]
+
+
+def test_a_directory_s_name_is_escaped_in_both_editors(client, member, admin_user, org, card):
+    hostile = '<img src=x onerror="alert(1)">'
+    hooks.member_synced.send(
+        membership=card.owner.memberships.get(organisation=org),
+        values={"job_title": "Buyer"},
+        locked=("job_title",),
+        source=hostile,
+        template=None,
+        groups=[],
+        active=True,
+        dry_run=False,
+    )
+    client.force_login(member)
+    own = _edit_page(client, card)
+    client.force_login(admin_user)
+    central = client.get(f"/cards/org/{org.slug}/cards/{card.slug}/").content.decode()
+    for html in (own, central):
+        assert hostile not in html and "&lt;img src=x" in html

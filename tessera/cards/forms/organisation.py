@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import Membership
@@ -196,9 +197,11 @@ class MemberCardForm(AssignForm):
                 if name in card.directory_fields
             ]
             for name in fed:
-                self.fields[name].help_text = _("Kept in step with %(source)s: a change is sent to it.") % {
-                    "source": card.directory_source
-                }
+                # Help texts are rendered as HTML: the directory's name is escaped.
+                self.fields[name].help_text = escape(
+                    _("Kept in step with %(source)s: a change is sent to it.")
+                    % {"source": card.directory_source}
+                )
 
     @staticmethod
     def initial_for(card) -> dict:
