@@ -334,3 +334,79 @@ def test_populating_a_large_tenant_is_fast(fake_microsoft):
     assert len(set(users)) == 10_000 and len(groups) == 300
     upns = {u["userPrincipalName"] for u in fake_microsoft.users.values()}
     assert len(upns) == 10_000
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_client_applying_every_delta_converges_to_the_directory(fake_microsoft, partial):
+    """Random changes, some made while a round is being read: applying each round rebuilds the directory."""
+    import random
+
+    fake = fake_microsoft
+    fake.partial_updates = partial
+    rng = random.Random(partial)
+    users = fake.add_users(40)
+    groups = [fake.add_group(f"G{i}", members=rng.sample(users, 10)) for i in range(4)]
+    fake.members_per_page = 3
+    client = graph(fake)
+    seen_users, seen_groups = {}, {}
+    links = {
+        "users": "/users/delta?$select=displayName,jobTitle,accountEnabled",
+        "groups": "/groups/delta?$select=displayName,members",
+    }
+
+    def mutate():
+        live = list(fake.users)
+        action = rng.choice(["update", "disable", "delete", "add", "join", "leave"])
+        if action == "update":
+            fake.update_user(rng.choice(live), jobTitle=f"Title {rng.random():.3f}")
+        elif action == "disable":
+            fake.update_user(rng.choice(live), accountEnabled=False)
+        elif action == "delete" and len(live) > 5:
+            fake.delete_user(rng.choice(live), permanent=rng.random() < 0.5)
+        elif action == "add":
+            fake.add_user()
+        elif action == "join":
+            fake.add_members(rng.choice(groups), [rng.choice(live)])
+        else:
+            group = rng.choice(groups)
+            if fake.members[group]:
+                fake.remove_members(group, [rng.choice(list(fake.members[group]))])
+
+    def apply(kind, item):
+        store = seen_users if kind == "users" else seen_groups
+        if "@removed" in item:
+            store.pop(item["id"], None)
+            return
+        entry = store.setdefault(item["id"], {"members": set()} if kind == "groups" else {})
+        for member in item.pop("members@delta", []):
+            (entry["members"].discard if "@removed" in member else entry["members"].add)(member["id"])
+        entry.update({k: v for k, v in item.items() if k != "id"})
+
+    for _ in range(12):
+        for kind in ("users", "groups"):
+            url = links[kind]
+            size = rng.choice([2, 5, 50])
+            while True:
+                body = client.get(url, headers={"Prefer": f"odata.maxpagesize={size}"}).json()
+                for item in body["value"]:
+                    apply(kind, item)
+                if rng.random() < 0.3:
+                    mutate()  # changes made while the round is read show up in the next one
+                if "@odata.deltaLink" in body:
+                    links[kind] = body["@odata.deltaLink"]
+                    break
+                url = body["@odata.nextLink"]
+        for _ in range(rng.randrange(1, 6)):
+            mutate()
+    for kind in ("users", "groups"):  # a last quiet round catches up with everything
+        url = links[kind]
+        while url:
+            body = client.get(url).json()
+            for item in body["value"]:
+                apply(kind, item)
+            url = body.get("@odata.nextLink")
+    fields = ("displayName", "jobTitle", "accountEnabled")
+    assert seen_users == {uid: {f: u[f] for f in fields} for uid, u in fake.users.items()}
+    assert {gid: g["members"] for gid, g in seen_groups.items()} == {
+        gid: set(m) for gid, m in fake.members.items()
+    }
