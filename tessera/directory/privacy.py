@@ -31,6 +31,7 @@ from .models import (
     SyncRun,
     WriteBack,
 )
+from .services import tokens
 
 DIRECTORY = _("Directory integration")
 CUSTOMER = _("the customer company that connects its directory")
@@ -42,13 +43,8 @@ WRITEBACK_RETENTION = timedelta(days=30)
 
 
 def _idle_tokens(*, now) -> int:
-    """Refresh tokens unused for 90 days are deleted: the administrator reconnects when needed."""
-    idle = now - TOKEN_IDLE
-    return (
-        Connection.objects.exclude(refresh_token="")
-        .filter(Q(token_used_at__lt=idle) | Q(token_used_at__isnull=True, connected_at__lt=idle))
-        .update(refresh_token="")
-    )
+    """Refresh tokens unused for 90 days are deleted (revoked at Google first): the admin reconnects."""
+    return tokens.connection_tokens_expire(now=now)
 
 
 def _disconnected(*, now) -> int:

@@ -1,7 +1,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from .services import connections, sync, writeback
+from .services import sync, writeback
 
 
 @db_task()
@@ -23,9 +23,3 @@ def writeback_deliver_task(writeback_id: int) -> bool:
 @db_periodic_task(crontab(minute="*"))
 def writeback_deliver_due_task() -> int:
     return writeback.writeback_deliver_due()
-
-
-@db_periodic_task(crontab(minute="23", hour="3"))
-def connection_tokens_expire_task() -> int:
-    # Daily: refresh tokens unused for 90 days are deleted (revoked at Google first); use checks it too.
-    return connections.connection_tokens_expire()
