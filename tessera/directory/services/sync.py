@@ -156,7 +156,9 @@ def sync_run(*, run_id, client: graph_module.GraphClient | None = None, after_pa
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, graph_module.GraphUnauthorized | DirectoryError):
+    if isinstance(error, DirectoryError):
+        return str(error.message)
+    if isinstance(error, graph_module.GraphUnauthorized):
         return _("Microsoft refused the connection's access: reconnect the directory.")
     if isinstance(error, graph_module.GraphThrottled):
         return _("Microsoft kept asking to slow down; the sync resumes at its next run.")

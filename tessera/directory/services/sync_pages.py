@@ -275,7 +275,8 @@ def users_sweep(context: PageContext, *, cursor: SyncCursor | None) -> None:
 
 
 def groups_sweep(context: PageContext, *, cursor: SyncCursor) -> None:
-    """The end of a full read of groups: the groups it did not see are gone from the directory."""
+    """The end of a full read of groups: the groups it did not see are gone, and everyone gets what their
+    groups now give them (template, role) in one pass."""
     with transaction.atomic():
         locked = SyncCursor.objects.select_for_update().get(pk=cursor.pk)
         if locked.full_since is None or locked.next_link:
@@ -285,6 +286,12 @@ def groups_sweep(context: PageContext, *, cursor: SyncCursor) -> None:
         ).exclude(external_id__in=locked.groups_seen)
         for group in gone:
             group_remove(group=group)
+        people_refresh(
+            organisation=context.organisation,
+            external_users=ExternalUser.objects.filter(
+                organisation=context.organisation, provider=PROVIDER, removed_at__isnull=True
+            ),
+        )
         SyncCursor.objects.filter(pk=cursor.pk).update(
             full_since=None, groups_seen=[], updated_at=timezone.now()
         )
@@ -369,7 +376,8 @@ def _groups(context: PageContext, entries: list, tally: Tally, *, full: bool, cu
             leaving |= before - after
     if full:
         cursor.groups_seen = sorted(seen)
-    if touched:
+    # A full read refreshes everyone once at its end (groups_sweep), not once per page they appear on.
+    if touched and not full:
         people_refresh(
             organisation=context.organisation, external_users=ExternalUser.objects.filter(pk__in=touched)
         )
