@@ -76,6 +76,21 @@ def test_google_code_flow_refresh_and_revoke(fake_google, settings):
     }
 
 
+def test_google_gives_a_refresh_token_again_only_with_prompt_consent(fake_google, settings):
+    _, first = google_sign_in(fake_google, settings)
+    client = OAuth2Client(
+        fake_google.client_id, fake_google.client_secret, scope="openid", redirect_uri=CALLBACK
+    )
+    url, state = client.create_authorization_url(
+        settings.DIRECTORY["GOOGLE_AUTHORIZE_URL"], access_type="offline"
+    )
+    location = httpx.get(url).headers["Location"]
+    again = client.fetch_token(
+        settings.DIRECTORY["GOOGLE_TOKEN_URL"], authorization_response=location, state=state
+    )
+    assert "refresh_token" in first and "refresh_token" not in again
+
+
 def test_google_grants_only_what_the_person_ticked(fake_google, settings):
     fake_google.grant_only = {f"{GOOGLE}userinfo.email"}
     _, token = google_sign_in(fake_google, settings)

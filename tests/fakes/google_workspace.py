@@ -115,6 +115,7 @@ class FakeGoogle(FakeServer):
         self.authorize_requests: list[dict] = []
         self.grant_only: set | None = None  # scopes granted when the person unticks some (None: all asked)
         self.consent_denied = False
+        self.consented: set[str] = set()  # accounts that already granted this client offline access
         admin = self.add_account(f"ada@{domain}", "Ada Lovelace")
         admin.roles.append(self.SUPER_ADMIN_ROLE)
         self.signed_in = admin.email
@@ -265,8 +266,11 @@ class FakeGoogle(FakeServer):
                 challenge=challenge,
                 grant=Grant(self.signed_in, granted),
                 nonce=query.get("nonce", ""),
-                offline=query.get("access_type") == "offline",
+                # Google hands out a refresh token at the first consent only, unless prompt=consent asks again.
+                offline=query.get("access_type") == "offline"
+                and ("consent" in query.get("prompt", "").split() or self.signed_in not in self.consented),
             )
+            self.consented.add(self.signed_in)
         return back(code=code, scope=" ".join(granted), authuser="0", hd=self.domain, prompt="consent")
 
     def _client_ok(self, request: Request, form: dict) -> bool:
