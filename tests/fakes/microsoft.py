@@ -12,11 +12,12 @@ so a test can prove that a forbidden call never reached the server. `fail_next(n
 
 import json
 import re
+import time
 import uuid
 from urllib.parse import unquote
 
 from tests.fakes.fake_http import FakeServer, Reply, Request, json_reply, retry_after_header
-from tests.fakes.microsoft_graph import GraphDirectory, _graph_error_body, _select
+from tests.fakes.microsoft_graph import GraphDirectory, graph_error_body, selected
 from tests.fakes.microsoft_identity import IdentityPlatform
 
 # Properties PATCH /users/{id} accepts, with Graph's maximum lengths where it has one.
@@ -39,7 +40,7 @@ GUIDISH = r"[^/]+"
 
 
 def graph_error(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
-    return json_reply(status, _graph_error_body(code, message), headers)
+    return json_reply(status, graph_error_body(code, message), headers)
 
 
 def _not_found(object_id: str) -> Reply:
@@ -132,8 +133,6 @@ class FakeMicrosoft(FakeServer, IdentityPlatform, GraphDirectory):
 
     def _scopes(self, request: Request):
         """The token's scopes (short names), or a 401 reply."""
-        import time
-
         if not request.bearer:
             return graph_error(
                 401, "InvalidAuthenticationToken", "Access token is empty.", _www_authenticate()
@@ -226,7 +225,7 @@ class FakeMicrosoft(FakeServer, IdentityPlatform, GraphDirectory):
         return json_reply(200, self._shape(self.user_or_signed_in(token.user_id), request, "users"))
 
     def _shape(self, obj: dict, request: Request, kind: str) -> dict:
-        names = _select(request.query, kind) if "$select" in request.query else [n for n in obj if n != "id"]
+        names = selected(request.query, kind) if "$select" in request.query else [n for n in obj if n != "id"]
         return {"id": obj["id"], **{n: obj.get(n) for n in names if n != "members"}}
 
     def _delta(self, request: Request, kind: str) -> Reply:
@@ -268,8 +267,7 @@ class FakeMicrosoft(FakeServer, IdentityPlatform, GraphDirectory):
         if group_id not in self.groups:
             return _not_found(group_id)
         members = [self.users[m] for m in self.members[group_id] if m in self.users]
-        reply = self._paged(request, members, "users", f"/groups/{group_id}/members")
-        return reply
+        return self._paged(request, members, "users", f"/groups/{group_id}/members")
 
     # --- writes --------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ repeat the group, deleted objects come back as {"id", "@removed": {"reason"}}, a
 answers a resync error.
 """
 
+import datetime
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ class GraphDirectory:
                 return 200, self._page(cursor, max_page_size)
             if "$deltatoken" in query:
                 token = query["$deltatoken"]
-                select = _select(query, kind)
+                select = selected(query, kind)
                 if token == "latest":  # "sync from now": no data, just a deltaLink
                     return 200, {
                         "@odata.context": self._context(kind),
@@ -194,10 +195,10 @@ class GraphDirectory:
                 if token_kind != kind:
                     return self._sync_state_lost()
                 return 200, self._start(kind, select, since, max_page_size)
-            return 200, self._start(kind, _select(query, kind), None, max_page_size)
+            return 200, self._start(kind, selected(query, kind), None, max_page_size)
 
     def _sync_state_lost(self) -> tuple[int, dict]:
-        return self.invalid_token_status, _graph_error_body(
+        return self.invalid_token_status, graph_error_body(
             "syncStateNotFound",
             "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
         )
@@ -313,15 +314,13 @@ class GraphDirectory:
         }
 
 
-def _select(query: dict, kind: str) -> list:
+def selected(query: dict, kind: str) -> list:
     raw = query.get("$select", "")
     names = [n.strip() for n in raw.split(",") if n.strip()]
     return [n for n in names if n != "id"] or list(USER_DEFAULT if kind == "users" else GROUP_DEFAULT)
 
 
-def _graph_error_body(code: str, message: str) -> dict:
-    import datetime
-
+def graph_error_body(code: str, message: str) -> dict:
     return {
         "error": {
             "code": code,
