@@ -168,6 +168,7 @@ def test_hostile_values_become_problems_while_the_rest_of_the_page_applies(org, 
     control = fake_microsoft.add_user(givenName="Ctrl\x07", surname="Char")
     phone = fake_microsoft.add_user(givenName="Phone", mobilePhone="call me maybe")
     taken = fake_microsoft.add_user(givenName="Taken", mail="taken@contoso.example")
+    disabled = fake_microsoft.add_user(givenName="Gone", accountEnabled=False)
     done = run(connection, SyncRun.Kind.FULL)
     assert (done.created, done.failed) == (1, 4)
     problems = {p.external_id: p for p in SyncProblem.objects.filter(run=done)}
@@ -176,8 +177,10 @@ def test_hostile_values_become_problems_while_the_rest_of_the_page_applies(org, 
     assert problems[control].field == "givenName"
     assert problems[phone].field == "phones" and "call me maybe" in problems[phone].message
     assert problems[taken].field == "email" and "outside this organisation" in problems[taken].message
-    assert ExternalUser.objects.filter(organisation=org).count() == 1
+    assert ExternalUser.objects.filter(organisation=org).count() == 1  # a disabled newcomer gets no card
     assert card_of(org, good).first_name == "Good"
+    fake_microsoft.update_user(disabled, accountEnabled=True)
+    assert run(connection).created == 1 and card_of(org, disabled).is_active
     assert not Membership.objects.filter(organisation=org, user=elsewhere).exists()
 
 

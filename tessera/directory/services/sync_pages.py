@@ -221,6 +221,8 @@ def _users(context: PageContext, entries: list, tally: Tally, *, newcomers: bool
             if row is not None and row.removed_at is None:
                 tally.add(_remove(context, row))
             continue
+        if row is None and user.get("accountEnabled") is False:
+            continue  # a disabled account gets no card; it is applied if it is enabled later
         seen.append(user["id"])
         try:
             person = _person(context, _complete(context, user, row), row)
