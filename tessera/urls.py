@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("c/", include("tessera.cards.public_urls")),
     path("scim/v2/", include("tessera.directory.scim.urls")),
+    path("s/", include("tessera.signatures.public_urls")),
 ]
 
 # French is the default and has no prefix; English lives under /en/. No cookie remembers the choice.
@@ -22,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("", include("tessera.meetings.urls")),
     path("cards/", include("tessera.cards.urls")),
     path("", include("tessera.directory.urls")),
+    path("", include("tessera.signatures.urls")),
     path("", include("tessera.meetings.room.urls")),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -32,9 +32,10 @@ Email signatures reach the cards and the Google connection through these, never 
   card_url, photo_url ("" without a public photo), template (the card template's public id or None), groups.
 - `member_profile_changed(card_owner_id=, organisation_id=)`: cards sends it after a member's card changed (by
   the member, an administrator or a directory sync); signatures queues one coalesced re-push.
-- `signature_push_allowed(organisation=, actor=, request=None)`: the directory asks Google again whether
-  `actor` is a Workspace administrator; answers {"allowed": bool, "message": str, "domains": [str],
-  "client_id": str} (the message, translated, says why not).
+- `signature_push_allowed(organisation=, actor=, request=None, check=True)`: the directory asks Google again
+  whether `actor` is a Workspace administrator; answers {"allowed": bool, "message": str, "domains": [str],
+  "client_id": str} (the message, translated, says why not). With check=False it asks nobody and answers
+  {"allowed": None, "connected": bool, "client_id": str, "domains": [str]} for a page to show.
 - `signature_gmail_patch(organisation=, email=, signature=, verify=False)`: sets that member's Gmail signature
   (users.settings.sendAs.patch, impersonating `email`); with `verify` it first reads the current one (an
   empty patch) and writes only when it differs. Answers {"result": "updated"|"unchanged"|"retry"|"failed",

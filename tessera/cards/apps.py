@@ -12,7 +12,7 @@ class CardsConfig(AppConfig):
         from tessera.accounts import hooks
         from tessera.accounts.models import Organisation
 
-        from . import services
+        from . import profiles_read, services
 
         # The organisation writes live in accounts; what cards keeps per organisation and member follows them.
         hooks.organisation_created.connect(services.organisation_cards_open)
@@ -21,6 +21,7 @@ class CardsConfig(AppConfig):
         hooks.member_synced.connect(services.member_card_sync)
         hooks.directory_released.connect(services.directory_cards_release)
         hooks.organisation_templates.connect(services.organisation_templates_list)
+        hooks.member_profiles.connect(profiles_read.member_profiles)
 
         from .fastpath import pages_invalidate_on_commit
         from .models import Card, CardTemplate

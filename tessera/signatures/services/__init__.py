@@ -1,0 +1,1 @@
+"""Writes of signatures, one module per concern: templates.py (the organisation's templates), push.py."""
