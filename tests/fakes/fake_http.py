@@ -232,7 +232,8 @@ class FakeServer:
         injected = self._injected(request)
         if injected is not None:
             return injected
-        return self.handle(request)
+        with self._lock:  # one request at a time: tests mutate the same dicts from their own thread
+            return self.handle(request)
 
 
 def retry_after_header(retry_after: float | None) -> dict:
