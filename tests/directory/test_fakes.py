@@ -237,6 +237,11 @@ def test_invalidated_tokens_answer_sync_state_not_found(fake_microsoft, status):
         assert answer.status_code == status
         assert answer.json()["error"]["code"] == "syncStateNotFound"
     assert len(read_all(client, "/users/delta")[0]) == 150
+    # Injected mid-round, a 410 also forgets every link handed out before it.
+    nxt = client.get("/users/delta").json()["@odata.nextLink"]
+    fake.fail_next(1, status=410, retry_after=None, path="/delta")
+    assert client.get(nxt).json()["error"]["code"] == "syncStateNotFound"
+    assert client.get(nxt).status_code == status
 
 
 def test_throttling_is_injected_with_retry_after(fake_microsoft):

@@ -100,6 +100,10 @@ class FakeMicrosoft(FakeServer, IdentityPlatform, GraphDirectory):
         return path.startswith("/v1.0/")
 
     def failure_reply(self, status: int, retry_after) -> Reply:
+        if status == 410:  # fail_next(1, 410, path="/delta"): the service lost its sync state mid-sync
+            self.invalidate_delta_tokens()
+            status, body = self._sync_state_lost()
+            return json_reply(410, body)
         code, message = {
             429: ("TooManyRequests", "Too many requests. Retry after the time in the Retry-After header."),
             503: ("serviceNotAvailable", "Service unavailable."),
