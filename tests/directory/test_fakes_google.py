@@ -78,6 +78,7 @@ def test_google_code_flow_refresh_and_revoke(fake_google, settings):
 
 def test_google_gives_a_refresh_token_again_only_with_prompt_consent(fake_google, settings):
     _, first = google_sign_in(fake_google, settings)
+    assert fake_google.authorize_requests[0]["code_challenge_method"] == "S256"
     client = OAuth2Client(
         fake_google.client_id, fake_google.client_secret, scope="openid", redirect_uri=CALLBACK
     )
@@ -89,6 +90,9 @@ def test_google_gives_a_refresh_token_again_only_with_prompt_consent(fake_google
         settings.DIRECTORY["GOOGLE_TOKEN_URL"], authorization_response=location, state=state
     )
     assert "refresh_token" in first and "refresh_token" not in again
+    fake_google.require_pkce = True
+    refused = httpx.get(client.create_authorization_url(settings.DIRECTORY["GOOGLE_AUTHORIZE_URL"])[0])
+    assert "error=invalid_request" in refused.headers["Location"]
 
 
 def test_google_grants_only_what_the_person_ticked(fake_google, settings):

@@ -115,6 +115,9 @@ class FakeGoogle(FakeServer):
         self.authorize_requests: list[dict] = []
         self.grant_only: set | None = None  # scopes granted when the person unticks some (None: all asked)
         self.consent_denied = False
+        self.require_pkce = (
+            False  # Google accepts a web client without PKCE; True proves the product sends it
+        )
         self.consented: set[str] = set()  # accounts that already granted this client offline access
         admin = self.add_account(f"ada@{domain}", "Ada Lovelace")
         admin.roles.append(self.SUPER_ADMIN_ROLE)
@@ -254,6 +257,10 @@ class FakeGoogle(FakeServer):
         if not asked:
             return back(error="invalid_request", error_description="Missing required parameter: scope")
         challenge = query.get("code_challenge", "")
+        if self.require_pkce and not challenge:
+            return back(
+                error="invalid_request", error_description="Missing required parameter: code_challenge"
+            )
         if challenge and query.get("code_challenge_method") != "S256":
             return back(error="invalid_request", error_description="Invalid code_challenge_method")
         if self.consent_denied:
