@@ -31,7 +31,6 @@ class Round:
     select: list
     snapshot: int  # the sequence the deltaLink will continue from
     entries: list  # users: (id, removed_reason|None); groups: (id, removed_reason|None, members@delta|None)
-    empty_pages: int
     since: int | None = None
 
 
@@ -206,7 +205,7 @@ class GraphDirectory:
     def _start(self, kind: str, select: list, since: int | None, max_page_size: int | None) -> dict:
         entries = self._user_entries(since, select) if kind == "users" else self._group_entries(since, select)
         round_id = secrets.token_hex(8)
-        self._rounds[round_id] = Round(kind, select, self.seq, entries, self.empty_pages, since)
+        self._rounds[round_id] = Round(kind, select, self.seq, entries, since)
         return self._page(Cursor(round_id, 0, self.empty_pages), max_page_size)
 
     def _changed(self, object_id: str, since: int | None, select: list) -> bool:
