@@ -152,3 +152,14 @@ def test_deleting_a_template(admin_client, org, default_template):
     response = admin_client.post(f"/cards/org/{org.slug}/signatures/{default_template.pk}/delete/")
     assert response.status_code == 302
     assert not SignatureTemplate.objects.filter(pk=default_template.pk).exists()
+
+
+def test_the_personal_space_and_the_organisation_page_lead_to_the_signatures(
+    client, org, admin_user, member, card
+):
+    client.force_login(member)
+    assert f'href="/en/cards/signature/{org.slug}/"' in client.get("/en/cards/").content.decode()
+    client.force_login(admin_user)
+    assert (
+        f'href="/cards/org/{org.slug}/signatures/"' in client.get(f"/cards/org/{org.slug}/").content.decode()
+    )
