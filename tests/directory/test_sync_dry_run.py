@@ -90,6 +90,7 @@ def test_nothing_is_applied_until_the_admin_confirms_then_a_full_sync_runs(
         full = sync_confirm(run=plan, actor=admin)
     full.refresh_from_db()
     assert full.kind == SyncRun.Kind.FULL and full.status == SyncRun.Status.DONE, full.error
+    assert full.expected == plan.seen and full.seen == plan.seen  # the dry run told the progress bar
     assert full.created == 4 and ExternalUser.objects.count() == 4
     assert Connection.objects.get(pk=connection.pk).confirmed_at is not None
     with pytest.raises(SyncRefused):

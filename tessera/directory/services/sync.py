@@ -110,7 +110,23 @@ def _claim(run_id) -> SyncRun | None:
     if not taken:
         return None
     SyncRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
-    return SyncRun.objects.select_related("connection__organisation").get(pk=run_id)
+    run = SyncRun.objects.select_related("connection__organisation").get(pk=run_id)
+    if not run.expected and run.kind != SyncRun.Kind.DELTA:
+        # Graph's delta gives no total: the last whole read's count is the progress bar's best guess.
+        last = (
+            SyncRun.objects.filter(
+                connection_id=run.connection_id, status__in=[SyncRun.Status.DONE, SyncRun.Status.PLANNED]
+            )
+            .exclude(kind=SyncRun.Kind.DELTA)
+            .exclude(pk=run.pk)
+            .order_by("-created_at")
+            .values_list("seen", flat=True)
+            .first()
+        )
+        if last:
+            SyncRun.objects.filter(pk=run.pk).update(expected=last)
+            run.expected = last
+    return run
 
 
 def graph_client(connection: Connection, *, actor=None, **options) -> graph_module.GraphClient:
