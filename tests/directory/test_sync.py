@@ -342,3 +342,41 @@ def test_a_sync_before_the_dry_run_is_confirmed_is_refused(org, connection):
     connection.save()
     with pytest.raises(Exception, match="dry run"):
         sync_request(connection=connection, kind=SyncRun.Kind.DELTA)
+
+
+def test_a_run_graph_keeps_throttling_fails_and_the_next_one_resumes_where_it_stopped(
+    org, connection, fake_microsoft, sleeps
+):
+    fake_microsoft.page_size = 3
+    fake_microsoft.add_users(9)
+    token = fake_microsoft.issue_access_token()
+    with GraphClient(token=lambda: token, sleep=sleeps.append, max_attempts=2) as patient:
+        first = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.FULL)
+
+        def throttle_after_first_page(run_, resource, pages):
+            if pages == 1:
+                fake_microsoft.fail_next(5, 503, retry_after=None)
+
+        failed = sync_run(run_id=first.pk, client=patient, after_page=throttle_after_first_page)
+    assert failed.status == SyncRun.Status.FAILED and "slow down" in failed.error
+    assert failed.created == 3 and ExternalUser.objects.count() == 3
+    fake_microsoft.clear_log()
+    done = run(connection)
+    assert done.status == SyncRun.Status.DONE, done.error
+    assert done.created == 6 and ExternalUser.objects.count() == 9
+    assert all(
+        "$skiptoken" in r.query or "$deltatoken" in r.query
+        for r in fake_microsoft.calls("GET", "/users/delta")
+    )
+
+
+def test_a_refused_token_fails_the_run_with_a_reconnect_message_and_changes_nothing(
+    org, connection, fake_microsoft
+):
+    fake_microsoft.add_users(3)
+    with GraphClient(token=lambda: "expired") as refused:
+        done = sync_run(
+            run_id=SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.FULL).pk, client=refused
+        )
+    assert done.status == SyncRun.Status.FAILED and "reconnect" in done.error
+    assert not ExternalUser.objects.exists()
