@@ -91,9 +91,10 @@ def page_apply(
     digest = page_digest(link, page)
     with transaction.atomic():
         locked = SyncCursor.objects.select_for_update().get(pk=cursor.pk)
-        if locked.next_link != link or locked.last_page == digest:
-            return locked.next_link
-        _apply(context, resource, page, full=locked.full_since is not None, cursor=locked)
+        if locked.next_link != link:
+            return locked.next_link  # another worker moved on: follow it
+        if locked.last_page != digest:  # the very page already applied is only stepped over
+            _apply(context, resource, page, full=locked.full_since is not None, cursor=locked)
         delta_link = page.get("@odata.deltaLink", "")
         SyncCursor.objects.filter(pk=cursor.pk).update(
             next_link=next_link,
