@@ -82,16 +82,30 @@ def sync_state_of(*, connection: Connection | None) -> dict:
         .order_by("-created_at")
         .first()
     )
-    problems = SyncProblem.objects.filter(run=last) if last else SyncProblem.objects.none()
-    count = problems.count()
+    if planned is not None and not dry_run_open(run=planned):
+        planned = None
     return {
         "current": current,
         "progress": run_progress(run=current) if current else None,
         "last": last,
-        "problems": list(problems[:PROBLEMS_SHOWN]),
-        "problems_more": max(0, count - PROBLEMS_SHOWN),
+        **problems_of(run=last),
         "planned": planned,
     }
+
+
+def problems_of(*, run: SyncRun | None) -> dict:
+    """The people a run could not apply, cut to PROBLEMS_SHOWN, and how many more there are."""
+    problems = SyncProblem.objects.filter(run=run) if run else SyncProblem.objects.none()
+    count = problems.count()
+    return {"problems": list(problems[:PROBLEMS_SHOWN]), "problems_more": max(0, count - PROBLEMS_SHOWN)}
+
+
+def dry_run_open(*, run: SyncRun) -> bool:
+    """A planned dry run may still be confirmed: its directory is connected and no sync started since."""
+    if run.status != SyncRun.Status.PLANNED or not run.connection.is_live:
+        return False
+    later = run.connection.runs.exclude(kind=SyncRun.Kind.DRY_RUN).filter(created_at__gt=run.created_at)
+    return not later.exists()
 
 
 def plan_of(*, run: SyncRun) -> list[dict]:

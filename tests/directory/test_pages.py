@@ -73,10 +73,12 @@ def connect_google(client, org, fake):
 
 
 def entra_people(fake):
-    """A small tenant: three people, one with a phone number no card accepts, and two groups."""
+    """A small tenant: four people, one with a phone number no card accepts, one with a 10,000-character
+    title, and two groups."""
     alice = fake.add_user(givenName="Alice", surname="Martin", jobTitle="CFO", department="Finance")
     bruno = fake.add_user(givenName="Bruno", surname="Petit", jobTitle="Engineer", department="R&D")
     chloe = fake.add_user(givenName="Chloé", surname="Durand", mobilePhone="call me maybe")
+    fake.add_user(givenName="Igor", surname="Blanc", jobTitle="x" * 10_000)  # refused whole
     fake.add_group("Finance", members=[alice])
     fake.add_group("Engineering", members=[bruno, chloe])
     return alice, bruno, chloe
@@ -195,7 +197,10 @@ def test_the_dry_run_lists_people_and_applies_nothing_until_confirmed(
     run = run_dry(signed_in, org, django_capture_on_commit_callbacks)
     page = text_of(signed_in.get(url("dry_run", org, run.pk)))
     created = page[page.index('data-testid="plan-create"') :]
-    assert "Alice Martin" in created and "Bruno Petit" in created
+    created = created[: created.index("</section>")]
+    assert "Alice Martin" in created and "Bruno Petit" in created and "Igor" not in created
+    refused = page[page.index('data-testid="problems"') :]
+    assert "Igor Blanc" in refused and "longer than" in refused
     assert Membership.objects.filter(organisation=org).count() == members_before
     assert "Confirm and sync" in page
 

@@ -47,7 +47,8 @@ def dry_run(request, org_slug, run_id):
             "connection": run.connection,
             "progress": selectors.run_progress(run=run),
             "sections": selectors.plan_of(run=run),
-            "confirmable": run.status == SyncRun.Status.PLANNED and run.connection.is_live,
+            **selectors.problems_of(run=run),
+            "confirmable": selectors.dry_run_open(run=run),
         },
     )
 

@@ -39,7 +39,7 @@ async function refreshResults () {
 
 async function follow (box) {
   const refresh = box.querySelector('[data-run-refresh]')
-  if (refresh) refresh.hidden = true // the script keeps the bar current: no need to reload by hand
+  refresh?.classList.add('hidden') // the script keeps the bar current: no need to reload by hand
   let failures = 0
   while (failures < GIVE_UP_AFTER) {
     await sleep(POLL_MS)
@@ -58,7 +58,7 @@ async function follow (box) {
       return
     }
   }
-  if (refresh) refresh.hidden = false
+  refresh?.classList.remove('hidden')
 }
 
 for (const box of document.querySelectorAll('[data-run-progress]')) {

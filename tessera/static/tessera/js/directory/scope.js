@@ -5,7 +5,7 @@ const form = document.querySelector('[data-scope]')?.closest('form')
 function show () {
   const chosen = form.querySelector('[data-scope] input:checked')?.value
   for (const part of form.querySelectorAll('[data-scope-for]')) {
-    part.hidden = part.dataset.scopeFor !== chosen
+    part.classList.toggle('hidden', part.dataset.scopeFor !== chosen)
   }
 }
 
