@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from django.conf import settings
@@ -53,6 +53,8 @@ BODY_KEYS = {
     "member_add": frozenset({"@odata.id"}),
     "member_remove": frozenset(),
 }
+# Query options a call may carry (delta links use the two tokens): no $expand into other objects.
+QUERY_OPTIONS = frozenset({"$select", "$skiptoken", "$deltatoken", "$top"})
 # Graph's codes for a delta token it cannot continue from: the whole collection must be read again.
 RESYNC_CODES = frozenset(
     {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "resyncapplicationrequired"}
@@ -159,10 +161,19 @@ class GraphClient:
 
     # --- the allowlist ---------------------------------------------------------------------------------
 
-    def check(self, method: str, url: str, body: dict | None = None) -> tuple[str, str]:
+    def check(
+        self, method: str, url: str, body: dict | None = None, params: dict | None = None
+    ) -> tuple[str, str]:
         """The absolute URL and the write's operation name of an allowed call; ForbiddenCall otherwise."""
         method = method.upper()
         parts = urlsplit(url)
+        options = {name for name, _value in parse_qsl(parts.query, keep_blank_values=True)} | set(
+            params or {}
+        )
+        if options - QUERY_OPTIONS:
+            raise ForbiddenCall(
+                f"{method} with {', '.join(sorted(options - QUERY_OPTIONS))[:100]} is refused"
+            )
         if parts.scheme or parts.netloc:
             if (parts.scheme, parts.netloc.lower()) != self._origin or not parts.path.startswith(
                 self._root + "/"
@@ -192,7 +203,7 @@ class GraphClient:
 
     def request(self, method: str, url: str, *, params: dict | None = None, json: dict | None = None):
         """Send one allowed call, retrying throttled answers; the JSON body (None when empty)."""
-        full, op = self.check(method, url, json)
+        full, op = self.check(method, url, json, params)
         try:
             response = self._send(method.upper(), full, params=params, json=json)
         except GraphError as error:

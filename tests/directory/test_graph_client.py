@@ -73,6 +73,8 @@ def forbidden_calls(fake, alice, team):
         ("GET", f"{fake.url}/beta/users/delta", None),
         ("GET", f"{fake.url.replace('127.0.0.1', 'localhost')}/v1.0/users/delta", None),
         ("DELETE", f"{fake.url}/v1.0/users/{alice}", None),
+        ("GET", f"/users/{alice}?$expand=authentication", None),
+        ("GET", f"{fake.url}/v1.0/users/delta?$skiptoken=a&$expand=memberOf", None),
     ]
 
 
