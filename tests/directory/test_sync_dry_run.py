@@ -1,5 +1,7 @@
 """Dry run, confirmation and progress of an Entra sync, through the durable task queue, against the fake."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -133,3 +135,26 @@ def test_progress_is_counted_page_by_page(org, connection, fake_microsoft):
     users = [p for p in progress if p[0] == "users"]
     assert [p[2] for p in users] == [2, 4, 6]
     assert all(p[3] == SyncRun.Status.RUNNING for p in progress)
+
+
+class WorkerDied(BaseException):
+    """Stands for a killed worker: nothing in the sync catches it."""
+
+
+def test_a_dry_run_a_dead_worker_left_starts_again_without_counting_twice(org, connection, fake_microsoft):
+    fake_microsoft.page_size = 2
+    fake_microsoft.add_users(5)
+    fake_microsoft.add_user(givenName="Bad\x01")
+    run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.DRY_RUN)
+
+    def die(run_, resource, pages):
+        if pages == 2:
+            raise WorkerDied
+
+    with pytest.raises(WorkerDied):
+        sync_run(run_id=run.pk, after_page=die)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=11))
+    done = sync_run(run_id=run.pk)
+    assert done.status == SyncRun.Status.PLANNED, done.error
+    assert (len(done.plan["create"]), done.created, done.failed) == (5, 5, 1)
+    assert SyncProblem.objects.filter(run=run).count() == 1

@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .. import graph as graph_module
-from ..models import Connection, Provider, SyncCursor, SyncRun
+from ..models import Connection, Provider, SyncCursor, SyncProblem, SyncRun
 from ..providers import DirectoryError
 from .sync_pages import GROUP_SELECT, PageContext, groups_sweep, page_apply, users_sweep
 
@@ -154,6 +154,8 @@ def sync_run(*, run_id, client: graph_module.GraphClient | None = None, after_pa
     connection = run.connection
     own = client is None
     graph = client or graph_client(connection)
+    if run.kind == SyncRun.Kind.DRY_RUN:
+        _dry_run_reset(run)
     try:
         context = PageContext.build(run=run, graph=graph)
         for resource in (SyncCursor.Resource.USERS, SyncCursor.Resource.GROUPS):
@@ -169,6 +171,13 @@ def sync_run(*, run_id, client: graph_module.GraphClient | None = None, after_pa
         if own:
             graph.close()
     return SyncRun.objects.get(pk=run.pk)
+
+
+def _dry_run_reset(run: SyncRun) -> None:
+    """A dry run keeps no cursor: one a dead worker left starts again from nothing, its counts with it."""
+    counts = ("created", "updated", "deactivated", "unchanged", "failed", "pages", "seen")
+    SyncRun.objects.filter(pk=run.pk).update(**dict.fromkeys(counts, 0), plan={})
+    SyncProblem.objects.filter(run=run).delete()
 
 
 def _describe(error: Exception) -> str:
