@@ -78,7 +78,8 @@ def _find(
 ) -> ExternalUser | None:
     rows = ExternalUser.objects.filter(organisation=organisation, provider=provider).select_related("user")
     if person.external_id:
-        found = rows.filter(external_id=person.external_id).first()
+        # The exclusion lets the database use the partial unique index on external ids.
+        found = rows.exclude(external_id="").filter(external_id=person.external_id).first()
         if found is not None:
             return found
     return rows.filter(user_name=user_name).first()
