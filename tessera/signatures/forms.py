@@ -1,8 +1,5 @@
 from django import forms
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-
-from .validation import PLACEHOLDERS
 
 
 def _lines(value: str) -> list[str]:
@@ -13,7 +10,11 @@ class TemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     html = forms.CharField(
         label=_("HTML of the signature"),
-        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code", "wrap": "off"}),
+        help_text=_(
+            "Tables and inline styles, at most 600 px wide. Around the placeholders below, "
+            "{% if title %}…{% endif %} and {% for link in links %}…{% endfor %} are allowed."
+        ),
     )
     departments = forms.CharField(
         label=_("Assigned to departments"),
@@ -38,13 +39,6 @@ class TemplateForm(forms.Form):
             "embedded images: pushed Gmail signatures keep the link."
         ),
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["html"].help_text = gettext(
-            "Tables and inline styles, at most 600 px wide. Placeholders: %(names)s. "
-            "{%% if title %%}…{%% endif %%} and {%% for link in links %%}…{%% endfor %%} are allowed."
-        ) % {"names": ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)}
 
     def values(self) -> dict:
         data = self.cleaned_data

@@ -18,6 +18,7 @@ from ..models import SignatureTemplate
 from ..outlook import file_stem, outlook_zip
 from ..rendering import logo_src, sample_profile, signature_render
 from ..services.templates import STARTER_HTML, signature_template_delete, signature_template_save
+from ..validation import PLACEHOLDERS
 from .access import administered, frame, frame_render
 
 
@@ -75,6 +76,7 @@ def template_edit(request, org_slug, pk=None):
             "organisation": organisation,
             "template": template,
             "logo_url": logo_src(template, inline=False) if template else "",
+            "placeholders": PLACEHOLDERS,
             "form": form,
             "members": sorted(
                 ((uid, p["full_name"]) for uid, p in profiles.items()), key=lambda m: m[1].lower()
@@ -108,9 +110,9 @@ def preview(request, org_slug):
     data = form.cleaned_data
     mode = data["mode"] or "gmail"
     saved = _template_or_404(organisation, data["template"]) if data["template"] else None
-    template = SignatureTemplate(
-        organisation=organisation, html=data["html"], logo=saved.logo if saved else b""
-    )
+    template = SignatureTemplate(organisation=organisation, html=data["html"])
+    if saved is not None:  # the saved logo, at its real address
+        template.public_id, template.logo = saved.public_id, saved.logo
     profile = None
     if data["member"]:
         profile = selectors.member_profiles(organisation=organisation, user_ids=[data["member"]]).get(
