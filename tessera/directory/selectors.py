@@ -7,6 +7,8 @@ from django.utils.translation import ngettext
 from tessera.accounts import hooks
 from tessera.accounts.models import Organisation
 
+from . import mapping
+from .forms import CARD_FIELD_LABELS
 from .models import Connection, ExternalGroup, Provider, ScimToken, SyncProblem, SyncRun
 
 # A run the page follows with its progress bar.
@@ -97,7 +99,21 @@ def problems_of(*, run: SyncRun | None) -> dict:
     """The people a run could not apply, cut to PROBLEMS_SHOWN, and how many more there are."""
     problems = SyncProblem.objects.filter(run=run) if run else SyncProblem.objects.none()
     count = problems.count()
-    return {"problems": list(problems[:PROBLEMS_SHOWN]), "problems_more": max(0, count - PROBLEMS_SHOWN)}
+    shown = list(problems[:PROBLEMS_SHOWN])
+    for problem in shown:
+        problem.field_label = _field_label(problem.field)
+    return {"problems": shown, "problems_more": max(0, count - PROBLEMS_SHOWN)}
+
+
+def _field_label(field: str) -> str:
+    """The words for a problem's field, whether the directory's attribute or the card's own name."""
+    labels = {
+        **CARD_FIELD_LABELS,
+        **mapping.ATTRIBUTES,
+        "phones": _("Phone numbers"),
+        "emails": _("Email addresses"),
+    }
+    return str(labels.get(field, field))
 
 
 def dry_run_open(*, run: SyncRun) -> bool:
