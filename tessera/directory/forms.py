@@ -8,27 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from . import mapping
 from .models import Connection, ExternalGroup
+from .selectors import CARD_FIELD_LABELS
 
 # A DNS name: labels of letters, digits and hyphens, at least one dot.
 DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 MAX_DOMAINS = 20
 ROLE_CHOICES = [("", _("no role given")), ("member", _("member")), ("admin", _("admin"))]
-# The card's own names for the fields a directory attribute can feed, in the order of the card editor.
-CARD_FIELD_LABELS = {
-    "first_name": _("First name"),
-    "last_name": _("Last name"),
-    "job_title": _("Job title"),
-    "department": _("Department"),
-    "company": _("Company"),
-    "work_phone": _("Office phone"),
-    "mobile_phone": _("Mobile phone"),
-    "email": _("Email"),
-    "office": _("Office"),
-    "street": _("Street"),
-    "postal_code": _("Postal code"),
-    "city": _("City"),
-    "country": _("Country"),
-}
 
 
 class DomainsField(forms.CharField):

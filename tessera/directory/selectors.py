@@ -2,13 +2,12 @@
 
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from tessera.accounts import hooks
 from tessera.accounts.models import Organisation
 
 from . import mapping
-from .forms import CARD_FIELD_LABELS
 from .models import Connection, ExternalGroup, Provider, ScimToken, SyncProblem, SyncRun
 
 # A run the page follows with its progress bar.
@@ -16,6 +15,22 @@ ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
 # The dry run's lists show this many people each; the rest is counted.
 PLAN_SHOWN = 200
 PROBLEMS_SHOWN = 100
+# The card's own names for the fields a directory attribute can feed, in the order of the card editor.
+CARD_FIELD_LABELS = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "job_title": gettext_lazy("Job title"),
+    "department": gettext_lazy("Department"),
+    "company": gettext_lazy("Company"),
+    "work_phone": gettext_lazy("Office phone"),
+    "mobile_phone": gettext_lazy("Mobile phone"),
+    "email": gettext_lazy("Email"),
+    "office": gettext_lazy("Office"),
+    "street": gettext_lazy("Street"),
+    "postal_code": gettext_lazy("Postal code"),
+    "city": gettext_lazy("City"),
+    "country": gettext_lazy("Country"),
+}
 
 
 def connection_live(*, organisation: Organisation, provider: str) -> Connection | None:
