@@ -9,9 +9,9 @@ import base64
 import hashlib
 import io
 import re
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from html.parser import HTMLParser
 
 import segno
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.template import Context
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .validation import MAX_CHARS, html_errors, template_compile
+from .validation import MAX_CHARS, Checker, html_errors, template_compile
 
 # Bidirectional embeddings, overrides and isolates, and the zero-width characters that hide text.
 _HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -54,10 +54,19 @@ def _compiled(source: str):
     return template_compile(source)
 
 
+_ZERO = uuid.UUID(int=0)
+
+
+@lru_cache(maxsize=8)
+def _path(name: str, *args) -> str:
+    """A public image's path with stand-ins for its arguments: resolved once, not for every signature."""
+    return reverse(name, args=args)
+
+
 def qr_url(card_url: str) -> str:
     """A stable address of the card's QR code: signed, so Tessera draws QR codes only of its own cards."""
     token = signing.Signer(salt=QR_SALT).sign_object(card_url)
-    return settings.TESSERA_BASE_URL + reverse("signatures_public:qr", args=[token])
+    return settings.TESSERA_BASE_URL + _path("signatures_public:qr", "TOKEN").replace("TOKEN", token)
 
 
 def qr_png(token: str) -> bytes:
@@ -80,8 +89,9 @@ def logo_src(template, *, inline: bool | None = None) -> str:
         return ""
     if template.inline_logo if inline is None else inline:
         return "data:image/png;base64," + base64.b64encode(bytes(template.logo)).decode()
-    return settings.TESSERA_BASE_URL + reverse(
-        "signatures_public:logo", args=[template.public_id, logo_version(template)]
+    path = _path("signatures_public:logo", _ZERO, "VERSION")
+    return settings.TESSERA_BASE_URL + path.replace(str(_ZERO), str(template.public_id)).replace(
+        "VERSION", logo_version(template)
     )
 
 
@@ -129,7 +139,8 @@ def signature_render(
     """The member's signature; SignatureRefused (with the reason) when their values break a rule."""
     context = context_of(profile, template=template, organisation_name=organisation_name, inline=inline)
     html = _compiled(template.html).render(Context(context, autoescape=True)).strip()
-    errors = html_errors(html)
+    reader = _Text()
+    errors = html_errors(html, reader)  # one pass checks the result again and reads its text
     if errors:
         raise SignatureRefused(
             [
@@ -137,23 +148,29 @@ def signature_render(
                 for e in errors
             ]
         )
-    return Signature(html=html, text=text_of(html))
+    return Signature(html=html, text=reader.text())
 
 
 _BLOCKS = {"p", "div", "td", "th", "tr", "table", "h1", "h2", "h3", "h4", "li", "hr", "center", "ul", "ol"}
 
 
-class _Text(HTMLParser):
+class _Text(Checker):
+    """The plain-text version: one line per block, links spelled out when their text does not show them."""
+
     def __init__(self):
-        super().__init__(convert_charrefs=True)
+        super().__init__()
         self.parts: list[str] = []
         self.links: list[tuple[str, int]] = []
 
     def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
         if tag in _BLOCKS or tag == "br":
             self.parts.append("\n")
         elif tag == "a":
             self.links.append((dict(attrs).get("href") or "", len(self.parts)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag):
         if tag in _BLOCKS:
@@ -172,15 +189,18 @@ class _Text(HTMLParser):
     def handle_data(self, data):
         self.parts.append(re.sub(r"\s+", " ", data))
 
+    def text(self) -> str:
+        lines = [re.sub(r" {2,}", " ", line).strip() for line in "".join(self.parts).split("\n")]
+        text = "\n".join(line for line in lines if line)
+        return text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
+
 
 def text_of(html: str) -> str:
-    """The plain-text version: one line per block, links spelled out when their text does not show them."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    lines = [re.sub(r" {2,}", " ", line).strip() for line in "".join(parser.parts).split("\n")]
-    text = "\n".join(line for line in lines if line)
-    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS]
+    """The plain-text version of an HTML signature."""
+    reader = _Text()
+    reader.feed(html)
+    reader.close()
+    return reader.text()
 
 
 def sample_profile(*, organisation_name: str) -> dict:

@@ -104,7 +104,7 @@ def _message(kind: str, detail: str = "") -> str:
     return messages[kind] % {"name": detail}
 
 
-class _Checker(HTMLParser):
+class Checker(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.errors: list[str] = []
@@ -147,9 +147,10 @@ class _Checker(HTMLParser):
                     self._refuse("width", width)
 
 
-def html_errors(html: str) -> list[str]:
-    """Every rule the HTML breaks, as messages; [] when it is email-safe."""
-    checker = _Checker()
+def html_errors(html: str, checker: "Checker | None" = None) -> list[str]:
+    """Every rule the HTML breaks, as messages; [] when it is email-safe. A subclass of the checker may
+    read the HTML in the same pass (the plain-text version does)."""
+    checker = checker or Checker()
     checker.feed(html)
     checker.close()
     if len(html) > MAX_CHARS:
