@@ -58,9 +58,18 @@ class GmailBusy(DirectoryError):
 
     code = "gmail_busy"
 
-    def __init__(self, *, detail: str = "", retry_after: float | None = None, per_user: bool = False):
+    def __init__(
+        self,
+        *,
+        detail: str = "",
+        retry_after: float | None = None,
+        per_user: bool = False,
+        uncertain: bool = False,
+    ):
         self.retry_after = retry_after
         self.per_user = per_user
+        # A 5xx or a lost connection after the request left: Google may have applied it.
+        self.uncertain = uncertain
         super().__init__(detail=detail)
 
 
@@ -146,7 +155,10 @@ def _raise_for(response: httpx.Response) -> None:
     status = response.status_code
     if status == 429 or status >= 500 or (status == 403 and reason in RETRY_REASONS):
         raise GmailBusy(
-            detail=message, retry_after=_retry_after(response), per_user=reason == "userRateLimitExceeded"
+            detail=message,
+            retry_after=_retry_after(response),
+            per_user=reason == "userRateLimitExceeded",
+            uncertain=status >= 500,
         )
     if reason == "unauthorized_client":
         raise DelegationMissing(detail=message)
@@ -204,7 +216,7 @@ class Gmail:
         try:
             response = self._http.patch(url, json=body, headers={"Authorization": f"Bearer {token}"})
         except httpx.TransportError as error:
-            raise GmailBusy(detail=type(error).__name__) from None
+            raise GmailBusy(detail=type(error).__name__, uncertain=True) from None
         if response.status_code == 401:
             self._tokens.pop(email, None)
         if response.status_code != 200:
@@ -228,17 +240,27 @@ class _Fingerprint(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.links: list[str] = []
+        self.styles: list[str] = []
 
     def handle_data(self, data):
         self.text.append(data)
 
     def handle_starttag(self, tag, attrs):
-        self.links += [str(value) for name, value in attrs if name in ("href", "src") and value]
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(str(value))
+            elif name == "style" and value:
+                # Gmail may respace or reorder declarations; what they say is what counts.
+                self.styles.append(
+                    ";".join(sorted(d.replace(" ", "").lower() for d in value.split(";") if d.strip()))
+                )
+            elif name in ("width", "height", "color", "bgcolor", "align") and value:
+                self.styles.append(f"{name}={value.strip().lower()}")
 
 
-def fingerprint(html: str) -> tuple[str, tuple[str, ...]]:
-    """What Gmail's sanitising keeps of a signature: its visible text and the addresses it links and shows."""
+def fingerprint(html: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What Gmail's sanitising keeps of a signature: its visible text, links, images and inline styles."""
     parser = _Fingerprint()
     parser.feed(html or "")
     parser.close()
-    return " ".join("".join(parser.text).split()), tuple(sorted(parser.links))
+    return " ".join("".join(parser.text).split()), tuple(sorted(parser.links)), tuple(parser.styles)

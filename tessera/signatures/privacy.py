@@ -63,3 +63,10 @@ non_personal = {
     # The company's design, shared by all its members.
     "signatures.SignatureTemplate": ["name", "html", "departments", "groups", "logo"],
 }
+
+# Pushes to Gmail (push_privacy.py): their activity, and the export and erasure of a person's results.
+from .push_privacy import push_activity, push_erase, push_export, push_non_personal  # noqa: E402
+
+activities.append(push_activity)
+non_personal.update(push_non_personal)
+export_subject, erase_subject = push_export, push_erase

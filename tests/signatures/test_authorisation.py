@@ -17,7 +17,7 @@ from django.urls import URLPattern
 from tessera.cards import services as card_services
 from tessera.core.models import SecurityEvent
 from tessera.signatures import public_urls, urls
-from tessera.signatures.models import SignatureTemplate
+from tessera.signatures.models import PushRun, SignatureTemplate
 from tessera.signatures.rendering import logo_version
 from tessera.signatures.services.templates import signature_template_save
 from tests.signatures.render_support import *  # noqa: F403
@@ -75,6 +75,7 @@ def state_of(world: World) -> list:
         list(SignatureTemplate.objects.filter(organisation=world.org).order_by("pk").values()),
         SignatureTemplate.objects.count(),
         SecurityEvent.objects.filter(action__startswith="signatures.").count(),
+        list(PushRun.objects.order_by("pk").values("pk", "status", "cancel_requested")),
     ]
 
 
@@ -104,6 +105,15 @@ def _mine(w: World, path: str):
     """The member's own signature: nobody outside A has one there; a stranger is not sent to it."""
     url = f"/cards/signature/{w.org.slug}/{path}"
     return [Attempt("outsider", "GET", url), Attempt("anonymous", "GET", url, expect="signin")]
+
+
+def _push_run(w: World) -> int:
+    """A's push, queued (the task queue is not run here) the way the push page queues it."""
+    from tessera.signatures.services.push import _run_create
+
+    run = _run_create(organisation=w.org, actor=w.org.memberships.get(role="owner").user, user_ids=[w.bob.pk],
+                      label="everyone", kind="manual")  # fmt: skip
+    return run.pk
 
 
 TEMPLATE_POST = {"name": "Hacked", "html": "<p>{{ name }}</p>", "is_default": "on"}
@@ -138,6 +148,14 @@ ROUTES = {
     ],
     "signatures:outlook": lambda w: _admin(w, "GET", "outlook.zip", own_slug_too=False),
     "signatures:export": lambda w: _admin(w, "GET", "export.json", own_slug_too=False),
+    # --- pushes to Gmail: A's queued run is neither shown, followed nor cancelled by anyone else
+    "signatures:push": lambda w: [
+        *_admin(w, "GET", "push/", own_slug_too=False),
+        *_admin(w, "POST", "push/", {"who": "everyone"}, own_slug_too=False),
+    ],
+    "signatures:push_run": lambda w: _admin(w, "GET", f"push/{_push_run(w)}/"),
+    "signatures:push_status": lambda w: _admin(w, "GET", f"push/{_push_run(w)}/status.json"),
+    "signatures:push_cancel": lambda w: _admin(w, "POST", f"push/{_push_run(w)}/cancel/"),
     "signatures:mine": lambda w: _mine(w, ""),
     "signatures:mine_frame": lambda w: _mine(w, "frame/"),
     "signatures:mine_download": lambda w: _mine(w, "signature.htm"),

@@ -164,6 +164,7 @@ def card_update(*, card: Card, changes: dict, actor=None) -> Card:
     card.save()
     if written_back:
         _written_back(card, written_back, actor)
+    hooks.member_profile_changed.send(card_owner_id=card.owner_id, organisation_id=card.organisation_id)
     return card
 
 
@@ -174,6 +175,7 @@ def card_photo_set(*, card: Card, data: bytes, filename: str) -> Card:
     card.photo_small = variants["photo_small"]
     card.photo_version = secrets.token_hex(4)
     card.save(update_fields=["photo", "photo_small", "photo_version", "updated_at"])
+    hooks.member_profile_changed.send(card_owner_id=card.owner_id, organisation_id=card.organisation_id)
     return card
 
 
@@ -181,6 +183,7 @@ def card_photo_set(*, card: Card, data: bytes, filename: str) -> Card:
 def card_photo_remove(*, card: Card) -> Card:
     card.photo, card.photo_small, card.photo_version = b"", b"", ""
     card.save(update_fields=["photo", "photo_small", "photo_version", "updated_at"])
+    hooks.member_profile_changed.send(card_owner_id=card.owner_id, organisation_id=card.organisation_id)
     return card
 
 

@@ -7,6 +7,7 @@ signatures service logs each push by member and result; nothing here logs a toke
 import random
 import threading
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from tessera.accounts import hooks
@@ -25,9 +26,19 @@ def _connection(organisation) -> Connection | None:
     ).first()
 
 
-def signature_push_allowed(*, organisation, actor, request=None) -> dict:
-    """Asks Google again (within its ten-minute trust) whether the pushing administrator still may."""
+def signature_push_allowed(*, organisation, actor, request=None, check: bool = True) -> dict:
+    """Asks Google again (within its ten-minute trust) whether the pushing administrator still may.
+
+    With check=False it only says what a page shows: connected or not, the client id, the domains.
+    """
     connection = _connection(organisation)
+    if not check:
+        return {
+            "allowed": None,
+            "connected": connection is not None,
+            "client_id": gmail.service_account_client_id(),
+            "domains": _domains(connection) if connection else [],
+        }
     if connection is None:
         return {
             "allowed": False,
@@ -42,18 +53,18 @@ def signature_push_allowed(*, organisation, actor, request=None) -> dict:
             raise gmail.ServiceAccountMissing()
     except DirectoryError as error:
         return {"allowed": False, "message": str(error.message), "domains": [], "client_id": client_id}
+    return {"allowed": True, "message": "", "domains": _domains(connection), "client_id": client_id}
+
+
+def _domains(connection) -> list[str]:
     domains = {connection.primary_domain.lower(), *(str(d).lower() for d in connection.scope_domains or [])}
-    return {
-        "allowed": True,
-        "message": "",
-        "domains": sorted(d for d in domains if d),
-        "client_id": client_id,
-    }
+    return sorted(d for d in domains if d)
 
 
 def _client() -> gmail.Gmail:
     """One client per worker thread (kept-alive connection, members' tokens in memory), per configuration."""
-    key = (tuple(sorted(gmail.allowed_calls(), key=str)), gmail.service_account_client_id())
+    c = settings.DIRECTORY
+    key = (c["GOOGLE_TOKEN_URL"], c["GOOGLE_GMAIL_URL"], c.get("GOOGLE_SERVICE_ACCOUNT_KEY"))
     held = getattr(_local, "gmail", None)
     if held is None or held[0] != key:
         if held is not None:
@@ -64,7 +75,7 @@ def _client() -> gmail.Gmail:
 
 def signature_gmail_patch(*, organisation, email: str, signature: str, verify: bool = False) -> dict:
     """sendAs.patch of one member's signature; Google's refusals become an answer, never an exception."""
-    answer = {"result": "updated", "message": "", "retry_after": None, "scope": "user"}
+    answer = {"result": "updated", "message": "", "retry_after": None, "scope": "user", "uncertain": False}
     try:
         client = _client()
         if verify and gmail.fingerprint(client.signature_get(email=email)) == gmail.fingerprint(signature):
@@ -78,6 +89,7 @@ def signature_gmail_patch(*, organisation, email: str, signature: str, verify: b
             # Jitter so that members deferred together do not come back together.
             retry_after=None if error.retry_after is None else error.retry_after + random.uniform(0, 0.2),
             scope="user" if error.per_user or error.retry_after is None else "project",
+            uncertain=error.uncertain,
         )
     except DirectoryError as error:
         answer.update(result="failed", message=error.detail or str(error.message))
