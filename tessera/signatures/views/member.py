@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .. import selectors
+from ..forms import PreviewForm
 from ..outlook import file_stem, signature_document
 from .access import frame, frame_render, membership_of
 
@@ -33,7 +34,10 @@ def mine_frame(request, org_slug):
     _organisation, found = _mine(request, org_slug)
     if found is None or found.signature is None:
         raise Http404
-    return frame_render(request, signature=found.signature, mode=request.GET.get("mode", "gmail"))
+    mode = request.GET.get("mode", "gmail")
+    return frame_render(
+        request, signature=found.signature, mode=mode if mode in PreviewForm.MODES else "gmail"
+    )
 
 
 @login_required
