@@ -23,6 +23,10 @@ The directory (Google Workspace, Entra ID, SCIM) feeds members' profiles without
 - `directory_fields_edited(membership=, changes=, actor=)` runs when an administrator edits directory-fed
   fields of a member here; the directory queues the change for write-back, or raises ValidationError.
 - `organisation_templates(organisation=)` answers [(public id, name)] of the templates a directory group can give.
+- `member_values_check(values=, locked=)` cleans a directory's values as `member_synced` would, writing nothing:
+  it answers the cleaned values or raises ValidationError keyed by field (a bulk sync checks a page first).
+- `members_created(organisation=, items=, source=)` creates the profiles of many new members at once, for a
+  bulk sync: each item is {"user_id", "values" (checked), "locked", "active"}; nothing is answered.
 
 Email signatures reach the cards and the Google connection through these, never by import:
 
@@ -39,8 +43,8 @@ Email signatures reach the cards and the Google connection through these, never 
 - `signature_gmail_patch(organisation=, email=, signature=, verify=False)`: sets that member's Gmail signature
   (users.settings.sendAs.patch, impersonating `email`); with `verify` it first reads the current one (an
   empty patch) and writes only when it differs. Answers {"result": "updated"|"unchanged"|"retry"|"failed",
-  "message": Google's words, "retry_after": seconds or None, "scope": "user"|"project"}; never raises
-  for Google's answers.
+  "message": Google's words, "retry_after": seconds or None, "scope": "user"|"project", "uncertain": bool
+  (Google may have applied it: read before writing again)}; never raises for Google's answers.
 
 Receivers run synchronously, in the order they were connected, inside the service's transaction: a receiver
 that raises rolls the whole write back, and nothing a receiver writes survives a failure of the service.
@@ -71,6 +75,8 @@ member_synced = Hook("member_synced")
 directory_released = Hook("directory_released")
 directory_fields_edited = Hook("directory_fields_edited")
 organisation_templates = Hook("organisation_templates")
+member_values_check = Hook("member_values_check")
+members_created = Hook("members_created")
 member_profiles = Hook("member_profiles")
 member_profile_changed = Hook("member_profile_changed")
 signature_push_allowed = Hook("signature_push_allowed")

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from tessera.core.audit import security_event_record
 from tessera.core.outbox import email_queue_template
 
-from .models import Organisation, User, WelcomeLink
+from .models import Membership, Organisation, User, WelcomeLink
 
 WELCOME_LINK_AGE = timedelta(days=14)
 
@@ -56,6 +56,41 @@ def user_provision(*, email: str, full_name: str = "", language: str = "fr") -> 
     )
     EmailAddress.objects.create(user=user, email=email, verified=False, primary=True)
     return user
+
+
+def addresses_taken(emails) -> set[str]:
+    """Which of these (lower-case) addresses an account already uses, as its login or one of its addresses."""
+    emails = list(emails)
+    return {e.lower() for e in User.objects.filter(email__in=emails).values_list("email", flat=True)} | {
+        e.lower() for e in EmailAddress.objects.filter(email__in=emails).values_list("email", flat=True)
+    }
+
+
+@transaction.atomic
+def members_provision(
+    *, organisation: Organisation, people: list[tuple[str, str]], language: str = "fr"
+) -> list:
+    """Accounts and seats for many people a directory describes, in a few inserts (a bulk sync's page).
+
+    `people` are (address, full name), addresses valid, lower-case and free: the caller checked them with
+    `addresses_taken`, and the unique address refuses a race. As `user_provision`: no usable password, the
+    address unverified. Answers the users, in order.
+    """
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    users = []
+    for email, full_name in people:
+        user = User(email=email, full_name=" ".join(full_name.split())[:150], language=language)
+        user.set_unusable_password()
+        users.append(user)
+    users = User.objects.bulk_create(users, batch_size=500)
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=u, email=u.email, verified=False, primary=True) for u in users], batch_size=500
+    )
+    Membership.objects.bulk_create(
+        [Membership(organisation=organisation, user=u, role=Membership.Role.MEMBER) for u in users],
+        batch_size=500,
+    )
+    return users
 
 
 def _welcome_url(token: str, language: str) -> str:

@@ -24,13 +24,22 @@ from tessera.core.audit import security_event_record
 
 from . import hooks
 from .models import Membership, Organisation, OrganisationApiKey, User
-from .provisioning import member_welcome_queue, user_provision, welcome_link_use, welcome_links_expired_delete
+from .provisioning import (
+    addresses_taken,
+    member_welcome_queue,
+    members_provision,
+    user_provision,
+    welcome_link_use,
+    welcome_links_expired_delete,
+)
 from .selectors import is_member_email, membership_role
 
 __all__ = [
+    "addresses_taken",
     "api_key_create",
     "api_key_revoke",
     "member_welcome_queue",
+    "members_provision",
     "membership_deprovision",
     "membership_invitation_check",
     "membership_join",

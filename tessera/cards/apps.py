@@ -21,6 +21,8 @@ class CardsConfig(AppConfig):
         hooks.member_synced.connect(services.member_card_sync)
         hooks.directory_released.connect(services.directory_cards_release)
         hooks.organisation_templates.connect(services.organisation_templates_list)
+        hooks.member_values_check.connect(services.member_values_check)
+        hooks.members_created.connect(services.members_cards_create)
         hooks.member_profiles.connect(profiles_read.member_profiles)
 
         from .fastpath import pages_invalidate_on_commit

@@ -197,6 +197,12 @@ class ExternalUser(models.Model):
     seen_at = models.DateTimeField(default=timezone.now)
     # SCIM only: the card values it last provisioned ({card field: value}), echoed back in its answers.
     scim_values = models.JSONField(default=dict, blank=True)
+    # Digests of what was last applied (the person's values; what their groups give): an unchanged person
+    # costs a sync no query at all.
+    applied = models.CharField(max_length=64, blank=True)
+    applied_groups = models.CharField(max_length=64, blank=True)
+    # Created by a bulk sync: the welcome email is sent by a follow-up job, durably, after the commit.
+    welcome_due = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         constraints = [

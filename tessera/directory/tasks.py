@@ -1,7 +1,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from .services import sync, writeback
+from .services import people_bulk, sync, writeback
 
 
 @db_task()
@@ -23,3 +23,14 @@ def writeback_deliver_task(writeback_id: int) -> bool:
 @db_periodic_task(crontab(minute="*"))
 def writeback_deliver_due_task() -> int:
     return writeback.writeback_deliver_due()
+
+
+@db_task()
+def people_welcome_task(organisation_id: int) -> int:
+    return people_bulk.people_welcome_send(organisation_id=organisation_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def people_welcome_due_task() -> int:
+    # Every minute: the welcome emails a bulk sync left due whose task was lost (queue outage, crash).
+    return people_bulk.people_welcome_send()

@@ -19,6 +19,8 @@ from .directory import (
     WRITABLE_BACK,
     directory_cards_release,
     member_card_sync,
+    member_values_check,
+    members_cards_create,
     organisation_templates_list,
 )
 from .invitations import (
@@ -129,6 +131,8 @@ __all__ = [
     "leads_csv",
     "member_card_sync",
     "member_cards_release",
+    "member_values_check",
+    "members_cards_create",
     "organisation_cards_open",
     "organisation_templates_list",
     "personal_card_create",

@@ -6,6 +6,9 @@ members a card template and a role. Each person is applied in a savepoint: a ref
 that person written and the caller goes on with the next one.
 """
 
+import hashlib
+import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -71,6 +74,19 @@ def _identity(person: Person) -> tuple[str, str]:
             "email", _("“%(value)s” is not a valid email address.") % {"value": email[:100]}
         ) from None
     return user_name, email
+
+
+def person_digest(person: Person, locked) -> str:
+    """What a sync compares to skip an unchanged person: everything person_apply would apply of them."""
+    state = {
+        "values": person.values,
+        "locked": None if locked is None else sorted(locked),
+        "active": person.active,
+        "user_name": person.user_name.strip().lower(),
+        "email": person.email.strip().lower(),
+        "external_id": person.external_id,
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _find(
@@ -162,6 +178,9 @@ def person_apply(
     """
     user_name, email = _identity(person)
     external_user = _find(organisation=organisation, provider=provider, person=person, user_name=user_name)
+    digest = person_digest(person, locked)
+    if _unchanged(external_user, digest):
+        return Outcome("unchanged", external_user)
     user = _account(organisation=organisation, email=email, external_user=external_user)
     membership = (
         Membership.objects.filter(organisation=organisation, user=user).first() if user is not None else None
@@ -200,6 +219,7 @@ def person_apply(
                 user_name=user_name,
                 user=user,
                 external_user=external_user,
+                digest=digest,
             )
             if created and invite and person.active:
                 accounts_services.member_welcome_queue(
@@ -218,9 +238,23 @@ def person_apply(
     return Outcome(result, external_user)
 
 
-def _remember(*, organisation, provider, person, user_name, user, external_user) -> ExternalUser:
+def _unchanged(external_user: ExternalUser | None, digest: str) -> bool:
+    """The person is as last applied and still a member: nothing to do (a seat removed here is re-made)."""
+    return (
+        external_user is not None
+        and external_user.applied == digest
+        and external_user.removed_at is None
+        and external_user.user_id is not None
+        and Membership.objects.filter(
+            organisation_id=external_user.organisation_id, user_id=external_user.user_id
+        ).exists()
+    )
+
+
+def _remember(*, organisation, provider, person, user_name, user, external_user, digest="") -> ExternalUser:
     if external_user is None:
         external_user = ExternalUser(organisation=organisation, provider=provider)
+    external_user.applied = digest
     external_user.external_id = person.external_id or external_user.external_id
     external_user.user_name = user_name
     external_user.user = user
@@ -328,26 +362,66 @@ def group_mapping_set(*, group: ExternalGroup, template=None, role: str = "") ->
     return group
 
 
+def _groups_by_person(external_users: list[ExternalUser]) -> dict[int, list[ExternalGroup]]:
+    """Each person's live groups, sorted as `_groups_of` sorts them, in two queries for everyone."""
+    links = list(
+        ExternalUser.groups.through.objects.filter(
+            externaluser_id__in=[row.pk for row in external_users], externalgroup__removed_at__isnull=True
+        ).values_list("externaluser_id", "externalgroup_id")
+    )
+    groups = ExternalGroup.objects.in_bulk({group_id for _person, group_id in links})
+    found: dict[int, list[ExternalGroup]] = defaultdict(list)
+    for person_id, group_id in links:
+        found[person_id].append(groups[group_id])
+    return {k: sorted(v, key=lambda g: (g.display_name.lower(), g.pk)) for k, v in found.items()}
+
+
 def people_refresh(*, organisation: Organisation, external_users: Iterable[ExternalUser]) -> None:
-    """Give each person the template, groups and role their directory groups now decide."""
-    for external_user in external_users:
-        if not external_user.user_id or external_user.removed_at is not None:
-            continue
-        membership = Membership.objects.filter(
-            organisation=organisation, user_id=external_user.user_id
-        ).first()
+    """Give each person the template, groups and role their directory groups now decide.
+
+    A person whose groups give what they gave last time costs nothing: a full sync refreshes everyone.
+    """
+    rows = [row for row in external_users if row.user_id and row.removed_at is None]
+    if not rows:
+        return
+    by_person = _groups_by_person(rows)
+    memberships = {
+        m.user_id: m
+        for m in Membership.objects.filter(organisation=organisation, user_id__in=[r.user_id for r in rows])
+    }
+    decides: dict[str, str | None] = {}
+    changed = []
+    for row in rows:
+        membership = memberships.get(row.user_id)
         if membership is None:
             continue
-        groups = _groups_of(external_user)
+        groups = by_person.get(row.pk, [])
+        if row.provider not in decides:
+            decides[row.provider] = _role_of(organisation, row.provider, [])
+        admin = any(g.role == Membership.Role.ADMIN for g in groups)
+        role = Membership.Role.ADMIN if admin else decides[row.provider]
+        state = {
+            "groups": [g.display_name for g in groups],
+            "template": str(_template_of(groups)),
+            "role": role,
+            "active": row.active,
+        }
+        digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+        if row.applied_groups == digest and membership.role in (
+            role or membership.role,
+            Membership.Role.OWNER,
+        ):
+            continue
         _synced(
             membership=membership,
             person=None,
             locked=None,
-            provider=external_user.provider,
+            provider=row.provider,
             groups=groups,
-            active=external_user.active,
+            active=row.active,
             dry_run=False,
         )
-        _role_apply(
-            membership, _role_of(organisation, external_user.provider, groups), external_user.provider
-        )
+        _role_apply(membership, role, row.provider)
+        row.applied_groups = digest
+        changed.append(row)
+    ExternalUser.objects.bulk_update(changed, ["applied_groups"], batch_size=500)
