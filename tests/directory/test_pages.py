@@ -356,7 +356,7 @@ def test_the_scim_token_is_shown_once_and_can_be_revoked(signed_in, org):
     stored = ScimToken.objects.get(organisation=org)
     assert stored.token_hash == ScimToken.digest(token)
     again = signed_in.get(page_url(org)).content.decode()
-    assert token not in again and f"{stored.prefix}…" in again
+    assert token not in again and f"tscim_{stored.prefix}_…" in again
     assert httpx_free_scim_call(signed_in, token).status_code == 200
 
     response = signed_in.post(url("scim_token_revoke", org))
