@@ -372,3 +372,32 @@ def httpx_free_scim_call(client, token):
 def test_writes_are_post_only(signed_in, org):
     for name in ("google_connect", "microsoft_connect", "scim_token_rotate", "scim_token_revoke", "sync_now"):
         assert signed_in.get(url(name, org)).status_code == 405, name
+
+
+def test_a_queued_run_shows_a_bar_that_works_without_script(signed_in, org, entra):
+    # The task waits for the commit, which this test never makes: the run stays queued.
+    response = signed_in.post(url("dry_run_start", org))
+    run = SyncRun.objects.get(pk=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+    assert run.status == SyncRun.Status.QUEUED
+    page = signed_in.get(response["Location"]).content.decode()
+    bar = page[page.index('class="run-progress"') :]
+    bar = bar[: bar.index("</div>")]
+    assert 'data-active="true"' in bar and "<progress" in bar and 'value="' not in bar  # total unknown yet
+    assert f'href="{url("dry_run", org, run.pk)}">Refresh</a>' in bar
+    assert url("run_status", org, run.pk) in bar
+    status = signed_in.get(url("run_status", org, run.pk)).json()
+    assert status["active"] is True and status["percent"] is None and status["status"] == "queued"
+
+
+def test_a_template_of_another_organisation_is_refused(
+    signed_in, org, entra, django_capture_on_commit_callbacks
+):
+    run = run_dry(signed_in, org, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(url("dry_run_confirm", org, run.pk))
+    finance = ExternalGroup.objects.get(organisation=org, display_name="Finance")
+    elsewhere = template_save(organisation=OrganisationFactory(owner=UserFactory()), name="Beta brand")
+    response = signed_in.post(url("groups_save", org), {f"template_{finance.pk}": str(elsewhere.public_id)})
+    assert response.status_code == 400
+    finance.refresh_from_db()
+    assert finance.template is None
