@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from ..mapping import attribute_map_of, locked_fields, person_from_entra, user_select
 from ..models import Connection, ExternalGroup, ExternalUser, Provider, SyncCursor, SyncProblem, SyncRun
-from .people import PersonRejected, group_apply, group_remove, people_refresh, person_apply, person_remove
+from .people import PersonRejected, group_apply, group_remove, people_refresh, person_remove
+from .people_bulk import people_apply
 
 GROUP_SELECT = "displayName,members"
 USER_TYPE = "#microsoft.graph.user"
@@ -212,7 +213,7 @@ def _users(context: PageContext, entries: list, tally: Tally, *, newcomers: bool
     scope_members = set()
     if context.connection.scope == Connection.Scope.GROUPS:
         scope_members = {u["id"] for u in entries} if newcomers else _scope_members(context)
-    seen = []
+    seen, batch = [], []
     for user in entries:
         row = known.get(user["id"])
         label = str(
@@ -227,19 +228,25 @@ def _users(context: PageContext, entries: list, tally: Tally, *, newcomers: bool
         seen.append(user["id"])
         try:
             person = _person(context, _complete(context, user, row), row)
-            outcome = person_apply(
-                organisation=context.organisation,
-                provider=PROVIDER,
-                person=person,
-                locked=context.locked,
-                dry_run=context.dry,
-            )
         except PersonRejected as error:
             _problem(context, external_id=user["id"], label=label, error=error, tally=tally)
             continue
-        tally.add(outcome.result)
-        if context.dry and outcome.result in ("created", "updated", "deactivated"):
-            kind = {"created": "create", "updated": "update", "deactivated": "deactivate"}[outcome.result]
+        batch.append((user["id"], label, person))
+    # One call for the page: unchanged people cost nothing, newcomers are bulk inserted (people_bulk).
+    results = people_apply(
+        organisation=context.organisation,
+        provider=PROVIDER,
+        persons=[person for _id, _label, person in batch],
+        locked=context.locked,
+        dry_run=context.dry,
+    )
+    for (external_id, label, person), result in zip(batch, results, strict=True):
+        if isinstance(result, PersonRejected):
+            _problem(context, external_id=external_id, label=label, error=result, tally=tally)
+            continue
+        tally.add(result.result)
+        if context.dry and result.result in ("created", "updated", "deactivated"):
+            kind = {"created": "create", "updated": "update", "deactivated": "deactivate"}[result.result]
             _plan(context, kind, person.display_name or person.user_name, person.email)
     if context.dry:
         context.seen_ids.update(seen)
