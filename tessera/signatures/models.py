@@ -33,10 +33,5 @@ class SignatureTemplate(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def version(self) -> str:
-        """Part of the logo's address: a new logo gets a new URL, so the old one may be cached for ever."""
-        return str(int(self.updated_at.timestamp())) if self.updated_at else "0"
-
 
 from .push_models import PushedSignature, PushItem, PushRun  # noqa: E402, F401  (the push part of the app)
