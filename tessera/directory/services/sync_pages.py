@@ -362,28 +362,27 @@ def _groups(context: PageContext, entries: list, tally: Tally, *, full: bool, cu
         name = entry["name"] or (group.display_name if group else "") or _group_name(context, group_id)
         add = [known[m] for m in entry["add"] if m in known]
         remove = [known[m] for m in entry["remove"] if m in known]
-        before = set(group.members.values_list("pk", flat=True)) if group is not None else set()
+        # Who changed matters for a delta's refresh and a scope group's leavers; a full read refreshes all.
+        tracked = group is not None and (not full or group_id in scope_groups)
+        before = set(group.members.values_list("pk", flat=True)) if tracked else set()
+        replace = full and group_id not in seen
         try:
-            with transaction.atomic():
-                if full and group_id not in seen:
-                    group = group_apply(
-                        organisation=context.organisation, provider=PROVIDER, external_id=group_id,
-                        display_name=name, members=add, group=group, refresh=False,
-                    )  # fmt: skip
-                else:
-                    group = group_apply(
-                        organisation=context.organisation, provider=PROVIDER, external_id=group_id,
-                        display_name=name, add=add, remove=remove, group=group, refresh=False,
-                    )  # fmt: skip
+            group = group_apply(
+                organisation=context.organisation, provider=PROVIDER, external_id=group_id, display_name=name,
+                members=add if replace else None, add=() if replace else add, remove=() if replace else remove,
+                group=group, refresh=False,
+            )  # fmt: skip
         except PersonRejected as error:
             _problem(context, external_id=group_id, label=name, error=error, tally=tally)
             continue
         seen.add(group_id)
-        after = set(group.members.values_list("pk", flat=True))
-        renamed = existing.get(group_id) is not None and existing[group_id].display_name != group.display_name
-        touched |= (before | after) if renamed else (before ^ after)
-        if group_id in scope_groups:
-            leaving |= before - after
+        if not full or group_id in scope_groups:
+            after = set(group.members.values_list("pk", flat=True))
+            renamed = (
+                existing.get(group_id) is not None and existing[group_id].display_name != group.display_name
+            )
+            touched |= (before | after) if renamed else (before ^ after)
+            leaving |= (before - after) if group_id in scope_groups else set()
     if full:
         cursor.groups_seen = sorted(seen)
     # A full read refreshes everyone once at its end (groups_sweep), not once per page they appear on.
