@@ -3,7 +3,7 @@
 from django.db.models import Q
 
 from .formats import card_url
-from .models import Card
+from .models import Card, CardTemplate
 from .selectors import _owner_restricted_annotation, card_public_profile, card_template_for
 
 # Only web addresses reach another app's links: a `javascript:` URL must not become a signature's link.
@@ -21,10 +21,11 @@ def _photo_url(card: Card, profile: dict) -> str:
     return f"{card_url(card)}/photo-{card.photo_version}.jpg"
 
 
-def member_profile(card: Card) -> dict:
+def member_profile(card: Card, templates: list | None = None) -> dict:
     """The values a member shows publicly, flattened for a renderer that knows nothing of cards."""
-    template = card_template_for(card)
-    profile = card_public_profile(card, template)
+    template = card_template_for(card, templates)
+    # No template: an empty one locks nothing, and keeps card_public_profile from looking again.
+    profile = card_public_profile(card, template or CardTemplate(locked_values={}))
     emails = [e["address"] for e in profile["emails"] if e.get("address")]
     links = [
         {"label": link.get("label", ""), "url": link["url"]}
@@ -71,4 +72,5 @@ def member_profiles(*, organisation, user_ids=None) -> dict:
     )
     if user_ids is not None:
         cards = cards.filter(owner_id__in=list(user_ids))
-    return {card.owner_id: member_profile(card) for card in cards}
+    templates = list(CardTemplate.objects.filter(organisation=organisation).defer("logo"))
+    return {card.owner_id: member_profile(card, templates) for card in cards}

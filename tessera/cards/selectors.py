@@ -58,13 +58,16 @@ def template_selecting_fields(*, organisation_id: int | None) -> set[str]:
     return {"department"} if any(departments) else set()
 
 
-def card_template_for(card: Card) -> CardTemplate | None:
-    """The explicit template, else one assigned to the card's department, else to a group, else the default."""
+def card_template_for(card: Card, templates: list | None = None) -> CardTemplate | None:
+    """The explicit template, else one assigned to the card's department, else to a group, else the default.
+
+    `templates`, the organisation's templates read once, spares a query per card when reading many."""
     if card.template_id:
         return card.template
     if card.organisation_id is None:
         return None
-    templates = list(CardTemplate.objects.filter(organisation_id=card.organisation_id))
+    if templates is None:
+        templates = list(CardTemplate.objects.filter(organisation_id=card.organisation_id))
     department = card.department.strip().lower()
     if department:
         for template in templates:

@@ -164,3 +164,19 @@ def test_the_qr_code_is_drawn_only_for_a_signed_card_address(client, org, member
     forged = token.replace(token[:6], "aHR0cH", 1) if not token.startswith("aHR0cH") else "x" + token
     assert client.get(f"/s/qr/{forged}.png").status_code == 404
     assert client.get("/s/qr/ImhlbGxvIg:forged.png").status_code == 404
+
+
+def test_every_members_signature_is_read_in_a_few_queries(
+    org, admin_user, default_template, django_assert_max_num_queries
+):
+    for number in range(12):
+        invitation = card_services.invitation_create(
+            organisation=org, email=f"m{number}@alpha.example", invited_by=admin_user
+        )
+        _user, card = card_services.invitation_accept(
+            invitation=invitation, password="a-long-test-password", full_name="M"
+        )
+        card_services.card_update(card=card, changes={"first_name": "Member", "last_name": str(number)})
+    with django_assert_max_num_queries(4):  # templates, cards with their owners, card templates
+        found = selectors.member_signatures(organisation=org)
+    assert len(found) == 13 and all(f.signature for f in found)
