@@ -26,11 +26,11 @@ def file_stem(name: str) -> str:
     return stem[:60] or "signature"
 
 
-def outlook_zip(*, organisation, language: str) -> tuple[bytes, list]:
-    """(the ZIP, the members left out with why): <address>/<organisation>.htm and .txt per member."""
+def outlook_zip(*, organisation, language: str) -> tuple[bytes, list, int]:
+    """(the ZIP, the members left out with why, how many are in it): <address>/<organisation>.htm and .txt."""
     out = io.BytesIO()
     stem = file_stem(organisation.name)
-    left_out = []
+    left_out, count = [], 0
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for found in member_signatures(organisation=organisation):
             if found.signature is None:
@@ -40,4 +40,5 @@ def outlook_zip(*, organisation, language: str) -> tuple[bytes, list]:
             document = signature_document(signature=found.signature, title=stem, language=language)
             archive.writestr(f"{folder}/{stem}.htm", document.encode())
             archive.writestr(f"{folder}/{stem}.txt", found.signature.text.encode("utf-8-sig"))
-    return out.getvalue(), left_out
+            count += 1
+    return out.getvalue(), left_out, count

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from tessera.cards import services as card_services
+from tessera.core.models import SecurityEvent
 from tessera.signatures.models import SignatureTemplate
 from tests.signatures.render_support import *  # noqa: F403
 from tests.signatures.render_support import STARTER_HTML, png_bytes
@@ -137,6 +138,8 @@ def test_the_outlook_zip_holds_one_folder_per_member(admin_client, org, member, 
     assert {"bob@alpha.example/Alpha.htm", "bob@alpha.example/Alpha.txt"} <= names
     assert "Bob Builder" in archive.read("bob@alpha.example/Alpha.htm").decode()
     assert archive.read("bob@alpha.example/Alpha.txt").decode("utf-8-sig").startswith("Bob Builder")
+    event = SecurityEvent.objects.get(action="signatures.outlook_zip.downloaded")
+    assert event.data == {"organisation": org.pk, "members": 2, "left_out": 0}  # Bob and the admin
 
 
 def test_the_organisation_export_includes_its_templates(admin_client, org, default_template):

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import selectors
 from ..forms import PreviewForm, TemplateForm
 from ..models import SignatureTemplate
-from ..outlook import file_stem, outlook_zip
+from ..outlook import file_stem
 from ..rendering import logo_src, sample_profile, signature_render
+from ..services.exports import signatures_outlook_export
 from ..services.templates import STARTER_HTML, signature_template_delete, signature_template_save
 from ..validation import PLACEHOLDERS
 from .access import administered, frame, frame_render
@@ -135,7 +136,12 @@ def preview(request, org_slug):
 @require_GET
 def outlook(request, org_slug):
     organisation = administered(request, org_slug)
-    content, _left_out = outlook_zip(organisation=organisation, language=translation.get_language() or "fr")
+    content = signatures_outlook_export(
+        organisation=organisation,
+        actor=request.user,
+        language=translation.get_language() or "fr",
+        request=request,
+    )
     response = HttpResponse(content, content_type="application/zip")
     name = f"{file_stem(organisation.name)} - Outlook signatures.zip"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
