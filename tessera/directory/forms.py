@@ -161,3 +161,31 @@ class GroupMappingForm(forms.Form):
             }
             for group in self.groups
         }
+
+
+class GroupCreateForm(forms.Form):
+    """A new security group in Entra ID, and what it gives its members here once it exists."""
+
+    display_name = forms.CharField(label=_("Name of the new group"), max_length=256)
+    template = forms.ChoiceField(label=_("Card template"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, required=False)
+
+    def __init__(self, *args, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [("", _("the organisation's rule")), *templates]
+
+
+class GroupRenameForm(forms.Form):
+    display_name = forms.CharField(label=_("New name"), max_length=256)
+
+
+class MemberChoiceForm(forms.Form):
+    """A person of the directory to add to a group: one of those the form was given."""
+
+    member = forms.ChoiceField(label=_("Person"))
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "—")] + [
+            (str(person.pk), person.label) for person in candidates
+        ]

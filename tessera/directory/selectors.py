@@ -8,13 +8,23 @@ from tessera.accounts import hooks
 from tessera.accounts.models import Organisation
 
 from . import mapping
-from .models import Connection, ExternalGroup, Provider, ScimToken, SyncProblem, SyncRun
+from .models import (
+    Connection,
+    ExternalGroup,
+    ExternalUser,
+    Provider,
+    ScimToken,
+    SyncProblem,
+    SyncRun,
+    WriteBack,
+)
 
 # A run the page follows with its progress bar.
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
 # The dry run's lists show this many people each; the rest is counted.
 PLAN_SHOWN = 200
 PROBLEMS_SHOWN = 100
+WRITEBACKS_SHOWN = 10
 # The card's own names for the fields a directory attribute can feed, in the order of the card editor.
 CARD_FIELD_LABELS = {
     "first_name": gettext_lazy("First name"),
@@ -175,3 +185,44 @@ def templates_offered(*, organisation: Organisation) -> list[tuple[str, str]]:
 
 def scim_token_of(*, organisation: Organisation) -> ScimToken | None:
     return ScimToken.objects.filter(organisation=organisation).first()
+
+
+def group_members(*, group: ExternalGroup) -> list[ExternalUser]:
+    """The group's people here, by address, each with `label` (the name the card shows, else the address)."""
+    people = list(group.members.filter(removed_at__isnull=True).select_related("user").order_by("user_name"))
+    for person in people:
+        person.label = _person_label(person)
+    return people
+
+
+def group_candidates(*, group: ExternalGroup) -> list[ExternalUser]:
+    """People of the same directory, still in it, who are not in the group yet."""
+    people = list(
+        ExternalUser.objects.filter(
+            organisation_id=group.organisation_id, provider=group.provider, removed_at__isnull=True
+        )
+        .exclude(external_id="")
+        .exclude(groups=group)
+        .select_related("user")
+        .order_by("user_name")
+    )
+    for person in people:
+        person.label = _person_label(person)
+    return people
+
+
+def _person_label(person: ExternalUser) -> str:
+    name = person.user.get_full_name() if person.user else ""
+    return f"{name} ({person.user_name})" if name else person.user_name
+
+
+def writebacks_of(*, connection: Connection | None, limit: int = WRITEBACKS_SHOWN) -> list[WriteBack]:
+    """The latest changes on their way to the directory, newest first."""
+    if connection is None:
+        return []
+    return list(connection.writebacks.select_related("actor").order_by("-created_at")[:limit])
+
+
+def writebacks_stuck(*, connection: Connection) -> QuerySet[WriteBack]:
+    """The writes given up or held, which the page's "retry" sends again."""
+    return connection.writebacks.filter(status__in=(WriteBack.Status.FAILED, WriteBack.Status.HELD))

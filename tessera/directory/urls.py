@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import connect, microsoft, page, scim
+from .views import connect, groups, microsoft, page, scim
 
 app_name = "directory"
 
@@ -15,6 +15,16 @@ urlpatterns = [
     path(f"{ORG}microsoft/disconnect/", connect.microsoft_disconnect, name="microsoft_disconnect"),
     path(f"{ORG}microsoft/settings/", microsoft.settings_save, name="settings_save"),
     path(f"{ORG}microsoft/groups/", microsoft.groups_save, name="groups_save"),
+    path(f"{ORG}microsoft/groups/new/", groups.create, name="group_create"),
+    path(f"{ORG}microsoft/groups/<int:group_id>/", groups.detail, name="group"),
+    path(f"{ORG}microsoft/groups/<int:group_id>/rename/", groups.rename, name="group_rename"),
+    path(f"{ORG}microsoft/groups/<int:group_id>/members/add/", groups.member_add, name="group_member_add"),
+    path(
+        f"{ORG}microsoft/groups/<int:group_id>/members/<int:member_id>/remove/",
+        groups.member_remove,
+        name="group_member_remove",
+    ),
+    path(f"{ORG}microsoft/writebacks/retry/", groups.writebacks_retry, name="writebacks_retry"),
     path(f"{ORG}microsoft/dry-run/", microsoft.dry_run_start, name="dry_run_start"),
     path(f"{ORG}microsoft/dry-run/<int:run_id>/", page.dry_run, name="dry_run"),
     path(f"{ORG}microsoft/dry-run/<int:run_id>/confirm/", microsoft.dry_run_confirm, name="dry_run_confirm"),

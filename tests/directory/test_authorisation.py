@@ -29,6 +29,7 @@ from tessera.directory.models import (
     Provider,
     ScimToken,
     SyncRun,
+    WriteBack,
 )
 from tessera.directory.services.scim import scim_token_rotate
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
@@ -49,7 +50,8 @@ class World:
     staff: object
     planned: SyncRun  # A's dry run awaiting confirmation
     synced: SyncRun  # A's finished full sync
-    group: ExternalGroup
+    group: ExternalGroup  # a group of A with members
+    outside_member: ExternalUser  # a person of A not in that group
     callbacks: dict  # provider -> the callback URL (code and state) a browser of A's admin was sent to
 
 
@@ -81,6 +83,7 @@ def world(client, fake_microsoft, fake_google, django_capture_on_commit_callback
         consent = httpx.get(response["Location"], verify=verify, follow_redirects=False)
         callbacks[provider] = consent.headers["location"].removeprefix("http://testserver")
     client.logout()
+    group = ExternalGroup.objects.filter(organisation=org, members__isnull=False).first()
     return World(
         org=org,
         other_org=other_org,
@@ -90,7 +93,8 @@ def world(client, fake_microsoft, fake_google, django_capture_on_commit_callback
         staff=staff,
         planned=planned,
         synced=synced,
-        group=ExternalGroup.objects.filter(organisation=org).first(),
+        group=group,
+        outside_member=ExternalUser.objects.filter(organisation=org).exclude(groups=group).first(),
         callbacks=callbacks,
     )
 
@@ -104,6 +108,7 @@ def state_of(world: World) -> list:
         list(ExternalUser.objects.filter(organisation=org).order_by("pk").values()),
         list(ExternalGroup.objects.filter(organisation=org).order_by("pk").values()),
         list(ScimToken.objects.filter(organisation=org).values()),
+        list(WriteBack.objects.filter(connection__organisation=org).order_by("pk").values()),
         list(Membership.objects.filter(organisation=org).order_by("pk").values()),
         Connection.objects.filter(provider=Provider.MICROSOFT, tenant_id=_tenant(world)).count(),
     ]
@@ -159,6 +164,20 @@ ROUTES = {
     "directory:groups_save": lambda w: _everyone(
         w, "POST", "groups_save", data={f"role_{w.group.pk}": "admin"}, own_too=False
     ),
+    "directory:group_create": lambda w: _everyone(
+        w, "POST", "group_create", data={"display_name": "Rogue", "role": "admin"}, own_too=False
+    ),
+    "directory:group": lambda w: _everyone(w, "GET", "group", w.group.pk),
+    "directory:group_rename": lambda w: _everyone(
+        w, "POST", "group_rename", w.group.pk, data={"display_name": "Rogue"}
+    ),
+    "directory:group_member_add": lambda w: _everyone(
+        w, "POST", "group_member_add", w.group.pk, data={"member": w.outside_member.pk}
+    ),
+    "directory:group_member_remove": lambda w: _everyone(
+        w, "POST", "group_member_remove", w.group.pk, w.group.members.first().pk
+    ),
+    "directory:writebacks_retry": lambda w: _everyone(w, "POST", "writebacks_retry", own_too=False),
     "directory:dry_run_start": lambda w: _everyone(w, "POST", "dry_run_start", own_too=False),
     "directory:dry_run": lambda w: _everyone(w, "GET", "dry_run", w.planned.pk),
     "directory:dry_run_confirm": lambda w: _everyone(w, "POST", "dry_run_confirm", w.planned.pk),

@@ -17,7 +17,15 @@ from django.utils import translation
 from tessera.accounts.models import Membership
 from tessera.cards.services import template_save
 from tessera.core.models import SecurityEvent
-from tessera.directory.models import Connection, ExternalGroup, Provider, ScimToken, SyncRun
+from tessera.directory.models import (
+    Connection,
+    ExternalGroup,
+    ExternalUser,
+    Provider,
+    ScimToken,
+    SyncRun,
+    WriteBack,
+)
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -401,3 +409,57 @@ def test_a_template_of_another_organisation_is_refused(
     assert response.status_code == 400
     finance.refresh_from_db()
     assert finance.template is None
+
+
+@pytest.fixture
+def synced(signed_in, org, entra, django_capture_on_commit_callbacks):
+    run = run_dry(signed_in, org, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(url("dry_run_confirm", org, run.pk))
+    return entra
+
+
+def test_groups_are_created_renamed_and_filled_in_entra(
+    signed_in, org, synced, fake_microsoft, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in.post(url("group_create", org), {"display_name": "Marketing", "role": "member"})
+    assert response.status_code == 302
+    assert "Marketing" in [g["displayName"] for g in fake_microsoft.groups.values()]
+
+    engineering = ExternalGroup.objects.get(organisation=org, display_name="Engineering")
+    page = text_of(signed_in.get(url("group", org, engineering.pk)))
+    members = page[page.index('data-testid="group-members"') :]
+    members = members[: members.index("</table>")]
+    assert "Bruno" in members and "Alice" not in members
+    alice = ExternalUser.objects.get(organisation=org, user_name__startswith="alice")
+    bruno = ExternalUser.objects.get(organisation=org, user_name__startswith="bruno")
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(url("group_rename", org, engineering.pk), {"display_name": "R&D"})
+        signed_in.post(url("group_member_add", org, engineering.pk), {"member": alice.pk})
+        signed_in.post(url("group_member_remove", org, engineering.pk, bruno.pk))
+    in_entra = fake_microsoft.groups[engineering.external_id]
+    assert in_entra["displayName"] == "R&D"
+    assert alice.external_id in fake_microsoft.members[engineering.external_id]
+    assert bruno.external_id not in fake_microsoft.members[engineering.external_id]
+    page = text_of(signed_in.get(page_url(org)))
+    sent = page[page.index('data-testid="writebacks"') :]
+    assert sent.count("badge-success") == 4
+
+
+def test_bad_group_changes_are_refused_and_nothing_is_sent(signed_in, org, synced, fake_microsoft):
+    engineering = ExternalGroup.objects.get(organisation=org, display_name="Engineering")
+    bruno = ExternalUser.objects.get(organisation=org, user_name__startswith="bruno")
+    outsider = ExternalGroup.objects.get(organisation=org, display_name="Finance")
+    attempts = [
+        (url("group_create", org), {"display_name": ""}),
+        (url("group_create", org), {"display_name": "x" * 300}),
+        (url("group_create", org), {"display_name": "Owners", "role": "owner"}),
+        (url("group_rename", org, engineering.pk), {"display_name": ""}),
+        (url("group_member_add", org, engineering.pk), {"member": bruno.pk}),  # already in it
+        (url("group_member_add", org, engineering.pk), {"member": "999999"}),
+    ]
+    for target, data in attempts:
+        assert signed_in.post(target, data).status_code == 400, (target, data)
+    assert signed_in.post(url("group_member_remove", org, outsider.pk, bruno.pk)).status_code == 404
+    assert not WriteBack.objects.exists()

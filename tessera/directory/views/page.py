@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .. import selectors
-from ..forms import ConnectionSettingsForm, GroupMappingForm
+from ..forms import ConnectionSettingsForm, GroupCreateForm, GroupMappingForm
 from ..models import Provider, SyncRun
 from .access import administered
 
@@ -53,16 +53,20 @@ def dry_run(request, org_slug, run_id):
     )
 
 
-def page_render(request, organisation, *, settings_form=None, groups_form=None, shown=None, status=200):
+def page_render(
+    request, organisation, *, settings_form=None, groups_form=None, create_form=None, shown=None, status=200
+):
     """The whole page; a write view whose form failed renders it with that form and its errors."""
     google = selectors.connection_live(organisation=organisation, provider=Provider.GOOGLE)
     microsoft = selectors.connection_live(organisation=organisation, provider=Provider.MICROSOFT)
     groups = list(selectors.groups_of(organisation=organisation)) if microsoft else []
     if microsoft and settings_form is None:
         settings_form = ConnectionSettingsForm(connection=microsoft, groups=groups)
+    templates = selectors.templates_offered(organisation=organisation) if microsoft else []
     if microsoft and groups_form is None:
-        templates = selectors.templates_offered(organisation=organisation)
         groups_form = GroupMappingForm(groups=groups, templates=templates)
+    if microsoft and create_form is None:
+        create_form = GroupCreateForm(templates=templates)
     response = render(
         request,
         "directory/integration.html",
@@ -73,6 +77,9 @@ def page_render(request, organisation, *, settings_form=None, groups_form=None, 
             "sync": selectors.sync_state_of(connection=microsoft),
             "settings_form": settings_form,
             "groups_form": groups_form,
+            "create_form": create_form,
+            "writebacks": selectors.writebacks_of(connection=microsoft),
+            "writebacks_stuck": microsoft and selectors.writebacks_stuck(connection=microsoft).exists(),
             "scim_token": selectors.scim_token_of(organisation=organisation),
             "scim_url": request.build_absolute_uri("/scim/v2/"),
             "shown": shown or {},
