@@ -197,10 +197,11 @@ non_personal = {
         "scope_domains",
         "attribute_map",
     ],
-    "directory.SyncCursor": ["resource", "delta_link", "next_link", "last_page"],
+    "directory.SyncCursor": ["resource", "delta_link", "next_link", "last_page", "groups_seen"],
     "directory.SyncRun": ["kind", "status"],
     "directory.SyncProblem": ["field"],
-    "directory.ExternalUser": ["provider"],
+    # Digests of what was applied: they reveal nothing without the values they were computed from.
+    "directory.ExternalUser": ["provider", "applied", "applied_groups"],
     "directory.ExternalGroup": ["provider", "external_id", "display_name", "role"],
     "directory.ScimToken": ["prefix", "token_hash"],
     "directory.WriteBack": ["operation", "status"],
