@@ -182,7 +182,7 @@ class GroupRenameForm(forms.Form):
 class MemberChoiceForm(forms.Form):
     """A person of the directory to add to a group: one of those the form was given."""
 
-    member = forms.ChoiceField(label=_("Person"))
+    member = forms.ChoiceField(label=_("Person to add"))
 
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)
