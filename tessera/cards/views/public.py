@@ -234,7 +234,9 @@ def card_photo(request, slug, version):
     card = _card_or_404(slug)
     if not card.photo_version or card.photo_version != version or card.visibility.get("photo") == "vcard":
         raise Http404
-    return _download(bytes(card.photo_small), "image/jpeg", cache="public, max-age=31536000, immutable")
+    response = _download(bytes(card.photo_small), "image/jpeg", cache="public, max-age=31536000, immutable")
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"  # shown in emails' signatures, on any origin
+    return response
 
 
 @cookie_free

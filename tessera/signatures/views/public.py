@@ -19,6 +19,7 @@ FOREVER = "public, max-age=31536000, immutable"
 def _image(content: bytes, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Cache-Control"] = FOREVER
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"  # mail clients show it on their own origin
     return response
 
 
