@@ -463,3 +463,12 @@ def test_bad_group_changes_are_refused_and_nothing_is_sent(signed_in, org, synce
         assert signed_in.post(target, data).status_code == 400, (target, data)
     assert signed_in.post(url("group_member_remove", org, outsider.pk, bruno.pk)).status_code == 404
     assert not WriteBack.objects.exists()
+
+
+def test_a_revocation_google_did_not_confirm_is_said(signed_in, org, fake_google):
+    connect_google(signed_in, org, fake_google)
+    fake_google.stop()  # Google unreachable: the tokens are deleted here all the same
+    page = text_of(signed_in.post(url("google_disconnect", org), follow=True))
+    assert "Google did not confirm that it withdrew the access" in page
+    connection = Connection.objects.get(organisation=org, provider=Provider.GOOGLE)
+    assert connection.disconnected_at is not None and connection.refresh_token == ""

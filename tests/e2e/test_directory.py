@@ -108,6 +108,11 @@ def test_connect_dry_run_confirm_and_follow_the_sync(server, browser, fake_micro
         assert f"{full.created}\ncreated" in counts or f"{full.created} created" in counts
         problem_rows = page.inner_text("[data-testid=problems]")
         assert "Chloé Durand" in problem_rows or "chloe" in problem_rows.lower()
+        page.add_script_tag(url="/static/tessera/vendor/axe-core/axe.min.js")
+        result = page.evaluate(
+            "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []
         assert problems == []
     finally:
         context.close()

@@ -129,6 +129,12 @@ microsoft_callback = _callback(
 )
 
 
+UNCONFIRMED = gettext_lazy(
+    "Google did not confirm that it withdrew the access: remove Tessera from the third-party access of "
+    "your Google account to be sure."
+)
+
+
 def _disconnect(provider: str, anchor: str, done: str):
     @login_required
     @require_POST
@@ -137,11 +143,13 @@ def _disconnect(provider: str, anchor: str, done: str):
         connection = selectors.connection_live(organisation=organisation, provider=provider)
         if connection is not None:
             try:
-                connection_disconnect(connection=connection, actor=request.user, request=request)
+                revoked = connection_disconnect(connection=connection, actor=request.user, request=request)
             except DirectoryError as error:
                 messages.error(request, error.message)
                 return back(organisation, anchor)
             messages.success(request, done)
+            if not revoked:  # the tokens are deleted here anyway; the grant may still show at the provider
+                messages.warning(request, UNCONFIRMED)
         return back(organisation, anchor)
 
     return disconnect
