@@ -8,6 +8,10 @@ class DirectoryConfig(AppConfig):
     verbose_name = _("Directory")
 
     def ready(self):
-        from .services import signatures
+        from tessera.accounts import hooks
+
+        from .services import signatures, writeback
 
         signatures.connect()
+        # An administrator's edit of directory-fed job details here goes back to Entra ID (write-back).
+        hooks.directory_fields_edited.connect(writeback.writeback_queue_for_edit)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from tessera.accounts.models import Membership
+from tessera.cards.models import Card
 from tessera.core import delivery
 from tessera.core.models import SecurityEvent
 from tessera.directory.crypto import token_seal
@@ -192,3 +193,22 @@ def test_a_write_queued_before_a_disconnect_is_not_sent(
     assert not writeback_deliver(writeback_id=row.pk, client=quick)
     assert WriteBack.objects.get(pk=row.pk).status == WriteBack.Status.FAILED
     assert fake_microsoft.calls("PATCH") == []
+
+
+def test_the_central_member_editor_writes_job_details_back_to_entra(
+    client, org, admin, synced, fake_microsoft, django_capture_on_commit_callbacks
+):
+    users, _groups = synced
+    card = Card.objects.get(organisation=org, owner=ExternalUser.objects.get(external_id=users[0]).user)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/cards/org/{org.slug}/cards/{card.slug}/",
+            {"template": "", "groups": "", "job_title": "Head buyer", "department": "Purchasing"},
+        )
+    assert response.status_code == 302
+    assert WriteBack.objects.get().status == WriteBack.Status.SENT
+    user = fake_microsoft.users[users[0]]
+    assert (user["jobTitle"], user["department"]) == ("Head buyer", "Purchasing")
+    card.refresh_from_db()
+    assert (card.job_title, card.department) == ("Head buyer", "Purchasing")
