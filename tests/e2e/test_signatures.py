@@ -4,15 +4,20 @@ It must fit without a horizontal scroll, and every image must load from Tessera,
 an opened email is not a tracking pixel.
 """
 
+import re
+import time
 from urllib.parse import urlsplit
 
 from tessera.cards import services as card_services
+from tessera.signatures.models import PushRun
 from tessera.signatures.services.push import signature_push_request
 from tessera.signatures.services.templates import STARTER_HTML, signature_template_save
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.fakes.fake_http import FakeServer, Reply, Request
 from tests.signatures.gmail_support import connect_google, fake_gmail  # noqa: F401
 from tests.signatures.render_support import jpeg_bytes, png_bytes
+
+PASSWORD = "a-long-test-password"
 
 
 class MailClient(FakeServer):
@@ -92,5 +97,64 @@ def test_a_pushed_signature_fits_600_px_and_loads_only_tessera_images_without_co
             assert response.status == 200
             assert "set-cookie" not in response.all_headers(), request.url
         assert context.cookies() == []
+    finally:
+        context.close()
+
+
+def test_a_bulk_push_is_followed_live_until_each_member_has_a_result(
+    server,
+    browser,
+    fake_gmail,  # noqa: F811
+):
+    admin = UserFactory(email="ada@example.org", full_name="Ada Lovelace", password=PASSWORD)
+    organisation = OrganisationFactory(owner=admin, name="Example")
+    signature_template_save(
+        organisation=organisation, actor=admin, name="House", html=STARTER_HTML, is_default=True
+    )
+    for i in range(12):
+        member = UserFactory(email=f"member{i}@example.org", full_name=f"Member {i}")
+        MembershipFactory(organisation=organisation, user=member)
+        card_services.card_create(
+            owner=member, organisation=organisation, first_name="Member", last_name=str(i)
+        )
+        fake_gmail.add_account(member.email, f"Member {i}")
+    connect_google(organisation=organisation, actor=admin, fake=fake_gmail)
+    fake_gmail.patch_delay = 1.5  # Gmail is slow today: the run lasts a few seconds
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(server.url + "/en/accounts/login/")
+        page.fill('input[name="login"]', admin.email)
+        page.fill('input[name="password"]', PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/accounts/$|.*/$"))
+        page.goto(f"{server.url}/en/cards/org/{organisation.slug}/signatures/push/")
+        assert page.get_by_test_id("client-id").inner_text() == fake_gmail.key["client_id"]
+        # The task queue runs the push when the request commits (immediate in tests): while that request
+        # works, the run's page is opened in a second tab.
+        page.click("form[data-testid=push-form] button[type=submit]", no_wait_after=True)
+        watcher = context.new_page()
+        for _ in range(100):
+            run = PushRun.objects.first()
+            if run is not None:
+                break
+            time.sleep(0.05)
+        watcher.goto(f"{server.url}/en/cards/org/{organisation.slug}/signatures/push/{run.pk}/")
+        box = watcher.get_by_test_id("push-progress")
+        assert box.get_attribute("data-active") == "true"
+        assert int(watcher.locator("#push-bar").get_attribute("value")) < 100
+        watcher.wait_for_function(
+            "() => document.querySelector('[data-push-progress]').dataset.status === 'done'", timeout=30_000
+        )
+        assert watcher.locator("#push-bar").evaluate("bar => bar.value") == 100
+        assert "13 of 13 members: 13 updated" in box.inner_text()
+        rows = watcher.locator("[data-testid=push-results] tbody tr[data-status=updated]")
+        rows.first.wait_for()
+        assert rows.count() == 13  # the results table was fetched again and swapped in
+        assert watcher.locator("form[data-run-cancel]").count() == 0
+        page.wait_for_url(re.compile(r".*/push/\d+/$"), timeout=30_000)
+        assert problems == []
     finally:
         context.close()

@@ -119,6 +119,7 @@ class FakeGmail(FakeGoogle):
         self.applied: dict[str, list[str]] = defaultdict(list)  # email -> every signature stored, in order
         self.patch_times: dict[str, list[float]] = defaultdict(list)
         self.jwt_grants = 0
+        self.patch_delay = 0.0  # seconds each sendAs.patch takes, to watch a push in progress
         self.fail_paths = None
 
     # --- configuration -------------------------------------------------------------------------------------
@@ -240,6 +241,8 @@ class FakeGmail(FakeGoogle):
         return self.patch(request, caller)
 
     def patch(self, request: Request, caller) -> Reply:
+        if self.patch_delay:
+            time.sleep(self.patch_delay)
         now = time.time()
         with self._lock:
             recent = [t for t in self.patch_times[caller.email] if now - t < 1.0]
