@@ -27,6 +27,9 @@ The directory (Google Workspace, Entra ID, SCIM) feeds members' profiles without
   it answers the cleaned values or raises ValidationError keyed by field (a bulk sync checks a page first).
 - `members_created(organisation=, items=, source=)` creates the profiles of many new members at once, for a
   bulk sync: each item is {"user_id", "values" (checked), "locked", "active"}; nothing is answered.
+- `members_synced(organisation=, items=, source=, dry_run=)` is `member_synced` for many existing members at
+  once: each item is {"user_id", "values" (checked), "locked", "template", "groups", "active"}; the receiver
+  answers {user id: "created" | "updated" | "unchanged"}.
 
 Email signatures reach the cards and the Google connection through these, never by import:
 
@@ -77,6 +80,7 @@ directory_fields_edited = Hook("directory_fields_edited")
 organisation_templates = Hook("organisation_templates")
 member_values_check = Hook("member_values_check")
 members_created = Hook("members_created")
+members_synced = Hook("members_synced")
 member_profiles = Hook("member_profiles")
 member_profile_changed = Hook("member_profile_changed")
 signature_push_allowed = Hook("signature_push_allowed")

@@ -23,6 +23,7 @@ class CardsConfig(AppConfig):
         hooks.organisation_templates.connect(services.organisation_templates_list)
         hooks.member_values_check.connect(services.member_values_check)
         hooks.members_created.connect(services.members_cards_create)
+        hooks.members_synced.connect(services.members_cards_sync)
         hooks.member_profiles.connect(profiles_read.member_profiles)
 
         from .fastpath import pages_invalidate_on_commit

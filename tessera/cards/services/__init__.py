@@ -21,6 +21,7 @@ from .directory import (
     member_card_sync,
     member_values_check,
     members_cards_create,
+    members_cards_sync,
     organisation_templates_list,
 )
 from .invitations import (
@@ -133,6 +134,7 @@ __all__ = [
     "member_cards_release",
     "member_values_check",
     "members_cards_create",
+    "members_cards_sync",
     "organisation_cards_open",
     "organisation_templates_list",
     "personal_card_create",

@@ -11,6 +11,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tessera.accounts import hooks
@@ -190,6 +191,67 @@ def members_cards_create(*, organisation: Organisation, items: list, source: str
         cards.append(card)
     Card.objects.bulk_create(cards, batch_size=500)
     pages_invalidate_on_commit()  # a bulk insert sends no signal
+
+
+def members_cards_sync(
+    *, organisation: Organisation, items: list, source: str = "", dry_run: bool = False, **_ignored
+) -> dict:
+    """Receiver of `members_synced`: `member_card_sync` for many members, with one read and one write.
+
+    Each item is {"user_id", "values" (checked), "locked", "template", "groups", "active"}; answers
+    {user id: "created" | "updated" | "unchanged"}.
+    """
+    cards = {
+        card.owner_id: card
+        for card in Card.objects.select_for_update(of=("self",))
+        .annotate(template_public_id=F("template__public_id"))
+        .filter(organisation=organisation, owner_id__in=[item["user_id"] for item in items])
+        .order_by()
+    }
+    answers, changed, fields, created = {}, [], set(), []
+    now = timezone.now()
+    for item in items:
+        card = cards.get(item["user_id"])
+        if card is None:
+            card = Card(
+                owner_id=item["user_id"], organisation_id=organisation.pk, company=organisation.name[:120]
+            )
+            card.template_public_id = None
+            card.slug = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+        changes = _plan(
+            card,
+            cleaned=item["values"],
+            locked=item.get("locked"),
+            source=source,
+            template=item.get("template"),
+            groups=item.get("groups"),
+            active=item.get("active"),
+        )
+        if card.pk is None:
+            answers[item["user_id"]] = "created"
+        else:
+            answers[item["user_id"]] = "updated" if changes else "unchanged"
+        if dry_run or (card.pk is not None and not changes):
+            continue
+        for name, value in changes.items():
+            setattr(card, name, value)
+        if card.pk is None:
+            created.append(card)
+        else:
+            card.updated_at = now
+            changed.append(card)
+            fields.update(changes)
+    if not dry_run:
+        Card.objects.bulk_create(created, batch_size=500)
+        if changed:
+            Card.objects.bulk_update(changed, [*sorted(fields), "updated_at"], batch_size=500)
+        for card in changed:
+            hooks.member_profile_changed.send(
+                card_owner_id=card.owner_id, organisation_id=card.organisation_id
+            )
+        if created or changed:
+            pages_invalidate_on_commit()  # bulk writes send no signal
+    return answers
 
 
 def directory_cards_release(*, organisation: Organisation, source: str, **_ignored) -> int:

@@ -13,6 +13,7 @@ transaction: a crash delays them, never loses them, and the sync does not wait f
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from tessera.accounts import hooks
@@ -20,27 +21,37 @@ from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
 
 from ..models import ExternalUser
-from .people import Outcome, Person, PersonRejected, _identity, _source, person_apply, person_digest
+from .people import (
+    Outcome,
+    Person,
+    PersonRejected,
+    _groups_by_person,
+    _identity,
+    _role_apply,
+    _role_of,
+    _source,
+    _template_of,
+    person_apply,
+    person_digest,
+)
 
 WELCOME_BATCH = 200
 
 
 def _known(*, organisation, provider, persons: list[Person], names: set[str]) -> tuple[dict, dict]:
     ids = {p.external_id for p in persons if p.external_id}
-    rows = ExternalUser.objects.filter(organisation=organisation, provider=provider).filter(
-        (Q(external_id__in=ids) & ~Q(external_id="")) | Q(user_name__in=names)
+    rows = (
+        ExternalUser.objects.filter(organisation=organisation, provider=provider)
+        .filter((Q(external_id__in=ids) & ~Q(external_id="")) | Q(user_name__in=names))
+        .select_related("user")
     )
     rows = list(rows)
     return {r.external_id: r for r in rows if r.external_id}, {r.user_name: r for r in rows}
 
 
-def _members(organisation, rows) -> set[int]:
+def _members(organisation, rows) -> dict[int, Membership]:
     user_ids = [r.user_id for r in rows if r.user_id]
-    return set(
-        Membership.objects.filter(organisation=organisation, user_id__in=user_ids).values_list(
-            "user_id", flat=True
-        )
-    )
+    return {m.user_id: m for m in Membership.objects.filter(organisation=organisation, user_id__in=user_ids)}
 
 
 def _checked(person: Person, locked) -> dict:
@@ -80,7 +91,7 @@ def people_apply(
     )
     members = _members(organisation, by_name.values())
     taken = accounts_services.addresses_taken({email for _name, email in identities.values()})
-    fresh, claimed, one_by_one = [], set(), []
+    fresh, known, claimed, one_by_one = [], [], set(), []
     for index, (user_name, email) in identities.items():
         person = persons[index]
         row = (by_id.get(person.external_id) if person.external_id else None) or by_name.get(user_name)
@@ -90,6 +101,9 @@ def people_apply(
         elif row is None and email not in taken and not claimed & {email, user_name}:
             claimed |= {email, user_name}
             fresh.append((index, user_name, email, digest))
+        elif _same_identity(row, user_name, email, members) and not claimed & {email, user_name}:
+            claimed |= {email, user_name}
+            known.append((index, row, digest))
         else:
             one_by_one.append(index)
     _newcomers(
@@ -101,6 +115,16 @@ def people_apply(
         dry_run=dry_run,
         invite=invite,
         language=language,
+        results=results,
+    )
+    _changes(
+        organisation=organisation,
+        provider=provider,
+        persons=persons,
+        known=known,
+        members=members,
+        locked=locked,
+        dry_run=dry_run,
         results=results,
     )
     for index in one_by_one:
@@ -117,6 +141,67 @@ def people_apply(
         except PersonRejected as error:
             results[index] = error
     return results
+
+
+def _same_identity(row, user_name: str, email: str, members: dict) -> bool:
+    """A known member whose user name and address did not change: their card is updated in bulk."""
+    return (
+        row is not None
+        and row.user_id in members
+        and row.removed_at is None
+        and row.user_name == user_name
+        and row.user.email.lower() == email
+    )
+
+
+def _changes(*, organisation, provider, persons, known, members, locked, dry_run, results) -> None:
+    """Known members whose values changed: checked in memory, then one read and one write of their cards."""
+    checked = []
+    for index, row, digest in known:
+        try:
+            checked.append((index, row, digest, _checked(persons[index], locked)))
+        except PersonRejected as error:
+            results[index] = error
+    if not checked:
+        return
+    groups = _groups_by_person([row for _i, row, _d, _v in checked])
+    decides = _role_of(organisation, provider, [])
+    with transaction.atomic():
+        answers: dict = {}
+        for answer in hooks.members_synced.send(
+            organisation=organisation,
+            source=_source(provider),
+            dry_run=dry_run,
+            items=[
+                {
+                    "user_id": row.user_id,
+                    "values": values,
+                    "locked": None if locked is None else list(locked),
+                    "template": _template_of(groups.get(row.pk, [])),
+                    "groups": [g.display_name for g in groups.get(row.pk, [])],
+                    "active": persons[index].active,
+                }
+                for index, row, _d, values in checked
+            ],
+        ):
+            answers.update(answer or {})
+        now = timezone.now()
+        for index, row, digest, _values in checked:
+            person = persons[index]
+            deactivated = row.active and not person.active
+            results[index] = Outcome(
+                "deactivated" if deactivated else answers.get(row.user_id, "updated"), row
+            )
+            if dry_run:
+                continue
+            person_groups = groups.get(row.pk, [])
+            admin = any(g.role == Membership.Role.ADMIN for g in person_groups)
+            _role_apply(members[row.user_id], Membership.Role.ADMIN if admin else decides, provider)
+            row.applied, row.active, row.seen_at = digest, person.active, now
+        if not dry_run:
+            ExternalUser.objects.bulk_update(
+                [row for _i, row, _d, _v in checked], ["applied", "active", "seen_at"], batch_size=500
+            )
 
 
 def _newcomers(*, organisation, provider, persons, fresh, locked, dry_run, invite, language, results) -> None:
