@@ -412,16 +412,27 @@ def people_refresh(*, organisation: Organisation, external_users: Iterable[Exter
             Membership.Role.OWNER,
         ):
             continue
-        _synced(
-            membership=membership,
-            person=None,
-            locked=None,
-            provider=row.provider,
-            groups=groups,
-            active=row.active,
-            dry_run=False,
-        )
         _role_apply(membership, role, row.provider)
         row.applied_groups = digest
-        changed.append(row)
+        changed.append((row, groups))
+    # One cards call for everyone whose groups give something new: their template and group names.
+    for provider in {row.provider for row, _groups in changed}:
+        hooks.members_synced.send(
+            organisation=organisation,
+            source=_source(provider),
+            dry_run=False,
+            items=[
+                {
+                    "user_id": row.user_id,
+                    "values": {},
+                    "locked": None,
+                    "template": _template_of(groups),
+                    "groups": [g.display_name for g in groups],
+                    "active": row.active,
+                }
+                for row, groups in changed
+                if row.provider == provider
+            ],
+        )
+    changed = [row for row, _groups in changed]
     ExternalUser.objects.bulk_update(changed, ["applied_groups"], batch_size=500)
