@@ -14,7 +14,7 @@ import hashlib
 import random
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -276,7 +276,22 @@ def _record(run: PushRun, out: _Outgoing, answer: dict) -> float | None:
     return None
 
 
-def _push_batch(run: PushRun, batch: list[PushItem], domains: set[str], pool: ThreadPoolExecutor) -> float:
+class _Pulse:
+    """The run's heartbeat, from the worker's own thread, also while Google's answers are awaited."""
+
+    def __init__(self, run: PushRun):
+        self.run, self.at, self.alive = run, 0.0, True
+
+    def beat(self) -> bool:
+        """Beat when due; False once the run was cancelled or another worker took it over."""
+        if self.alive and time.monotonic() - self.at >= HEARTBEAT_SECONDS:
+            self.alive, self.at = _beat(self.run), time.monotonic()
+        return self.alive
+
+
+def _push_batch(
+    run: PushRun, batch: list[PushItem], domains: set[str], pool: ThreadPoolExecutor, pulse
+) -> float:
     """Render, mark every member to call "sending" in one commit, call Google in parallel, record each answer."""
     ids = [item.user_id for item in batch]
     members = {s.user_id: s for s in member_signatures(organisation=run.organisation, user_ids=ids)}
@@ -296,7 +311,10 @@ def _push_batch(run: PushRun, batch: list[PushItem], domains: set[str], pool: Th
     PushItem.objects.filter(pk__in=[out.item.pk for out in outgoing]).update(
         status=PushItem.Status.SENDING, attempts=F("attempts") + 1
     )
-    answers = list(pool.map(lambda out: _call(run, out), outgoing))
+    calls = [pool.submit(_call, run, out) for out in outgoing]
+    while wait(calls, timeout=HEARTBEAT_SECONDS / 2).not_done:
+        pulse.beat()  # a slow Google must not make this live worker look dead (the sweep would resume it)
+    answers = [call.result() for call in calls]
     pauses = [_record(run, out, answer) for out, answer in zip(outgoing, answers, strict=True)]
     return max([pause for pause in pauses if pause] or [0.0])
 
@@ -326,17 +344,16 @@ def push_run(*, run_id: int) -> PushRun | None:
     run = _claim(run_id)
     if run is None:
         return None
-    checked = beat = 0.0
+    checked = 0.0
     domains: set[str] = set()
+    pulse = _Pulse(run)
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="signature-push") as pool:
         while True:
-            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                if not _beat(run):
-                    run.refresh_from_db()
-                    if run.cancel_requested and not run.is_finished:
-                        _finish(run, PushRun.Status.CANCELLED)
-                    return run
-                beat = time.monotonic()
+            if not pulse.beat():
+                run.refresh_from_db()
+                if run.cancel_requested and not run.is_finished:
+                    _finish(run, PushRun.Status.CANCELLED)
+                return run
             if time.monotonic() - checked >= ADMIN_RECHECK_SECONDS:
                 allowed = _allowed(organisation=run.organisation, actor=run.actor)
                 if not allowed["allowed"]:
@@ -349,7 +366,7 @@ def push_run(*, run_id: int) -> PushRun | None:
                     _finish(run, PushRun.Status.DONE)
                     return run
                 continue
-            pause = _push_batch(run, batch, domains, pool)
+            pause = _push_batch(run, batch, domains, pool, pulse)
             if pause:
                 time.sleep(min(pause, BACKOFF_MAX_SECONDS))
 
