@@ -195,8 +195,7 @@ def _log(run: PushRun, item: PushItem) -> None:
             "organisation": run.organisation_id,
             "run": run.pk,
             "member": item.user_id,
-            "result": item.status,
-            "reason": item.reason[:200],
+            "result": item.status,  # not the reason: it may quote an address or Google's words about one
         },
     )
 
