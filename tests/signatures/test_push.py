@@ -226,3 +226,26 @@ def test_a_hostile_card_field_cannot_inject_markup(team, django_capture_on_commi
     assert statuses(run) == {"mallory@example.org": "updated"}
     kept = team.fake.signature_of("mallory@example.org")
     assert "<img src=x" not in kept and "&lt;img" in kept and "\u202e" not in kept
+
+
+def test_a_directory_sync_change_is_pushed_again_too(team, django_capture_on_commit_callbacks):
+    from tessera.directory.models import Provider
+    from tessera.directory.services.people import Person, person_apply
+
+    pushed(team, django_capture_on_commit_callbacks, everyone=True)
+    person = Person(
+        external_id="00u1",
+        user_name="bob@example.org",
+        email="bob@example.org",
+        values={"first_name": "Bob", "last_name": "Martin", "job_title": "Directeur commercial"},
+    )
+    outcome = person_apply(
+        organisation=team.organisation, provider=Provider.GOOGLE, person=person, invite=False
+    )
+    assert outcome.result == "updated"
+    team.clock.shift(push.REPUSH_WINDOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        (run,) = push.repush_due()
+    run.refresh_from_db()
+    assert statuses(run) == {"bob@example.org": "updated"}
+    assert "Directeur commercial" in team.fake.signature_of("bob@example.org")
