@@ -15,7 +15,7 @@ activities = [
     Activity(
         name="signatures.rendering",
         service=SIGNATURES,
-        title=_("Email signatures of an organisation's members"),
+        title=_("Email signatures of the members of an organisation"),
         purpose=_(
             "Render each member's email signature from their card, with their organisation's template, so "
             "that the member can copy or download it and their organisation can deploy it."
@@ -58,6 +58,13 @@ activities = [
         ),
     ),
 ]
+
+# Nothing of a signature is stored: the cards section of the export holds what it is rendered from.
+not_exported = {
+    "signatures.rendering": _(
+        "Your signature is rendered from your card each time and is not stored: the cards section holds it."
+    )
+}
 
 non_personal = {
     # The company's design, shared by all its members.

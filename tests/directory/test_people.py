@@ -86,7 +86,9 @@ def test_the_same_person_again_is_unchanged_and_a_new_title_is_an_update(org):
     assert apply(org, ada(job_title="Chief Engineer")).result == "updated"
     assert Card.objects.get(organisation=org, owner__email="ada@alpha.example").job_title == "Chief Engineer"
     assert User.objects.filter(email="ada@alpha.example").count() == 1
-    assert OutboxMessage.objects.filter(recipient="ada@alpha.example").count() == 1  # one welcome, not one per sync
+    assert (
+        OutboxMessage.objects.filter(recipient="ada@alpha.example").count() == 1
+    )  # one welcome, not one per sync
 
 
 @pytest.mark.parametrize(
@@ -139,7 +141,9 @@ def test_an_existing_verified_member_is_matched_by_address_and_keeps_their_accou
     assert apply(org, ada()).result == "updated"
     assert User.objects.filter(email="ada@alpha.example").count() == 1
     assert Card.objects.get(owner=member, organisation=org).job_title == "Engineer"
-    assert not OutboxMessage.objects.filter(recipient="ada@alpha.example").exists()  # they already have access
+    assert not OutboxMessage.objects.filter(
+        recipient="ada@alpha.example"
+    ).exists()  # they already have access
 
 
 def test_disabled_then_enabled_takes_the_card_off_the_web_and_back(org):
@@ -183,7 +187,9 @@ def test_groups_give_a_template_and_a_role_but_never_touch_the_owner(org, owner)
     assert card.template == template
     assert Membership.objects.get(organisation=org, user=ada_user.user).role == Membership.Role.ADMIN
     assert Membership.objects.get(organisation=org, user=owner).role == Membership.Role.OWNER
-    group_apply(organisation=org, provider=ENTRA, external_id="grp-eng", display_name="Engineering", members=[])
+    group_apply(
+        organisation=org, provider=ENTRA, external_id="grp-eng", display_name="Engineering", members=[]
+    )
     assert Membership.objects.get(organisation=org, user=ada_user.user).role == Membership.Role.MEMBER
     assert Membership.objects.get(organisation=org, user=owner).role == Membership.Role.OWNER
 

@@ -47,7 +47,9 @@ def person(n: int) -> Person:
     )
 
 
-def test_the_sync_bookkeeping_goes_30_days_after_disconnection_and_the_members_stay(org, owner, fake_microsoft):
+def test_the_sync_bookkeeping_goes_30_days_after_disconnection_and_the_members_stay(
+    org, owner, fake_microsoft
+):
     with at(0):
         connection, _query = microsoft_connect(organisation=org, actor=owner)
         people = [
@@ -55,7 +57,11 @@ def test_the_sync_bookkeeping_goes_30_days_after_disconnection_and_the_members_s
             for n in range(3)
         ]
         group_apply(
-            organisation=org, provider=Provider.MICROSOFT, external_id="g1", display_name="Sales", members=people
+            organisation=org,
+            provider=Provider.MICROSOFT,
+            external_id="g1",
+            display_name="Sales",
+            members=people,
         )
         connections.connection_disconnect(connection=connection, actor=owner)
     sweep(29)

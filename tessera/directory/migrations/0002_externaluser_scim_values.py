@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0001_initial'),
+        ("directory", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='externaluser',
-            name='scim_values',
+            model_name="externaluser",
+            name="scim_values",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

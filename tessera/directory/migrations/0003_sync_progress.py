@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0002_externaluser_scim_values'),
+        ("directory", "0002_externaluser_scim_values"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='synccursor',
-            name='full_since',
+            model_name="synccursor",
+            name="full_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='synccursor',
-            name='groups_seen',
+            model_name="synccursor",
+            name="groups_seen",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='syncrun',
-            name='heartbeat_at',
+            model_name="syncrun",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0003_sync_progress'),
+        ("directory", "0003_sync_progress"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='externaluser',
-            name='applied',
+            model_name="externaluser",
+            name="applied",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='externaluser',
-            name='applied_groups',
+            model_name="externaluser",
+            name="applied_groups",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='externaluser',
-            name='welcome_due',
+            model_name="externaluser",
+            name="welcome_due",
             field=models.BooleanField(db_index=True, default=False),
         ),
     ]
