@@ -38,7 +38,8 @@ Email signatures reach the cards and the Google connection through these, never 
   department, office, address, website, phones [{kind, number}], email, emails, links [{label, url}],
   card_url, photo_url ("" without a public photo), template (the card template's public id or None), groups.
 - `member_profile_changed(card_owner_id=, organisation_id=)`: cards sends it after a member's card changed (by
-  the member, an administrator or a directory sync); signatures queues one coalesced re-push.
+  the member, an administrator or a directory sync); signatures queues one coalesced re-push. A bulk change
+  names its owners at once: `card_owner_ids=[...]` instead of `card_owner_id`.
 - `signature_push_allowed(organisation=, actor=, request=None, check=True)`: the directory asks Google again
   whether `actor` is a Workspace administrator; answers {"allowed": bool, "message": str, "domains": [str],
   "client_id": str} (the message, translated, says why not). With check=False it asks nobody and answers

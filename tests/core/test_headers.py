@@ -103,8 +103,13 @@ def _production_settings(**env) -> subprocess.CompletedProcess:
     )
 
 
+DIRECTORY_KEY = "mRxU3Ue3Ul4a5aTpgRZk8xW1oJ7rjK1cTj4bV4YkzKg="  # a Fernet key, for these tests only
+
+
 def test_production_settings_turn_on_hsts_and_secure_cookies(tmp_path):
-    result = _production_settings(TESSERA_SECRET_KEY="x" * 50, TESSERA_VAR_DIR=str(tmp_path))
+    result = _production_settings(
+        TESSERA_SECRET_KEY="x" * 50, TESSERA_DIRECTORY_KEYS=DIRECTORY_KEY, TESSERA_VAR_DIR=str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr
     hsts, subdomains, secure_cookie, redirect, debug = result.stdout.split()
     assert int(hsts) > 0
@@ -115,6 +120,13 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     result = _production_settings(TESSERA_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "TESSERA_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_the_directory_token_keys(tmp_path):
+    # A key kept next to the database would not protect the tokens sealed with it.
+    result = _production_settings(TESSERA_SECRET_KEY="x" * 50, TESSERA_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "TESSERA_DIRECTORY_KEYS" in result.stderr
 
 
 def test_hsts_header_is_sent_over_https_with_production_values(client, settings):

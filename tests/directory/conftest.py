@@ -6,9 +6,17 @@ its self-signed certificate.
 """
 
 import pytest
+from django.utils import translation
 
 from tests.fakes.google_workspace import FakeGoogle
 from tests.fakes.microsoft import FakeMicrosoft
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Services called directly answer in English here; pages choose their language from the URL."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

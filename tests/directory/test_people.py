@@ -116,7 +116,9 @@ def test_a_refused_update_leaves_the_card_as_it_was(org):
     assert state(org) == before
 
 
-def test_an_address_with_an_account_outside_the_organisation_is_refused_and_that_account_untouched(org):
+def test_an_address_with_an_account_outside_the_organisation_is_refused_and_that_account_untouched(
+    org, english
+):
     elsewhere = UserFactory(email="ada@alpha.example")
     OrganisationFactory(owner=elsewhere, name="Beta")
     before = state(org)
@@ -194,7 +196,7 @@ def test_groups_give_a_template_and_a_role_but_never_touch_the_owner(org, owner)
     assert Membership.objects.get(organisation=org, user=owner).role == Membership.Role.OWNER
 
 
-def test_a_group_cannot_grant_the_owner_role(org):
+def test_a_group_cannot_grant_the_owner_role(org, english):
     group = group_apply(organisation=org, provider=ENTRA, external_id="g", display_name="Bosses")
     with pytest.raises(Exception, match="administrators or members"):
         group_mapping_set(group=group, role=Membership.Role.OWNER)

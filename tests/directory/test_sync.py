@@ -160,7 +160,9 @@ def test_410_resyncs_everything_and_changes_nothing_that_did_not_change(org, con
     assert not card_of(org, users[0]).is_active
 
 
-def test_hostile_values_become_problems_while_the_rest_of_the_page_applies(org, connection, fake_microsoft):
+def test_hostile_values_become_problems_while_the_rest_of_the_page_applies(
+    org, connection, fake_microsoft, english
+):
     elsewhere = UserFactory(email="taken@contoso.example")
     MembershipFactory(user=elsewhere)
     good = fake_microsoft.add_user(givenName="Good")

@@ -5,6 +5,9 @@ import json
 import zipfile
 
 import pytest
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from tessera.cards import services as card_services
 from tessera.core.models import SecurityEvent
@@ -62,14 +65,20 @@ def test_a_refused_template_shows_why_and_changes_nothing(admin_client, org, def
     )
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Event handlers (onclick)" in body and "Scripts are not allowed" in body
+    with translation.override(lang):
+        handlers = gettext(
+            "Event handlers (%(name)s) are not allowed in a signature: mail clients remove them."
+        ) % {"name": "onclick"}
+        scripts = gettext("Scripts are not allowed in a signature: mail clients remove them.")
+    assert escape(handlers) in body and escape(scripts) in body
+    assert lang == "en" or "Les scripts ne sont pas permis" in body
     default_template.refresh_from_db()
     assert default_template.name == "House style" and default_template.html == STARTER_HTML
 
 
 @pytest.mark.parametrize("mode", ["gmail", "outlook", "dark"])
 def test_the_live_preview_renders_the_unsaved_html_for_a_member(admin_client, org, member, card, mode):
-    url = f"/cards/org/{org.slug}/signatures/preview/"
+    url = f"/en/cards/org/{org.slug}/signatures/preview/"
     response = admin_client.post(
         url, {"html": "<p>{{ name }} — {{ title }}</p>", "mode": mode, "member": member.pk}
     )

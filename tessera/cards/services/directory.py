@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from tessera.accounts import hooks
 from tessera.accounts.models import Membership, Organisation
+from tessera.core.bulk import rows_update
 
 from ..fastpath import pages_invalidate_on_commit
 from ..fields import PROFILE_TEXTS
@@ -243,11 +244,10 @@ def members_cards_sync(
             fields.update(changes)
     if not dry_run:
         Card.objects.bulk_create(created, batch_size=500)
+        rows_update(Card, changed, [*sorted(fields), "updated_at"])
         if changed:
-            Card.objects.bulk_update(changed, [*sorted(fields), "updated_at"], batch_size=500)
-        for card in changed:
             hooks.member_profile_changed.send(
-                card_owner_id=card.owner_id, organisation_id=card.organisation_id
+                card_owner_ids=[card.owner_id for card in changed], organisation_id=organisation.pk
             )
         if created or changed:
             pages_invalidate_on_commit()  # bulk writes send no signal

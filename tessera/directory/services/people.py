@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from tessera.accounts import hooks
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.core.bulk import rows_update
 from tessera.core.text import printable
 
 from ..models import SOURCE_NAMES, ExternalGroup, ExternalUser, Provider
@@ -435,4 +436,4 @@ def people_refresh(*, organisation: Organisation, external_users: Iterable[Exter
             ],
         )
     changed = [row for row, _groups in changed]
-    ExternalUser.objects.bulk_update(changed, ["applied_groups"], batch_size=500)
+    rows_update(ExternalUser, changed, ["applied_groups"])

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from tessera.accounts import hooks
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, Organisation, User
+from tessera.core.bulk import rows_update
 
 from ..models import ExternalUser
 from .people import (
@@ -199,9 +200,7 @@ def _changes(*, organisation, provider, persons, known, members, locked, dry_run
             _role_apply(members[row.user_id], Membership.Role.ADMIN if admin else decides, provider)
             row.applied, row.active, row.seen_at = digest, person.active, now
         if not dry_run:
-            ExternalUser.objects.bulk_update(
-                [row for _i, row, _d, _v in checked], ["applied", "active", "seen_at"], batch_size=500
-            )
+            rows_update(ExternalUser, [row for _i, row, _d, _v in checked], ["applied", "active", "seen_at"])
 
 
 def _newcomers(*, organisation, provider, persons, fresh, locked, dry_run, invite, language, results) -> None:

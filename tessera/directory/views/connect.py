@@ -101,18 +101,20 @@ def _callback(provider: str, complete, connected, anchor: str):
             messages.error(request, error.message)
             return redirect("cards:home")
         organisation = administered(request, where["org"])
-        try:
-            connection = complete(
-                organisation=organisation,
-                actor=request.user,
-                session=request.session,
-                query=request.GET.dict(),
-                request=request,
-            )
-        except DirectoryError as error:
-            messages.error(request, error.message)
-            return _page(where, provider)
-        messages.success(request, str(connected) % {"name": connection.display_name})
+        # The callback's address has no language prefix: speak the language the flow started in.
+        with translation.override(where.get("language") or settings.LANGUAGE_CODE):
+            try:
+                connection = complete(
+                    organisation=organisation,
+                    actor=request.user,
+                    session=request.session,
+                    query=request.GET.dict(),
+                    request=request,
+                )
+            except DirectoryError as error:
+                messages.error(request, str(error.message))
+                return _page(where, provider)
+            messages.success(request, str(connected) % {"name": connection.display_name})
         return _page(where, anchor)
 
     return callback

@@ -387,12 +387,16 @@ def push_resume_due() -> list[int]:
 # --- automatic re-push after a card change ---------------------------------------------------------------
 
 
-def member_profile_changed(*, card_owner_id, organisation_id) -> None:
-    """Receiver of hooks.member_profile_changed: the first change opens a window; later ones join it."""
-    if organisation_id is None:
+def member_profile_changed(*, organisation_id, card_owner_id=None, card_owner_ids=()) -> None:
+    """Receiver of hooks.member_profile_changed: the first change opens a window; later ones join it.
+
+    A bulk change (a directory sync's page) names many owners at once: one statement for all of them.
+    """
+    owners = [*card_owner_ids, *([card_owner_id] if card_owner_id is not None else [])]
+    if organisation_id is None or not owners:
         return
     PushedSignature.objects.filter(
-        organisation_id=organisation_id, user_id=card_owner_id, repush_due_at__isnull=True
+        organisation_id=organisation_id, user_id__in=owners, repush_due_at__isnull=True
     ).update(repush_due_at=timezone.now() + REPUSH_WINDOW)
 
 
