@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import Organisation
@@ -49,6 +50,18 @@ class PushRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
+
+    @property
+    def who(self) -> str:
+        """The label, stored in English, in the reader's language (a run outlives the request's language)."""
+        if self.label in ("everyone", "after card changes"):
+            return gettext(self.label)
+        if self.label.startswith("department "):
+            return gettext("department %(name)s") % {"name": self.label.removeprefix("department ")}
+        count = self.label.partition(" ")[0]
+        if count.isdigit():
+            return gettext("%(count)d selected member(s)") % {"count": int(count)}
+        return self.label
 
 
 class PushItem(models.Model):

@@ -105,3 +105,15 @@ def test_members_and_strangers_get_404_and_change_nothing(
     assert client.get(url(space, "push_status", pk=run.pk)).status_code == 302  # to sign in
     run.refresh_from_db()
     assert run.status == PushRun.Status.QUEUED and PushRun.objects.count() == 1
+
+
+def test_a_run_says_who_it_pushed_to_in_the_reader_s_language():
+    from django.utils import translation
+
+    from tessera.signatures.push_models import PushRun
+
+    with translation.override("fr"):
+        assert PushRun(label="everyone").who == "tout le monde"
+        assert PushRun(label="department Sales").who == "service Sales"
+    with translation.override("en"):
+        assert PushRun(label="department Sales").who == "department Sales"

@@ -21,9 +21,10 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tessera.accounts import hooks
 from tessera.accounts.models import Membership
@@ -99,12 +100,14 @@ def signature_push_request(
             data={"organisation": organisation.pk, "reason": str(allowed["message"])[:200]},
         )
         raise PushRefused(allowed["message"])
-    if everyone:
-        label = _("everyone")
-    elif department:
-        label = _("department %(name)s") % {"name": department.strip()[:150]}
-    else:
-        label = _("%(count)d selected member(s)") % {"count": len(members)}
+    # Stored in English; PushRun.who says it in the language of whoever reads it.
+    with translation.override("en"):
+        if everyone:
+            label = _("everyone")
+        elif department:
+            label = _("department %(name)s") % {"name": department.strip()[:150]}
+        else:
+            label = _("%(count)d selected member(s)") % {"count": len(members)}
     return _run_create(
         organisation=organisation, actor=actor, user_ids=members, label=label, kind=PushRun.Kind.MANUAL
     )
@@ -422,7 +425,7 @@ def repush_due(*, now=None) -> list[PushRun]:
                     organisation=organisation,
                     actor=actor,
                     user_ids=sorted({m.user_id for m in members}),
-                    label=_("after card changes"),
+                    label=gettext_noop("after card changes"),
                     kind=PushRun.Kind.AUTOMATIC,
                 )
             )
