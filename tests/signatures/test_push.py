@@ -124,8 +124,9 @@ def test_quota_errors_and_outages_are_retried(team, django_capture_on_commit_cal
     assert set(statuses(run).values()) == {"updated", "skipped"}
     assert sum(i.attempts for i in run.items.all()) == 3 + 4
     assert all(len(signatures) == 1 for signatures in team.fake.applied.values())
-    # After the 503 Google may have applied it: that member was read (an empty patch) before being written.
-    assert len([r for r in team.fake.calls("PATCH") if r.json == {}]) == 1
+    # After the 503 Google may have applied it: that member was read (an empty patch) before being written;
+    # a read that meets one of the injected quota errors is read again, so the number depends on the order.
+    assert len([r for r in team.fake.calls("PATCH") if r.json == {}]) >= 1
 
 
 def test_a_member_google_refuses_is_failed_with_google_s_words(team, django_capture_on_commit_callbacks):

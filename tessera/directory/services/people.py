@@ -272,7 +272,9 @@ def person_remove(*, external_user: ExternalUser, leave: bool = False) -> str:
 
     Answers "deactivated", or "unchanged" when they were already removed.
     """
-    external_user = ExternalUser.objects.select_for_update().select_related("user").get(pk=external_user.pk)
+    external_user = (
+        ExternalUser.objects.select_for_update(of=("self",)).select_related("user").get(pk=external_user.pk)
+    )
     if external_user.removed_at is not None and not leave:
         return "unchanged"
     membership = (

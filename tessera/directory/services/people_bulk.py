@@ -271,7 +271,7 @@ def people_welcome_send(*, organisation_id: int | None = None, limit: int = WELC
     while True:
         with transaction.atomic():
             rows = list(
-                due.select_for_update(skip_locked=True)
+                due.select_for_update(skip_locked=True, of=("self",))
                 .select_related("user", "organisation")
                 .order_by("pk")[:limit]
             )

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tessera.core.text import printable
+
 from ..mapping import attribute_map_of, locked_fields, person_from_entra, user_select
 from ..models import Connection, ExternalGroup, ExternalUser, Provider, SyncCursor, SyncProblem, SyncRun
 from .people import PersonRejected, group_apply, group_remove, people_refresh, person_remove
@@ -129,18 +131,19 @@ def _problem(
     tally.failed += 1
     messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
     name, texts = next(iter(messages.items()), ("", [str(error)]))
+    # What a hostile directory sent is shown back, so it is made printable first (PostgreSQL refuses NUL).
     SyncProblem.objects.create(
         run=context.run,
-        external_id=external_id[:255],
-        label=label[:255],
-        field="" if name == "__all__" else str(name)[:64],
-        message=(texts[0] if texts else str(error))[:500],
+        external_id=printable(external_id)[:255],
+        label=printable(label)[:255],
+        field="" if name == "__all__" else printable(str(name))[:64],
+        message=printable(texts[0] if texts else str(error))[:500],
     )
 
 
 def _plan(context: PageContext, kind: str, name: str, email: str) -> None:
     if len(context.plan[kind]) < PLAN_LIMIT:
-        context.plan[kind].append({"name": name, "email": email})
+        context.plan[kind].append({"name": printable(name)[:255], "email": printable(email)[:255]})
 
 
 def _known(context: PageContext, external_ids) -> dict:
