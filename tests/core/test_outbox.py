@@ -255,3 +255,18 @@ def test_a_rolled_back_transaction_leaves_no_batch_behind(relay):
         ]
     assert sorted(relay.message_ids()) == sorted(m.message_id for m in kept)
     assert not OutboxMessage.objects.filter(recipient="never@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_message_ids_stay_unique_when_the_random_module_is_replayed():
+    import random
+
+    import time_machine
+
+    # A seeded `random` (a property-based test, a library) must not make two emails share a Message-ID.
+    with time_machine.travel(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), tick=False):
+        ids = []
+        for n in range(2):
+            random.seed(42)
+            ids.append(email_queue(to=f"m{n}@example.org", subject="Hi", body_text="x", kind="t").message_id)
+    assert ids[0] != ids[1]
