@@ -153,13 +153,20 @@ URL = re.compile(r"https?://[^\s<>\"']+")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+def _random_looking(part: str) -> bool:
+    return bool(re.search(r"\d", part) or (re.search(r"[a-z]", part) and re.search(r"[A-Z]", part)))
+
+
 def _looks_tokenised(url: str) -> bool:
     path, _hash, fragment = url.partition("#")
     if len(fragment) >= 16:
         return True
+    segments = path.split("://", 1)[1].split("/")
+    # Whole segments (a URL-safe token may hold dashes) and their dash-separated parts (uid-key pairs).
+    parts = segments + [piece for segment in segments for piece in segment.split("-")]
     return any(
-        len(part) >= 20 and re.search(r"\d", part) and not UUID.match(part) and "unsubscribe" not in path
-        for part in re.split(r"[/-]", path.split("://", 1)[1])
+        len(part) >= 20 and _random_looking(part) and not UUID.match(part) and "unsubscribe" not in path
+        for part in parts
     )
 
 
