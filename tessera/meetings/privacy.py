@@ -172,6 +172,10 @@ activities = [
         ),
         security_measures=(
             _("Audio, video and chat are end-to-end encrypted: the server relays ciphertext only"),
+            _(
+                "The key is made in the organiser's browser and handed over between participants' browsers, "
+                "never to the server or the email provider unless the organiser chooses links that carry it"
+            ),
             _("Display names travel encrypted and are never stored"),
         ),
         service=MEETINGS,
