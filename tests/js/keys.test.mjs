@@ -14,7 +14,9 @@ import {
   safetyCode,
   sealText,
   unwrapMediaKey,
+  unwrapRoom,
   wrapMediaKey,
+  wrapRoom,
 } from "../../tessera/static/tessera/js/room/keys.js";
 
 // Debian 12 ships Node.js 18, where the Web Crypto API is not yet a global.
@@ -34,9 +36,44 @@ test("the first media key is HKDF-SHA256 of the room secret (known answer)", asy
 test("the safety code is the same for the same key and differs after a rotation", async () => {
   const keys = await roomKeys(SECRET, "room-abc");
   const code = await safetyCode(keys.media);
-  assert.match(code, /^\d{3} \d{3} \d{3}$/);
+  assert.match(code, /^\d{3} \d{3} \d{3} \d{3}$/);
   assert.equal(code, await safetyCode((await roomKeys(SECRET, "room-abc")).media));
   assert.notEqual(code, await safetyCode(randomKey()));
+});
+
+test("the safety code covers the roster: a hidden or substituted public key changes it", async () => {
+  const { media } = await roomKeys(SECRET, "room-abc");
+  const [a, b, c, mallory] = await Promise.all([ecdhKeyPair(), ecdhKeyPair(), ecdhKeyPair(), ecdhKeyPair()]);
+  const full = await safetyCode(media, [a.publicKey, b.publicKey, c.publicKey]);
+  // Every page lists the same set in its own order: the same code.
+  assert.equal(full, await safetyCode(media, [c.publicKey, a.publicKey, b.publicKey]));
+  assert.equal(full, await safetyCode(media, [b.publicKey, c.publicKey, a.publicKey, b.publicKey]));
+  // A page shown one participant fewer, or a public key the server put in place of one, disagrees.
+  assert.notEqual(full, await safetyCode(media, [a.publicKey, b.publicKey]));
+  assert.notEqual(full, await safetyCode(media, [a.publicKey, b.publicKey, mallory.publicKey]));
+  assert.notEqual(full, await safetyCode(randomKey(), [a.publicKey, b.publicKey, c.publicKey]));
+  // Known answer, computed independently (Python's hashlib): SHA-256 over the label, the key and the
+  // sorted keys, first 48 bits modulo 10^12. The code's definition is part of the protocol (decision 0010).
+  assert.equal(await safetyCode(b64uDecode(SECRET), ["BAAA", "BCCC", "BBBB"]), "798 527 509 432");
+});
+
+test("a hand-over opens only for its newcomer, and only with its sender and recipient", async () => {
+  const holder = await ecdhKeyPair();
+  const newcomer = await ecdhKeyPair();
+  const server = await ecdhKeyPair();
+  const key = randomKey();
+  const wrapped = await wrapRoom({
+    privateKey: holder.privateKey, theirPublicKey: newcomer.publicKey, roomId: "r1", from: "H", to: "N",
+    secret: SECRET, epoch: 4, key,
+  });
+  assert.ok(!JSON.stringify(wrapped).includes(SECRET));
+  const opened = await unwrapRoom({ privateKey: newcomer.privateKey, theirPublicKey: holder.publicKey, roomId: "r1", from: "H", to: "N", ...wrapped });
+  assert.deepEqual({ ...opened, key: hex(opened.key) }, { secret: SECRET, epoch: 4, key: hex(key) });
+  // Someone else's private key, another recipient id, another room: nothing.
+  assert.equal(await unwrapRoom({ privateKey: server.privateKey, theirPublicKey: holder.publicKey, roomId: "r1", from: "H", to: "N", ...wrapped }), null);
+  assert.equal(await unwrapRoom({ privateKey: newcomer.privateKey, theirPublicKey: holder.publicKey, roomId: "r1", from: "H", to: "X", ...wrapped }), null);
+  assert.equal(await unwrapRoom({ privateKey: newcomer.privateKey, theirPublicKey: holder.publicKey, roomId: "r2", from: "H", to: "N", ...wrapped }), null);
+  assert.equal(await unwrapRoom({ privateKey: newcomer.privateKey, theirPublicKey: holder.publicKey, roomId: "r1", from: "H", to: "N", iv: wrapped.iv, ct: "AAAA" }), null);
 });
 
 test("a public key is accepted only with a tag made from the same room secret", async () => {

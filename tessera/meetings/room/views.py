@@ -25,6 +25,8 @@ def catalog() -> dict:
         "guest": _("Guest"),
         "someone": _("Someone"),
         "unknown_name": _("Unverified participant"),
+        "waiting_for_key": _("Waiting for the meeting key"),
+        "key_from": _("Key received from %(name)s"),
         "unsupported": _(
             "This browser cannot encrypt calls end to end (it lacks encoded transforms). "
             "Use a current Chromium, Firefox or Safari."

@@ -7,6 +7,7 @@ export const REACTIONS = ["👍", "👏", "😂", "🎉", "❤️"];
 /** Room methods (mixed into the Room): `this` is the room. */
 export const chat = {
   async sendApp(message, to = undefined) {
+    if (!this.keys) return; // nothing is sent before a participant hands the key over
     const payload = await sealText(this.keys.chat, JSON.stringify(message));
     this.signaling.send({ type: "app", ...(to ? { to } : {}), payload });
   },
@@ -14,10 +15,18 @@ export const chat = {
   broadcastState(to = undefined) {
     if (!this.me) return;
     const screen = this.media.screenStream && this.media.screenStream.getVideoTracks().length ? this.media.screenStream.id : null;
-    this.sendApp({ k: "state", audio: this.media.audioOn, video: this.media.videoOn, screen, hand: this.hand }, to);
+    // The name travels in the state too: a participant who joined without the key had none to seal it with.
+    const name = this.typedName || "";
+    this.sendApp({ k: "state", name, audio: this.media.audioOn, video: this.media.videoOn, screen, hand: this.hand }, to);
   },
 
   async onApp(from, payload) {
+    if (!this.keys) {
+      // Sealed with the key we wait for: read once a participant hands it over.
+      this.heldApp = this.heldApp || [];
+      if (this.heldApp.length < 500) this.heldApp.push([from, payload]);
+      return;
+    }
     const text = await openText(this.keys.chat, payload);
     if (text === null) return;
     let message;
@@ -29,6 +38,10 @@ export const chat = {
     if (message.k === "chat" && typeof message.text === "string") {
       this.chatLine(this.names.get(from) || "?", message.text.slice(0, 2000));
     } else if (message.k === "state") {
+      if (typeof message.name === "string" && message.name.trim() && this.names.get(from) !== message.name.trim().slice(0, 60)) {
+        this.names.set(from, message.name.trim().slice(0, 60));
+        if (from === this.handedBy) this.showHandedBy();
+      }
       this.states.set(from, { audio: !!message.audio, video: !!message.video, screen: message.screen || null, hand: !!message.hand });
       this.renderPeer(from);
     } else if (message.k === "react" && REACTIONS.includes(message.emoji)) {

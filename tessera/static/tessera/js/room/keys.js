@@ -54,12 +54,19 @@ export async function roomKeys(roomSecret, roomId) {
   return { media, chat, auth };
 }
 
-/** A short code from a media key that participants can compare aloud: "123 456 789". */
-export async function safetyCode(mediaKey) {
-  const digest = new Uint8Array(await subtle.digest("SHA-256", concat("tessera safety code\0", mediaKey)));
-  const number = ((digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3]) >>> 0;
-  const digits = String(number % 1_000_000_000).padStart(9, "0");
-  return `${digits.slice(0, 3)} ${digits.slice(3, 6)} ${digits.slice(6)}`;
+/**
+ * The safety code participants compare aloud: "123 456 789 012". It covers the current media key and the
+ * set of public keys this page verified (its own included), so that a key or a participant that the
+ * server substitutes or hides from some pages gives those pages another code (decision 0010).
+ */
+export async function safetyCode(mediaKey, publicKeys = []) {
+  const roster = [...new Set(publicKeys)].sort().join("\0");
+  const digest = new Uint8Array(await subtle.digest("SHA-256", concat("tessera safety code\0", mediaKey, "\0", roster)));
+  // 48 bits read as a number (exact in a double), 12 decimal digits: about 40 bits to guess or collide.
+  let number = 0;
+  for (let i = 0; i < 6; i++) number = number * 256 + digest[i];
+  const digits = String(number % 1_000_000_000_000).padStart(12, "0");
+  return digits.match(/.{3}/g).join(" ");
 }
 
 /** An ephemeral ECDH key pair for this connection; the public key as raw bytes (base64url). */
@@ -86,29 +93,56 @@ export async function helloVerify(authKey, roomId, pid, publicKey, tag) {
   }
 }
 
-async function wrappingKey(privateKey, theirPublicKey, roomId, from, to) {
+async function wrappingKey(privateKey, theirPublicKey, roomId, info) {
   const pub = await subtle.importKey("raw", b64uDecode(theirPublicKey), { name: "ECDH", namedCurve: "P-256" }, false, []);
   const shared = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: pub }, privateKey, 256));
-  const raw = await hkdfBits(shared, `tessera/room/${roomId}`, `tessera key wrap ${from}>${to}`);
+  const raw = await hkdfBits(shared, `tessera/room/${roomId}`, info);
   return subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+async function seal(wrapping, aad, plain) {
+  const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  const ct = await subtle.encrypt({ name: "AES-GCM", iv, additionalData: concat(aad) }, wrapping, plain);
+  return { iv: b64uEncode(iv), ct: b64uEncode(ct) };
+}
+
+async function unseal(wrapping, aad, iv, ct) {
+  return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: b64uDecode(iv), additionalData: concat(aad) }, wrapping, b64uDecode(ct)));
 }
 
 /** Encrypt a media key for one participant, bound to sender, recipient and key index. */
 export async function wrapMediaKey({ privateKey, theirPublicKey, roomId, from, to, index, key }) {
-  const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, from, to);
-  const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-  const aad = concat(`${from}>${to}#${index}`);
-  const ct = await subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, wrapping, key);
-  return { iv: b64uEncode(iv), ct: b64uEncode(ct) };
+  const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, `tessera key wrap ${from}>${to}`);
+  return seal(wrapping, `${from}>${to}#${index}`, key);
 }
 
 /** The media key a participant sent us, or null when it does not decrypt (forged, or not for us). */
 export async function unwrapMediaKey({ privateKey, theirPublicKey, roomId, from, to, index, iv, ct }) {
   try {
-    const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, from, to);
-    const aad = concat(`${from}>${to}#${index}`);
-    const plain = await subtle.decrypt({ name: "AES-GCM", iv: b64uDecode(iv), additionalData: aad }, wrapping, b64uDecode(ct));
-    return new Uint8Array(plain);
+    const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, `tessera key wrap ${from}>${to}`);
+    return await unseal(wrapping, `${from}>${to}#${index}`, iv, ct);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The hand-over of decision 0010: the room secret, the current media key and its index, encrypted for a
+ * newcomer's ephemeral public key only.
+ */
+export async function wrapRoom({ privateKey, theirPublicKey, roomId, from, to, secret, epoch, key }) {
+  const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, `tessera room handover ${from}>${to}`);
+  return seal(wrapping, `${from}>${to}`, encoder.encode(JSON.stringify({ secret, epoch, key: b64uEncode(key) })));
+}
+
+/** `{ secret, epoch, key }` from a hand-over, or null when it does not decrypt or is malformed. */
+export async function unwrapRoom({ privateKey, theirPublicKey, roomId, from, to, iv, ct }) {
+  try {
+    const wrapping = await wrappingKey(privateKey, theirPublicKey, roomId, `tessera room handover ${from}>${to}`);
+    const data = JSON.parse(new TextDecoder().decode(await unseal(wrapping, `${from}>${to}`, iv, ct)));
+    const key = b64uDecode(String(data.key));
+    if (!ROOM_SECRET.test(data.secret) || !Number.isInteger(data.epoch) || data.epoch < 0 || key.length !== 32) return null;
+    return { secret: data.secret, epoch: data.epoch, key };
   } catch {
     return null;
   }

@@ -25,7 +25,8 @@ export const prejoin = {
       this.preview();
       await this.fillDevices();
     });
-    const keys = roomKeys(this.link.secret, this.roomId).then((roomKeys) => {
+    // A link without the key: the key comes from a participant in the room (decision 0010).
+    const keys = (this.link.secret ? roomKeys(this.link.secret, this.roomId) : Promise.resolve(null)).then((roomKeys) => {
       this.keys = roomKeys;
       this.e2eeSetup();
       return this.e2ee.ready;
@@ -56,12 +57,20 @@ export const prejoin = {
 
   e2eeSetup() {
     // Nothing is sent before Join: `send` reaches the signaling connection Join opens.
-    this.e2ee = new E2EE({ roomId: this.roomId, keys: this.keys, send: (m) => this.signaling.send(m), plaintext: this.plaintext });
+    this.e2ee = new E2EE({
+      roomId: this.roomId, secret: this.link.secret, keys: this.keys, send: (m) => this.signaling.send(m), plaintext: this.plaintext,
+    });
     this.e2ee.addEventListener("key", ({ detail }) => {
       $("safety-code").textContent = detail.code;
       $("e2ee-badge").dataset.epoch = String(detail.epoch);
+      $("e2ee-badge").dataset.roster = String(detail.roster);
     });
     this.e2ee.addEventListener("unverified", ({ detail }) => this.tileNote(detail.pid, "unverified"));
+    this.e2ee.addEventListener("waiting", ({ detail }) => this.tileNote(detail.pid, "waiting"));
+    this.e2ee.addEventListener("verified", ({ detail }) => this.tileNote(detail.pid, ""));
+    this.e2ee.addEventListener("handover", ({ detail }) => {
+      this.queue = this.queue.then(() => this.onHandover(detail.pid)).catch((e) => console.warn(e));
+    });
   },
 
   error(text) {

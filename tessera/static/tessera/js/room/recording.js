@@ -7,7 +7,7 @@ import { Recorder } from "./recorder.js";
 /** Room methods (mixed into the Room): `this` is the room. */
 export const recording = {
   async onRecordNotice(m) {
-    const by = await openText(this.keys.chat, m.by_name || "");
+    const by = this.keys ? await openText(this.keys.chat, m.by_name || "") : null;
     let name = "";
     try {
       name = JSON.parse(by || "{}").name || "";

@@ -19,11 +19,14 @@ import { watchSpeakers } from "./speaker.js";
 import { StatsCollector } from "./stats.js";
 import { Stage } from "./tiles.js";
 
+// `#<token>` or `#o.<manage-token>` hold no key: a participant hands it over in the room (decision 0010).
+// With `.<room-secret>` after the token, the link carries the key.
 function parseFragment(hash) {
   const parts = hash.replace(/^#/, "").split(".");
-  if (parts.length === 3 && parts[0] === "o") return { kind: "organiser", token: parts[1], secret: parts[2] };
-  if (parts.length === 2) return { kind: "invite", token: parts[0], secret: parts[1] };
-  return null;
+  const organiser = parts[0] === "o";
+  const [token, secret = "", ...rest] = organiser ? parts.slice(1) : parts;
+  if (!token || rest.length || (secret && !ROOM_SECRET.test(secret))) return null;
+  return { kind: organiser ? "organiser" : "invite", token, secret };
 }
 
 class Room {
@@ -32,6 +35,7 @@ class Room {
     this.roomId = app.dataset.roomId;
     this.media = new LocalMedia();
     this.names = new Map(); // pid -> display name (decrypted)
+    this.sealedNames = new Map(); // pid -> display name as the server relays it (sealed)
     this.states = new Map(); // pid -> { audio, video, screen, hand }
     this.hand = false;
     this.stats = new StatsCollector();
@@ -50,12 +54,14 @@ class Room {
     this.media.audioOn = audio && !!this.media.audioTrack;
     this.media.videoOn = video && !!this.media.videoTrack;
     const name = ($("display-name").value || "").trim().slice(0, 60);
+    this.typedName = name;
     this.myName = name || t("you");
     this.signaling = new Signaling({
       url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${app.dataset.wsPath}`,
       kind: this.link.kind,
       token: this.link.token,
-      name: await sealText(this.keys.chat, JSON.stringify({ name })),
+      // Without the key yet, the name follows sealed in our state once a participant hands the key over.
+      name: this.keys ? await sealText(this.keys.chat, JSON.stringify({ name })) : "",
     });
     this.mesh = new Mesh({
       signaling: this.signaling,
@@ -197,6 +203,7 @@ class Room {
     this.localTiles();
     // The key exchange first: the current media key is on the way to the first decoded frame.
     if (!m.resumed) await this.e2ee.start(this.me, m.peers);
+    $("key-waiting").hidden = this.e2ee.holds;
     for (const peer of m.peers) await this.peerName(peer);
     if (m.resumed) {
       // Whoever left or came during the gap: its peer_left or peer_joined never reached us.
@@ -224,7 +231,17 @@ class Room {
   }
 
   async peerName(peer) {
-    const plain = await openText(this.keys.chat, peer.name || "");
+    this.sealedNames.set(peer.pid, peer.name || "");
+    if (!peer.name) {
+      // It joined without the key: its name comes sealed in its state once it has one.
+      if (!this.names.get(peer.pid)) this.names.set(peer.pid, t("waiting_for_key"));
+      return;
+    }
+    if (!this.keys) {
+      this.names.set(peer.pid, t("someone"));
+      return;
+    }
+    const plain = await openText(this.keys.chat, peer.name);
     let name = "";
     try {
       name = JSON.parse(plain || "{}").name || "";
@@ -232,6 +249,30 @@ class Room {
       /* unreadable: wrong room secret */
     }
     this.names.set(peer.pid, name || (plain === null ? t("unknown_name") : t("guest")));
+  }
+
+  /** A participant handed us the key: names, chat and states sealed before are readable now. */
+  async onHandover(pid) {
+    this.keys = this.e2ee.keys;
+    this.handedBy = pid;
+    for (const [peer, sealed] of this.sealedNames) if (sealed) await this.peerName({ pid: peer, name: sealed });
+    const held = this.heldApp || [];
+    this.heldApp = [];
+    for (const [from, payload] of held) await this.onApp(from, payload);
+    for (const peer of this.mesh.peers.keys()) this.renderPeer(peer);
+    $("key-waiting").hidden = true;
+    this.showHandedBy();
+    this.toast($("key-from").textContent);
+    this.broadcastState();
+  }
+
+  /** Who handed us the key, by name: it may come with that participant's state, after the key. */
+  showHandedBy() {
+    if (!this.handedBy) return;
+    const from = $("key-from");
+    const name = this.names.get(this.handedBy);
+    from.textContent = t("key_from", { name: name && name !== t("waiting_for_key") ? name : t("someone") });
+    from.hidden = false;
   }
 
   // --- quality and speaker detection ----------------------------------------------------------------
@@ -265,7 +306,7 @@ if (linkScreen && link?.kind !== "organiser") {
 }
 
 function start(link) {
-  if (!link || !ROOM_SECRET.test(link.secret)) {
+  if (!link) {
     finish("closed_invalid_token", "bad_link_text");
     return;
   }
