@@ -60,12 +60,21 @@ class EventOut(Schema):
     )
     sequence: int
     reminder_enabled: bool
+    key_in_links: bool = Field(
+        description=(
+            "Whether the links carry the room's key (`#<token>.<key>`). When false (the default) the key is "
+            "born in the organiser's browser, no email carries it and the server never receives it."
+        )
+    )
     invitations: list[InvitationOut]
 
 
 class EventCreatedOut(EventOut):
-    room_secret: str = Field(
-        description="The room's key. Returned once, never stored: keep it to send updates."
+    room_secret: str | None = Field(
+        description=(
+            "The room's key, only when `key_in_links` is true: the one sent, or one drawn by the server. "
+            "Returned once, never stored: keep it to send updates. Null otherwise: the server has no key."
+        )
     )
     manage_url: str | None = Field(
         description=(
@@ -108,6 +117,23 @@ class EventIn(Schema):
     )
     language: Language = "fr"
     reminder_enabled: bool = True
+    key_in_links: bool = Field(
+        False,
+        description=(
+            "Links that carry the room's key, so that anyone can join alone from their email link; the "
+            "emails, so this server and the email provider, then carry the key. False by default: the links "
+            "carry a token only and a participant who holds the key hands it over in the meeting."
+        ),
+    )
+    room_secret: str = Field(
+        "",
+        max_length=43,
+        pattern=ROOM_SECRET,
+        description=(
+            "Only with `key_in_links`: the room's key drawn by the client (43 base64url characters). "
+            "Omitted, the server draws one. Refused (422) without `key_in_links`."
+        ),
+    )
 
 
 class EventPatch(Schema):
@@ -115,7 +141,10 @@ class EventPatch(Schema):
         "",
         max_length=43,
         pattern=ROOM_SECRET,
-        description="Required when details change: new links are sent.",
+        description=(
+            "Only for an event with `key_in_links`: required when details change or invitees are added, "
+            "since new links are sent. Refused (422) for an event whose links do not carry the key."
+        ),
     )
     title: str | None = Field(None, min_length=1, max_length=200, pattern=TITLE)
     description: str | None = Field(None, max_length=5000, pattern=NO_NUL)
@@ -141,6 +170,7 @@ def _out(event: Event) -> dict:
         "status": event.status,
         "sequence": event.sequence,
         "reminder_enabled": event.reminder_enabled,
+        "key_in_links": event.key_in_links,
         "invitations": [
             {
                 "id": str(i.public_id),
@@ -194,6 +224,14 @@ def _event_links(status: int, pointer: str) -> dict:
     )
 
 
+def _no_secret_wanted() -> ApiError:
+    return ApiError(
+        422,
+        _("room_secret is accepted only for an event whose links carry the key (key_in_links)."),
+        {"room_secret": [_("Leave it out: the server must not receive the key of this event.")]},
+    )
+
+
 def _not_found():
     return Status(404, {"detail": _("No such event."), "errors": {}})
 
@@ -214,6 +252,8 @@ def event_create(request, payload: EventIn):
     )
     if not verdict.allowed:
         raise ApiError(429, _("Too many events for this organiser address."), retry_after=verdict.retry_after)
+    if payload.room_secret and not payload.key_in_links:
+        raise _no_secret_wanted()
     try:
         created = services.event_create_by_organisation(
             organisation=request.organisation,
@@ -231,6 +271,8 @@ def event_create(request, payload: EventIn):
             },
             language=payload.language,
             reminder_enabled=payload.reminder_enabled,
+            key_in_links=payload.key_in_links,
+            room_secret=payload.room_secret,
         )
     except services.InvitationQuotaExceeded as error:
         raise _quota_exceeded(error) from error
@@ -241,7 +283,7 @@ def event_create(request, payload: EventIn):
         201,
         {
             **_out(created.event),
-            "room_secret": created.room_secret,
+            "room_secret": created.room_secret or None,
             # Handing it to the key's holder would let them confirm in the organiser's name.
             "manage_url": created.manage_url if confirmed else None,
         },
@@ -270,6 +312,8 @@ def event_update(request, payload: EventPatch, event_id: str = EVENT_ID):
     event = selectors.event_of_organisation(organisation=request.organisation, public_id=event_id)
     if event is None:
         return _not_found()
+    if payload.room_secret and not event.key_in_links:
+        raise _no_secret_wanted()
     try:
         services.event_patch(
             event=event,
@@ -290,7 +334,10 @@ def event_update(request, payload: EventPatch, event_id: str = EVENT_ID):
         return Status(
             400,
             {
-                "detail": _("room_secret is missing or wrong: it is needed to send new links."),
+                "detail": _(
+                    "room_secret is missing or wrong: this event's links carry the key, so it is needed to "
+                    "send new links."
+                ),
                 "errors": {},
             },
         )

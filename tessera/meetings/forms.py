@@ -51,7 +51,8 @@ class EventDetailsForm(forms.Form):
         }
 
     def add_service_errors(self, error) -> None:
-        mapping = {"starts_at": "date"}
+        # The meeting key is a hidden field: its problem is shown at the top of the form.
+        mapping = {"starts_at": "date", "room_secret": "__all__"}
         for name, messages in error.message_dict.items():
             name = mapping.get(name, name)
             for message in messages:
@@ -77,6 +78,17 @@ class EventCreateForm(EventDetailsForm):
     # The label is the consent text itself: what the ledger stores is exactly what was shown.
     marketing_opt_in = forms.BooleanField(label=MARKETING_CONSENT_TEXT, required=False)
     age_confirmed = forms.BooleanField(label=_("I confirm that I am 16 or older."), required=True)
+    key_in_links = forms.BooleanField(
+        label=_("Links carry the meeting key"),
+        required=False,
+        help_text=_(
+            "Off: the key is made in your browser and handed over in the meeting by a participant who holds"
+            " it; our server and the email provider never see it. On: anyone can join alone from their email"
+            " link, but the emails, so our server and the email provider, carry the key."
+        ),
+    )
+    # Filled by the page's script only when the links carry the key (decision 0010); never rendered back.
+    room_secret = forms.CharField(required=False, max_length=43, widget=forms.HiddenInput)
 
     def __init__(self, *args, member_email: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

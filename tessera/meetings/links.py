@@ -3,8 +3,10 @@
 - the invite token of an invitation is derived from the server key and the invitation's id, so that a
   resend or an update repeats the same link; only its SHA-256 is stored, for lookup;
 - the management token is random and only its SHA-256 is stored;
-- the room secret (256 bits) is random, travels only in URL fragments and email bodies, and is never
-  stored: the database keeps a one-way check value that lets the server refuse a mistyped secret.
+- the room secret (256 bits) is born in the organiser's browser and, by default, never reaches the server
+  (docs/decisions/0010): links are `#<token>`. Only for an event whose links carry the key does the
+  server receive it, put it in the emails (`#<token>.<secret>`) and keep a one-way check value that
+  lets it refuse a mistyped secret; it never stores the secret itself.
 """
 
 import base64
@@ -56,11 +58,20 @@ def token_well_formed(token: str) -> bool:
 
 
 def split_key(key: str) -> tuple[str, str]:
-    """`<token>.<room-secret>` as found in a fragment; ("", "") when malformed."""
+    """`<token>` or `<token>.<room-secret>` as found in a fragment; ("", "") when malformed."""
     token, _, secret = (key or "").strip().lstrip("#").partition(".")
-    if not token_well_formed(token) or not room_secret_valid(secret):
+    if not token_well_formed(token) or (secret and not room_secret_valid(secret)):
         return "", ""
     return token, secret
+
+
+def email_secret(event, room_secret: str) -> str:
+    """The secret an event's links and emails may carry: none unless the organiser chose links with the key."""
+    return room_secret if event.key_in_links and room_secret_valid(room_secret) else ""
+
+
+def _fragment(token: str, room_secret: str) -> str:
+    return f"#{token}.{room_secret}" if room_secret else f"#{token}"
 
 
 def _absolute(name: str, language: str, **kwargs) -> str:
@@ -68,11 +79,11 @@ def _absolute(name: str, language: str, **kwargs) -> str:
         return settings.TESSERA_BASE_URL + reverse(name, kwargs=kwargs)
 
 
-def join_url(*, event, invitation, room_secret: str) -> str:
+def join_url(*, event, invitation, room_secret: str = "") -> str:
     base = _absolute("meetings_room:join", event.language, room_id=event.room_id)
-    return f"{base}#{invite_token(invitation.public_id)}.{room_secret}"
+    return base + _fragment(invite_token(invitation.public_id), room_secret)
 
 
-def manage_url(*, event, manage_token: str, room_secret: str) -> str:
+def manage_url(*, event, manage_token: str, room_secret: str = "") -> str:
     base = _absolute("meetings:manage", event.language, public_id=event.public_id)
-    return f"{base}#{manage_token}.{room_secret}"
+    return base + _fragment(manage_token, room_secret)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.Model):
-    """A scheduled meeting. The room secret of its links is never stored (docs/decisions/0003)."""
+    """A scheduled meeting. The room secret is never stored; by default the server never sees it (0010)."""
 
     class Status(models.TextChoices):
         UNVERIFIED = "unverified", _("waiting for the organiser's confirmation")
@@ -19,8 +19,12 @@ class Event(models.Model):
     public_id = models.CharField(_("public identifier"), max_length=32, unique=True)
     uid = models.UUIDField(_("calendar UID"), default=uuid.uuid4, unique=True, editable=False)
     manage_token_hash = models.CharField(max_length=64, unique=True)
-    # SHA-256 of the room secret under a fixed label: lets the server refuse a mistyped secret, reveals nothing.
-    room_secret_check = models.CharField(max_length=64)
+    # The organiser chose links that carry the room secret (decision 0010): the server then composes emails
+    # with it. Otherwise the secret is born in the organiser's browser and the server never receives it.
+    key_in_links = models.BooleanField(_("links carry the meeting key"), default=False)
+    # SHA-256 of the room secret under a fixed label: lets the server refuse a mistyped secret, reveals
+    # nothing. Empty when the server never saw the secret (links without the key).
+    room_secret_check = models.CharField(max_length=64, blank=True)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), max_length=5000, blank=True)
     starts_at = models.DateTimeField(_("start"))

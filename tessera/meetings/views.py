@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, timedelta
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
@@ -48,6 +49,8 @@ def event_create(request):
                     language=form.cleaned_data["language"],
                     marketing_opt_in=form.cleaned_data["marketing_opt_in"],
                     age_confirmed=form.cleaned_data["age_confirmed"],
+                    key_in_links=form.cleaned_data["key_in_links"],
+                    room_secret=form.cleaned_data["room_secret"],
                     user=request.user,
                     organisation=organisation if member_email == email else None,
                     origin=request_origin(request),
@@ -60,6 +63,7 @@ def event_create(request):
                     "meetings/created.html",
                     {
                         "event": created.event,
+                        "key_until": _key_until(created.event),
                         "verified": created.event.verified_at is not None,
                         "manage_url": created.manage_url if created.event.verified_at else "",
                         "invitee_count": len(form.cleaned_data["invitees"]),
@@ -108,13 +112,22 @@ def link_status(request, room_id: str):
     return JsonResponse(body)
 
 
+def _key_until(event) -> str:
+    """Until when the organiser's browser keeps the meeting key: a day after the meeting ends (0010)."""
+    return (event.ends_at + timedelta(days=1)).astimezone(UTC).isoformat()
+
+
 # --- management -------------------------------------------------------------------------------------
 
 
 @cookie_free
 @never_cache
 def manage(request, public_id: str):
-    """GET: a page whose script posts the key from the fragment. POST: the management page itself."""
+    """GET: a page whose script posts the token from the fragment. POST: the management page itself.
+
+    The room secret is read only for an event whose links carry it, from the `room_secret` field the page's
+    script adds to the forms that send emails; otherwise the page never posts it (decision 0010).
+    """
     if request.method == "GET":
         return render(request, "meetings/manage_open.html", {"public_id": public_id})
     if request.method != "POST":
@@ -122,23 +135,26 @@ def manage(request, public_id: str):
     refused = _limited(request, "manage_per_ip", ip_hash(request))
     if refused:
         return refused
-    key = request.POST.get("key", "")
-    token, room_secret = links.split_key(key)
+    token, key_secret = links.split_key(request.POST.get("key", ""))
     event = selectors.event_for_manage(public_id=public_id, manage_token=token)
     if event is None:
         return _invalid_link(request)
+    room_secret = (request.POST.get("room_secret", "") or key_secret) if event.key_in_links else ""
     action = request.POST.get("action", "open")
     notice, error, details_form, add_form = "", "", None, None
     try:
         notice, details_form, add_form = _manage_action(request, event, action, room_secret)
     except services.RoomSecretMismatch:
-        error = _("This link is incomplete: open the whole link from your email again.")
+        error = _(
+            "The links of this event carry the meeting key, and this page does not hold it or holds a wrong"
+            " one: open the whole link from your email again, or paste the key."
+        )
     except services.EventNotEditable:
         error = _("This event was cancelled or has ended: it can no longer be changed.")
     except ValidationError as problem:
         error = " ".join(m for messages in problem.message_dict.values() for m in messages)
     event.refresh_from_db()
-    return _manage_render(request, event, key, room_secret, notice, error, details_form, add_form)
+    return _manage_render(request, event, token, notice, error, details_form, add_form)
 
 
 def _manage_action(request, event, action, room_secret):
@@ -209,7 +225,7 @@ def _manage_action(request, event, action, room_secret):
     return "", None, None
 
 
-def _manage_render(request, event, key, room_secret, notice, error, details_form, add_form):
+def _manage_render(request, event, token, notice, error, details_form, add_form):
     zone = event.time_zone
     with timezone.override(zone):
         local_start = timezone.localtime(event.starts_at)
@@ -225,17 +241,9 @@ def _manage_render(request, event, key, room_secret, notice, error, details_form
             }
         )
     invitations = list(selectors.invitations_active(event=event))
-    secret_ok = (
-        links.room_secret_valid(room_secret)
-        and links.room_secret_check(room_secret) == event.room_secret_check
-    )
+    # Without the key: the page's script adds it when the event's links carry it.
     guests = [
-        {
-            "invitation": invitation,
-            "url": links.join_url(event=event, invitation=invitation, room_secret=room_secret)
-            if secret_ok
-            else "",
-        }
+        {"invitation": invitation, "url": links.join_url(event=event, invitation=invitation)}
         for invitation in invitations
         if invitation.kind == invitation.Kind.GUEST
     ]
@@ -245,7 +253,8 @@ def _manage_render(request, event, key, room_secret, notice, error, details_form
         "meetings/manage.html",
         {
             "event": event,
-            "key": key,
+            "key": token,
+            "key_until": _key_until(event),
             "notice": notice,
             "error": error,
             "details_form": details_form,

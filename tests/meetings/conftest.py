@@ -8,8 +8,9 @@ from django.utils import timezone
 from tessera.core.csrf import form_token_make
 from tessera.meetings import services
 
-LINK = re.compile(r"(https?://[^\s\"<>]+/m/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})")
-MANAGE = re.compile(r"(https?://[^\s\"<>]+/m/manage/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})")
+# A link's fragment is `<token>`, or `<token>.<room-secret>` when the event's links carry the key (0010).
+LINK = re.compile(r"(https?://[^\s\"<>]+/m/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]{43})?)")
+MANAGE = re.compile(r"(https?://[^\s\"<>]+/m/manage/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]{43})?)")
 
 
 @pytest.fixture
@@ -36,6 +37,21 @@ def event_details(starts_at):
 def created(db, event_details, django_capture_on_commit_callbacks):
     """An anonymous organiser's event, not yet confirmed."""
     return services.event_create(**event_details)
+
+
+@pytest.fixture
+def created_with_key(db, event_details, django_capture_on_commit_callbacks):
+    """An anonymous organiser's event whose links carry the key, drawn by their browser, not yet confirmed."""
+    from tessera.meetings import links
+
+    return services.event_create(**event_details, key_in_links=True, room_secret=links.room_secret_make())
+
+
+@pytest.fixture
+def scheduled_with_key(created_with_key):
+    services.event_verify(event=created_with_key.event, room_secret=created_with_key.room_secret)
+    created_with_key.event.refresh_from_db()
+    return created_with_key
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tessera.accounts.services import api_key_create
 from tessera.meetings.models import Event, Invitation
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
-from .conftest import MANAGE, form_post, key_of, outbox
+from .conftest import LINK, MANAGE, form_post, key_of, outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +67,12 @@ def payload(**overrides):
     return body
 
 
-def test_create_read_update_cancel(client, acme_key):
-    created = call(client, "post", "/events", acme_key, payload())
+def test_create_read_update_cancel_with_links_that_carry_the_key(client, acme_key):
+    created = call(client, "post", "/events", acme_key, payload(key_in_links=True))
     assert created.status_code == 201, created.content
     body = created.json()
-    assert body["status"] == "scheduled" and len(body["room_secret"]) == 43
+    assert body["status"] == "scheduled" and len(body["room_secret"]) == 43 and body["key_in_links"]
+    assert all(body["room_secret"] in m.body_text for m in outbox("invitation"))
     assert [i["email"] for i in body["invitations"]] == ["x@example.com", "y@example.com"]
     assert "/en/m/manage/" in body["manage_url"]
     assert sorted(m.recipient for m in outbox("invitation")) == ["x@example.com", "y@example.com"]
@@ -111,6 +112,51 @@ def test_create_read_update_cancel(client, acme_key):
     assert sorted(m.recipient for m in outbox("cancellation")) == ["y@example.com", "z@example.com"]
     late = call(client, "patch", f"/events/{body['id']}", acme_key, {"reminder_enabled": False})
     assert late.status_code == 409
+
+
+def test_by_default_the_api_never_receives_nor_returns_the_key_and_needs_none(client, acme_key):
+    created = call(client, "post", "/events", acme_key, payload())
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["room_secret"] is None and body["key_in_links"] is False
+    assert body["manage_url"].split("#", 1)[1].count(".") == 0  # the management token only
+    event = Event.objects.get()
+    assert event.room_secret_check == "" and event.key_in_links is False
+    changed = call(
+        client,
+        "patch",
+        f"/events/{body['id']}",
+        acme_key,
+        {"title": "Renamed", "invitees_add": ["z@example.com"]},
+    )
+    assert changed.status_code == 200, changed.content
+    assert [m.recipient for m in outbox("invitation_update")] == ["x@example.com", "y@example.com"]
+    assert [m.recipient for m in outbox("invitation") if m.recipient == "z@example.com"] == ["z@example.com"]
+    for message in outbox():
+        for url in MANAGE.findall(message.body_text) + LINK.findall(message.body_text):
+            assert "." not in key_of(url), url  # a token, no key
+    # A key sent anyway is refused and nothing is kept: the server must not receive it.
+    secret = "A" * 43
+    refused = call(client, "patch", f"/events/{body['id']}", acme_key, {"room_secret": secret, "title": "X"})
+    assert refused.status_code == 422 and "room_secret" in refused.json()["errors"]
+    assert Event.objects.get().title == "Renamed"
+    refused = call(client, "post", "/events", acme_key, payload(room_secret=secret))
+    assert refused.status_code == 422 and "key_in_links" in refused.json()["detail"]
+    assert Event.objects.count() == 1
+
+
+def test_links_that_carry_the_key_use_the_clients_key_and_refuse_a_wrong_one(client, acme_key):
+    secret = "k" * 43
+    created = call(client, "post", "/events", acme_key, payload(key_in_links=True, room_secret=secret))
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["room_secret"] == secret and key_of(body["manage_url"]).endswith("." + secret)
+    assert all(key_of(LINK.search(m.body_text).group(1)).endswith("." + secret) for m in outbox("invitation"))
+    wrong = call(client, "patch", f"/events/{body['id']}", acme_key, {"room_secret": "j" * 43, "title": "X"})
+    assert wrong.status_code == 400 and "room_secret" in wrong.json()["detail"]
+    malformed = call(client, "post", "/events", acme_key, payload(key_in_links=True, room_secret="short"))
+    assert malformed.status_code == 422
+    assert Event.objects.count() == 1 and Event.objects.get().title == "Quarterly review"
 
 
 def test_an_organisation_cannot_see_or_touch_another_ones_events(client, acme_key, other_key):
@@ -183,13 +229,13 @@ def test_invitees_may_carry_their_own_language(client, acme_key):
     ]
     assert outbox("invitation", to="y@example.com")[0].subject.startswith("Invitation:")
     assert outbox("invitation", to="x@example.com")[0].subject.startswith("Invitation :")
-    event_id, secret = created.json()["id"], created.json()["room_secret"]
+    event_id = created.json()["id"]
     changed = call(
         client,
         "patch",
         f"/events/{event_id}",
         acme_key,
-        {"room_secret": secret, "invitees_add": [{"email": "z@example.com", "language": "en"}]},
+        {"invitees_add": [{"email": "z@example.com", "language": "en"}]},
     )
     assert changed.status_code == 200, changed.content
     assert changed.json()["invitations"][-1] == {**changed.json()["invitations"][-1], "language": "en"}
@@ -228,7 +274,7 @@ def test_a_key_cannot_send_invitations_in_the_name_of_an_unproven_organiser(
         "patch",
         f"/events/{body['id']}",
         acme_key,
-        {"room_secret": body["room_secret"], "title": "Urgent", "invitees_add": ["z@example.com"]},
+        {"title": "Urgent", "invitees_add": ["z@example.com"]},
     )
     assert changed.status_code == 200, changed.content
     assert outbox("invitation") == [] and outbox("invitation_update") == []
@@ -262,9 +308,9 @@ def test_invitations_are_capped_per_organisation_and_day(client, settings, acme_
     # The client is told when the oldest invitation of the rolling day stops counting.
     assert 86_000 < int(over["Retry-After"]) <= 86_400
     assert Event.objects.count() == 1 and Invitation.objects.count() == 2
-    event_id, secret = first.json()["id"], first.json()["room_secret"]
+    event_id = first.json()["id"]
     # Added through an update, past the cap: the whole update is refused, nothing kept or sent.
-    patch = {"room_secret": secret, "title": "Renamed", "invitees_add": ["c@example.com", "d@example.com"]}
+    patch = {"title": "Renamed", "invitees_add": ["c@example.com", "d@example.com"]}
     refused = call(client, "patch", f"/events/{event_id}", acme_key, patch)
     assert refused.status_code == 429
     assert Invitation.objects.count() == 2 and Event.objects.get().title == "Quarterly review"

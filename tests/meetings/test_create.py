@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from tessera.core.csrf import form_token_make
 from tessera.meetings import services
 from tessera.meetings.conf import meetings_setting
-from tessera.meetings.links import invite_token
+from tessera.meetings.links import invite_token, room_secret_make
 from tessera.meetings.models import Event, Invitation
 from tessera.meetings.texts import MARKETING_CONSENT_TEXT
 from tessera.privacy.models import ConsentRecord, ProcessingLimit
@@ -300,3 +300,48 @@ def test_a_quoted_name_with_a_comma_is_one_invitee_and_bad_entries_keep_their_po
         "jane@example.org",
         "rick@example.org",
     ]
+
+
+def test_by_default_the_form_creates_links_without_the_key_and_the_server_has_none(client, starts_at):
+    page = client.get("/en/m/new/").content.decode()
+    box = page.split('name="key_in_links"', 1)[1][:60]
+    assert "checked" not in box and "Links carry the meeting key" in page
+    assert '<input type="hidden" name="room_secret" value="" data-room-secret>' in page
+    response = form_post(client, "/en/m/new/", create_form(starts_at))
+    html = response.content.decode()
+    event = Event.objects.get()
+    assert not event.key_in_links and event.room_secret_check == ""
+    # The page binds the key this browser made to the room, until a day after the meeting.
+    assert f'data-room-id="{event.room_id}"' in html and 'data-testid="key-panel"' in html
+    assert (event.ends_at + timedelta(days=1)).isoformat() in html
+    (verification,) = outbox("verify")
+    assert "." not in key_of(MANAGE.search(verification.body_text).group(1))
+
+
+def test_a_key_posted_without_links_that_carry_it_is_refused_and_nothing_is_created(client, starts_at):
+    response = form_post(client, "/en/m/new/", create_form(starts_at, room_secret=room_secret_make()))
+    assert response.status_code == 400
+    assert "The meeting key is only sent to us when the links carry it." in response.content.decode()
+    assert Event.objects.count() == 0 and outbox() == []
+
+
+def test_links_that_carry_the_key_use_the_key_the_browser_made(client, starts_at):
+    secret = room_secret_make()
+    response = form_post(client, "/en/m/new/", create_form(starts_at, key_in_links="on", room_secret=secret))
+    assert response.status_code == 200 and secret not in response.content.decode()
+    event = Event.objects.get()
+    assert event.key_in_links and event.room_secret_check
+    (verification,) = outbox("verify")
+    assert key_of(MANAGE.search(verification.body_text).group(1)).endswith("." + secret)
+    _confirm(client, verification)
+    assert all(secret in m.body_text for m in outbox("invitation"))
+    assert len(outbox("invitation")) == 3
+
+
+def test_links_that_carry_the_key_without_a_script_get_a_key_drawn_by_the_server(client, starts_at):
+    bad = form_post(client, "/en/m/new/", create_form(starts_at, key_in_links="on", room_secret="x" * 10))
+    assert bad.status_code == 400 and Event.objects.count() == 0
+    assert form_post(client, "/en/m/new/", create_form(starts_at, key_in_links="on")).status_code == 200
+    (verification,) = outbox("verify")
+    key = key_of(MANAGE.search(verification.body_text).group(1))
+    assert len(key.split(".")[1]) == 43 and Event.objects.get().room_secret_check

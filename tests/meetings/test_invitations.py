@@ -20,7 +20,7 @@ from tessera.meetings.models import Event, Invitation
 from tessera.meetings.room import services as room_services
 from tests.factories import EventFactory, InvitationFactory
 
-from .conftest import LINK, form_post, ics_of, key_of, outbox, token_of
+from .conftest import LINK, MANAGE, form_post, ics_of, key_of, outbox, token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,29 @@ pytestmark = pytest.mark.django_db
 MANAGEMENT_PAGE_QUERIES = 5
 
 INVITEES = ["ana@example.com", "ben@example.com", "chloe@example.net"]
+
+
+HANDOVER = (
+    "The room opens 15 minutes before the start. No account and no app are needed. The meeting is end-to-end"
+    " encrypted and its key is not in this email: in the meeting, the organiser's browser (or that of another"
+    " participant who holds the key) hands it over to yours, never us. If nobody holding the key is there"
+    " yet, your page waits for the organiser."
+)
+KEY_NOT_HERE = (
+    "This link does not carry the meeting key: the key was made in the browser you used to create the"
+    " meeting, stays there, and was never sent to us. On another device, the management page asks you for"
+    " that key or makes a new one."
+)
+KEY_IN_LINK = (
+    "The room opens 15 minutes before the start. No account and no app are needed; the meeting is end-to-end"
+    " encrypted with a key contained in your link."
+)
+FRAGMENT_WITH_KEY = re.compile(r"#[A-Za-z0-9_-]{16,64}\.[A-Za-z0-9_-]{43}")
+
+
+def said(message, msgid: str, language: str) -> bool:
+    with translation.override(language):
+        return translation.gettext(msgid) in message.body_text
 
 
 def link_for(address: str, kind: str = "invitation") -> str:
@@ -78,7 +101,7 @@ def test_confirmation_sends_each_invitee_their_own_email_link_and_calendar_file(
             assert not any(other in text for other in others), "another invitee's address leaked"
         link = LINK.search(message.body_text).group(1)
         assert link in message.body_html
-        assert key_of(link).split(".")[1] == scheduled.room_secret
+        assert "." not in key_of(link), "by default a link carries a token, never the key"
         links.add(link)
         # The link carries no address, name or title.
         assert message.recipient.split("@")[0] not in link and "Point" not in link
@@ -102,9 +125,53 @@ def test_confirmation_sends_each_invitee_their_own_email_link_and_calendar_file(
         (attachment,) = message.attachments.all()
         assert attachment.content_type.startswith("text/calendar; method=REQUEST")
     assert len(links) == 3
-    assert event.room_secret_check and scheduled.room_secret not in json.dumps(
-        list(Event.objects.values()), default=str
-    )
+    # The server never had a key: it holds no check value of one either.
+    assert scheduled.room_secret == "" and event.room_secret_check == "" and not event.key_in_links
+
+
+def test_links_that_carry_the_key_put_it_in_every_link_and_never_store_it(scheduled_with_key):
+    secret = scheduled_with_key.room_secret
+    messages = outbox("invitation")
+    assert sorted(m.recipient for m in messages) == INVITEES
+    for message in messages:
+        link = LINK.search(message.body_text).group(1)
+        assert key_of(link).split(".")[1] == secret
+        assert str(parse_both(ics_of(message))[1]["URL"]) == link
+        assert said(message, KEY_IN_LINK, "fr")
+    (verification,) = outbox("verify")
+    assert key_of(MANAGE.search(verification.body_text).group(1)).endswith("." + secret)
+    event = scheduled_with_key.event
+    assert event.key_in_links and event.room_secret_check
+    assert secret not in json.dumps(list(Event.objects.values()), default=str)
+
+
+def test_by_default_no_email_carries_a_key_and_each_says_where_the_key_comes_from(scheduled):
+    event = scheduled.event
+    ana = Invitation.objects.get(email="ana@example.com")
+    services.invitation_add(event=event, email="dan@example.com", language="en")
+    services.invitation_resend(event=event, invitation=ana)
+    services.event_update(event=event, title="Moved")
+    services.guest_link_create(event=event)
+    messages = outbox()
+    assert sorted({m.kind for m in messages}) == [
+        "meetings_invitation",
+        "meetings_invitation_update",
+        "meetings_verify",
+    ]
+    for message in messages:
+        parts = [message.body_text, message.body_html]
+        parts += [ics_of(message).decode()] if message.attachments.exists() else []
+        for part in parts:
+            assert not FRAGMENT_WITH_KEY.search(part), message.kind
+        found = [*LINK.findall(message.body_text), *MANAGE.findall(message.body_text)]
+        assert found and all("." not in key_of(url) for url in found), message.kind
+        language = "en" if message.recipient == "dan@example.com" else "fr"
+        if message.kind == "meetings_verify":
+            assert said(message, KEY_NOT_HERE, language)
+        else:
+            assert said(message, HANDOVER, language), message.recipient
+            assert not said(message, KEY_IN_LINK, language)
+    assert any(m.recipient == "dan@example.com" for m in messages)
 
 
 def test_confirming_twice_sends_nothing_more(scheduled):
@@ -112,10 +179,17 @@ def test_confirming_twice_sends_nothing_more(scheduled):
     assert len(outbox("invitation")) == 3
 
 
-def test_a_wrong_room_secret_is_refused(created):
+def test_a_wrong_room_secret_is_refused_when_links_carry_the_key(created_with_key):
     with pytest.raises(services.RoomSecretMismatch):
-        services.event_verify(event=created.event, room_secret="A" * 43)
+        services.event_verify(event=created_with_key.event, room_secret="A" * 43)
+    with pytest.raises(services.RoomSecretMismatch):
+        services.event_verify(event=created_with_key.event)
     assert outbox("invitation") == []
+
+
+def test_by_default_confirming_needs_no_key(created):
+    assert created.room_secret == ""
+    assert services.event_verify(event=created.event) == 3
 
 
 def test_link_lifecycle_waiting_open_ended(client, scheduled):
@@ -187,11 +261,30 @@ def test_toggling_the_reminder_sends_nothing_and_needs_no_secret(scheduled):
     assert scheduled.event.reminder_enabled is False
 
 
-def test_update_without_the_room_secret_is_refused(scheduled):
-    with pytest.raises(services.RoomSecretMismatch):
-        services.event_update(event=scheduled.event, room_secret="", title="Changed")
-    scheduled.event.refresh_from_db()
-    assert scheduled.event.title != "Changed"
+def test_update_without_the_room_secret_is_refused_when_links_carry_the_key(scheduled_with_key):
+    event = scheduled_with_key.event
+    for action in (
+        lambda: services.event_update(event=event, room_secret="", title="Changed"),
+        lambda: services.invitation_add(event=event, email="dan@example.com"),
+        lambda: services.invitation_resend(event=event, invitation=event.invitations.first()),
+        lambda: services.guest_link_create(event=event, room_secret="B" * 43),
+    ):
+        with pytest.raises(services.RoomSecretMismatch):
+            action()
+    event.refresh_from_db()
+    assert event.title != "Changed" and event.invitations.count() == 3
+    assert outbox("invitation_update") == [] and len(outbox("invitation")) == 3
+
+
+def test_a_key_sent_for_links_without_the_key_is_refused_and_nothing_is_created(db, event_details):
+    from tessera.meetings import links
+
+    with pytest.raises(ValidationError) as refused:
+        services.event_create(**event_details, room_secret=links.room_secret_make())
+    assert "room_secret" in refused.value.message_dict
+    with pytest.raises(ValidationError):
+        services.event_create(**event_details, key_in_links=True, room_secret="too-short")
+    assert Event.objects.count() == 0 and outbox() == []
 
 
 def test_update_into_the_past_is_refused(scheduled, starts_at):
@@ -261,25 +354,59 @@ def manage_post(client, event, key, **data):
     return form_post(client, f"/en/m/manage/{event.public_id}", {"key": key, **data})
 
 
-def test_management_page_needs_the_whole_key(client, scheduled):
+def test_management_page_needs_the_token_and_never_holds_the_key(client, scheduled):
     event = scheduled.event
     assert client.get(f"/m/manage/{event.public_id}").status_code == 200  # the page that reads the fragment
-    wrong = manage_post(client, event, "x" * 43 + "." + scheduled.room_secret)
+    wrong = manage_post(client, event, "x" * 43)
     assert wrong.status_code == 404 and "This link does not work" in wrong.content.decode()
     assert "ana@example.com" not in wrong.content.decode()
-    right = manage_post(client, event, f"{scheduled.manage_token}.{scheduled.room_secret}")
+    right = manage_post(client, event, scheduled.manage_token)
     html = right.content.decode()
     assert right.status_code == 200 and not right.cookies
     assert "no-store" in right["Cache-Control"]
     assert all(address in html for address in INVITEES)
     assert "30 days after the end" in html
-    # The organiser enters the live room with the organiser fragment the room page expects.
-    room_link = f'/en/room/{event.room_id}#o.{scheduled.manage_token}.{scheduled.room_secret}"'
-    assert room_link in html
+    # The organiser's room link holds the token; the page's script adds the key this device holds.
+    assert f'/en/room/{event.room_id}#o.{scheduled.manage_token}"' in html
+    assert 'data-key-in-links="false"' in html and "do not carry its key" in html
+    # A key posted anyway (an old script, a crafted form) is neither used nor rendered back.
+    secret = "S" * 43
+    html = manage_post(
+        client, event, f"{scheduled.manage_token}.{secret}", room_secret=secret
+    ).content.decode()
+    assert "ana@example.com" in html and secret not in html
+
+
+def test_a_management_page_whose_links_carry_the_key_never_renders_it(client, scheduled_with_key):
+    event, secret = scheduled_with_key.event, scheduled_with_key.room_secret
+    html = manage_post(client, event, scheduled_with_key.manage_token).content.decode()
+    assert 'data-key-in-links="true"' in html and "carry its key" in html
+    assert f'/en/room/{event.room_id}#o.{scheduled_with_key.manage_token}"' in html
+    assert html.count("data-needs-key") == 6  # update, 3 resends, add, guest: the script adds the key there
+    assert secret not in html
+    added = manage_post(
+        client,
+        event,
+        scheduled_with_key.manage_token,
+        action="add",
+        email="dan@example.com",
+        room_secret=secret,
+    )
+    assert (
+        "Invitation sent to dan@example.com." in added.content.decode()
+        and secret not in added.content.decode()
+    )
+    assert key_of(link_for("dan@example.com")).endswith("." + secret)
+    missing = manage_post(
+        client, event, scheduled_with_key.manage_token, action="add", email="eve@example.com"
+    )
+    assert "carry the meeting key, and this page does not hold it" in missing.content.decode()
+    assert outbox("invitation", to="eve@example.com") == []
 
 
 def test_management_actions_over_http(client, created):
-    event, key = created.event, f"{created.manage_token}.{created.room_secret}"
+    # By default the page posts its token alone: no action needs the key.
+    event, key = created.event, created.manage_token
     assert "Confirm and send the invitations" in manage_post(client, event, key).content.decode()
     manage_post(client, event, key, action="verify")
     assert len(outbox("invitation")) == 3
@@ -295,7 +422,7 @@ def test_management_actions_over_http(client, created):
     assert dan.revoked_at is not None
     html = manage_post(client, event, key, action="guest").content.decode()
     guest_link = re.search(r'value="([^"]+)" class="guest-url"', html).group(1)
-    assert guest_link.endswith("." + created.room_secret) and "/m/" in guest_link
+    assert "/m/" in guest_link and "." not in key_of(guest_link)  # the token only, by default
     manage_post(client, event, key, action="reminder", reminder="off")
     event.refresh_from_db()
     assert event.reminder_enabled is False
@@ -404,16 +531,6 @@ def test_the_resend_action_over_http_sends_the_same_link_again(client, scheduled
     assert len(messages) == 2 and LINK.search(messages[1].body_text).group(1) == first
     assert parse_both(ics_of(messages[1]))[1]["SEQUENCE"] == 0
     assert len(outbox("invitation")) == 4  # nobody else got one
-    # Without the room secret nothing is sent.
-    wrong = manage_post(
-        client,
-        scheduled.event,
-        f"{scheduled.manage_token}.{'A' * 43}",
-        action="resend",
-        invitation=str(ana.public_id),
-    )
-    assert "This link is incomplete" in wrong.content.decode()
-    assert len(outbox("invitation")) == 4
     # After a removal (which moves the sequence) a resend is still the invitation, with that sequence.
     services.invitation_remove(
         event=scheduled.event, invitation=Invitation.objects.get(email="ben@example.com")

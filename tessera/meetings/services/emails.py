@@ -34,13 +34,16 @@ def event_email_queue(
             language=language or event.language,
             kind=f"meetings_{template}",
             attachments=attachments,
-            # Join and management links carry the room secret in their fragment.
+            # Join and management links carry a token (and, when the organiser chose it, the room secret)
+            # in their fragment.
             confidential=True,
         )
 
 
 def invitation_send(event: Event, invitation: Invitation, room_secret: str, *, update: bool) -> None:
-    url = links.join_url(event=event, invitation=invitation, room_secret=room_secret)
+    url = links.join_url(
+        event=event, invitation=invitation, room_secret=links.email_secret(event, room_secret)
+    )
     method = "REQUEST"
     attachment = (
         "invitation.ics",
@@ -83,7 +86,9 @@ def invitations_send_all(event: Event, room_secret: str, *, update: bool) -> int
 
 
 def manage_link_send(event: Event, *, manage_token: str, room_secret: str, template: str) -> None:
-    url = links.manage_url(event=event, manage_token=manage_token, room_secret=room_secret)
+    url = links.manage_url(
+        event=event, manage_token=manage_token, room_secret=links.email_secret(event, room_secret)
+    )
     event_email_queue(
         event,
         to=event.organiser_email,

@@ -35,6 +35,7 @@ from .validation import (
 class EventCreated:
     event: Event
     manage_token: str
+    # Empty unless the event's links carry the key: the server then never had it.
     room_secret: str
 
     @property
@@ -63,6 +64,8 @@ def event_create(
     marketing_text_language: str | None = None,
     age_confirmed: bool = False,
     reminder_enabled: bool = True,
+    key_in_links: bool = False,
+    room_secret: str = "",
     user=None,
     organisation=None,
     organiser_proven: bool = True,
@@ -80,6 +83,10 @@ def event_create(
     at once for a member or an API key, otherwise when the address is confirmed. Until then it waits
     on the event, with the language (`marketing_text_language`, by default the active one) and the
     version of the text shown.
+
+    By default the room secret is born in the organiser's browser and the server never receives it, so
+    a `room_secret` is refused. With `key_in_links` the links and emails carry it: the one given (drawn
+    by the organiser's browser) or, when none is, one drawn here (decision 0010).
     """
     now = now or timezone.now()
     errors: dict = {}
@@ -111,6 +118,10 @@ def event_create(
         errors["invitees"] = [*errors.get("invitees", []), _("Choose French or English.")]
     if organisation is None and not age_confirmed:
         errors["age_confirmed"] = [_("You must be 16 or older to create an event.")]
+    if room_secret and not key_in_links:
+        errors["room_secret"] = [_("The meeting key is only sent to us when the links carry it.")]
+    elif room_secret and not links.room_secret_valid(room_secret):
+        errors["room_secret"] = [_("The meeting key is not valid.")]
     if errors:
         raise ValidationError(errors)
     invitation_quota_check(
@@ -120,13 +131,15 @@ def event_create(
     verified = organisation is not None and organiser_proven
     opt_in_language = (marketing_text_language or translation.get_language() or settings.LANGUAGE_CODE)[:8]
     opt_in_version = meetings_setting("marketing_consent_version")
-    room_secret = links.room_secret_make()
+    if key_in_links:
+        room_secret = room_secret or links.room_secret_make()
     manage_token = links.manage_token_make()
     event = Event.objects.create(
         room_id=opaque_id(16),
         public_id=opaque_id(12),
         manage_token_hash=links.token_digest(manage_token),
-        room_secret_check=links.room_secret_check(room_secret),
+        key_in_links=key_in_links,
+        room_secret_check=links.room_secret_check(room_secret) if key_in_links else "",
         title=cleaned["title"],
         description=cleaned["description"],
         starts_at=starts_at,
@@ -157,7 +170,12 @@ def event_create(
         ip=origin.get("ip"),
         user_agent=origin.get("user_agent", ""),
         actor=event.created_by,
-        data={"event": event.public_id, "invitees": len(cleaned["invitees"]), "verified": verified},
+        data={
+            "event": event.public_id,
+            "invitees": len(cleaned["invitees"]),
+            "verified": verified,
+            "key_in_links": key_in_links,
+        },
     )
     if verified:
         invitations_send_all(event, room_secret, update=False)
@@ -203,8 +221,11 @@ def _marketing_consent_record(*, event: Event, user, language: str, version: str
 
 
 @transaction.atomic
-def event_verify(*, event: Event, room_secret: str, now=None) -> int:
-    """The organiser opened the link sent to their address: send the invitations (once)."""
+def event_verify(*, event: Event, room_secret: str = "", now=None) -> int:
+    """The organiser opened the link sent to their address: send the invitations (once).
+
+    The room secret is needed, and checked, only when the event's links carry it.
+    """
     secret_check(event, room_secret)
     now = now or timezone.now()
     claimed = Event.objects.filter(pk=event.pk, status=Event.Status.UNVERIFIED).update(
@@ -245,7 +266,8 @@ def event_update(
 ) -> bool:
     """Change details and/or the reminder switch. New details reach every invitee with the next SEQUENCE.
 
-    Returns True when update emails were queued. The room secret is needed only then.
+    Returns True when update emails were queued. The room secret is needed only then, and only when the
+    event's links carry it.
     """
     now = now or timezone.now()
     event = Event.objects.select_for_update().get(pk=event.pk)

@@ -42,7 +42,10 @@ def invitations_create(event: Event, emails: list[str], *, now, languages=None) 
 
 
 @transaction.atomic
-def invitation_add(*, event: Event, email: str, room_secret: str, language: str = "", now=None) -> Invitation:
+def invitation_add(
+    *, event: Event, email: str, room_secret: str = "", language: str = "", now=None
+) -> Invitation:
+    """Invite one more address. The room secret is needed only when the event's links carry it."""
     now = now or timezone.now()
     editable_check(event, now)
     secret_check(event, room_secret)
@@ -104,7 +107,7 @@ def _sequence_next(event: Event, now) -> None:
 
 
 @transaction.atomic
-def invitation_resend(*, event: Event, invitation: Invitation, room_secret: str, now=None) -> None:
+def invitation_resend(*, event: Event, invitation: Invitation, room_secret: str = "", now=None) -> None:
     editable_check(event, now)
     secret_check(event, room_secret)
     if event.status != Event.Status.SCHEDULED or not invitation.is_active or not invitation.email:
@@ -115,8 +118,11 @@ def invitation_resend(*, event: Event, invitation: Invitation, room_secret: str,
 
 
 @transaction.atomic
-def guest_link_create(*, event: Event, room_secret: str, now=None) -> Invitation:
-    """A link for people without an invitation: its holders wait in the lobby until admitted."""
+def guest_link_create(*, event: Event, room_secret: str = "", now=None) -> Invitation:
+    """A link for people without an invitation: its holders wait in the lobby until admitted.
+
+    Its URL is built by the management page's script, which adds the room secret when links carry it.
+    """
     now = now or timezone.now()
     editable_check(event, now)
     secret_check(event, room_secret)

@@ -22,7 +22,8 @@ DETAIL_FIELDS = ("title", "description", "starts_at", "time_zone", "duration_min
 
 
 class RoomSecretMismatch(Exception):
-    """The room secret given does not belong to the event (a truncated or mistyped link)."""
+    """An event whose links carry the key got a room secret that is not its own (a truncated or mistyped
+    link); never raised for links without the key, which need no secret."""
 
 
 class EventNotEditable(Exception):
@@ -125,6 +126,9 @@ def email_validate(email: str, field: str = "organiser_email") -> str:
 
 
 def secret_check(event: Event, room_secret: str) -> None:
+    """Links that carry the key need the right secret to be emailed; links without it need none (0010)."""
+    if not event.key_in_links:
+        return
     if not links.room_secret_valid(room_secret) or not hmac.compare_digest(
         links.room_secret_check(room_secret), event.room_secret_check
     ):
