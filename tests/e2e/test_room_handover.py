@@ -137,3 +137,85 @@ def test_a_participant_the_server_hides_from_one_page_gives_that_page_another_co
     assert code(ana) == honest
     # Comparing aloud reveals it: the deceived pages disagree with the honest one, and with each other.
     assert len({code(olga), code(ana), code(hugo)}) == 3
+
+
+# In a room page (no link fragment: the room itself does not start), three E2EE modules of the product
+# talk through a relay that plays a malicious server: it can deliver, drop or forge any message. L and A
+# hold the key (L leads: it joined first); the server then tries to obtain the key through L.
+FORGERY_SETUP = """async ({ secret, roomId }) => {
+  const base = "/static/tessera/js/room/";
+  const { E2EE } = await import(base + "e2ee.js");
+  const { roomKeys, ecdhKeyPair, unwrapRoom } = await import(base + "keys.js");
+  const keys = await roomKeys(secret, roomId);
+  const parties = {};
+  const codes = {};
+  const toServer = [];
+  const relay = (from) => (m) => {
+    if (m.to && !parties[m.to]) toServer.push({ from, ...m });
+    for (const [pid, party] of Object.entries(parties)) {
+      if (pid !== from && (!m.to || m.to === pid)) setTimeout(() => party.receive(from, m.payload));
+    }
+  };
+  for (const pid of ["l", "a"]) {
+    parties[pid] = new E2EE({ roomId, secret, keys, send: relay(pid) });
+    parties[pid].addEventListener("key", ({ detail }) => (codes[pid] = detail.code));
+  }
+  await parties.l.start({ pid: "l", seq: 1 }, []);
+  await parties.a.start({ pid: "a", seq: 2 }, [{ pid: "l", seq: 1 }]);
+  await parties.l.peerJoined({ pid: "a", seq: 2 });
+  const server = await ecdhKeyPair();
+  const handovers = () => toServer.filter((m) => JSON.parse(m.payload).k === "room");
+  window.__forgery = {
+    codes: () => ({ ...codes }),
+    handovers: () => handovers().length,
+    // A request for the key in the name of A, who already proved it holds the key.
+    forgeRequestAsA: () => parties.l.receive("a", JSON.stringify({ k: "hello", pub: server.publicKey })),
+    // A participant of the server's own, shown to L only.
+    fabricate: async () => {
+      await parties.l.peerJoined({ pid: "f", seq: 3 });
+      await parties.l.receive("f", JSON.stringify({ k: "hello", pub: server.publicKey }));
+    },
+    opened: async () => {
+      const m = handovers().at(-1);
+      const wrapped = JSON.parse(m.payload);
+      const room = await unwrapRoom({
+        privateKey: server.privateKey, theirPublicKey: parties.l.pair.publicKey, roomId, from: "l", to: m.to,
+        iv: wrapped.iv, ct: wrapped.ct,
+      });
+      return room && room.secret === secret;
+    },
+    remove: () => parties.l.peerLeft("f"),
+    epochs: () => ({ l: parties.l.epoch, a: parties.a.epoch }),
+  };
+}"""
+
+
+def test_the_server_cannot_obtain_the_key_without_changing_the_handing_page_code(meeting, browser, server):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/room/{meeting.room_id}")
+        page.evaluate(FORGERY_SETUP, {"secret": meeting.room_secret, "roomId": meeting.room_id})
+        forgery = lambda name: page.evaluate(f"window.__forgery.{name}()")  # noqa: E731
+        wait_until(
+            lambda: (c := forgery("codes")) and c.get("l") and c.get("l") == c.get("a"), message="codes"
+        )
+        honest = forgery("codes")["l"]
+        # A forged request in the name of a verified participant is ignored: no hand-over leaves.
+        forgery("forgeRequestAsA")
+        assert_stays(lambda: forgery("handovers") == 0, 1.0, message="no hand-over to a forged request")
+        assert forgery("codes") == {"l": honest, "a": honest}
+        # A participant the server makes up and shows to L only does get the key (L cannot tell it from a
+        # newcomer the server admitted)...
+        forgery("fabricate")
+        wait_until(lambda: forgery("handovers") == 1, timeout=5, message="the hand-over")
+        assert forgery("opened") is True
+        # ...but not silently: L's code now covers that participant's public key, A's does not.
+        wait_until(lambda: forgery("codes")["l"] != honest, timeout=5, message="L's code changed")
+        assert forgery("codes")["a"] == honest
+        # When it leaves, L rotates the media key: A and L agree again, on a key the server lacks.
+        forgery("remove")
+        wait_until(lambda: forgery("epochs") == {"l": 1, "a": 1}, timeout=5, message="rotation")
+        wait_until(lambda: (c := forgery("codes"))["l"] == c["a"] != honest, timeout=5, message="agreement")
+    finally:
+        context.close()

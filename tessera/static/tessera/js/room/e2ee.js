@@ -39,6 +39,9 @@ export class E2EE extends EventTarget {
     this.me = { pid: "", seq: 0 };
     this.handedBy = "";
     this.pendingHandovers = new Map(); // pid -> hand-over received before that participant's hello
+    // pid -> public keys we handed the room key to: they count in our code while that participant is
+    // here, verified or not, so that a key obtained through us is never obtained silently.
+    this.handed = new Map();
     this.codeRun = 0;
     this.ready = this.init();
   }
@@ -75,7 +78,8 @@ export class E2EE extends EventTarget {
   roster() {
     const keys = this.pair ? [this.pair.publicKey] : [];
     for (const peer of this.peers.values()) if (peer.publicKey) keys.push(peer.publicKey);
-    return keys;
+    for (const pubs of this.handed.values()) keys.push(...pubs);
+    return [...new Set(keys)];
   }
 
   async announce() {
@@ -169,6 +173,7 @@ export class E2EE extends EventTarget {
   async peerLeft(pid) {
     await this.ready;
     this.pendingHandovers.delete(pid);
+    this.handed.delete(pid);
     if (!this.peers.delete(pid)) return;
     if (!this.holds) {
       // The leader may have gone with our hand-over: whoever leads now hears us again.
@@ -207,6 +212,9 @@ export class E2EE extends EventTarget {
 
   /** The room secret and the current media key, for this newcomer's ephemeral key only. */
   async handOver(pid, publicKey) {
+    if (!this.handed.has(pid)) this.handed.set(pid, new Set());
+    this.handed.get(pid).add(publicKey);
+    this.announce();
     const wrapped = await wrapRoom({
       privateKey: this.pair.privateKey, theirPublicKey: publicKey, roomId: this.roomId,
       from: this.me.pid, to: pid, secret: this.secret, epoch: this.epoch, key: this.current,
@@ -242,18 +250,19 @@ export class E2EE extends EventTarget {
 
   async onHello(from, peer, message) {
     const tag = typeof message.tag === "string" ? message.tag : "";
-    peer.offered = { pub: message.pub, tag };
     if (!tag) {
-      // It holds no key and asks for it. Whoever leads the holders hands it over; it is not verified
-      // (not in the code) until it says hello again with a tag made from the key it received.
-      const wasVerified = !!peer.publicKey;
+      // A participant whose hello proved the key never needs it handed over: a request in its name comes
+      // from someone else (the server could forge one), and is ignored.
+      if (peer.publicKey) return;
+      // It holds no key and asks for it. Whoever leads the holders hands it over; from then on its public
+      // key counts in the leader's code (see `handed`), and in everyone's once its tagged hello verifies.
+      peer.offered = { pub: message.pub, tag };
       peer.waiting = true;
-      peer.publicKey = null;
       this.dispatchEvent(new CustomEvent("waiting", { detail: { pid: from } }));
-      if (wasVerified) this.announce();
       if (this.holds && this.leader() === this.me.pid) await this.handOver(from, message.pub);
       return;
     }
+    peer.offered = { pub: message.pub, tag };
     peer.waiting = false;
     if (!this.holds) {
       // Checked once a hand-over gives us the key; a hand-over that came first waited for this hello.
