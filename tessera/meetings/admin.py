@@ -14,13 +14,15 @@ class InvitationInline(admin.TabularInline):
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ("title", "starts_at", "status", "organiser_email", "organisation")
-    list_filter = ("status",)
+    list_filter = ("status", "key_in_links")
     search_fields = ("public_id", "room_id", "organiser_email")
     readonly_fields = (
         "room_id",
         "public_id",
         "uid",
         "manage_token_hash",
+        # Changing it later would not change the links already emailed (decision 0010).
+        "key_in_links",
         "room_secret_check",
         "sequence",
         # Only the organiser's own tick on the form may put an opt-in on its way to the consent ledger.
