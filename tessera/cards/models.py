@@ -305,16 +305,6 @@ class CardDailyStat(models.Model):
         return self.views_nfc + self.views_qr + self.views_link + self.views_direct
 
 
-class SpentChallenge(models.Model):
-    """A proof-of-work challenge already used once; kept until it would have expired anyway."""
-
-    challenge_id = models.CharField(max_length=64, unique=True)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self):
-        return self.challenge_id
-
-
 class LeadWebhook(models.Model):
     """An organisation's endpoint that receives every new lead, signed with HMAC-SHA256."""
 

@@ -277,7 +277,6 @@ non_personal = {
     "cards.CardsSettings": ["inactive_action"],
     "cards.LeadWebhook": ["url", "secret"],
     "cards.WebhookDelivery": ["event", "status"],
-    "cards.SpentChallenge": ["challenge_id"],
 }
 
 

@@ -1,7 +1,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import analytics, pow, services
+from . import analytics, services
 
 
 @db_task()
@@ -18,7 +18,3 @@ def webhook_deliver_due() -> int:
 def stats_flush() -> int:
     return analytics.stats_flush()
 
-
-@db_periodic_task(crontab(minute="41", hour="*"))
-def spent_challenges_prune() -> int:
-    return pow.spent_challenges_prune()

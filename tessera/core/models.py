@@ -118,3 +118,13 @@ class SecurityLogHead(models.Model):
 
     def __str__(self):
         return f"head {self.last_seq}"
+
+
+class SpentChallenge(models.Model):
+    """A proof-of-work challenge already used once; kept until it would have expired anyway."""
+
+    challenge_id = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.challenge_id

@@ -1,7 +1,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import audit, outbox
+from . import audit, outbox, pow
 
 
 @db_task()
@@ -25,3 +25,8 @@ def security_log_prune() -> int:
     if pruned:
         audit.security_event_record(action="security_log.pruned", data={"entries": pruned})
     return pruned
+
+
+@db_periodic_task(crontab(minute="41", hour="*"))
+def spent_challenges_prune() -> int:
+    return pow.spent_challenges_prune()

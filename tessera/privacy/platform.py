@@ -138,6 +138,7 @@ non_personal = {
     "core.OutboxAttachment": ["content_type"],
     "core.SecurityEvent": ["action", "salt", "personal_digest", "prev_hash", "hash"],
     "core.SecurityLogHead": ["last_hash", "anchor_hash"],
+    "core.SpentChallenge": ["challenge_id"],
     "auth.Permission": ["name", "codename"],
     "auth.Group": ["name"],
     "contenttypes.ContentType": ["app_label", "model"],

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from tessera.accounts.services import api_key_create
-from tessera.cards import pow, services
+from tessera.cards import services
+from tessera.core import pow
 from tests.factories import OrganisationFactory, UserFactory
 
 PASSWORD = "a-long-test-password"

@@ -6,9 +6,10 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 
-from tessera.cards import pow, services
-from tessera.cards.models import Lead, SpentChallenge, WebhookDelivery
-from tessera.core.models import OutboxMessage
+from tessera.cards import services
+from tessera.cards.models import Lead, WebhookDelivery
+from tessera.core import pow
+from tessera.core.models import OutboxMessage, SpentChallenge
 
 from .conftest import lead_for, solved_challenge
 

@@ -12,9 +12,10 @@ from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from tessera.asgi import application
-from tessera.cards import fastpath, pow, services
+from tessera.cards import fastpath, services
 from tessera.cards.analytics import stats_flush
 from tessera.cards.models import CardDailyStat, Lead
+from tessera.core import pow
 
 from .conftest import brand_template
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tessera.cards import pow
+from tessera.core import pow
 
-MODULE = Path(__file__).resolve().parents[2] / "tessera" / "static" / "tessera" / "js" / "cards" / "pow.js"
+MODULE = Path(__file__).resolve().parents[2] / "tessera" / "static" / "tessera" / "js" / "pow" / "pow.js"
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")

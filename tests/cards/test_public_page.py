@@ -109,7 +109,7 @@ def test_deactivated_card_answers_a_neutral_404(client, card):
         {
             "csrfmiddlewaretoken": challenge["token"],
             "challenge": challenge["challenge"],
-            "nonce": __import__("tessera.cards.pow", fromlist=["solve"]).solve(challenge["challenge"]),
+            "nonce": __import__("tessera.core.pow", fromlist=["solve"]).solve(challenge["challenge"]),
             "name": "V",
             "email": "v@example.net",
             "consent": "on",

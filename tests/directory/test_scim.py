@@ -4,9 +4,9 @@ Users and Groups it provisions into members and cards."""
 import pytest
 
 from tessera.accounts.models import Membership
-from tessera.cards import pow
 from tessera.cards import services as cards_services
 from tessera.cards.models import Card, Lead
+from tessera.core import pow
 from tessera.core.models import OutboxMessage
 from tessera.directory.models import ExternalGroup, ExternalUser
 from tests.directory.scim_support import (

@@ -8,11 +8,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tessera.core import spreadsheet
+from tessera.core import pow, spreadsheet
 from tessera.core.outbox import email_queue_template
 from tessera.core.ratelimit import limit_hit
 
-from .. import formats, pow
+from .. import formats
 from ..fields import LEAD_DETAILS, LEAD_FOLLOW_UP, LEAD_LIMITS
 from ..models import Card, Lead
 from ..selectors import owner_restricted

@@ -11,11 +11,12 @@ from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tessera.core import pow
 from tessera.core.csrf import form_token_make
 from tessera.core.http import cookie_free
 from tessera.core.ratelimit import ip_hash, limit_hit, too_many_requests
 
-from .. import fastpath, formats, pow, services
+from .. import fastpath, formats, services
 from ..analytics import stat_count, view_counter
 from ..forms import ExchangeForm
 from ..models import CardTemplate

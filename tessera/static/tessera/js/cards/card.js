@@ -66,7 +66,7 @@ if (form) {
       button.disabled = false;
       return;
     }
-    const worker = new Worker(new URL("./pow-worker.js", import.meta.url), { type: "module" });
+    const worker = new Worker(new URL("../pow/pow-worker.js", import.meta.url), { type: "module" });
     worker.onmessage = ({ data }) => {
       worker.terminate();
       form.elements.nonce.value = data.nonce;

@@ -1,8 +1,10 @@
-"""A small SHA-256 hashcash that keeps bots off the contact-exchange form, with no cookie and no third party.
+"""A small SHA-256 hashcash that keeps bots off public forms (the card exchange, the contact form), with no
+cookie and no third party.
 
 The page carries a signed challenge `<payload>:<signature>`; the browser finds a nonce such that
-SHA-256("<challenge>:<nonce>") starts with `bits` zero bits. The server checks the signature, the expiry,
-the scope (the card), the difficulty, and that the challenge was never used before.
+SHA-256("<challenge>:<nonce>") starts with `bits` zero bits (static/tessera/js/pow/). The server checks the
+signature, the expiry, the scope (a card, the contact form), the difficulty, and that the challenge was never
+used before.
 """
 
 import hashlib
@@ -16,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-SALT = "tessera.cards.pow"
+from .models import SpentChallenge
+
+SALT = "tessera.cards.pow"  # unchanged since the cards introduced it, so issued challenges stay valid
 
 
 class ProofOfWorkError(Exception):
@@ -24,11 +28,12 @@ class ProofOfWorkError(Exception):
 
 
 def difficulty() -> int:
-    return getattr(settings, "TESSERA_CARDS_POW_BITS", 16)
+    # The cards' names came first and stay honoured.
+    return getattr(settings, "TESSERA_POW_BITS", getattr(settings, "TESSERA_CARDS_POW_BITS", 16))
 
 
 def lifetime() -> int:
-    return getattr(settings, "TESSERA_CARDS_POW_SECONDS", 60 * 60)
+    return getattr(settings, "TESSERA_POW_SECONDS", getattr(settings, "TESSERA_CARDS_POW_SECONDS", 60 * 60))
 
 
 def challenge_issue(*, scope: str, now: float | None = None) -> str:
@@ -75,8 +80,6 @@ def challenge_redeem(*, challenge: str, nonce: str, scope: str, now: float | Non
     digest = hashlib.sha256(f"{challenge}:{nonce}".encode()).digest()
     if leading_zero_bits(digest) < max(int(payload.get("b", 0)), difficulty()):
         raise ProofOfWorkError(_("The anti-robot check failed. Reload the page and try again."))
-    from .models import SpentChallenge
-
     try:
         with transaction.atomic():
             SpentChallenge.objects.create(
@@ -88,6 +91,4 @@ def challenge_redeem(*, challenge: str, nonce: str, scope: str, now: float | Non
 
 
 def spent_challenges_prune(*, now=None) -> int:
-    from .models import SpentChallenge
-
     return SpentChallenge.objects.filter(expires_at__lt=now or timezone.now()).delete()[0]

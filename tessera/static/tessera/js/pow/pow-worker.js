@@ -1,4 +1,4 @@
-// Finds a nonce such that SHA-256("<challenge>:<nonce>") starts with `bits` zero bits (see tessera/cards/pow.py).
+// Finds a nonce such that SHA-256("<challenge>:<nonce>") starts with `bits` zero bits (see tessera/core/pow.py).
 import { solve } from "./pow.js";
 
 self.onmessage = async ({ data }) => {
