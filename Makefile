@@ -35,7 +35,7 @@ $(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
 	@touch $@
 
 # Debian packages the tests start for real. Installed only when run as root and missing.
-SYSTEM_TEST_PACKAGES := chromium postgresql redis-server fonts-dejavu-core nginx-light janus coturn nodejs
+SYSTEM_TEST_PACKAGES := chromium postgresql redis-server fonts-dejavu-core nginx-light janus janus-tools ffmpeg coturn nodejs
 system-test-deps:
 	@if [ "$(ROOT)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; for p in $(SYSTEM_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

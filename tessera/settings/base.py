@@ -146,6 +146,12 @@ else:
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 
+# The SFU of large rooms (decision 0011): none by default, so `make run` stays mesh-only. Tessera's
+# server talks to each Janus over its WebSocket API with the API secret; browsers never see it.
+JANUS_URLS = env.list("JANUS_URLS", default=[])
+JANUS_API_SECRET = env("JANUS_API_SECRET", default="")
+JANUS_ADMIN_KEY = env("JANUS_ADMIN_KEY", default="")  # VideoRoom's admin_key: only Tessera creates rooms
+
 # Email: every message is first a row of the outbox (tessera.core); this only says how rows leave.
 EMAIL_URL = env("EMAIL_URL", default="")
 if EMAIL_URL:

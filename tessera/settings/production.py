@@ -10,6 +10,12 @@ if not env("TESSERA_SECRET_KEY", default=""):
 # A directory token sealed with a key kept next to the database is not sealed: the key comes from outside.
 if not env.list("TESSERA_DIRECTORY_KEYS", default=[]):
     raise ImproperlyConfigured("TESSERA_DIRECTORY_KEYS must be set in production.")
+# A Janus reachable with a sample secret (or none) lets anyone create rooms and subscribe to any feed.
+if env.list("JANUS_URLS", default=[]):
+    for _name in ("JANUS_API_SECRET", "JANUS_ADMIN_KEY"):
+        _value = env(_name, default="")
+        if len(_value) < 32 or _value in {"janusrocks", "janusoverlord", "supersecret", "adminpwd"}:
+            raise ImproperlyConfigured(f"{_name} must be set to a random value of 32 characters or more.")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
