@@ -19,6 +19,7 @@ urlpatterns = [
 # French is the default and has no prefix; English lives under /en/. No cookie remembers the choice.
 urlpatterns += i18n_patterns(
     path("", include("tessera.site.urls")),
+    path("", include("tessera.support.urls")),
     path("privacy/", include("tessera.privacy.urls")),
     path("", include("tessera.meetings.urls")),
     path("cards/", include("tessera.cards.urls")),

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tessera.directory",
     "tessera.signatures",
     "tessera.site",
+    "tessera.support",
 ]
 
 MIDDLEWARE = [

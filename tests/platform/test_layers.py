@@ -1,6 +1,6 @@
 """The import contract of tessera/, run by `make test`. The layers, each importing only those to its left:
 
-    core  <-  accounts  <-  privacy  <-  meetings, cards, directory, signatures, site
+    core  <-  accounts  <-  privacy  <-  meetings, cards, directory, signatures, site, support
 
 The apps of the last layer import nothing of each other. Inside meetings the live room sits on top:
 `tessera.meetings.room` imports meetings, meetings imports nothing of the room. No module imports itself
@@ -20,7 +20,12 @@ import pytest
 import tessera
 
 ROOT = Path(tessera.__file__).resolve().parent
-LAYERS = (("core",), ("accounts",), ("privacy",), ("meetings", "cards", "directory", "signatures", "site"))
+LAYERS = (
+    ("core",),
+    ("accounts",),
+    ("privacy",),
+    ("meetings", "cards", "directory", "signatures", "site", "support"),
+)
 # A package above the rest of its app: {upper: lower}.
 SUBLAYERS = {"meetings.room": "meetings"}
 # Reads and writes sit below the pages: a service or selector imports none of these.
