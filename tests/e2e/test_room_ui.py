@@ -79,6 +79,7 @@ def test_join_page_devices_name_camera_off_and_the_controls_seen_by_the_other_si
     b.click("#hand-button")
     ben.locator(".hand").wait_for(state="visible", timeout=5000)
     emoji = b.locator("[data-reaction]").first.get_attribute("data-reaction")
+    b.click("#reactions-button")  # the reactions menu
     b.locator("[data-reaction]").first.click()
     ben.locator(".reaction", has_text=emoji).wait_for(timeout=5000)
     b.click("#mic-button")

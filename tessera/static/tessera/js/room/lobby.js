@@ -1,4 +1,4 @@
-// The organiser's lobby panel: who waits, with Admit and Deny.
+// The organiser's lobby list, atop the participants panel: who waits, with Admit and Deny.
 import { t } from "./i18n.js";
 import { $ } from "./page.js";
 
@@ -24,7 +24,8 @@ export const lobby = {
     list.replaceChildren(...items);
     $("lobby-panel").hidden = items.length === 0;
     if (items.length) {
-      $("side").hidden = false; // the organiser sees who waits without looking for it
+      // The organiser sees who waits without looking for it, unless another panel is in use.
+      if ($("side").hidden) this.openPanel("people");
       this.toast(t("someone_waiting"));
     }
   },

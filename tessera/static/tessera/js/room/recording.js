@@ -34,7 +34,9 @@ export const recording = {
     $("recording-indicator").hidden = !m.active;
     app.classList.toggle("is-recording", !!m.active);
     const mine = m.by === this.me?.pid;
-    $("record-button").textContent = m.active && mine ? t("stop_recording") : t("record");
+    const label = m.active && mine ? t("stop_recording") : t("record");
+    $("record-button").querySelector(".label").textContent = label;
+    $("record-button").dataset.tip = label;
     if (m.active && mine && !this.recorder) {
       this.recorder = new Recorder({
         videos: () => this.stage.videos(),

@@ -13,11 +13,13 @@ import { Mesh } from "./peers.js";
 import { prejoin } from "./prejoin.js";
 import { Close, ErrorCode, FINAL_ERRORS } from "./protocol.js";
 import { watchQuality } from "./quality.js";
+import { people } from "./people.js";
 import { recording } from "./recording.js";
 import { Signaling } from "./signaling.js";
 import { watchSpeakers } from "./speaker.js";
 import { StatsCollector } from "./stats.js";
 import { Stage } from "./tiles.js";
+import { toolbar } from "./toolbar.js";
 
 // `#<token>` or `#o.<manage-token>` hold no key: a participant hands it over in the room (decision 0010).
 // With `.<room-secret>` after the token, the link carries the key.
@@ -42,7 +44,7 @@ class Room {
     this.queue = Promise.resolve();
     this.recorder = null;
     this.recording = null;
-    this.stage = new Stage($("stage"), $("tile-template"));
+    this.stage = new Stage($("stage"), $("tile-template"), { previous: t("previous_page"), next: t("next_page"), page: t("page_of") });
     this.plaintext = app.dataset.plaintextAllowed === "true" && new URLSearchParams(location.search).get("e2ee") === "off";
   }
 
@@ -187,6 +189,8 @@ class Room {
     this.stats.forget(pid);
     this.names.delete(pid);
     this.states.delete(pid);
+    this.handOrder?.delete(pid);
+    this.schedulePeople();
     for (const key of [...(this.streams || new Map()).keys()]) if (key.startsWith(`${pid}:`)) this.streams.delete(key);
   }
 
@@ -281,7 +285,9 @@ class Room {
     if (this.loops) return;
     this.loops = true;
     const everyMs = Math.max(1, Number(app.dataset.statsInterval) || 10) * 1000;
-    watchQuality({ mesh: this.mesh, stage: this.stage, signaling: this.signaling, stats: this.stats, everyMs });
+    watchQuality({
+      mesh: this.mesh, stage: this.stage, signaling: this.signaling, stats: this.stats, everyMs, onUplink: (poor) => this.uplink(poor),
+    });
     watchSpeakers(this.mesh, {
       current: () => this.speaker,
       onSpeaker: (pid) => {
@@ -293,7 +299,7 @@ class Room {
 }
 
 // The concerns' methods: `this` in each is the room.
-Object.assign(Room.prototype, prejoin, controls, chat, lobby, recording, layout);
+Object.assign(Room.prototype, prejoin, controls, toolbar, people, chat, lobby, recording, layout);
 
 loadCatalog();
 const link = parseFragment(location.hash);

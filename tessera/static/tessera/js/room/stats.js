@@ -17,6 +17,7 @@ export class StatsCollector {
     const report = await pc.getStats();
     let bytesIn = 0, bytesOut = 0, lost = 0, received = 0, jitter = null, rtt = null;
     let width = 0, height = 0, fps = 0, framesDecoded = 0, audioEnergy = 0;
+    let available = null, remoteLoss = null; // what we send: the estimated room for it, and its loss on the way
     report.forEach((s) => {
       if (s.type === "inbound-rtp") {
         bytesIn += s.bytesReceived || 0;
@@ -33,8 +34,11 @@ export class StatsCollector {
         }
       } else if (s.type === "outbound-rtp") {
         bytesOut += s.bytesSent || 0;
+      } else if (s.type === "remote-inbound-rtp" && s.fractionLost != null) {
+        remoteLoss = Math.max(remoteLoss ?? 0, s.fractionLost * 100);
       } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime != null) {
         rtt = s.currentRoundTripTime * 1000;
+        if (s.availableOutgoingBitrate != null) available = s.availableOutgoingBitrate / 1000;
       }
     });
     const now = performance.now();
@@ -48,13 +52,19 @@ export class StatsCollector {
     return {
       bitrateIn: before ? kbps(bytesIn, before.bytesIn) : 0,
       bitrateOut: before ? kbps(bytesOut, before.bytesOut) : 0,
-      rttMs: rtt, jitterMs: jitter, lossPct, width, height, fps, framesDecoded, audioEnergy,
+      rttMs: rtt, jitterMs: jitter, lossPct, width, height, fps, framesDecoded, audioEnergy, available, remoteLoss,
     };
   }
 
   forget(pid) {
     this.previous.delete(pid);
   }
+}
+
+/** Our own uplink suffers: a peer loses much of what we send, the estimated room for it is too small for a
+ * picture, or the delay is too long for a conversation. The browser's encoder caps are not counted. */
+export function uplinkPoor(figures) {
+  return figures.some((f) => (f.remoteLoss ?? 0) > 8 || (f.available != null && f.available < 150) || (f.rttMs ?? 0) > 600);
 }
 
 /** The aggregate the server stores: sums of bit rates, worst delay and loss, best picture. */

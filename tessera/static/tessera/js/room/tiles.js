@@ -1,12 +1,66 @@
-// Video tiles: one per participant's camera, one per shared screen; grid, speaker and presenter views.
+// Video tiles: one per participant's camera, one per shared screen. A grid fitted to the stage in pages of
+// 25 tiles, or one featured tile (pinned, shared screen, or the active speaker) beside a filmstrip.
 
-export class Stage {
-  constructor(root, template) {
+export const PAGE_SIZE = 25;
+const GAP = 8; // px between tiles, as in room.css
+const RATIO = 16 / 9;
+
+/** Columns and tile width that make `count` 16:9 tiles as large as `width` x `height` allows. */
+export function fitGrid(count, width, height, gap = GAP) {
+  let best = { cols: 1, tileWidth: 0 };
+  for (let cols = 1; cols <= Math.max(1, count); cols++) {
+    const rows = Math.ceil(count / cols);
+    const tileWidth = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * RATIO);
+    if (tileWidth > best.tileWidth) best = { cols, tileWidth: Math.floor(tileWidth) };
+  }
+  return best;
+}
+
+function element(tag, className, attributes = {}) {
+  const node = document.createElement(tag);
+  node.className = className;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function iconButton(icon, label) {
+  const button = element("button", "icon-button", { type: "button", "aria-label": label });
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `#${icon}`);
+  svg.append(use);
+  button.append(svg);
+  return button;
+}
+
+export class Stage extends EventTarget {
+  /** `labels` names the pager's buttons: { previous, next, page } with %(page)s and %(pages)s. */
+  constructor(root, template, labels = {}) {
+    super();
     this.root = root;
     this.template = template;
-    this.tiles = new Map(); // key "pid:kind" -> element
+    this.labels = { previous: "Previous page", next: "Next page", page: "%(page)s / %(pages)s", ...labels };
+    this.tiles = new Map(); // key "pid:kind" -> element, in the order they came
     this.view = "grid";
+    this.pinned = null; // key of the pinned tile
+    this.speaker = null; // pid of the active speaker
+    this.page = 0;
+    this.pageSize = PAGE_SIZE;
     this.sinkId = null; // the chosen speaker, for every voice of the call
+    this.main = element("div", "stage-main");
+    this.strip = element("div", "filmstrip", { role: "list" });
+    this.pager = element("div", "pager", { role: "group" });
+    this.pager.hidden = true;
+    this.previous = iconButton("i-chevron-left", this.labels.previous);
+    this.next = iconButton("i-chevron-right", this.labels.next);
+    this.pageLabel = element("span", "pager-label");
+    this.previous.onclick = () => this.turn(-1);
+    this.next.onclick = () => this.turn(1);
+    this.pager.append(this.previous, this.pageLabel, this.next);
+    root.append(this.main, this.strip, this.pager);
+    if (window.ResizeObserver) new ResizeObserver(() => this.fit()).observe(this.main);
   }
 
   setSink(sinkId) {
@@ -27,13 +81,14 @@ export class Stage {
       tile = this.template.content.firstElementChild.cloneNode(true);
       tile.dataset.pid = pid;
       tile.dataset.kind = kind;
+      tile.dataset.key = key;
       if (local) {
         tile.classList.add("local");
         tile.querySelector("video").muted = true;
       }
       this.tiles.set(key, tile);
       this.applySink(tile);
-      this.root.append(tile);
+      this.main.append(tile);
       this.layout();
     }
     return tile;
@@ -55,6 +110,7 @@ export class Stage {
         tile.querySelector("video").srcObject = null;
         tile.remove();
         this.tiles.delete(key);
+        if (this.pinned === key) this.pinned = null;
       }
     }
     this.layout();
@@ -70,37 +126,100 @@ export class Stage {
 
   setView(view) {
     this.view = view;
+    if (view === "grid") this.pinned = null; // back to everyone
     this.layout();
   }
 
-  speaking(pid) {
-    for (const tile of this.tiles.values()) {
-      const on = tile.dataset.pid === pid && tile.dataset.kind === "camera";
-      tile.classList.toggle("speaking", on);
-      if (on && this.view === "speaker") tile.classList.add("featured");
-    }
-    if (this.view === "speaker") this.layout(pid);
+  /** Pin a tile (by key) in the featured slot, or unpin it when it is pinned already. */
+  pin(key) {
+    this.pinned = this.pinned === key || !this.tiles.has(key) ? null : key;
+    this.layout();
+    this.dispatchEvent(new CustomEvent("pin", { detail: { key: this.pinned } }));
   }
 
-  layout(speaker = null) {
-    const screens = [...this.tiles.values()].filter((t) => t.dataset.kind === "screen");
-    const presenter = screens.length > 0;
+  speaking(pid) {
+    this.speaker = pid;
+    for (const tile of this.tiles.values()) tile.classList.toggle("speaking", tile.dataset.pid === pid && tile.dataset.kind === "camera");
+    if (this.featuredMode()) this.layout();
+  }
+
+  turn(step) {
+    this.page += step;
+    this.layout();
+  }
+
+  featuredMode() {
+    return Boolean(this.pinned || this.view === "speaker" || [...this.tiles.values()].some((t) => t.dataset.kind === "screen"));
+  }
+
+  /** The tile in the featured slot: pinned, else a shared screen, else the voice heard, else the last one featured. */
+  featured() {
+    const tiles = [...this.tiles.values()];
+    if (this.pinned && this.tiles.has(this.pinned)) return this.tiles.get(this.pinned);
+    const screen = tiles.find((t) => t.dataset.kind === "screen");
+    if (screen) return screen;
+    if (this.view !== "speaker") return null;
+    return (
+      this.tiles.get(`${this.speaker}:camera`) ||
+      tiles.find((t) => t.classList.contains("featured")) ||
+      tiles.find((t) => !t.classList.contains("local")) ||
+      tiles[0] || null
+    );
+  }
+
+  layout(speaker = undefined) {
+    if (speaker !== undefined) this.speaker = speaker;
+    const tiles = [...this.tiles.values()];
+    const presenter = tiles.some((t) => t.dataset.kind === "screen");
+    const featured = this.featured();
     this.root.classList.toggle("presenter", presenter);
-    this.root.classList.toggle("speaker-view", !presenter && this.view === "speaker");
-    this.root.classList.toggle("grid-view", !presenter && this.view === "grid");
-    const count = this.tiles.size;
-    this.root.dataset.count = String(Math.min(count, 9));
-    for (const tile of this.tiles.values()) {
-      let featured = false;
-      if (presenter) featured = tile === screens[0];
-      else if (this.view === "speaker") {
-        featured = speaker ? tile.dataset.pid === speaker && tile.dataset.kind === "camera" : tile.classList.contains("featured");
+    this.root.classList.toggle("speaker-view", !presenter && !!featured);
+    this.root.classList.toggle("grid-view", !featured);
+    this.root.dataset.count = String(tiles.length);
+    for (const tile of tiles) {
+      const pinned = tile.dataset.key === this.pinned;
+      tile.classList.toggle("featured", tile === featured);
+      tile.classList.toggle("pinned", pinned);
+      tile.querySelector("[data-act=pin]")?.setAttribute("aria-pressed", String(pinned));
+    }
+    if (featured) {
+      // Moving a playing video within the same task keeps it playing.
+      if (featured.parentNode !== this.main) this.main.append(featured);
+      for (const tile of tiles) {
+        if (tile !== featured && tile.parentNode !== this.strip) this.strip.append(tile);
+        tile.hidden = false;
       }
-      tile.classList.toggle("featured", featured);
+      this.pager.hidden = true;
+      this.main.style.removeProperty("--cols");
+      return;
     }
-    if (this.view === "speaker" && !presenter && ![...this.tiles.values()].some((t) => t.classList.contains("featured"))) {
-      const first = [...this.tiles.values()].find((t) => !t.classList.contains("local")) || [...this.tiles.values()][0];
-      if (first) first.classList.add("featured");
-    }
+    // Grid: screens first, then in the order people came; a page at a time.
+    const ordered = [...tiles.filter((t) => t.dataset.kind === "screen"), ...tiles.filter((t) => t.dataset.kind !== "screen")];
+    const pages = Math.max(1, Math.ceil(ordered.length / this.pageSize));
+    this.pages = pages;
+    this.page = Math.min(Math.max(0, this.page), pages - 1);
+    const first = this.page * this.pageSize;
+    ordered.forEach((tile, index) => {
+      if (tile.parentNode !== this.main) this.main.append(tile);
+      tile.style.order = String(index);
+      tile.hidden = index < first || index >= first + this.pageSize;
+    });
+    this.pager.hidden = pages < 2;
+    this.pageLabel.textContent = this.labels.page.replace("%(page)s", this.page + 1).replace("%(pages)s", pages);
+    this.previous.disabled = this.page === 0;
+    this.next.disabled = this.page === pages - 1;
+    this.fit();
+  }
+
+  /** Size the grid's tiles to the stage: as large as the visible tiles allow, never scrolling. */
+  fit() {
+    if (!this.root.classList.contains("grid-view")) return;
+    const visible = [...this.tiles.values()].filter((t) => !t.hidden).length;
+    const width = this.main.clientWidth;
+    const height = this.main.clientHeight;
+    if (!visible || !width || !height) return;
+    const { cols, tileWidth } = fitGrid(visible, width, height);
+    this.main.style.setProperty("--cols", String(cols));
+    this.main.style.setProperty("--tile-w", `${Math.max(80, tileWidth)}px`);
   }
 }
