@@ -67,7 +67,7 @@ def test_a_keyless_link_waits_for_the_organiser_then_receives_the_key_from_a_par
     assert "Ana" in chloe.text_content("#key-from")
     for page in (olga, ana, ben, chloe):
         wait_until(lambda p=page: roster(p) == "4", message="four public keys verified")
-    wait_until(lambda: decoding_from_all(chloe, 3), message="the newcomer decodes everyone")
+    wait_until(lambda: decoding_from_all(chloe, 3), timeout=30, message="the newcomer decodes everyone")
     assert len({code(page) for page in (olga, ana, ben, chloe)}) == 1
 
 

@@ -1,5 +1,4 @@
 // Encrypted app messages between participants: chat, raised hand, reactions and media state.
-import { openText, sealText } from "./keys.js";
 import { $ } from "./page.js";
 
 export const REACTIONS = ["👍", "👏", "😂", "🎉", "❤️"];
@@ -8,7 +7,7 @@ export const REACTIONS = ["👍", "👏", "😂", "🎉", "❤️"];
 export const chat = {
   async sendApp(message, to = undefined) {
     if (!this.keys) return; // nothing is sent before a participant hands the key over
-    const payload = await sealText(this.keys.chat, JSON.stringify(message));
+    const payload = await this.e2ee.sealApp(JSON.stringify(message));
     this.signaling.send({ type: "app", ...(to ? { to } : {}), payload });
   },
 
@@ -27,7 +26,7 @@ export const chat = {
       if (this.heldApp.length < 500) this.heldApp.push([from, payload]);
       return;
     }
-    const text = await openText(this.keys.chat, payload);
+    const text = await this.e2ee.openApp(payload);
     if (text === null) return;
     let message;
     try {

@@ -3,6 +3,9 @@
 // none (decision 0010), hands the current media key to each verified newcomer, and rotates the key when
 // anyone leaves (decision 0004). The safety code covers the key and the public keys this page verified.
 import {
+  appKey,
+  b64uDecode,
+  b64uEncode,
   ecdhKeyPair,
   helloTag,
   helloVerify,
@@ -16,6 +19,8 @@ import {
 } from "./keys.js";
 
 const FORGET_AFTER_MS = 4000;
+// App messages wait longer in queues than frames: an older app key stays this long after a rotation.
+const FORGET_APP_AFTER_MS = 30000;
 // A page without the key asks again now and then: the leader may have left while its hand-over travelled.
 const ASK_AGAIN_MS = 8000;
 
@@ -43,6 +48,8 @@ export class E2EE extends EventTarget {
     // here, verified or not, so that a key obtained through us is never obtained silently.
     this.handed = new Map();
     this.codeRun = 0;
+    this.appKeys = new Map(); // key index -> { key, epoch }: the app-message keys of the held media keys
+    this.appReady = Promise.resolve();
     this.ready = this.init();
   }
 
@@ -58,6 +65,8 @@ export class E2EE extends EventTarget {
   install(epoch, key, send) {
     this.worker.postMessage({ type: "key", index: epoch, key: key.slice().buffer, send });
     this.held.set(epoch & 0xff, epoch);
+    const derived = appKey(key, this.roomId).then((app) => this.appKeys.set(epoch & 0xff, { key: app, epoch }));
+    this.appReady = Promise.all([this.appReady, derived]);
     if (send) {
       this.epoch = epoch;
       this.current = key;
@@ -65,6 +74,36 @@ export class E2EE extends EventTarget {
       // Every older key goes after a moment, key 0 (which the room secret alone gives) included:
       // frames already in flight still decrypt, nothing later does.
       setTimeout(() => this.forgetBefore(epoch), FORGET_AFTER_MS);
+      setTimeout(() => {
+        for (const [index, held] of this.appKeys) if (held.epoch < epoch) this.appKeys.delete(index);
+      }, FORGET_APP_AFTER_MS);
+    }
+  }
+
+  /** Seal an app message under the current media key's app key: base64url(index | iv | ciphertext). */
+  async sealApp(text) {
+    await this.appReady;
+    const held = this.appKeys.get(this.epoch & 0xff);
+    const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: "AES-GCM", iv }, held.key, new TextEncoder().encode(text)));
+    const out = new Uint8Array(1 + iv.length + ct.length);
+    out.set([this.epoch & 0xff]);
+    out.set(iv, 1);
+    out.set(ct, 13);
+    return b64uEncode(out);
+  }
+
+  /** The text of an app message, or null when its key is not (or no longer) held, or it was altered. */
+  async openApp(payload) {
+    await this.appReady;
+    try {
+      const bytes = b64uDecode(payload);
+      const held = this.appKeys.get(bytes[0]);
+      if (!held) return null;
+      const plain = await globalThis.crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(1, 13) }, held.key, bytes.subarray(13));
+      return new TextDecoder().decode(plain);
+    } catch {
+      return null;
     }
   }
 

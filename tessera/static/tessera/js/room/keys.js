@@ -148,6 +148,15 @@ export async function unwrapRoom({ privateKey, theirPublicKey, roomId, from, to,
   }
 }
 
+/**
+ * The key of app messages (chat, reactions, raised hands, media state) under one media key: it rotates with
+ * the media key, so that whoever was handed the key once reads nothing sent after it left (decision 0010).
+ */
+export async function appKey(mediaKey, roomId) {
+  const raw = await hkdfBits(mediaKey, `tessera/room/${roomId}`, "tessera app key");
+  return subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
 /** Encrypt a small message (chat, names, state) with the chat key: base64url(iv | ciphertext). */
 export async function sealText(chatKey, text) {
   const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));

@@ -67,7 +67,11 @@ export const prejoin = {
     });
     this.e2ee.addEventListener("unverified", ({ detail }) => this.tileNote(detail.pid, "unverified"));
     this.e2ee.addEventListener("waiting", ({ detail }) => this.tileNote(detail.pid, "waiting"));
-    this.e2ee.addEventListener("verified", ({ detail }) => this.tileNote(detail.pid, ""));
+    this.e2ee.addEventListener("verified", ({ detail }) => {
+      this.tileNote(detail.pid, "");
+      // Our name and state, under a key this participant now holds: it may have missed the earlier ones.
+      this.broadcastState(detail.pid);
+    });
     this.e2ee.addEventListener("handover", ({ detail }) => {
       this.queue = this.queue.then(() => this.onHandover(detail.pid)).catch((e) => console.warn(e));
     });
