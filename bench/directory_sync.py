@@ -21,8 +21,8 @@ production. Printed, as `name: number` lines:
 """
 
 import argparse
+import atexit
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +30,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _busy import busy_core, load_average, load_lines  # noqa: E402 - shared by every benchmark
+
 USERS = 10_000
 GROUPS = 300
 MEMBERS_PER_GROUP = 30
@@ -52,12 +56,6 @@ def django_setup() -> Path:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     return tmp
-
-
-def busy_core(seconds: float) -> subprocess.Popen:
-    """A process that spins on one core for the run, and stops by itself after it."""
-    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
-    return subprocess.Popen([sys.executable, "-c", spin])  # noqa: S603
 
 
 def tenant(domain: str, users: int):
@@ -177,6 +175,8 @@ def main():
     parser.add_argument("--busy", action="store_true", help="keep one core busy for the whole run")
     parser.add_argument("--users", type=int, default=USERS, help="people in each tenant")
     args = parser.parse_args()
+    # Printed last, even when the run fails: the figures above were taken under this load.
+    atexit.register(lambda before: print(load_lines(before)), load_average())
     django_setup()
     from tessera.directory.models import ExternalGroup, SyncRun
 

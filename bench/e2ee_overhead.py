@@ -9,9 +9,12 @@ run weighs on both modes alike. (Running the two calls side by side saturates th
 contention then costs the encrypted call's extra thread hops more than the plain one's: that measures the
 machine, not the encryption.)
 
-    .venv/bin/python bench/e2ee_overhead.py [seconds] [pairs]
+    .venv/bin/python bench/e2ee_overhead.py [--busy] [seconds] [pairs]      (about 4 minutes)
+
+The reference is the plain call, measured in the same run: `e2ee_cpu_ratio` is already a ratio.
 """
 
+import argparse
 import os
 import sys
 import time
@@ -19,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings.test")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -26,10 +30,32 @@ import django  # noqa: E402
 
 django.setup()
 
+from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# Video frames decoded so far and the pixels of the last one, per page: the work a call did. WebRTC lowers
+# the resolution or frame rate of a starved encoder, so a ratio of CPU alone needs the same work on both sides.
+DECODED_WORK = """async () => {
+  let frames = 0, pixels = 0;
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === "closed") continue;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        frames += r.framesDecoded || 0;
+        pixels += (r.frameWidth || 0) * (r.frameHeight || 0);
+      }
+    });
+  }
+  return [frames, pixels];
+}"""
+
+
+def decoded_work(pages) -> tuple[int, int]:
+    """(video frames decoded, pixels of the current frames) summed over the call's pages."""
+    work = [page.evaluate(DECODED_WORK) for page in pages]
+    return sum(w[0] for w in work), sum(w[1] for w in work)
 
 
 def setup_room(**room_settings):
@@ -100,18 +126,41 @@ def start_call(playwright, server, meeting, *, e2ee: bool, marker: str):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n")[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=30, help="measured seconds per call")
+    parser.add_argument("pairs", nargs="?", type=int, default=3, help="pairs of calls (E P, then P E, ...)")
+    args = bench_arguments(__doc__, parser=parser)
+    with busy(args.busy):
+        load_before = load_average()
+        used, frames, sizes = measure(args.seconds, args.pairs)
+        load_after = load_average()
+    print(f"e2ee_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['e2ee'])}")
+    print(f"plain_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['plain'])}")
+    print(f"e2ee_cpu_ratio: {ratio(sum(used['e2ee']), sum(used['plain'])):.3f}")
+    # The same work on both sides or not: frames decoded in the window, and the pixels of a frame at its end.
+    print(f"e2ee_frames_decoded: {' '.join(str(n) for n in frames['e2ee'])}")
+    print(f"plain_frames_decoded: {' '.join(str(n) for n in frames['plain'])}")
+    print(f"e2ee_frame_pixels: {' '.join(str(n) for n in sizes['e2ee'])}")
+    print(f"plain_frame_pixels: {' '.join(str(n) for n in sizes['plain'])}")
+    per_frame = ratio(sum(used["e2ee"]) / sum(frames["e2ee"]), sum(used["plain"]) / sum(frames["plain"]))
+    print(f"e2ee_cpu_per_frame_ratio: {per_frame:.3f}")
+    print(load_lines(load_before, load_after))
+    print(f"# busy core: {args.busy}")
+
+
+def measure(seconds: float, pairs: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.room_helpers import decoding_from_all, wait_until
     from tests.room.conftest import meeting_create
 
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
-    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     # E, P, P, E, E, P...: each mode as often first as second, so that a drift of the machine's speed
     # during the run weighs on both alike.
     order = [mode for i in range(pairs) for mode in (("e2ee", "plain") if i % 2 == 0 else ("plain", "e2ee"))]
     server, _ = setup_room(allow_plaintext_benchmark=True)
     used = {"e2ee": [], "plain": []}
+    frames = {"e2ee": [], "plain": []}
+    sizes = {"e2ee": [], "plain": []}
     with sync_playwright() as playwright:
         for index, mode in enumerate(order):
             marker = f"{mode}-{index}"
@@ -121,15 +170,18 @@ def main():
             for page in pages:
                 wait_until(lambda p=page: decoding_from_all(p, 1), timeout=30, message="decoding")
             time.sleep(5)  # past the start-up (bandwidth ramp-up)
+            # getStats is read outside the measured CPU time, before and after it.
+            frames_before, _ = decoded_work(pages)
             before = browser_cpu_seconds(marker)
             time.sleep(seconds)
             used[mode].append(browser_cpu_seconds(marker) - before)
+            frames_after, pixels = decoded_work(pages)
+            frames[mode].append(frames_after - frames_before)
+            sizes[mode].append(pixels)
             browser.close()
             time.sleep(2)
     server.stop()
-    print(f"e2ee_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['e2ee'])}")
-    print(f"plain_cpu_seconds: {' '.join(f'{v:.2f}' for v in used['plain'])}")
-    print(f"e2ee_cpu_ratio: {sum(used['e2ee']) / sum(used['plain']):.3f}")
+    return used, frames, sizes
 
 
 if __name__ == "__main__":

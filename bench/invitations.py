@@ -13,6 +13,10 @@ Printed, as `name: number` lines:
 - `invitations_200_s`: a signed-in member of an organisation (no confirmation step, so the invitations
   leave at once) posts the creation form with 200 invitees; the clock runs from the form's POST until the
   SMTP server has accepted all 200 invitations.
+- `invitations_smtplib_s`, the reference, right after: the same 200 emails as received, sent straight
+  through `smtplib` over one connection to the same aiosmtpd by a separate Python process (the product's
+  server is one too), timed from the connection to the last accepted message; `invitations_ratio` is
+  `invitations_200_s` over it.
 - `invitations_200_confirmed_s`: an anonymous organiser's event. Their invitations leave only when they
   confirm their address from the emailed link, so the clock runs from the POST of that confirmation
   (before it, the time is the organiser reading their email) until all 200 were accepted.
@@ -23,9 +27,10 @@ Printed, as `name: number` lines:
   doubled, or when the outage did not interrupt the sending (nothing retried, or nothing or everything
   received before the stop): such a run proves nothing.
 
-    .venv/bin/python bench/invitations.py        (about 2 minutes: the retry waits for the minute sweep)
+    .venv/bin/python bench/invitations.py [--busy]   (about 2 minutes: the retry waits for the minute sweep)
 """
 
+import email.policy
 import logging
 import os
 import re
@@ -42,6 +47,9 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa: E402
 
 INVITEES = 200
 TARGET_S = 5.0
@@ -224,6 +232,45 @@ def run_outage(client, base_url, smtp, run: int) -> dict:
     }
 
 
+# The reference's client: read every message first, then time one connection sending them all.
+SMTPLIB_CLIENT = r"""
+import email, email.policy, pathlib, smtplib, sys, time
+from email.utils import getaddresses, parseaddr
+port, folder = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+messages = []
+for path in sorted(folder.glob("*.eml")):
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    recipients = [address for _, address in getaddresses([str(message["To"])])]
+    messages.append((parseaddr(str(message["From"]))[1], recipients, path.read_bytes()))
+start = time.perf_counter()
+with smtplib.SMTP("127.0.0.1", port) as client:
+    for sender, recipients, data in messages:
+        client.sendmail(sender, recipients, data)
+print(f"{time.perf_counter() - start:.6f}")
+"""
+
+
+def smtplib_reference(smtp, run: int, folder: Path) -> float:
+    """Send the run's invitations again, as received, straight through smtplib; returns the seconds."""
+    with smtp.mailbox.lock:
+        ours = [m for m in smtp.mailbox.messages if f".run{run}@" in str(m["To"])]
+    assert len(ours) == INVITEES, len(ours)
+    folder.mkdir()
+    for index, message in enumerate(ours):
+        # CRLF line ends, as they travelled: smtplib sends bytes as they are.
+        (folder / f"{index:03d}.eml").write_bytes(message.as_bytes(policy=email.policy.SMTP))
+    before = len(smtp.mailbox.messages)
+    out = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", SMTPLIB_CLIENT, str(smtp.mailbox.port), str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"the smtplib reference failed:\n{out.stderr[-2000:]}")
+    assert len(smtp.mailbox.messages) - before == INVITEES, "the reference lost messages"
+    return float(out.stdout.strip())
+
+
 def serve(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     import httpx
 
@@ -259,6 +306,16 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def main() -> int:
+    args = bench_arguments(__doc__)
+    with busy(args.busy):
+        load_before = load_average()
+        status = measure()
+        print(load_lines(load_before))
+        print(f"# busy core: {args.busy}")
+    return status
+
+
+def measure() -> int:
     var_dir = tempfile.mkdtemp(prefix="tessera-bench-invitations-")
     port, smtp_port = _free_port(), _free_port()
     env = _environment(var_dir, port, smtp_port)
@@ -289,6 +346,9 @@ def main() -> int:
             member_sign_in(member, base_url)
             seconds = run_member(member, base_url, smtp, run=1)
             print(f"invitations_200_s: {seconds:.2f}", flush=True)
+            reference = smtplib_reference(smtp, 1, Path(var_dir) / "reference")
+            print(f"invitations_smtplib_s: {reference:.3f}")
+            print(f"invitations_ratio: {ratio(seconds, reference):.2f}", flush=True)
             confirmed = run_confirmed(anonymous, base_url, smtp, run=2)
             print(f"invitations_200_confirmed_s: {confirmed:.2f}", flush=True)
             outage = run_outage(member, base_url, smtp, run=3)

@@ -8,13 +8,21 @@ own invitation. The clock starts before `goto(invitation link)`, the link exactl
 gives it (`/m/<room-id>#<token>.<secret>`), and stops when the page's peer connection has decoded a video
 frame of the first participant (`framesDecoded > 0`). Everything a person does on the way is in the
 measured time: the link's page asking the server what the link allows, the pre-join page with its camera
-preview, and the click on "Join".
+preview, and the click on "Join". The links carry a room secret the benchmark makes itself, as the
+organiser's browser would (`/m/<room-id>#<token>.<secret>`).
 
-    .venv/bin/python bench/join_time.py
+The reference, in the same run and the same browser, alternating with the joins: a bare pair of
+RTCPeerConnections in one page. A fresh context opens a one-line page from the same origin, takes the
+fake camera and microphone, connects two peer connections to each other (offer, answer and candidates
+handed over in the page) and stops at the first decoded frame of the remote video, the same event.
+`join_time_ratio` is the median join over the median bare pair.
+
+    .venv/bin/python bench/join_time.py [--busy]       (about 1 minute)
 """
 
 import logging
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -26,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa: E402
 from invitations import _free_port, serve, stop  # noqa: E402
 
 JOINS = 12
@@ -41,9 +50,61 @@ window.__firstFrame = new Promise((resolve) => {
 });
 """
 DECODED = "async () => (await window.__inbound()).some((x) => x.video > 0)"
+BARE_PAIR_PATH = "/bench-bare-pair"
+BARE_PAIR_PAGE = """<!doctype html><meta charset="utf-8"><title>bare pair</title><body><script>
+window.__firstFrame = (async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = (event) => event.candidate && b.addIceCandidate(event.candidate);
+  b.onicecandidate = (event) => event.candidate && a.addIceCandidate(event.candidate);
+  const video = Object.assign(document.createElement("video"), { autoplay: true, muted: true, playsInline: true });
+  document.body.append(video);
+  const frame = new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+  b.ontrack = (event) => { if (event.track.kind === "video") video.srcObject = new MediaStream([event.track]); };
+  for (const track of stream.getTracks()) a.addTrack(track, stream);
+  await a.setLocalDescription();
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription();
+  await a.setRemoteDescription(b.localDescription);
+  await frame;
+  return video.videoWidth;
+})();
+</script>"""
+
+
+def bare_pair_ms(browser, base: str) -> float:
+    """One reference measurement: a fresh context, a one-line page, two peer connections, the first frame."""
+    context = browser.new_context()
+    context.route(
+        base + BARE_PAIR_PATH, lambda route: route.fulfill(body=BARE_PAIR_PAGE, content_type="text/html")
+    )
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(base + BARE_PAIR_PATH)
+    width = page.evaluate("window.__firstFrame")
+    elapsed = (time.perf_counter() - started) * 1000
+    assert width > 0, "the bare pair decoded no video"
+    context.close()
+    return elapsed
 
 
 def main():
+    args = bench_arguments(__doc__)
+    with busy(args.busy):
+        load_before = load_average()
+        times, bare = measure()
+        load_after = load_average()
+    join, reference = statistics.median(times), statistics.median(bare)
+    print(f"join_time_samples_ms: {' '.join(f'{t:.0f}' for t in times)}")
+    print(f"bare_pair_samples_ms: {' '.join(f'{t:.0f}' for t in bare)}")
+    print(f"join_time_median_ms: {join:.0f}")
+    print(f"bare_pair_join_ms: {reference:.0f}")
+    print(f"join_time_ratio: {ratio(join, reference):.3f}")
+    print(load_lines(load_before, load_after))
+    print(f"# busy core: {args.busy}")
+
+
+def measure() -> tuple[list[float], list[float]]:
     var_dir = tempfile.mkdtemp(prefix="tessera-bench-join-")
     port = _free_port()
     env = {
@@ -69,15 +130,15 @@ def main():
 
     call_command("migrate", verbosity=0)
     meeting = meeting_create(invitees=JOINS + 1)
+    room_secret = secrets.token_urlsafe(32)  # 256 bits, as the organiser's browser draws it
     paths = []
     for invitation in meeting.invitations:
-        emailed = urlsplit(
-            links.join_url(event=meeting.event, invitation=invitation, room_secret=meeting.room_secret)
-        )
-        paths.append(f"{emailed.path}#{emailed.fragment}")
+        emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
+        token = emailed.fragment.split(".")[0]
+        paths.append(f"{emailed.path}#{token}.{room_secret}")
     proc = serve(env, port, Path(var_dir) / "serve.log")
     base = env["TESSERA_BASE_URL"]
-    times = []
+    times, bare = [], []
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
@@ -87,6 +148,7 @@ def main():
             host.click("#room-app[data-state=prejoin] #join-button")
             host.wait_for_selector("#room-app[data-state=in-room]")
             for path in paths[1:]:
+                bare.append(bare_pair_ms(browser, base))
                 context = browser.new_context()
                 page = context.new_page()
                 page.add_init_script(PC_SPY)
@@ -98,15 +160,14 @@ def main():
                 times.append((time.perf_counter() - started) * 1000)
                 # getStats caches its figures for a moment: they follow within a few tens of ms.
                 wait_until(
-                    lambda p=page: p.evaluate(DECODED), timeout=2, interval=0.02, message="framesDecoded"
+                    lambda p=page: p.evaluate(DECODED), timeout=10, interval=0.05, message="framesDecoded"
                 )
                 context.close()  # closing the tab is leaving: the host sees it at once
                 time.sleep(1.0)
             browser.close()
     finally:
         stop(proc)
-    print(f"join_time_samples_ms: {' '.join(f'{t:.0f}' for t in times)}")
-    print(f"join_time_median_ms: {statistics.median(times):.0f}")
+    return times, bare
 
 
 def launch(playwright):

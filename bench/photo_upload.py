@@ -27,6 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _busy import busy_core  # noqa: E402 - shared by every benchmark
+
 RUNS = 5
 
 
@@ -184,12 +188,6 @@ def measure(kind: str, filename: str, data: bytes, tmp: Path) -> dict:
         [sys.executable, "-c", code, kind, filename, str(path)], capture_output=True, text=True, check=True
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def busy_core(seconds: float) -> subprocess.Popen:
-    """A process that spins on one core for the run, and stops by itself after it."""
-    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
-    return subprocess.Popen([sys.executable, "-c", spin])  # noqa: S603
 
 
 def main():

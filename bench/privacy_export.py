@@ -33,6 +33,9 @@ assert sum(OTHERS.values()) == 1_000_000
 
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _busy import bench_arguments, busy, load_average, load_lines  # noqa: E402 - shared by every benchmark
 
 
 def django_setup(prefix: str) -> Path:
@@ -359,6 +362,15 @@ def fullscan(person_email: str, digest: str) -> list[tuple[str, list]]:
 
 
 def main():
+    args = bench_arguments(__doc__)
+    with busy(args.busy):
+        load_before = load_average()
+        measure()
+        print(load_lines(load_before))
+        print(f"# busy core: {args.busy}")
+
+
+def measure():
     django_setup("tessera-bench-export-")
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction

@@ -15,6 +15,7 @@ connections of its path, driven by the same client code in the same run.
     .venv/bin/python bench/signaling_load.py [participants] [seconds]
 """
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -28,6 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _busy import bench_arguments, busy, load_average, load_lines  # noqa: E402 - shared by every benchmark
+
 PER_ROOM = 4
 BATCH = 100  # connections opened together during the ramp-up
 PAYLOAD = "x" * 160  # the size of a short encrypted chat message (base64url, as the room checks)
@@ -242,8 +247,18 @@ def embedded_environment() -> dict:
 
 
 def main():
-    participants = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
+    parser.add_argument("participants", nargs="?", type=int, default=2000)
+    parser.add_argument("seconds", nargs="?", type=float, default=20)
+    args = bench_arguments(__doc__, parser=parser)
+    with busy(args.busy):
+        load_before = load_average()
+        measure(args.participants, args.seconds)
+        print(load_lines(load_before))
+        print(f"# busy core: {args.busy}")
+
+
+def measure(participants: int, seconds: float):
     env = embedded_environment()
     began = time.perf_counter()
     rooms = create_rooms(participants // PER_ROOM)

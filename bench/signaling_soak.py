@@ -21,10 +21,10 @@ with a spinning process for the whole run, as a loaded machine would.
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import signaling_load as load
+from _busy import busy_core, load_average, load_lines
 
 ROOT = load.ROOT
 PER_ROOM = load.PER_ROOM
@@ -195,18 +196,14 @@ async def run_soak(port: int, rooms: list[tuple[str, list[str]]], seconds: float
     }
 
 
-def busy_core(seconds: float) -> subprocess.Popen:
-    """A process that spins on one core for the run, and stops by itself after it."""
-    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
-    return subprocess.Popen([sys.executable, "-c", spin])  # noqa: S603
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="traffic time for each server")
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--busy", action="store_true", help="keep one core busy for the whole run")
     args = parser.parse_args()
+    # Printed last, even when the run fails: the figures above were taken under this load.
+    atexit.register(lambda before: print(load_lines(before)), load_average())
     seconds = args.minutes * 60
     env = load.embedded_environment()
     began = time.perf_counter()

@@ -20,6 +20,7 @@ account's JWT grant. Printed, as `name: number` lines:
 """
 
 import argparse
+import atexit
 import json
 import os
 import re
@@ -31,6 +32,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _busy import busy_core, load_average, load_lines  # noqa: E402 - shared by every benchmark
+
 sys.path.insert(0, str(ROOT))
 MEMBERS = 1_000
 DOMAIN = "bench.example"
@@ -73,12 +78,6 @@ def django_setup(fake) -> Path:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     return tmp
-
-
-def busy_core(seconds: float) -> subprocess.Popen:
-    """A process that spins on one core for the run, and stops by itself after it."""
-    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
-    return subprocess.Popen([sys.executable, "-c", spin])  # noqa: S603
 
 
 def organisation_with_members(fake, count: int):
@@ -175,6 +174,8 @@ def main():
     parser.add_argument("--busy", action="store_true", help="keep one core busy for the whole run")
     parser.add_argument("--members", type=int, default=MEMBERS, help="members pushed in each run")
     args = parser.parse_args()
+    # Printed last, even when the run fails: the figures above were taken under this load.
+    atexit.register(lambda before: print(load_lines(before)), load_average())
     fake = gmail_fake()
     tmp = django_setup(fake)
     busy = busy_core(900) if args.busy else None
