@@ -146,6 +146,8 @@ def form_pages_world() -> FormPages:
             "/en/m/new/",
             f"/en/cards/invitation/{invitation}/",
             f"/c/{card.slug}",
+            "/en/contact/",
+            "/contact/",
         ],
         signed_in=[
             "/en/accounts/email/",

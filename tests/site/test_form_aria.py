@@ -85,3 +85,34 @@ def test_the_rights_portal_refers_only_to_ids_it_contains(world):
     refused = post(anonymous, "/en/privacy/rights/act/rectify/", {"portal": token, "details": "x" * 4001})
     assert refused.status_code == 400 and 'id="id_details_error"' in refused.content.decode()
     checked(refused, "rights portal with errors")
+
+
+def test_the_contact_form_its_thread_and_the_desk_refer_only_to_ids_they_contain(world, settings):
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+    from tests.support.conftest import sent_link, solved
+
+    settings.TESSERA_POW_BITS = 8
+    anonymous = Client()
+    refused = post(anonymous, "/en/contact/", solved(message="", email="nope", phone="12"))
+    assert refused.status_code == 400 and 'id="id_message_error"' in refused.content.decode()
+    checked(refused, "contact form with errors")
+    assert post(anonymous, "/en/contact/", solved()).status_code == 200
+    path, token = sent_link("support_received", "camille@example.net")
+    checked(post(anonymous, path, {"key": token}), "the sender's thread")
+    checked(post(anonymous, path, {"key": token, "action": "reply", "message": ""}), "thread with errors")
+    staff = UserFactory(is_staff=True)
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="support"))
+    desk = Client()
+    desk.force_login(staff)
+    checked(desk.get("/en/admin/support/desk/"), "support desk")
+    ticket = re.search(
+        r"/en/admin/support/desk/(\d+)/", desk.get("/en/admin/support/desk/").content.decode()
+    ).group(1)
+    checked(desk.get(f"/en/admin/support/desk/{ticket}/"), "support ticket")
+    checked(
+        desk.post(f"/en/admin/support/desk/{ticket}/reply/", {"message": ""}), "support ticket with errors"
+    )
