@@ -14,9 +14,17 @@ from django.conf import settings
 
 TEXT_PREFIX = "sealed:v1:"
 BYTES_PREFIX = b"sealed:v1:"
-# A link secret lives in the URL fragment: `#<token>.<secret>` in base64url.
-_FRAGMENT = re.compile(r"#[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]{8,})+")
-_FOLDED_FRAGMENT = re.compile(rb"#[A-Za-z0-9_\-\r\n ]{8,}\.[A-Za-z0-9_\-\r\n ]{8,}(?=[^A-Za-z0-9_\-\r\n ]|$)")
+# A link secret lives in the URL fragment, in base64url: `#<token>.<secret>`, or a token alone (16
+# characters or more: links that carry no key, decision 0010), optionally after `o.` (an organiser's).
+# A page anchor (`#section-2`) is shorter and stays.
+_FRAGMENT = re.compile(
+    r"#[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]{8,})+|#(?:o\.)?[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]{8,})*"
+)
+# In calendar files long lines are folded: CRLF and one space may fall anywhere inside a token.
+_FOLDED_FRAGMENT = re.compile(
+    rb"#[A-Za-z0-9_\-\r\n ]{8,}\.[A-Za-z0-9_\-\r\n ]{8,}(?=[^A-Za-z0-9_\-\r\n ]|$)"
+    rb"|#(?:o\.)?(?:[A-Za-z0-9_-]|\r\n ){16,}(?:\.(?:[A-Za-z0-9_-]|\r\n ){8,})*"
+)
 REMOVED = "#…"
 
 

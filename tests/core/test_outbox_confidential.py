@@ -71,3 +71,26 @@ def test_plain_emails_are_stored_as_written():
     with transaction.atomic():
         plain = outbox.email_queue(to="a@example.org", subject="Hi", body_text=plain_link, kind="test_plain")
     assert OutboxMessage.objects.get(pk=plain.pk).body_text == plain_link
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "#inviteTokenXYZ123456789abcdef",  # a link that carries no key: the token is the secret
+        "#o.manageTokenXYZ123456789abc",  # an organiser's room link without the key
+        "#o.manageTokenXYZ123456789abc.s3cr3tRoomKeyMaterial_abcdefghijklmnop",
+    ],
+)
+def test_token_only_fragments_are_cut_too_and_short_anchors_stay(fragment):
+    from tessera.core.sealing import strip_fragments, strip_fragments_bytes
+
+    text = f"Join https://meet.example/m/room123{fragment} or read https://meet.example/privacy#section-2"
+    stripped = strip_fragments(text)
+    assert fragment not in stripped and "room123#…" in stripped
+    assert stripped.endswith("/privacy#section-2")
+    folded = f"URL:https://meet.example/m/room123{fragment}\r\nDESCRIPTION:Agenda #1 and # notes\r\n".encode()
+    folded = folded[:40] + b"\r\n " + folded[40:]
+    cut = strip_fragments_bytes(folded)
+    assert b"room123#\xe2\x80\xa6" in cut.replace(b"\r\n ", b"")
+    assert b"manageToken" not in cut and b"inviteToken" not in cut
+    assert b"DESCRIPTION:Agenda #1 and # notes" in cut
