@@ -96,7 +96,12 @@ def test_the_page_states_the_threat_model_of_decision_0010(client):
     # What a malicious server can do: deny service, admit its own participant, who shows in roster and code.
     assert "Prevent the meeting: refuse to let people in, drop or delay messages, end the meeting." in words
     assert "Let in a participant of its own, for example with an invitee's link" in words
-    assert "appears in the list of participants on every page, and changes everyone's safety code" in words
+    assert (
+        "appears in the list of participants and in the safety code, at least on the page that handed it"
+        in words
+    )
+    assert "Shown on some pages only, it makes their safety code differ from the others'" in words
+    assert "A request for the key in the name of a participant who already holds it is ignored." in words
     # What it cannot: obtain the key silently; nor can the email provider.
     assert "it could not obtain the key without being noticed, and neither could the email provider." in words
     # The limits 0010 keeps.
