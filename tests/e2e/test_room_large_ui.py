@@ -211,4 +211,15 @@ def test_a_grid_holds_25_tiles_a_page_and_a_pager_turns_them(meeting, browser, s
     assert pages["after"] == {"shown": 25, "pager": False}
     assert pages["pinned"] == {"featured": "p3", "strip": 24}
     assert pages["within"]
+    # The uplink warning: most peers losing what we send, or waiting long for it; not one bad line.
+    verdicts = page.evaluate(
+        """(async () => {
+          const { uplinkPoor } = await import(document.querySelector('script[src$="room/room.js"]').src.replace('room.js', 'stats.js'));
+          const good = { remoteLoss: 0, rttMs: 20 }, lossy = { remoteLoss: 25, rttMs: 30 }, slow = { remoteLoss: 0, rttMs: 1200 };
+          return [uplinkPoor([good, good]), uplinkPoor([lossy, good, good]), uplinkPoor([lossy, slow, good]), uplinkPoor([])];
+        })()"""
+    )
+    assert verdicts == [False, False, True, False]
+    warning = page.locator("#network-warning")
+    assert warning.is_hidden() and warning.evaluate("w => w.closest('[role=status]') !== null")
     assert _no_horizontal_scroll(page, 1280)

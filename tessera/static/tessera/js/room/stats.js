@@ -17,7 +17,7 @@ export class StatsCollector {
     const report = await pc.getStats();
     let bytesIn = 0, bytesOut = 0, lost = 0, received = 0, jitter = null, rtt = null;
     let width = 0, height = 0, fps = 0, framesDecoded = 0, audioEnergy = 0;
-    let available = null, remoteLoss = null; // what we send: the estimated room for it, and its loss on the way
+    let remoteLoss = null; // what we send, lost on its way (as the receiver reports it)
     report.forEach((s) => {
       if (s.type === "inbound-rtp") {
         bytesIn += s.bytesReceived || 0;
@@ -38,7 +38,6 @@ export class StatsCollector {
         remoteLoss = Math.max(remoteLoss ?? 0, s.fractionLost * 100);
       } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime != null) {
         rtt = s.currentRoundTripTime * 1000;
-        if (s.availableOutgoingBitrate != null) available = s.availableOutgoingBitrate / 1000;
       }
     });
     const now = performance.now();
@@ -52,7 +51,7 @@ export class StatsCollector {
     return {
       bitrateIn: before ? kbps(bytesIn, before.bytesIn) : 0,
       bitrateOut: before ? kbps(bytesOut, before.bytesOut) : 0,
-      rttMs: rtt, jitterMs: jitter, lossPct, width, height, fps, framesDecoded, audioEnergy, available, remoteLoss,
+      rttMs: rtt, jitterMs: jitter, lossPct, width, height, fps, framesDecoded, audioEnergy, remoteLoss,
     };
   }
 
@@ -61,10 +60,11 @@ export class StatsCollector {
   }
 }
 
-/** Our own uplink suffers: a peer loses much of what we send, the estimated room for it is too small for a
- * picture, or the delay is too long for a conversation. The browser's encoder caps are not counted. */
+/** Our own uplink suffers: most peers lose much of what we send, or wait too long for it. One peer's bad
+ * line is theirs, not ours; the browser's own bit-rate caps are not counted. */
 export function uplinkPoor(figures) {
-  return figures.some((f) => (f.remoteLoss ?? 0) > 8 || (f.available != null && f.available < 150) || (f.rttMs ?? 0) > 600);
+  const bad = figures.filter((f) => (f.remoteLoss ?? 0) > 10 || (f.rttMs ?? 0) > 800);
+  return figures.length > 0 && bad.length * 2 > figures.length;
 }
 
 /** The aggregate the server stores: sums of bit rates, worst delay and loss, best picture. */

@@ -4,13 +4,14 @@
 export const PAGE_SIZE = 25;
 const GAP = 8; // px between tiles, as in room.css
 const RATIO = 16 / 9;
+const PORTRAIT = 3 / 4; // on a phone held upright, taller tiles use the screen better
 
-/** Columns and tile width that make `count` 16:9 tiles as large as `width` x `height` allows. */
-export function fitGrid(count, width, height, gap = GAP) {
+/** Columns and tile width that make `count` tiles of `ratio` (width / height) as large as `width` x `height` allows. */
+export function fitGrid(count, width, height, gap = GAP, ratio = RATIO) {
   let best = { cols: 1, tileWidth: 0 };
   for (let cols = 1; cols <= Math.max(1, count); cols++) {
     const rows = Math.ceil(count / cols);
-    const tileWidth = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * RATIO);
+    const tileWidth = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * ratio);
     if (tileWidth > best.tileWidth) best = { cols, tileWidth: Math.floor(tileWidth) };
   }
   return best;
@@ -218,7 +219,9 @@ export class Stage extends EventTarget {
     const width = this.main.clientWidth;
     const height = this.main.clientHeight;
     if (!visible || !width || !height) return;
-    const { cols, tileWidth } = fitGrid(visible, width, height);
+    const ratio = height > width * 1.2 ? PORTRAIT : RATIO;
+    const { cols, tileWidth } = fitGrid(visible, width, height, GAP, ratio);
+    this.main.style.setProperty("--ratio", String(ratio));
     this.main.style.setProperty("--cols", String(cols));
     this.main.style.setProperty("--tile-w", `${Math.max(80, tileWidth)}px`);
   }

@@ -196,10 +196,10 @@ export const toolbar = {
 
   // --- our own uplink ------------------------------------------------------------------------------
 
-  /** Shown after two poor looks in a row, hidden after two good ones: a passing blip shows nothing. */
+  /** Shown after three poor looks in a row, hidden after two good ones: a passing blip shows nothing. */
   uplink(poor) {
     this.uplinkRun = poor === this.uplinkPoor ? (this.uplinkRun || 0) + 1 : 1;
     this.uplinkPoor = poor;
-    if (this.uplinkRun >= 2) $("network-warning").hidden = !poor;
+    if (this.uplinkRun >= (poor ? 3 : 2)) $("network-warning").hidden = !poor;
   },
 };
