@@ -17,6 +17,8 @@ JANUS = shutil.which("janus") or "/usr/bin/janus"
 RUN_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "janus" / "janus-run.sh"
 # Short enough that the reaping of a silent session shows within a test; Janus checks every 2 s.
 SESSION_TIMEOUT = 4
+# Keepalives of the sessions that carry media in a test: well within SESSION_TIMEOUT.
+KEEPALIVE = 1.0
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ from tessera.meetings.room.janus import JanusConnection, JanusError, Publisher, 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.room.conftest import meeting_create
 
+from .conftest import KEEPALIVE
 from .mjr import mjr_read, mjr_without_e2ee_flag, vp8_key_frames
 
 WIDTH, HEIGHT = 320, 240
@@ -161,7 +162,7 @@ def publish_and_record(page, aio, janus, *, room: str, e2ee: bool, rec_dir: Path
 
     async def open_room():
         connection = await JanusConnection(janus.url, janus.api_secret).open()
-        session = await connection.session()
+        session = await connection.session(keepalive=KEEPALIVE)
         admin = await VideoRoomAdmin.attach(session, admin_key=janus.admin_key)
         await admin.room_create(
             room=room, secret=secret, publishers=4, require_e2ee=e2ee, record=True, rec_dir=str(rec_dir)
