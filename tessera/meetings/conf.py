@@ -10,10 +10,14 @@ DEFAULTS = {
     "event_retention_days": 30,  # the event and its invitations: end + 30 days
     "session_retention_days": 7,  # live-session data: 7 days after the session was created
     "max_duration_minutes": 24 * 60,
+    # "Start a meeting now": how long the room stays open, and how long after its last use it is kept.
+    "instant_duration_minutes": 120,
+    "instant_retention_days": 7,
     "max_days_ahead": 2 * 365,
     # Rate limits: (requests, seconds)
     "create_per_ip": (20, 3600),
     "create_per_organiser": (10, 3600),
+    "instant_per_ip": (20, 3600),
     "link_checks_per_ip": (120, 60),
     "manage_per_ip": (120, 60),
     "api_per_organisation": (600, 3600),

@@ -25,12 +25,16 @@ class Event(models.Model):
     # SHA-256 of the room secret under a fixed label: lets the server refuse a mistyped secret, reveals
     # nothing. Empty when the server never saw the secret (links without the key).
     room_secret_check = models.CharField(max_length=64, blank=True)
-    title = models.CharField(_("title"), max_length=200)
+    # Empty only for an instant meeting, which has no title and no organiser's address.
+    title = models.CharField(_("title"), max_length=200, blank=True)
     description = models.TextField(_("description"), max_length=5000, blank=True)
     starts_at = models.DateTimeField(_("start"))
     ends_at = models.DateTimeField(_("end"), db_index=True)
     time_zone = models.CharField(_("time zone"), max_length=64)
-    organiser_email = models.EmailField(_("organiser's email"), db_index=True)
+    organiser_email = models.EmailField(_("organiser's email"), db_index=True, blank=True)
+    # Opened at once from "Start a meeting now": no title, no address, no account; deleted 7 days after
+    # the room was last used (meetings.services.instant).
+    instant = models.BooleanField(_("instant meeting"), default=False)
     language = models.CharField(_("language of the emails"), max_length=8, default="fr")
     organisation = models.ForeignKey(
         "accounts.Organisation",
@@ -74,7 +78,7 @@ class Event(models.Model):
         indexes = [models.Index(fields=["status", "starts_at"], name="meetings_event_due")]
 
     def __str__(self):
-        return f"{self.title} ({self.starts_at:%Y-%m-%d %H:%M})"
+        return f"{self.title or _('Instant meeting')} ({self.starts_at:%Y-%m-%d %H:%M})"
 
     @property
     def duration_minutes(self) -> int:

@@ -35,6 +35,10 @@ def _events_retention(*, now) -> int:
     return services.events_expired_delete(now=now)
 
 
+def _instant_retention(*, now) -> int:
+    return services.instant_expired_delete(now=now)
+
+
 def _sessions_retention(*, now) -> int:
     return services.sessions_expired_delete(now=now)
 
@@ -119,6 +123,40 @@ activities = [
         service=MEETINGS,
     ),
     Activity(
+        name="meetings.instant",
+        title=_("Meetings: instant meetings"),
+        purpose=_(
+            "Open a meeting room at once for whoever asks, with no title, no email address and no account, "
+            "and let its guests wait in a lobby until the organiser admits them."
+        ),
+        legal_basis=LegalBasis.CONTRACT,
+        legal_basis_detail=_("Needed to provide the meeting service you use."),
+        data_subjects=(_("Meeting participants"),),
+        data_categories=(
+            _("When the room was opened and until when it accepts people"),
+            _("Language of the pages"),
+            _("The room's guest links, stored as hashes only"),
+        ),
+        fields={"meetings.Event": ["instant", "created_at", "starts_at", "ends_at", "language"]},
+        recipients=(STAFF,),
+        sub_processors=("hosting",),
+        retention=Retention(
+            description=_(
+                "7 days after the room was last used (or after it was opened, if nobody joined), then "
+                "deleted with its guest links and its live sessions."
+            ),
+            period=timedelta(days=meetings_setting("instant_retention_days")),
+            apply=_instant_retention,
+        ),
+        security_measures=(
+            TLS,
+            _("No title, no email address, no account and no network address is stored"),
+            _("The key is made in the organiser's browser and handed over in the room, never to the server"),
+            _("No email is sent"),
+        ),
+        service=MEETINGS,
+    ),
+    Activity(
         name="meetings.sessions",
         title=_("Meetings: live-session metadata"),
         purpose=_("Show the organiser when the meeting started and ended and who connected when."),
@@ -136,7 +174,10 @@ activities = [
         recipients=(STAFF, _("The organiser of the meeting")),
         sub_processors=("hosting",),
         retention=Retention(
-            description=_("7 days after the live session was created."),
+            description=_(
+                "7 days after the live session was created; for an instant meeting, with its room, 7 days "
+                "after the room was last used."
+            ),
             period=timedelta(days=meetings_setting("session_retention_days")),
             apply=_sessions_retention,
         ),
@@ -287,5 +328,5 @@ def erase_subject(subject) -> list[ErasureOutcome]:
 def policy_recipients(*, before):
     """Hook of the policy-change emails: organisers of confirmed events that are not over yet."""
     return Event.objects.filter(
-        status=Event.Status.SCHEDULED, ends_at__gte=timezone.now(), created_at__lte=before
+        status=Event.Status.SCHEDULED, ends_at__gte=timezone.now(), created_at__lte=before, instant=False
     ).values_list("organiser_email", "language")

@@ -156,6 +156,7 @@ def deletion_dates(*, event: Event) -> dict:
         "event": event.ends_at + timedelta(days=meetings_setting("event_retention_days")),
         "event_days": meetings_setting("event_retention_days"),
         "session_days": meetings_setting("session_retention_days"),
+        "instant_days": meetings_setting("instant_retention_days"),
         "security_log": event.created_at + security_log.period
         if security_log and security_log.period
         else None,

@@ -83,6 +83,32 @@ def event_create(request):
 @cookie_free
 @never_cache
 @require_POST
+def event_instant(request):
+    """ "Start a meeting now": a room with no title, no address and no account; its key is made by the page."""
+    refused = _limited(request, "instant_per_ip", ip_hash(request))
+    if refused:
+        return refused
+    language = translation.get_language() or "fr"
+    created = services.event_instant_create(language=language if language in services.LANGUAGES else "fr")
+    return render(
+        request,
+        "meetings/instant.html",
+        {
+            "event": created.event,
+            "key_until": _key_until(created.event),
+            # Neither carries the key: the page adds it to the organiser's link, never to the guests'.
+            "manage_url": created.manage_url,
+            "manage_token": created.manage_token,
+            "guest_url": created.guest_url,
+            "hours": created.event.duration_minutes // 60,
+            "retention_days": meetings_setting("instant_retention_days"),
+        },
+    )
+
+
+@cookie_free
+@never_cache
+@require_POST
 def link_status(request, room_id: str):
     """Tell the page what its link allows now. The token comes in the body, never in a URL."""
     refused = _limited(request, "link_checks_per_ip", ip_hash(request))
@@ -99,7 +125,7 @@ def link_status(request, room_id: str):
     if state.state not in {"invalid"}:
         event = invitation.event
         body.update(
-            title=event.title,
+            title=event.title or _("Instant meeting"),
             description=event.description,
             time_zone=event.time_zone,
             opens_at=state.opens_at.isoformat() if state.opens_at else None,

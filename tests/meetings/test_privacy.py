@@ -20,7 +20,7 @@ def test_every_personal_field_of_meetings_is_declared():
     assert [f for f in registry.undeclared_fields() if f.startswith("meetings.")] == []
     assert [f for f in registry.undeclared_fields() if f.startswith("meetings_room.")] == []
     names = {name for name, _ in registry.retention_rules()}
-    assert {"meetings.events", "meetings.sessions", "meetings.conference_data"} <= names
+    assert {"meetings.events", "meetings.instant", "meetings.sessions", "meetings.conference_data"} <= names
 
 
 def test_the_policy_lists_every_meetings_rule_under_meetings():
@@ -30,7 +30,12 @@ def test_the_policy_lists_every_meetings_rule_under_meetings():
         services_of = {row["id"]: row["service"] for row in policy.register_rows()}
         listed = {row["id"] for row in policy.policy_context()["services"]["Meetings"]}
     meetings = {name for name in services_of if name.startswith("meetings")}
-    assert meetings == {"meetings.events", "meetings.sessions", "meetings.conference_data"}
+    assert meetings == {
+        "meetings.events",
+        "meetings.instant",
+        "meetings.sessions",
+        "meetings.conference_data",
+    }
     assert {services_of[name] for name in meetings} == {"Meetings"} and listed == meetings
 
 

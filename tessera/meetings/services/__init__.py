@@ -5,6 +5,7 @@ Open the module of the thing you change; this package re-exports their public na
 
 - validation: an event's details, addresses, the room secret, editability and the daily invitation quota;
 - emails: the invitation, cancellation, management-link and reminder emails with their calendar files;
+- instant: "Start a meeting now", a room with no title, no address and no account;
 - events: creation, the organiser's confirmation, changes, the room's end and reopening, cancellation;
 - invitations: adding, removing and resending an invitation, and the guest link;
 - reminders: the reminders queued shortly before an event starts;
@@ -22,11 +23,13 @@ from .events import (
     event_update,
     event_verify,
 )
+from .instant import InstantCreated, event_instant_create
 from .invitations import guest_link_create, invitation_add, invitation_remove, invitation_resend
 from .reminders import reminders_queue_due
 from .retention import (
     _session_data_deleters,
     events_expired_delete,
+    instant_expired_delete,
     session_data_delete,
     session_data_deleter_register,
     sessions_expired_delete,
@@ -46,12 +49,14 @@ __all__ = [
     "TIME_ZONES",
     "EventCreated",
     "EventNotEditable",
+    "InstantCreated",
     "InvitationQuotaExceeded",
     "RoomSecretMismatch",
     "_session_data_deleters",
     "event_cancel",
     "event_create",
     "event_create_by_organisation",
+    "event_instant_create",
     "event_patch",
     "event_room_end",
     "event_room_reopen",
@@ -59,6 +64,7 @@ __all__ = [
     "event_verify",
     "events_expired_delete",
     "guest_link_create",
+    "instant_expired_delete",
     "invitation_add",
     "invitation_remove",
     "invitation_resend",

@@ -272,6 +272,9 @@ def event_update(
     now = now or timezone.now()
     event = Event.objects.select_for_update().get(pk=event.pk)
     editable_check(event, now)
+    if event.instant:
+        # No title, no invitee, no reminder: nothing of an instant meeting is meant to change.
+        raise ValidationError({"title": [_("An instant meeting has no details to change.")]})
     current = {
         "title": event.title,
         "description": event.description,

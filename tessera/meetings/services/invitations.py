@@ -48,6 +48,9 @@ def invitation_add(
     """Invite one more address. The room secret is needed only when the event's links carry it."""
     now = now or timezone.now()
     editable_check(event, now)
+    if event.instant:
+        # Nobody's address is known to sign the invitation: an instant meeting shares its guest link.
+        raise ValidationError({"email": [_("An instant meeting has no invitees: share its guest link.")]})
     secret_check(event, room_secret)
     email = email_validate(email, field="email")
     if language and language not in LANGUAGES:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from tessera.privacy.retention import BATCH_SIZE, batched_delete
@@ -30,10 +31,16 @@ def session_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
 
 
 def sessions_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
-    """Live-session data: deleted 7 days after the session was created, with everything hanging off it."""
+    """Live-session data: deleted 7 days after the session was created, with everything hanging off it.
+
+    An instant meeting's sessions go with its room instead, 7 days after its last use
+    (`instant_expired_delete`): deleting them earlier would erase the last use the room's rule counts from.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("session_retention_days"))
-    return _sessions_delete(MeetingSession.objects.filter(created_at__lt=cutoff), batch_size)
+    return _sessions_delete(
+        MeetingSession.objects.filter(created_at__lt=cutoff, event__instant=False), batch_size
+    )
 
 
 def events_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
@@ -44,6 +51,22 @@ def events_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=meetings_setting("event_retention_days"))
     return _events_delete(Event.objects.filter(ends_at__lt=cutoff), batch_size)
+
+
+def instant_expired_delete(*, now=None, batch_size: int = BATCH_SIZE) -> int:
+    """Instant meetings: the room, its guest links and its sessions, 7 days after the room was last used.
+
+    Last used is the latest start or end of one of its live sessions, or the room's creation when nobody
+    ever joined. Returns the rows deleted.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=meetings_setting("instant_retention_days"))
+    used_since = MeetingSession.objects.filter(
+        Q(created_at__gte=cutoff) | Q(started_at__gte=cutoff) | Q(ended_at__gte=cutoff)
+    ).values("event_id")
+    return _events_delete(
+        Event.objects.filter(instant=True, created_at__lt=cutoff).exclude(pk__in=used_since), batch_size
+    )
 
 
 def _sessions_delete(sessions, batch_size: int) -> int:
