@@ -99,6 +99,9 @@ export class Stage extends EventTarget {
     const tile = this.tile(pid, kind, options);
     const video = tile.querySelector("video");
     if (video.srcObject !== stream) {
+      // Until a first frame arrives, the avatar rather than an empty tile.
+      tile.classList.add("no-frame");
+      video.addEventListener("loadeddata", () => tile.classList.remove("no-frame"), { once: true });
       video.srcObject = stream;
       video.play().catch(() => {});
     }
