@@ -11,6 +11,7 @@ import pytest
 
 from tessera.meetings.models import Event
 
+from .aria import axe_results
 from .room_helpers import PC_SPY, decoding_from_all, open_room, wait_until
 
 
@@ -100,6 +101,9 @@ def test_the_instant_page_fits_the_screen_in_both_languages(browser, server, con
     for name in ("join-now", "organiser-link", "guest-link", "manage-link"):
         box = page.locator(f"[data-testid={name}]").bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, name
+    violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in axe_results(page)["violations"]]
+    assert violations == [], (language, width)
+    # Screenshots for review, only when asked for, outside the repository.
     shots = os.environ.get("TESSERA_SHOTS_DIR")
     if shots:
         page.screenshot(path=str(Path(shots) / f"instant-{language}-{width}.png"), full_page=True)
