@@ -53,7 +53,7 @@ from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa
 
 INVITEES = 200
 TARGET_S = 5.0
-MANAGE = re.compile(r"(https?://[^\s\"<>]+/m/manage/[A-Za-z0-9_-]+)#([A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})")
+MANAGE = re.compile(r"(https?://[^\s\"<>]+/m/manage/[A-Za-z0-9_-]+)#([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]{43})?)")
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 MEMBER_EMAIL = "member@bench.example"
 MEMBER_PASSWORD = "violet-harbour-lantern-42"
