@@ -117,7 +117,7 @@ activities = [
             TLS,
             _("Links are random and carry no address, name or title"),
             _("Only hashes of the invitation and management tokens are stored"),
-            _("The room's key lives in the links only and is never stored"),
+            _("The room's key is never stored; links carry it only when the organiser chooses so"),
             _("No invitation leaves before the organiser's address is confirmed"),
         ),
         service=MEETINGS,
