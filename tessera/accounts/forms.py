@@ -1,4 +1,6 @@
 from django import forms
+from django.urls import reverse_lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,7 +11,7 @@ class SignupForm(forms.Form):
     the new user, in one INSERT.
     """
 
-    field_order = ["full_name", "email", "password1", "password2", "age_confirmed"]
+    field_order = ["full_name", "email", "password1", "password2", "age_confirmed", "terms_accepted"]
 
     full_name = forms.CharField(
         label=_("Full name"),
@@ -21,6 +23,14 @@ class SignupForm(forms.Form):
         label=_("I am 16 or older"),
         required=True,
         error_messages={"required": _("You must be 16 or older to create an account.")},
+    )
+
+    # Privacy records the accepted version when allauth signals the sign-up (it sits above accounts).
+    terms_accepted = forms.BooleanField(
+        label=_("I accept the terms of use"),
+        help_text=format_lazy('<a href="{}">{}</a>', reverse_lazy("terms"), _("Read the terms of use")),
+        required=True,
+        error_messages={"required": _("You must accept the terms of use to create an account.")},
     )
 
     def signup(self, request, user):

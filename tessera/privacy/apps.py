@@ -17,6 +17,7 @@ class PrivacyConfig(AppConfig):
         from .accounts import sign_in_activity_record
         from .register import registry
         from .services import outbox_hold_check
+        from .terms import terms_signup_record
 
         # A malformed declaration raises ImproperlyConfigured here, naming the app and the field.
         registry.load()
@@ -27,6 +28,10 @@ class PrivacyConfig(AppConfig):
         # Accounts sit below privacy and cannot call it: privacy listens to the sign-in itself.
         account_signals.user_logged_in.connect(
             sign_in_activity_record, dispatch_uid="tessera.privacy.sign_in_activity"
+        )
+        # The sign-up form requires the terms checkbox; privacy records which version was accepted.
+        account_signals.user_signed_up.connect(
+            terms_signup_record, dispatch_uid="tessera.privacy.terms_signup"
         )
         post_migrate.connect(_publish_policy, sender=self, dispatch_uid="tessera.privacy.publish")
 

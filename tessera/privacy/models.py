@@ -335,3 +335,46 @@ class InactivityWarning(models.Model):
 
     def __str__(self):
         return f"{self.warned_at:%Y-%m-%d}"
+
+
+class TermsVersion(models.Model):
+    """One published version of the terms of use; its text is the template `site/terms/<number>.html`."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+    substantial = models.BooleanField(_("substantial change"), default=False)
+    notified_at = models.DateTimeField(_("account holders notified"), null=True, blank=True)
+    # Last account id emailed, committed with its batch: an interrupted notification resumes after it.
+    notified_through_user_id = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("terms of use version")
+        verbose_name_plural = _("terms of use versions")
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"v{self.number} ({self.published_at:%Y-%m-%d})"
+
+    @property
+    def template(self) -> str:
+        return f"site/terms/{self.number}.html"
+
+
+class TermsAcceptance(models.Model):
+    """Proof that someone accepted a version of the terms: at sign-up, or when creating an event."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField(_("email address"))
+    version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
+    context = models.CharField(_("where"), max_length=40)
+
+    class Meta:
+        verbose_name = _("terms acceptance")
+        verbose_name_plural = _("terms acceptances")
+        indexes = [models.Index(fields=["accepted_at"])]
+
+    def __str__(self):
+        return f"v{self.version_id} {self.accepted_at:%Y-%m-%d} ({self.context})"

@@ -20,6 +20,7 @@ from .register import Activity, ErasureOutcome, ExportSection, LegalBasis, Reten
 from .retention import batched_delete, batched_update
 from .services import consent_withdraw
 from .subjects import subject_digest
+from .terms.privacy import TERMS_ACCEPTANCE
 
 DPO = _("The data protection officer and authorised staff")
 MARKETING = _("News and offers")
@@ -242,6 +243,7 @@ activities = [
         ),
         security_measures=(_("Access restricted to the data protection officer"),),
     ),
+    TERMS_ACCEPTANCE,
 ]
 
 non_personal = {
@@ -256,6 +258,7 @@ non_personal = {
     "privacy.PostMortemDirective": ["instruction"],
     "privacy.DirectiveExport": ["token_hash"],
     "privacy.RetentionRun": ["activity"],
+    "privacy.TermsVersion": ["number", "published_at", "notified_at"],
 }
 
 

@@ -177,6 +177,22 @@ TESSERA_OPERATOR = {
     "representative": env("TESSERA_OPERATOR_REPRESENTATIVE", default=""),
 }
 
+# The legal notice (mentions légales, LCEN art. 6-III). Bracketed values are placeholders that the
+# production settings refuse: every one must be set from the environment.
+TESSERA_LEGAL = {
+    "operator_name": env("TESSERA_LEGAL_OPERATOR_NAME", default="[Operator legal name]"),
+    "legal_form": env("TESSERA_LEGAL_FORM", default="[Legal form and share capital]"),
+    "registered_address": env("TESSERA_LEGAL_ADDRESS", default="[Registered office address]"),
+    "registration": env("TESSERA_LEGAL_REGISTRATION", default="[Registration number and registry]"),
+    "vat_number": env("TESSERA_LEGAL_VAT", default="[VAT number]"),
+    "phone": env("TESSERA_LEGAL_PHONE", default="[Phone number]"),
+    "email": env("TESSERA_LEGAL_EMAIL", default="[Contact email address]"),
+    "publication_director": env("TESSERA_LEGAL_DIRECTOR", default="[Publication director, name and role]"),
+    "host_name": env("TESSERA_LEGAL_HOST_NAME", default="[Host company name]"),
+    "host_address": env("TESSERA_LEGAL_HOST_ADDRESS", default="[Host address]"),
+    "host_phone": env("TESSERA_LEGAL_HOST_PHONE", default="[Host phone number]"),
+}
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -16,6 +16,12 @@ if env.list("JANUS_URLS", default=[]):
         _value = env(_name, default="")
         if len(_value) < 32 or _value in {"janusrocks", "janusoverlord", "supersecret", "adminpwd"}:
             raise ImproperlyConfigured(f"{_name} must be set to a random value of 32 characters or more.")
+# A legal notice still showing a placeholder is no legal notice: every entry comes from the environment.
+_placeholders = sorted(k for k, v in TESSERA_LEGAL.items() if not str(v).strip() or str(v).startswith("["))  # noqa: F405
+if _placeholders:
+    raise ImproperlyConfigured(
+        f"TESSERA_LEGAL has placeholders, set them in production: {', '.join(_placeholders)}"
+    )
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -83,7 +83,12 @@ def test_emails_follow_the_language_of_the_request():
 
 @pytest.mark.parametrize("language, prefix", [("en", "/en"), ("fr", "")])
 def test_signing_up_in_a_language_sends_an_email_marked_with_it(client, language, prefix):
-    signup = {"full_name": "Grace Hopper", "email": "grace@example.org", "age_confirmed": "on"}
+    signup = {
+        "full_name": "Grace Hopper",
+        "email": "grace@example.org",
+        "age_confirmed": "on",
+        "terms_accepted": "on",
+    }
     signup |= {"password1": "a-long-test-password-1", "password2": "a-long-test-password-1"}
     assert client.post(f"{prefix}/accounts/signup/", signup).status_code == 302
     [message] = OutboxMessage.objects.filter(recipient="grace@example.org")

@@ -19,6 +19,7 @@ def signup_data(**overrides):
         "password1": PASSWORD,
         "password2": PASSWORD,
         "age_confirmed": "on",
+        "terms_accepted": "on",
         **overrides,
     }
 

@@ -62,7 +62,12 @@ def test_first_google_sign_in_asks_for_the_age_then_signs_in(client, google):
 
     done = client.post(
         "/accounts/3rdparty/signup/",
-        {"full_name": "Ada Lovelace", "email": "ada@example.org", "age_confirmed": "on"},
+        {
+            "full_name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "age_confirmed": "on",
+            "terms_accepted": "on",
+        },
     )
     assert done.status_code == 302 and done["Location"] == "/accounts/"
     user = User.objects.get(email="ada@example.org")
@@ -76,7 +81,10 @@ def test_first_google_sign_in_asks_for_the_age_then_signs_in(client, google):
 
 def test_next_google_sign_in_signs_in_at_once(client, google):
     client.get(start_at_provider(client, google))
-    client.post("/accounts/3rdparty/signup/", {"email": "ada@example.org", "age_confirmed": "on"})
+    client.post(
+        "/accounts/3rdparty/signup/",
+        {"email": "ada@example.org", "age_confirmed": "on", "terms_accepted": "on"},
+    )
     client.post("/accounts/logout/")
 
     another_day = BrowserLikeClient()

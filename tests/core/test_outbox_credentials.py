@@ -172,7 +172,12 @@ def _looks_tokenised(url: str) -> bool:
 
 def _every_flow(django_capture_on_commit_callbacks):
     client = BrowserLikeClient()
-    signup = {"full_name": "Grace", "email": "grace@example.org", "age_confirmed": "on"}
+    signup = {
+        "full_name": "Grace",
+        "email": "grace@example.org",
+        "age_confirmed": "on",
+        "terms_accepted": "on",
+    }
     signup |= {"password1": PASSWORD, "password2": PASSWORD}
     assert client.post("/accounts/signup/", signup).status_code == 302
     user = UserFactory(email="ada@example.org")

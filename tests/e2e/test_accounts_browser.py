@@ -53,6 +53,7 @@ def test_sign_up_confirm_by_email_and_sign_in(server, smtp, page, request_log, c
     page.fill('input[name="password1"]', PASSWORD)
     page.fill('input[name="password2"]', PASSWORD)
     page.check('input[name="age_confirmed"]')
+    page.check('input[name="terms_accepted"]')
     page.click('main button[type="submit"]')
     page.wait_for_url("**/accounts/confirm-email/")
     assert cookies(page) == []
@@ -186,6 +187,7 @@ def test_google_sign_in_through_the_provider_ends_signed_in(
     assert page.input_value('input[name="email"]') == "ada@example.org"
     assert page.input_value('input[name="full_name"]') == "Ada Lovelace"
     page.check('input[name="age_confirmed"]')
+    page.check('input[name="terms_accepted"]')
     page.click('main button[type="submit"]')
     page.wait_for_url(server.url + "/en/accounts/")
     assert page.locator('header a[href="/en/accounts/"]').is_visible()
