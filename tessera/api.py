@@ -28,3 +28,4 @@ def health(request):
 
 api.add_router("/meetings/", "tessera.meetings.api.router")
 api.add_router("/cards/", "tessera.cards.api.router")
+api.add_router("/assistant/", "tessera.site.assistant.api.router")
