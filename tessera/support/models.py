@@ -109,3 +109,6 @@ class TicketLink(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id} link {self.created_at:%Y-%m-%d}"
+
+
+from .complaints import Complaint, ComplaintAttachment, ComplaintEvent  # noqa: E402, F401

@@ -13,7 +13,7 @@ from tessera.privacy.register import (
     Retention,
 )
 
-from . import services
+from . import complaint_privacy, services
 from .conf import RETENTION
 from .models import Ticket, TicketMessage, TicketNote
 
@@ -79,12 +79,14 @@ activities = [
             _("Every opening of a request by staff is written to the security log"),
         ),
     ),
+    complaint_privacy.activity,
 ]
 
 non_personal = {
     "support.Ticket": ["public_id", "status"],
     "support.TicketMessage": ["author"],
     "support.TicketLink": ["token_hash"],
+    **complaint_privacy.non_personal,
 }
 
 
@@ -115,7 +117,10 @@ def export_subject(subject) -> list[ExportSection]:
         }
         for t in tickets.order_by("created_at")
     ]
-    return [ExportSection(activity="support.contact", category="contact requests", rows=rows)]
+    return [
+        ExportSection(activity="support.contact", category="contact requests", rows=rows),
+        *complaint_privacy.export_subject(subject),
+    ]
 
 
 @transaction.atomic
@@ -126,7 +131,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
         erased += TicketMessage.objects.filter(staff_author_id__in=subject.user_ids).update(staff_author=None)
         erased += TicketNote.objects.filter(author_id__in=subject.user_ids).update(author=None)
         erased += Ticket.objects.filter(assignee_id__in=subject.user_ids).update(assignee=None)
-    return [ErasureOutcome(activity="support.contact", erased=erased)]
+    return [ErasureOutcome(activity="support.contact", erased=erased), complaint_privacy.erase_subject(subject)]
 
 
 def policy_recipients(*, before):
