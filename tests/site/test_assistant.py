@@ -135,3 +135,10 @@ def test_the_faq_page_has_an_anchor_per_question(client):
     response = client.get("/en/faq/")
     assert response.status_code == 200 and not response.cookies
     assert b'id="safety-code"' in response.content and b'id="cookies"' in response.content
+
+
+def test_the_widget_is_on_site_pages_only(client):
+    for path in ("/en/", "/en/security/", "/en/faq/", "/en/privacy/"):
+        page = client.get(path)
+        assert b'id="assistant"' in page.content and b'aria-live="polite"' in page.content, path
+    assert b'id="assistant"' not in client.get("/en/m/new/").content
