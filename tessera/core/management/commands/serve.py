@@ -1,5 +1,6 @@
 """Run the whole product in one process: ASGI server (HTTP and WebSocket) plus the task worker."""
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -85,7 +86,8 @@ def granian_application():
     """The product's ASGI application as granian's workers load it, trusting proxy headers as uvicorn does."""
     from granian.utils.proxies import wrap_asgi_with_proxy_headers
 
-    from tessera.asgi import application
+    # By name, as uvicorn loads "tessera.asgi:application": core never imports the apps' composition.
+    application = importlib.import_module("tessera.asgi").application
 
     trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
     return wrap_asgi_with_proxy_headers(application, trusted_hosts=trusted)
