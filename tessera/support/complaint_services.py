@@ -217,7 +217,8 @@ def complaint_reminders_send(*, now=None) -> int:
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    horizon = working_days_after(now, REMIND_WITHIN)
+    # Due any time on the second working day from now counts: a deadline is a day, not an hour.
+    horizon = working_days_after(now, REMIND_WITHIN).replace(hour=23, minute=59, second=59)
     due = Complaint.objects.filter(status__in=Complaint.OPEN, due_at__lte=horizon).exclude(reminded_on=today)
     sent = 0
     for pk in due.values_list("pk", flat=True):
