@@ -101,7 +101,10 @@ FAQ = (
     Entry(
         "lost-card",
         _("I lost my NFC card. What should I do?"),
-        _("Deactivate the lost card from your card's page: the tag then no longer opens your card."),
+        _(
+            "Deactivate the card from its page in your space: its public page then answers “not found”, so the "
+            "lost tag opens nothing. You can reactivate it later."
+        ),
     ),
     Entry(
         "vcard",
