@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tessera.core.tokens import opaque_id
 
@@ -23,7 +24,7 @@ class Complaint(models.Model):
         OTHER = "other", _("Something else")
 
     class Status(models.TextChoices):
-        RECEIVED = "received", _("Received")
+        RECEIVED = "received", pgettext_lazy("complaint status", "Received")
         HANDLING = "handling", _("Being handled")
         ANSWERED = "answered", _("Answered")
         CLOSED = "closed", _("Closed")
