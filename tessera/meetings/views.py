@@ -51,6 +51,7 @@ def event_create(request):
                     age_confirmed=form.cleaned_data["age_confirmed"],
                     key_in_links=form.cleaned_data["key_in_links"],
                     room_secret=form.cleaned_data["room_secret"],
+                    terms_accepted=True,  # the form says that creating the event accepts the terms
                     user=request.user,
                     organisation=organisation if member_email == email else None,
                     origin=request_origin(request),

@@ -345,3 +345,21 @@ def test_links_that_carry_the_key_without_a_script_get_a_key_drawn_by_the_server
     (verification,) = outbox("verify")
     key = key_of(MANAGE.search(verification.body_text).group(1))
     assert len(key.split(".")[1]) == 43 and Event.objects.get().room_secret_check
+
+
+def test_creating_an_event_records_which_terms_version_was_accepted(client, starts_at):
+    from tessera.privacy.models import TermsAcceptance, TermsVersion
+
+    version = TermsVersion.objects.order_by("-number").first() or TermsVersion.objects.create(
+        number=1, substantial=False, published_at=timezone.now()
+    )
+    page = client.get("/en/m/new/").content.decode()
+    assert "By creating the event you accept the" in page and 'href="/en/terms/"' in page
+    response = form_post(client, "/en/m/new/", create_form(starts_at))
+    assert response.status_code == 200
+    event = Event.objects.get()
+    accepted = TermsAcceptance.objects.get(context="event_creation")
+    assert (accepted.email, accepted.version_id) == (event.organiser_email, version.pk)
+    # A refused form records nothing.
+    form_post(client, "/en/m/new/", {**create_form(starts_at), "invitees": "not-an-address"})
+    assert TermsAcceptance.objects.filter(context="event_creation").count() == 1

@@ -13,6 +13,7 @@ from tessera.accounts.selectors import organisation_member_verified
 from tessera.core.audit import security_event_record
 from tessera.core.tokens import opaque_id
 from tessera.privacy.services import consent_record
+from tessera.privacy.terms import terms_acceptance_record, terms_current
 
 from .. import links
 from ..conf import meetings_setting
@@ -63,6 +64,7 @@ def event_create(
     marketing_opt_in: bool = False,
     marketing_text_language: str | None = None,
     age_confirmed: bool = False,
+    terms_accepted: bool = False,
     reminder_enabled: bool = True,
     key_in_links: bool = False,
     room_secret: str = "",
@@ -162,6 +164,16 @@ def event_create(
     if marketing_opt_in and verified:
         _marketing_consent_record(
             event=event, user=event.created_by, language=opt_in_language, version=opt_in_version, now=now
+        )
+    terms = terms_current() if terms_accepted else None
+    if terms is not None:
+        # The creation form says that creating the event accepts the terms: the version is kept as proof.
+        terms_acceptance_record(
+            email=event.organiser_email,
+            user=event.created_by,
+            version=terms,
+            context="event_creation",
+            now=now,
         )
     origin = origin or {}
     security_event_record(
