@@ -187,9 +187,9 @@ def desk_complaint(request, pk: int):
 @never_cache
 @desk_permission("support.view_complaint")
 @require_GET
-def desk_complaint_attachment(request, pk: int, file_pk: int):
+def desk_complaint_attachment(request, pk: int, attachment_id: int):
     complaint = selectors.complaint_get(pk=pk)
-    attachment = complaint and selectors.complaint_attachment(complaint=complaint, pk=file_pk)
+    attachment = complaint and selectors.complaint_attachment(complaint=complaint, pk=attachment_id)
     if not attachment:
         return _missing(request)
     services.complaint_read_record(

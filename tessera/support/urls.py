@@ -27,7 +27,7 @@ urlpatterns = [
     path("admin/support/complaints/", complaint_views.desk_complaints, name="desk_complaints"),
     path("admin/support/complaints/<int:pk>/", complaint_views.desk_complaint, name="desk_complaint"),
     path(
-        "admin/support/complaints/<int:pk>/files/<int:file_pk>/",
+        "admin/support/complaints/<int:pk>/files/<int:attachment_id>/",
         complaint_views.desk_complaint_attachment,
         name="desk_complaint_attachment",
     ),
