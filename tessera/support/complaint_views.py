@@ -41,12 +41,19 @@ def _file_response(attachment) -> HttpResponse:
 @require_GET
 def complaint_list(request):
     return render(
-        request, "support/complaints/list.html", {"complaints": selectors.complaints_of(user=request.user)}
+        request,
+        "support/complaints/list.html",
+        {"complaints": selectors.complaints_of(user=request.user), "deadline_days": services.deadline_days()},
     )
 
 
 def _new_page(request, form, *, error="", status=200):
-    return render(request, "support/complaints/new.html", {"form": form, "error": error}, status=status)
+    return render(
+        request,
+        "support/complaints/new.html",
+        {"form": form, "error": error, "deadline_days": services.deadline_days()},
+        status=status,
+    )
 
 
 @never_cache

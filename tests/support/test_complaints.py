@@ -195,3 +195,12 @@ def test_the_customer_reopens_once_after_an_answer_and_not_twice(customer):
     assert "already reopened this complaint once" in response.content.decode()
     complaint.refresh_from_db()
     assert complaint.status == "answered" and ComplaintEvent.objects.count() == events
+
+
+def test_the_deadline_setting_changes_the_promise_and_the_due_date(customer, settings):
+    client, _user = customer
+    settings.TESSERA_COMPLAINT_DEADLINE_DAYS = 15
+    assert "answer within 15 working days" in client.get("/en/accounts/complaints/").content.decode()
+    file_complaint(client)
+    complaint = Complaint.objects.get()
+    assert (complaint.due_at - complaint.created_at).days >= 19  # 15 working days span 3 weekends
