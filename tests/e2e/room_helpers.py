@@ -28,7 +28,8 @@ PC_SPY = """
     for (const [index, pc] of window.__pcs.entries()) {
       if (pc.connectionState === "closed") continue;
       const report = await pc.getStats();
-      const entry = { pc: index, video: 0, audio: 0, bytes: 0, state: pc.connectionState, path: [] };
+      // `videos`: frames decoded per received video stream (through an SFU, one connection carries many).
+      const entry = { pc: index, video: 0, audio: 0, bytes: 0, state: pc.connectionState, path: [], videos: [] };
       const candidates = new Map();
       const pairs = [];
       report.forEach((r) => {
@@ -37,6 +38,7 @@ PC_SPY = """
         if (r.type !== "inbound-rtp") return;
         entry.bytes += r.bytesReceived || 0;
         if (r.kind === "video") entry.video += r.framesDecoded || 0;
+        if (r.kind === "video") entry.videos.push(r.framesDecoded || 0);
         if (r.kind === "audio") entry.audio += r.totalAudioEnergy || 0;
       });
       // The local candidate type of each selected pair ("host", "srflx", "relay").

@@ -29,6 +29,10 @@ DEFAULTS = {
     "ice_transport_policy": os.environ.get("TESSERA_ICE_TRANSPORT_POLICY", "all"),
     # How often each page sends its aggregated connection figures.
     "stats_interval_seconds": 10,
+    # "sfu": rooms go through Janus when settings.JANUS_URLS names one (decision 0011); "mesh": never.
+    "topology": os.environ.get("TESSERA_ROOM_TOPOLOGY", "mesh"),
+    "room_max": 100,  # participants of a room that goes through Janus
+    "janus_keepalive_seconds": 25,  # Janus reaps a silent session after 60 s
     # Lets bench/e2ee_overhead.py measure a call without encryption; never on in a deployment.
     "allow_plaintext_benchmark": False,
 }

@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from tessera.core.ratelimit import alimit_hit, ip_hash
 
-from . import live, protocol
+from . import live, protocol, sfu
 from .conf import room_setting
 from .layers import ALIAS, room_layer
 from .live import room_limit
@@ -306,6 +306,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kind, member = message.type, self.member
         if kind in {"signal", "e2ee", "app"}:
             await live.relay(room=room, member=member, message=message)
+        elif kind == "sfu":
+            await sfu.message(room=room, member=member, message=message)
         elif kind == "stats":
             await live.stats(room=room, member=member, message=message, now=time.monotonic())
         elif kind == "record":

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from tessera.meetings import services as meetings_services
 from tessera.meetings.models import Invitation
 
-from . import samples, services
+from . import samples, services, sfu
 from .conf import room_setting
 from .ice import ice_config
 from .models import RecordingNotice
@@ -70,7 +70,7 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             resume=secrets.token_urlsafe(24),
         )
         if entry.role != "organiser" and (entry.state == "lobby" or room.locked):
-            if room.occupied() >= room_setting("mesh_max"):
+            if room.occupied() >= _capacity():
                 _drop_if_empty(room)
                 raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
             if len(room.lobby()) >= room_limit("lobby_max"):
@@ -82,7 +82,7 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
             await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
             return member
-        if room.occupied() >= room_setting("mesh_max"):
+        if room.occupied() >= _capacity():
             _drop_if_empty(room)
             raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
         room.members[member.pid] = member
@@ -90,8 +90,12 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
         return member
 
 
+def _capacity() -> int:
+    return room_setting("room_max") if sfu.topology() == "sfu" else room_setting("mesh_max")
+
+
 def _full_detail() -> str:
-    return f"this room is full ({room_setting('mesh_max')} participants)"
+    return f"this room is full ({_capacity()} participants)"
 
 
 async def _step_in(room: Room, member: Member) -> None:
@@ -130,6 +134,8 @@ async def _activate(room: Room, member: Member) -> None:
     member.status, member.seq = ACTIVE, room.next_seq
     room.next_seq += 1
     await layer().group_add(room.group, member.channel)
+    if sfu.topology() == "sfu":
+        await sfu.participant_join(room, member)
     await send(member, _welcome(room, member, resumed=False))
     await broadcast(room, {"type": "peer_joined", "peer": member.public()}, exclude=member.pid)
 
@@ -154,6 +160,7 @@ def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
         "ice_servers": ice["iceServers"],
         "ice_transport_policy": ice["iceTransportPolicy"],
         "mesh_max": room_setting("mesh_max"),
+        "topology": "sfu" if room.room_id in sfu.rooms else "mesh",
         "heartbeat_seconds": room_setting("heartbeat_seconds"),
     }
 
@@ -226,6 +233,7 @@ async def _remove_member(room: Room, member: Member, reason: str) -> None:
     if member.participant_id:
         await database_sync_to_async(services.participant_leave)(participant_id=member.participant_id)
     if was_active:
+        await sfu.participant_leave(room, member)
         await layer().group_discard(room.group, member.channel)
         await broadcast(room, {"type": "peer_left", "pid": member.pid, "reason": reason})
     elif member.status == LOBBY:
@@ -246,6 +254,7 @@ async def _session_end(room: Room) -> None:
         await database_sync_to_async(services.live_session_close)(session_id=room.session_id)
         room.session_id = None
     room.recording = None
+    await sfu.room_close(room.room_id)
     _drop_if_empty(room)
 
 
@@ -316,7 +325,7 @@ async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
         if not allow:
             room.members.pop(pid, None)
             await close(guest, {"type": "denied"}, Close.DENIED)
-        elif room.occupied() >= room_setting("mesh_max"):
+        elif room.occupied() >= _capacity():
             raise ProtocolError(Error.ROOM_FULL, _full_detail())
         else:
             await _step_in(room, guest)
@@ -482,3 +491,4 @@ def reset() -> None:
     """Forget every room (tests)."""
     rooms.clear()
     samples.reset()
+    sfu.reset()

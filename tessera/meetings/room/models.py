@@ -82,3 +82,23 @@ class QualitySample(models.Model):
 
     def __str__(self):
         return f"{self.participant_id} {self.created_at:%H:%M:%S}"
+
+
+class SfuPlacement(models.Model):
+    """Which Janus forwards a large room's media, and how many take part there (placement by load).
+
+    Operational data only: the Janus room id is random, never the meeting's; no secret, no person.
+    """
+
+    room_id = models.CharField(max_length=64, unique=True)
+    janus_url = models.CharField(max_length=255, db_index=True)
+    janus_room = models.CharField(max_length=64)
+    participants = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("SFU placement")
+        verbose_name_plural = _("SFU placements")
+
+    def __str__(self):
+        return f"{self.room_id} on {self.janus_url}"

@@ -86,6 +86,25 @@ class App(Message):
     payload: SEALED
 
 
+class Sfu(Message):
+    """Between a page and the media server, through Tessera: its publisher offer, its answer to the
+    subscription offer, or one of its ICE candidates for either (none: gathering is complete)."""
+
+    type: Literal["sfu"]
+    action: Literal["publish", "answer", "candidate"]
+    sdp: Annotated[str, Field(max_length=40_000)] = ""
+    side: Literal["pub", "sub"] = "pub"
+    candidate: Candidate | None = None
+
+    @model_validator(mode="after")
+    def _fits_the_action(self):
+        if self.action == "candidate" and self.sdp:
+            raise _refuse("a candidate carries no sdp")
+        if self.action != "candidate" and (self.candidate is not None or not self.sdp.startswith("v=0")):
+            raise _refuse("an offer or answer carries an sdp and no candidate")
+        return self
+
+
 class Stats(Message):
     type: Literal["stats"]
     bitrate_in_kbps: Annotated[float, Field(ge=0, le=1e6)] = 0
@@ -152,6 +171,7 @@ ClientMessage = Annotated[
     | Signal
     | E2EE
     | App
+    | Sfu
     | Stats
     | Record
     | RecordAnswer

@@ -12,7 +12,7 @@ from tessera.meetings.conf import meetings_setting
 from tessera.meetings.models import Event, Invitation, MeetingSession
 from tessera.privacy.register import ExportSection
 
-from .models import QualitySample, RecordingAnswer, RecordingNotice
+from .models import QualitySample, RecordingAnswer, RecordingNotice, SfuPlacement
 from .protocol import Error
 
 
@@ -134,3 +134,16 @@ def conference_data_export(*, participants) -> list[ExportSection]:
         ),
         ExportSection(activity="meetings.conference_data", category="your call quality", rows=quality),
     ]
+
+
+def sfu_least_loaded(*, urls: list[str]) -> str:
+    """The Janus among `urls` with the fewest participants placed on it (ties: the first listed)."""
+    from django.db.models import Sum
+
+    load = dict(
+        SfuPlacement.objects.filter(janus_url__in=urls)
+        .values("janus_url")
+        .annotate(total=Sum("participants"))
+        .values_list("janus_url", "total")
+    )
+    return min(urls, key=lambda url: (load.get(url) or 0, urls.index(url)))

@@ -15,7 +15,7 @@ from tessera.meetings.conf import meetings_setting
 from tessera.meetings.models import Event, Invitation, MeetingSession, SessionParticipant
 from tessera.privacy.retention import BATCH_SIZE, batched_delete
 
-from .models import QualitySample, RecordingAnswer, RecordingNotice
+from .models import QualitySample, RecordingAnswer, RecordingNotice, SfuPlacement
 
 log = logging.getLogger(__name__)
 
@@ -218,3 +218,21 @@ def conference_data_delete(*, sessions, batch_size: int = BATCH_SIZE) -> int:
     ):
         count += batched_delete(queryset.order_by(), batch_size=batch_size)
     return count
+
+
+@transaction.atomic
+def sfu_placement_record(*, room_id: str, janus_url: str, janus_room: str) -> None:
+    """The room now lives on this Janus (a room re-created elsewhere replaces its row)."""
+    SfuPlacement.objects.update_or_create(
+        room_id=room_id, defaults={"janus_url": janus_url, "janus_room": janus_room, "participants": 0}
+    )
+
+
+@transaction.atomic
+def sfu_placement_count(*, room_id: str, participants: int) -> None:
+    SfuPlacement.objects.filter(room_id=room_id).update(participants=participants)
+
+
+@transaction.atomic
+def sfu_placement_release(*, room_id: str) -> None:
+    SfuPlacement.objects.filter(room_id=room_id).delete()

@@ -133,6 +133,7 @@ class Subscriber:
     def __init__(self, handle: JanusHandle, room: str):
         self.handle = handle
         self.room = room
+        self.streams: list[dict] = []  # Janus's description of each m-line: mid, feed_id, type, active
 
     @classmethod
     async def join(cls, session: JanusSession, *, room: str, feeds: list[str], private_id: int | None = None):
@@ -146,10 +147,24 @@ class Subscriber:
         }
         if private_id is not None:
             body["private_id"] = private_id
-        _, jsep = await subscriber.handle.message(body, wait_event=True)
+        data, jsep = await subscriber.handle.message(body, wait_event=True)
         if not jsep:
             raise ValueError("Janus answered a subscription without an SDP offer")
+        subscriber.streams = data.get("streams", [])
         return subscriber, jsep
+
+    async def update(self, *, subscribe: list[str], unsubscribe: list[str]) -> dict | None:
+        """Add and remove feeds on the same PeerConnection; returns Janus's new offer (None: no change)."""
+        # Janus refuses an empty list (430): only the non-empty ones go.
+        body = {"request": "update"}
+        if subscribe:
+            body["subscribe"] = [{"feed": f} for f in subscribe]
+        if unsubscribe:
+            body["unsubscribe"] = [{"feed": f} for f in unsubscribe]
+        data, jsep = await self.handle.message(body, wait_event=True)
+        if "streams" in data:
+            self.streams = data["streams"]
+        return jsep
 
     async def start(self, *, sdp: str, e2ee: bool = True) -> None:
         jsep = {"type": "answer", "sdp": sdp}

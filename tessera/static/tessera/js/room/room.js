@@ -15,6 +15,7 @@ import { Close, ErrorCode, FINAL_ERRORS } from "./protocol.js";
 import { watchQuality } from "./quality.js";
 import { people } from "./people.js";
 import { recording } from "./recording.js";
+import { Sfu } from "./sfu.js";
 import { Signaling } from "./signaling.js";
 import { watchSpeakers } from "./speaker.js";
 import { StatsCollector } from "./stats.js";
@@ -120,6 +121,9 @@ class Room {
       case "signal":
         await this.mesh.handle(m.from, m);
         break;
+      case "sfu":
+        await this.mesh.onSfu?.(m);
+        break;
       case "e2ee":
         await this.e2ee.receive(m.from, m.payload);
         break;
@@ -197,6 +201,11 @@ class Room {
   async onWelcome(m) {
     this.me = { pid: m.pid, seq: m.seq };
     this.role = m.role;
+    if (m.topology === "sfu" && !(this.mesh instanceof Sfu)) {
+      // A large room: media through the media server, with the same events as the mesh (sfu.js).
+      this.mesh = new Sfu({ signaling: this.signaling, e2ee: this.e2ee, media: this.media });
+      this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
+    }
     this.mesh.pid = m.pid;
     this.mesh.configure({ iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy });
     app.classList.toggle("is-organiser", m.role === "organiser");

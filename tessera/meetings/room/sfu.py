@@ -1,0 +1,292 @@
+"""Large rooms through Janus (decision 0011): the server joins each participant to a VideoRoom as a
+publisher and one subscriber, and relays their JSEP over the participant's own signaling WebSocket.
+
+Each process keeps one Janus session per Janus, with keepalives. A room is placed on the least loaded
+Janus and its placement is stored. Keys and app messages never come here: they keep going through the
+relay of `live`, and Janus only forwards frames it cannot read (every JSEP says `e2ee: true`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from . import selectors, services
+from .conf import room_setting
+from .janus import JanusConnection, JanusError, Publisher, Subscriber, VideoRoomAdmin, janus_enabled
+from .protocol import Error, ProtocolError
+from .state import Member, Room, send
+
+log = logging.getLogger(__name__)
+# How long a page may take to answer Janus's subscription offer before the server gives up on it.
+ANSWER_SECONDS = 15.0
+
+
+def topology() -> str:
+    """ "sfu" when this deployment names a Janus and rooms are set to go through it; else the mesh."""
+    return "sfu" if janus_enabled() and room_setting("topology") == "sfu" else "mesh"
+
+
+@dataclass(eq=False)
+class Link:
+    """This process's session on one Janus, and the handle it creates rooms with."""
+
+    url: str
+    connection: JanusConnection
+    session: object
+    admin: VideoRoomAdmin
+
+
+@dataclass(eq=False)
+class Party:
+    """One participant's handles: what it publishes, and one subscription to everyone else's feeds."""
+
+    pid: str
+    publisher: Publisher | None = None
+    subscriber: Subscriber | None = None
+    subscribed: set = field(default_factory=set)
+    answer: asyncio.Future | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    unasked: list = field(default_factory=list)  # offers Janus made by itself (a feed went away)
+    tasks: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class SfuRoom:
+    room_id: str
+    link: Link
+    janus_room: str
+    secret: str
+    feeds: set = field(default_factory=set)  # pids whose media reached Janus
+    parties: dict = field(default_factory=dict)  # pid -> Party
+
+
+_links: dict[str, Link] = {}
+_link_lock = asyncio.Lock()
+rooms: dict[str, SfuRoom] = {}
+_room_locks: dict[str, asyncio.Lock] = {}
+
+
+async def _link(url: str) -> Link:
+    async with _link_lock:
+        link = _links.get(url)
+        if link is not None and not link.session.gone.is_set():
+            return link
+        connection = await JanusConnection(url, settings.JANUS_API_SECRET).open()
+        session = await connection.session(keepalive=room_setting("janus_keepalive_seconds"))
+        admin = await VideoRoomAdmin.attach(session, admin_key=settings.JANUS_ADMIN_KEY)
+        link = _links[url] = Link(url=url, connection=connection, session=session, admin=admin)
+        return link
+
+
+async def _room(room: Room) -> SfuRoom:
+    """The room's Janus room, created on the least loaded Janus the first time someone needs it."""
+    lock = _room_locks.setdefault(room.room_id, asyncio.Lock())
+    async with lock:
+        sroom = rooms.get(room.room_id)
+        if sroom is not None and not sroom.link.session.gone.is_set():
+            return sroom
+        urls = list(settings.JANUS_URLS)
+        url = await database_sync_to_async(selectors.sfu_least_loaded)(urls=urls)
+        link = await _link(url)
+        janus_room, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
+        await link.admin.room_create(room=janus_room, secret=secret, publishers=room_setting("room_max"))
+        await database_sync_to_async(services.sfu_placement_record)(
+            room_id=room.room_id, janus_url=url, janus_room=janus_room
+        )
+        sroom = rooms[room.room_id] = SfuRoom(
+            room_id=room.room_id, link=link, janus_room=janus_room, secret=secret
+        )
+        return sroom
+
+
+def _unavailable() -> ProtocolError:
+    return ProtocolError(Error.INTERNAL, "the media server is not available")
+
+
+async def participant_join(room: Room, member: Member) -> None:
+    """An admitted participant: its subscription follows the room's feeds from now on."""
+    try:
+        sroom = await _room(room)
+    except JanusError:
+        log.warning("sfu: no Janus for a room")
+        return
+    party = sroom.parties.get(member.pid)
+    if party is None:
+        party = sroom.parties[member.pid] = Party(pid=member.pid)
+        party.tasks.append(asyncio.get_running_loop().create_task(_subscription(room, sroom, member, party)))
+        await database_sync_to_async(services.sfu_placement_count)(
+            room_id=room.room_id, participants=len(sroom.parties)
+        )
+    party.wake.set()
+
+
+async def publish(room: Room, member: Member, sdp: str) -> None:
+    """The page's publisher offer: join it to Janus (once), publish, and hand Janus's answer back."""
+    sroom = rooms.get(room.room_id)
+    party = sroom.parties.get(member.pid) if sroom else None
+    if party is None:
+        raise _unavailable()
+    try:
+        first = party.publisher is None
+        if first:
+            party.publisher = await Publisher.join(
+                sroom.link.session, room=sroom.janus_room, participant=member.pid
+            )
+        answer = await party.publisher.configure(sdp=sdp)
+    except (JanusError, ValueError) as exc:
+        log.warning("sfu: publish refused: %s", getattr(exc, "code", exc))
+        raise _unavailable() from None
+    await send(member, {"type": "sfu", "action": "answer", "side": "pub", "sdp": answer["sdp"]})
+    if first:
+        party.tasks.append(asyncio.get_running_loop().create_task(_feed_up(sroom, party)))
+
+
+async def _feed_up(sroom: SfuRoom, party: Party) -> None:
+    """Once Janus receives the publisher's media, every other participant subscribes to it."""
+    try:
+        await party.publisher.handle.next_event(lambda e: e.get("janus") == "webrtcup", timeout=60)
+    except JanusError:
+        return
+    sroom.feeds.add(party.pid)
+    for other in sroom.parties.values():
+        if other is not party:
+            other.wake.set()
+
+
+async def answer(room: Room, member: Member, sdp: str) -> None:
+    """The page's answer to the subscription offer the server relayed."""
+    sroom = rooms.get(room.room_id)
+    party = sroom.parties.get(member.pid) if sroom else None
+    if party is None or party.answer is None or party.answer.done():
+        raise ProtocolError(Error.INVALID_MESSAGE, "no subscription offer is waiting for an answer")
+    party.answer.set_result(sdp)
+
+
+async def message(*, room: Room, member: Member, message) -> None:
+    """An `sfu` message of the page: its publisher offer, its subscription answer, or an ICE candidate."""
+    if member.status != "active" or room.room_id not in rooms:
+        raise ProtocolError(Error.INVALID_MESSAGE, "this room does not go through a media server")
+    if message.action == "publish":
+        await publish(room, member, message.sdp)
+    elif message.action == "answer":
+        await answer(room, member, message.sdp)
+    else:
+        candidate = message.candidate.model_dump(exclude_none=True) if message.candidate else None
+        await trickle(room, member, message.side, candidate)
+
+
+async def trickle(room: Room, member: Member, side: str, candidate: dict | None) -> None:
+    sroom = rooms.get(room.room_id)
+    party = sroom.parties.get(member.pid) if sroom else None
+    target = None if party is None else party.publisher if side == "pub" else party.subscriber
+    if target is None:
+        return  # a candidate for a handle that is gone: nothing to do
+    with contextlib.suppress(JanusError):
+        await target.trickle(candidate)
+
+
+async def _subscription(room: Room, sroom: SfuRoom, member: Member, party: Party) -> None:
+    """Keep one subscription in step with the room's feeds, one renegotiation at a time."""
+    while True:
+        await party.wake.wait()
+        party.wake.clear()
+        add, drop = [], []
+        try:
+            while party.unasked:
+                await _negotiate(member, party, party.unasked.pop(0))
+            want = {pid for pid in sroom.feeds if pid != party.pid}
+            add, drop = sorted(want - party.subscribed), sorted(party.subscribed - want)
+            if party.subscriber is None and add:
+                party.subscriber, jsep = await Subscriber.join(
+                    sroom.link.session, room=sroom.janus_room, feeds=add
+                )
+                party.tasks.append(asyncio.get_running_loop().create_task(_unasked(party)))
+            elif party.subscriber is not None and (add or drop):
+                jsep = await party.subscriber.update(subscribe=add, unsubscribe=drop)
+            else:
+                continue
+            party.subscribed = (party.subscribed | set(add)) - set(drop)
+            if jsep:
+                await _negotiate(member, party, jsep)
+        except (JanusError, ValueError, TimeoutError) as exc:
+            log.warning("sfu: subscription not updated: %s", exc)
+            if sroom.link.session.gone.is_set():
+                return
+            # A feed Janus already dropped cannot be unsubscribed: it is gone either way.
+            party.subscribed -= set(drop)
+            await asyncio.sleep(1)
+            party.wake.set()
+
+
+async def _unasked(party: Party) -> None:
+    """Offers Janus makes by itself on the subscription (a publisher left) go through the same queue."""
+    while True:
+        event = await party.subscriber.handle.events.get()
+        if event.get("janus") == "gone":
+            return
+        jsep = event.get("jsep")
+        data = ((event.get("plugindata") or {}).get("data")) or {}
+        if "streams" in data:
+            party.subscriber.streams = data["streams"]
+        if jsep and jsep.get("type") == "offer":
+            party.unasked.append(jsep)
+            party.wake.set()
+
+
+async def _negotiate(member: Member, party: Party, jsep: dict) -> None:
+    """Relay Janus's offer, with which participant each m-line carries, and start with the page's answer."""
+    streams = [
+        {"mid": str(s["mid"]), "pid": str(s["feed_id"]), "kind": s.get("type", "")}
+        for s in party.subscriber.streams
+        if s.get("feed_id") and s.get("active", True)
+    ]
+    party.answer = asyncio.get_running_loop().create_future()
+    await send(member, {"type": "sfu", "action": "offer", "sdp": jsep["sdp"], "streams": streams})
+    sdp = await asyncio.wait_for(party.answer, ANSWER_SECONDS)
+    await party.subscriber.start(sdp=sdp)
+
+
+async def participant_leave(room: Room, member: Member) -> None:
+    """Gone from the signaling room, gone from Janus: its handles are detached, its feed unsubscribed."""
+    sroom = rooms.get(room.room_id)
+    party = sroom.parties.pop(member.pid, None) if sroom else None
+    if party is None:
+        return
+    for task in party.tasks:
+        task.cancel()
+    sroom.feeds.discard(member.pid)
+    for other in sroom.parties.values():
+        other.wake.set()
+    for handle in (party.publisher, party.subscriber):
+        if handle is not None:
+            with contextlib.suppress(JanusError):
+                await handle.handle.detach()
+    await database_sync_to_async(services.sfu_placement_count)(
+        room_id=room.room_id, participants=len(sroom.parties)
+    )
+
+
+async def room_close(room_id: str) -> None:
+    """Nobody left: the Janus room is destroyed and its placement released."""
+    sroom = rooms.pop(room_id, None)
+    _room_locks.pop(room_id, None)
+    if sroom is None:
+        return
+    for party in sroom.parties.values():
+        for task in party.tasks:
+            task.cancel()
+    with contextlib.suppress(JanusError):
+        await sroom.link.admin.room_destroy(room=sroom.janus_room, secret=sroom.secret)
+    await database_sync_to_async(services.sfu_placement_release)(room_id=room_id)
+
+
+def reset() -> None:
+    """Forget every room and Janus session of this process (tests)."""
+    rooms.clear()
+    _room_locks.clear()
+    _links.clear()

@@ -1,0 +1,182 @@
+// Rooms through the media server (decision 0011): one connection publishes this page's tracks to Janus,
+// one receives everyone else's. Tessera's signaling relays both negotiations; every frame goes through the
+// same E2EE transforms as in the mesh, so Janus forwards what it cannot read. Same events as Mesh.
+
+// Chromium sends three layers only from 1280x720 on (two at 640x480): the camera is asked for that size.
+const CAMERA = { width: { ideal: 1280 }, height: { ideal: 720 } };
+const SIMULCAST = [
+  { rid: "h", maxBitrate: 1_200_000 },
+  { rid: "m", maxBitrate: 300_000, scaleResolutionDownBy: 2 },
+  { rid: "l", maxBitrate: 100_000, scaleResolutionDownBy: 4 },
+];
+
+function vp8Only(transceiver) {
+  const caps = RTCRtpSender.getCapabilities?.("video");
+  if (!caps || !transceiver.setCodecPreferences) return;
+  try {
+    transceiver.setCodecPreferences(caps.codecs.filter((c) => /vp8/i.test(c.mimeType)));
+  } catch {
+    /* the browser's default order then */
+  }
+}
+
+export class Sfu extends EventTarget {
+  constructor({ signaling, e2ee, media }) {
+    super();
+    Object.assign(this, { signaling, e2ee, media });
+    this.pid = "";
+    this.peers = new Map(); // pid -> a view of the subscription limited to that participant's tracks
+    this.iceServers = [];
+    this.iceTransportPolicy = "all";
+    this.senders = {}; // "audio" | "video" -> RTCRtpSender
+    this.mids = new Map(); // mid of the subscription -> pid whose stream it carries
+    this.streams = new Map(); // pid -> MediaStream shown in that participant's tile
+    this.pub = null;
+    this.sub = null;
+    this.early = []; // publisher candidates gathered before Janus answered
+    this.answered = false;
+  }
+
+  configuration() {
+    return { iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy };
+  }
+
+  /** The welcome's ICE servers; the first call starts publishing and receiving. */
+  configure({ iceServers, iceTransportPolicy }) {
+    this.iceServers = iceServers;
+    if (iceTransportPolicy) this.iceTransportPolicy = iceTransportPolicy;
+    if (this.pub) {
+      for (const pc of [this.pub, this.sub]) pc.setConfiguration({ ...pc.getConfiguration(), ...this.configuration() });
+      return;
+    }
+    this.sub = this.connection("sub");
+    this.pub = this.connection("pub");
+    this.pub.onnegotiationneeded = () => this.publish();
+    for (const [slot, track] of this.media.senderTracks()) this.addSender(slot, track);
+  }
+
+  connection(side) {
+    const pc = new RTCPeerConnection(this.configuration());
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate && !candidate.candidate) return; // the end of one generation: the null that follows says it all
+      const json = candidate ? candidate.toJSON() : null;
+      if (side === "pub" && !this.answered) this.early.push(json);
+      else this.signaling.send({ type: "sfu", action: "candidate", side, candidate: json });
+    };
+    return pc;
+  }
+
+  addSender(slot, track) {
+    if (slot === "screen" || !track) return; // a screen through Janus is a publisher of its own: not yet
+    const init = { direction: "sendonly", streams: [this.media.stream] };
+    if (track.kind === "video") {
+      init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
+      track.applyConstraints({ ...track.getConstraints(), ...CAMERA }).catch(() => {});
+    }
+    const transceiver = this.pub.addTransceiver(track, init);
+    if (track.kind === "video") vp8Only(transceiver);
+    this.e2ee.senderTransform(transceiver.sender, track.kind);
+    this.senders[slot] = transceiver.sender;
+  }
+
+  /** Offer what this page sends; Janus's answer comes back as an `sfu` message. */
+  async publish() {
+    if (this.publishing) {
+      this.again = true;
+      return;
+    }
+    this.publishing = true;
+    try {
+      await this.pub.setLocalDescription(await this.pub.createOffer());
+      const answered = new Promise((resolve) => (this.onAnswer = resolve));
+      this.signaling.send({ type: "sfu", action: "publish", sdp: this.pub.localDescription.sdp });
+      await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 15000))]);
+    } catch (error) {
+      console.warn("publish", error);
+    } finally {
+      this.publishing = false;
+      if (this.again) {
+        this.again = false;
+        this.publish();
+      }
+    }
+  }
+
+  async onSfu(m) {
+    if (m.action === "answer") {
+      await this.pub.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      if (!this.answered) {
+        this.answered = true;
+        for (const candidate of this.early.splice(0)) this.signaling.send({ type: "sfu", action: "candidate", side: "pub", candidate });
+      }
+      this.onAnswer?.();
+    } else if (m.action === "offer") {
+      this.mids = new Map(m.streams.map((s) => [s.mid, s.pid]));
+      await this.sub.setRemoteDescription({ type: "offer", sdp: m.sdp });
+      this.attach(); // transforms in place before Janus starts sending on a new m-line
+      await this.sub.setLocalDescription(await this.sub.createAnswer());
+      this.signaling.send({ type: "sfu", action: "answer", sdp: this.sub.localDescription.sdp });
+    }
+  }
+
+  /** Each received track to its participant's stream, as the mesh's "track" event does. */
+  attach() {
+    for (const transceiver of this.sub.getTransceivers()) {
+      const pid = this.mids.get(transceiver.mid);
+      if (!pid || transceiver.stopped) continue;
+      const { receiver } = transceiver;
+      const track = receiver.track;
+      if (!receiver.transform) this.e2ee.receiverTransform(receiver, track.kind);
+      let stream = this.streams.get(pid);
+      if (!stream) this.streams.set(pid, (stream = new MediaStream()));
+      if (stream.getTracks().includes(track)) continue;
+      for (const old of stream.getTracks()) if (old.kind === track.kind) stream.removeTrack(old);
+      stream.addTrack(track);
+      this.add(pid);
+      this.dispatchEvent(new CustomEvent("track", { detail: { pid, track, stream } }));
+    }
+  }
+
+  /** What quality.js and speaker.js read of one participant: the subscription, limited to its tracks. */
+  view(pid) {
+    const sfu = this;
+    return {
+      pc: {
+        get connectionState() {
+          return sfu.sub.connectionState;
+        },
+        getStats: () => sfu.sub.getStats(),
+        getReceivers: () => sfu.sub.getTransceivers().filter((t) => sfu.mids.get(t.mid) === pid).map((t) => t.receiver),
+        getSenders: () => [],
+      },
+    };
+  }
+
+  add(pid) {
+    if (!this.peers.has(pid)) this.peers.set(pid, this.view(pid));
+    return this.peers.get(pid);
+  }
+
+  remove(pid) {
+    this.peers.delete(pid);
+    this.streams.delete(pid);
+  }
+
+  setTrack(slot, track) {
+    const sender = this.senders[slot];
+    if (sender) sender.replaceTrack(track).catch(() => {});
+    else if (this.pub) this.addSender(slot, track); // renegotiation publishes it
+  }
+
+  // The mesh's signals between participants do not exist here; the server keeps Janus's side.
+  async handle() {}
+  restartIce() {}
+  resumed() {}
+  peerResumed() {}
+
+  closeAll() {
+    this.pub?.close();
+    this.sub?.close();
+    this.peers.clear();
+  }
+}

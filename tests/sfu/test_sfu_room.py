@@ -1,0 +1,112 @@
+"""A room that goes through Janus, in real Chromium pages with fake devices (decision 0011).
+
+The pages open the product's room as in the mesh tests; the welcome says "sfu", so each page publishes
+once to Janus and receives the others through one subscription, its offers, answers and candidates
+relayed by Tessera's signaling. Keys still go page to page: a wrong room secret decodes nothing.
+"""
+
+import pytest
+
+from tessera.meetings.room.models import SfuPlacement
+from tests.e2e.room_helpers import assert_stays, inbound, open_room, wait_until
+from tests.room.conftest import meeting_create
+
+from .conftest import KEEPALIVE
+
+PEOPLE = ["Ana", "Ben", "Chloé", "Dan"]
+
+
+@pytest.fixture
+def sfu_meeting(janus, server, settings):
+    from tessera.meetings.room import live
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.JANUS_URLS = [janus.url]
+    settings.JANUS_API_SECRET = janus.api_secret
+    settings.JANUS_ADMIN_KEY = janus.admin_key
+    settings.TESSERA_ROOM = {
+        **getattr(settings, "TESSERA_ROOM", {}),
+        "topology": "sfu",
+        "janus_keepalive_seconds": KEEPALIVE,
+    }
+    live.reset()
+    yield meeting_create(invitees=len(PEOPLE) + 1)
+    live.reset()
+
+
+@pytest.fixture
+def contexts(browser, server):
+    opened = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+def streams(page) -> list[int]:
+    """Frames decoded per received video stream, over every connection of the page."""
+    return [frames for pc in inbound(page) for frames in pc["videos"]]
+
+
+def decoding(page, count: int) -> bool:
+    return sum(1 for frames in streams(page) if frames > 0) >= count
+
+
+def rising(before: list[int], after: list[int]) -> int:
+    return sum(1 for b, a in zip(before, after, strict=False) if a > b)
+
+
+def epoch(page) -> str:
+    return page.get_attribute("#e2ee-badge", "data-epoch")
+
+
+def test_four_people_through_janus_decode_each_other_and_a_wrong_secret_decodes_nothing(
+    sfu_meeting, janus, browser, server, contexts
+):
+    meeting = sfu_meeting
+    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(PEOPLE)]
+    for page in pages:
+        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    others = len(PEOPLE) - 1
+    for page in pages:
+        wait_until(lambda p=page: decoding(p, others), timeout=60, message="video from every other one")
+        # Through the SFU: one connection publishes and one receives, whatever the room's size.
+        assert len(inbound(page)) == 2, inbound(page)
+    before = [streams(p) for p in pages]
+    wait_until(
+        lambda: all(rising(b, streams(p)) >= others for b, p in zip(before, pages, strict=True)),
+        timeout=30,
+        message="everyone keeps decoding every other one",
+    )
+    placement = SfuPlacement.objects.get(room_id=meeting.room_id)
+    assert placement.janus_url == janus.url and placement.participants == len(PEOPLE)
+
+    # Someone with the link but a wrong room secret gets the ciphertext through Janus and decodes none of it.
+    wrong_secret = ("B" if meeting.room_secret[0] != "B" else "C") + meeting.room_secret[1:]
+    intruder = open_room(
+        browser,
+        server,
+        f"/room/{meeting.room_id}#{meeting.tokens[len(PEOPLE)]}.{wrong_secret}",
+        contexts,
+        name="Eve",
+    )
+    intruder.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    wait_until(
+        lambda: len(streams(intruder)) >= others and sum(pc["bytes"] for pc in inbound(intruder)) > 200_000,
+        timeout=40,
+        message="the intruder receives the others' streams",
+    )
+    assert_stays(lambda: not any(streams(intruder)), 2.0, message="the intruder decodes nothing")
+
+    # Leaving rotates the key as in the mesh; the ones who stay keep decoding each other.
+    epochs = [epoch(p) for p in pages[:-1]]
+    pages[-1].click("#leave-button")
+    for page, was in zip(pages[:-1], epochs, strict=True):
+        page.wait_for_function(
+            f"() => document.getElementById('e2ee-badge').dataset.epoch !== '{was}'", timeout=10_000
+        )
+    before = [streams(p) for p in pages[:-1]]
+    wait_until(
+        lambda: all(rising(b, streams(p)) >= others - 1 for b, p in zip(before, pages[:-1], strict=True)),
+        timeout=30,
+        message="the ones who stay keep decoding each other after the rotation",
+    )

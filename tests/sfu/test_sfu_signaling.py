@@ -1,0 +1,77 @@
+"""The `sfu` messages a page sends through Tessera, the topology switch, and placement by load."""
+
+import json
+
+import pytest
+
+from tessera.meetings.room import services
+from tessera.meetings.room.protocol import Error, ProtocolError, parse
+from tessera.meetings.room.selectors import sfu_least_loaded
+from tessera.meetings.room.sfu import topology
+
+SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "sfu", "action": "publish", "sdp": SDP},
+        {"type": "sfu", "action": "answer", "sdp": SDP},
+        {"type": "sfu", "action": "candidate", "side": "sub", "candidate": CANDIDATE},
+        {"type": "sfu", "action": "candidate", "side": "pub", "candidate": None},
+    ],
+)
+def test_the_page_s_sfu_messages_are_accepted(message):
+    assert parse(json.dumps(message)).type == "sfu"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "sfu", "action": "publish"},  # an offer without its SDP
+        {"type": "sfu", "action": "publish", "sdp": "hello"},  # not a session description
+        {"type": "sfu", "action": "answer", "sdp": SDP, "candidate": CANDIDATE},  # two things at once
+        {"type": "sfu", "action": "candidate", "sdp": SDP},
+        {"type": "sfu", "action": "candidate", "side": "janus", "candidate": CANDIDATE},
+        {"type": "sfu", "action": "publish", "sdp": SDP + "a" * 40_000},  # too large
+        {"type": "sfu", "action": "configure", "sdp": SDP},  # not a page's action
+        {"type": "sfu", "action": "publish", "sdp": SDP, "room": "another"},  # Janus's ids are the server's
+        {"type": "sfu", "action": "candidate", "candidate": {**CANDIDATE, "candidate": "c" * 1_001}},
+    ],
+)
+def test_malformed_sfu_messages_are_refused(message):
+    with pytest.raises(ProtocolError) as refused:
+        parse(json.dumps(message))
+    assert refused.value.code == Error.INVALID_MESSAGE
+
+
+def test_rooms_stay_a_mesh_unless_a_janus_is_named_and_rooms_are_set_to_go_through_it(settings):
+    settings.JANUS_URLS = []
+    settings.TESSERA_ROOM = {"topology": "sfu"}
+    assert topology() == "mesh"
+    settings.JANUS_URLS = ["ws://127.0.0.1:1"]
+    settings.TESSERA_ROOM = {}
+    assert topology() == "mesh"
+    settings.TESSERA_ROOM = {"topology": "sfu"}
+    assert topology() == "sfu"
+
+
+@pytest.mark.django_db
+def test_a_room_goes_to_the_janus_with_the_fewest_participants():
+    urls = ["ws://janus-a", "ws://janus-b"]
+    assert sfu_least_loaded(urls=urls) == "ws://janus-a"  # none placed: the first one
+    services.sfu_placement_record(room_id="r1", janus_url="ws://janus-a", janus_room="j1")
+    services.sfu_placement_count(room_id="r1", participants=5)
+    assert sfu_least_loaded(urls=urls) == "ws://janus-b"
+    services.sfu_placement_record(room_id="r2", janus_url="ws://janus-b", janus_room="j2")
+    services.sfu_placement_count(room_id="r2", participants=7)
+    assert sfu_least_loaded(urls=urls) == "ws://janus-a"
+    services.sfu_placement_release(room_id="r2")
+    assert sfu_least_loaded(urls=urls) == "ws://janus-b"
+    # A Janus no longer configured takes no room, whatever its rows say.
+    assert sfu_least_loaded(urls=["ws://janus-c"]) == "ws://janus-c"
