@@ -1,6 +1,7 @@
 """Reads of complaints: the customer's own, and the desk's queue."""
 
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.utils import timezone
 
 from .complaints import Complaint, ComplaintAttachment
 
@@ -36,7 +37,12 @@ def complaint_attachment(*, complaint: Complaint, pk: int) -> ComplaintAttachmen
 
 def complaint_queue(*, status: str = ""):
     """Complaints of the desk, the nearest deadline first among open ones."""
-    complaints = Complaint.objects.select_related("assignee").annotate(file_count=Count("attachments"))
+    overdue = ExpressionWrapper(
+        Q(due_at__lt=timezone.now(), status__in=Complaint.OPEN), output_field=BooleanField()
+    )
+    complaints = Complaint.objects.select_related("assignee").annotate(
+        file_count=Count("attachments"), overdue=overdue
+    )
     if status in Complaint.Status.values:
         complaints = complaints.filter(status=status)
     return complaints.order_by("closed_at", "due_at")[:QUEUE_LIMIT]

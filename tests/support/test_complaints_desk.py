@@ -1,6 +1,9 @@
 """The complaints desk: named permissions, every opening logged, answers emailed, privacy ones to the DPO."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.test import Client
 
 from tessera.core.models import OutboxMessage, SecurityEvent
@@ -97,3 +100,13 @@ def test_closing_a_complaint_records_it_and_an_unknown_status_is_refused(complai
     assert record.status == "closed" and record.closed_at and record.assignee == user
     assert client.post(f"{page}answer/", {"message": "Late"}).status_code == 409
     assert not OutboxMessage.objects.filter(kind="complaint_answered").exists()
+
+
+def test_the_queue_shows_the_deadline_and_marks_overdue_complaints(complaint):
+    record, _customer = complaint
+    client, _user = staff_client("view_complaint")
+    queue = client.get("/en/admin/support/complaints/").content.decode()
+    assert f"C{record.pk}" in queue and "Overdue" not in queue
+    with time_machine.travel(record.due_at + timedelta(hours=1), tick=False):
+        later, _user = staff_client("view_complaint")  # signed in then: a staff session is short
+        assert "Overdue" in later.get("/en/admin/support/complaints/").content.decode()
