@@ -36,7 +36,7 @@ class AnswerOut(Schema):
     )
 
 
-@router.post("/ask", response={200: AnswerOut, **error_responses(422, 429)}, url_name="assistant_ask")
+@router.post("/ask", response={200: AnswerOut, **error_responses(400, 422, 429)}, url_name="assistant_ask")
 def ask(request, payload: QuestionIn):
     limit, period = getattr(settings, "TESSERA_ASSISTANT_RATE", (60, 60))
     verdict = limit_hit(scope="site.assistant", key=ip_hash(request), limit=limit, period=period)
