@@ -106,9 +106,31 @@ def _production_settings(**env) -> subprocess.CompletedProcess:
 DIRECTORY_KEY = "mRxU3Ue3Ul4a5aTpgRZk8xW1oJ7rjK1cTj4bV4YkzKg="  # a Fernet key, for these tests only
 
 
+# Production refuses the legal notice's placeholders: an operator of the test, entry by entry.
+LEGAL = {
+    f"TESSERA_LEGAL_{name}": f"Test {name.lower()}"
+    for name in (
+        "OPERATOR_NAME",
+        "FORM",
+        "ADDRESS",
+        "REGISTRATION",
+        "VAT",
+        "PHONE",
+        "EMAIL",
+        "DIRECTOR",
+        "HOST_NAME",
+        "HOST_ADDRESS",
+        "HOST_PHONE",
+    )
+}
+
+
 def test_production_settings_turn_on_hsts_and_secure_cookies(tmp_path):
     result = _production_settings(
-        TESSERA_SECRET_KEY="x" * 50, TESSERA_DIRECTORY_KEYS=DIRECTORY_KEY, TESSERA_VAR_DIR=str(tmp_path)
+        TESSERA_SECRET_KEY="x" * 50,
+        TESSERA_DIRECTORY_KEYS=DIRECTORY_KEY,
+        TESSERA_VAR_DIR=str(tmp_path),
+        **LEGAL,
     )
     assert result.returncode == 0, result.stderr
     hsts, subdomains, secure_cookie, redirect, debug = result.stdout.split()
