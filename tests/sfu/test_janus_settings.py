@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from tessera.meetings.room.janus import janus_enabled
-from tests.core.test_headers import DIRECTORY_KEY, _production_settings
+from tests.core.test_headers import DIRECTORY_KEY, LEGAL, _production_settings
 
 
 def test_the_embedded_default_has_no_janus_and_stays_mesh_only():
@@ -16,6 +16,7 @@ def _production_with_janus(tmp_path, **janus):
         TESSERA_DIRECTORY_KEYS=DIRECTORY_KEY,
         TESSERA_VAR_DIR=str(tmp_path),
         JANUS_URLS="ws://10.0.0.5:8188",
+        **LEGAL,
         **janus,
     )
 
