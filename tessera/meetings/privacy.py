@@ -223,6 +223,16 @@ activities = [
     ),
 ]
 
+# An instant room has no title, no address and no account, and its guest links carry no address: nothing
+# ties its fields to a person, so no subject can be matched to it (and non_personal cannot take them: the
+# same Event fields are the organiser's data for meetings.events).
+not_exported = {
+    "meetings.instant": _(
+        "Instant meetings are not listed: an instant room stores no name, email address or account, so "
+        "nothing links it to you and we cannot find the ones you opened or joined."
+    ),
+}
+
 # Identifiers and hashes that say nothing about a person.
 non_personal = {
     "meetings.Event": [
@@ -234,6 +244,8 @@ non_personal = {
     ],
     "meetings.Invitation": ["kind", "token_hash"],
     "meetings_room.RecordingNotice": ["status"],
+    # Which Janus serves a room: an opaque room id, a server address and a number.
+    "meetings_room.SfuPlacement": ["room_id", "janus_url", "janus_room"],
 }
 
 

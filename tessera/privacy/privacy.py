@@ -20,7 +20,7 @@ from .register import Activity, ErasureOutcome, ExportSection, LegalBasis, Reten
 from .retention import batched_delete, batched_update
 from .services import consent_withdraw
 from .subjects import subject_digest
-from .terms.privacy import TERMS_ACCEPTANCE
+from .terms.privacy import TERMS_ACCEPTANCE, terms_erase, terms_export
 
 DPO = _("The data protection officer and authorised staff")
 MARKETING = _("News and offers")
@@ -400,6 +400,7 @@ def export_subject(subject) -> list[ExportSection]:
             rows=incidents,
             columns=INCIDENT_COLUMNS,
         ),
+        terms_export(subject),
     ]
 
 
@@ -440,6 +441,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
             ),
             kept_until=_("until you are notified, at the latest when the incident is closed"),
         ),
+        terms_erase(subject),
     ]
 
 

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import TermsAcceptance
-from ..register import Activity, LegalBasis, Retention
+from ..register import Activity, ErasureOutcome, ExportSection, LegalBasis, Retention
 from ..retention import batched_delete
 
 # Civil and commercial claims are barred after 5 years (Code civil art. 2224, Code de commerce L110-4).
@@ -46,3 +47,45 @@ TERMS_ACCEPTANCE = Activity(
     ),
     security_measures=(_("Written once, never edited; reachable only by authorised staff"),),
 )
+
+
+def _acceptances(subject):
+    # The subject's accounts (verified addresses only) and the address they proved: an organiser has no account.
+    return TermsAcceptance.objects.filter(Q(user_id__in=subject.user_ids) | Q(email=subject.email))
+
+
+def terms_export(subject) -> ExportSection:
+    """The versions of the terms the subject accepted, in one query."""
+    rows = [
+        {
+            "version": a.version.number,
+            "email": a.email,
+            "where": a.context,
+            "accepted": a.accepted_at.isoformat(),
+        }
+        for a in _acceptances(subject).select_related("version").order_by("accepted_at")
+    ]
+    return ExportSection(
+        activity=TERMS_ACCEPTANCE.name,
+        category="terms_acceptances",
+        rows=rows,
+        columns={
+            "version": _("Version of the terms of use you accepted"),
+            "email": _("The address given when accepting"),
+            "where": _("Where they were accepted: at sign-up or when creating a meeting"),
+            "accepted": _("When they were accepted"),
+        },
+    )
+
+
+def terms_erase(subject) -> ErasureOutcome:
+    """Keep the proofs: erasure deletes the accounts first, so they fall under the 5-year rule above."""
+    return ErasureOutcome(
+        activity=TERMS_ACCEPTANCE.name,
+        kept=_acceptances(subject).count(),
+        reason_kept=_(
+            "The proof of which terms of use you accepted, and when, is kept to establish or defend a claim "
+            "about the contract (GDPR Art. 17(3)(e))."
+        ),
+        kept_until=_("5 years after each acceptance"),
+    )
