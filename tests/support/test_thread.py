@@ -74,7 +74,8 @@ def test_an_answer_to_a_closed_ticket_is_refused_clearly_and_stores_nothing(anon
     Ticket.objects.filter(pk=record.pk).update(status=Ticket.Status.CLOSED)
     response = post(anonymous, path, {"key": token, "action": "reply", "message": "One more thing"})
     assert response.status_code == 409
-    assert "This request is closed" in response.content.decode()
+    # The page is French (no /en/ prefix): the refusal in the reader's language.
+    assert "Cette demande est close" in response.content.decode()
     assert TicketMessage.objects.count() == 1
     assert not OutboxMessage.objects.filter(kind="support_customer_replied").exists()
     record.refresh_from_db()
