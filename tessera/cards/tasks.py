@@ -17,4 +17,3 @@ def webhook_deliver_due() -> int:
 @db_periodic_task(crontab(minute="*"))
 def stats_flush() -> int:
     return analytics.stats_flush()
-

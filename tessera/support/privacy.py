@@ -131,7 +131,10 @@ def erase_subject(subject) -> list[ErasureOutcome]:
         erased += TicketMessage.objects.filter(staff_author_id__in=subject.user_ids).update(staff_author=None)
         erased += TicketNote.objects.filter(author_id__in=subject.user_ids).update(author=None)
         erased += Ticket.objects.filter(assignee_id__in=subject.user_ids).update(assignee=None)
-    return [ErasureOutcome(activity="support.contact", erased=erased), complaint_privacy.erase_subject(subject)]
+    return [
+        ErasureOutcome(activity="support.contact", erased=erased),
+        complaint_privacy.erase_subject(subject),
+    ]
 
 
 def policy_recipients(*, before):

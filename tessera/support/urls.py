@@ -18,7 +18,11 @@ urlpatterns = [
     path("accounts/complaints/", complaint_views.complaint_list, name="complaints"),
     path("accounts/complaints/new/", complaint_views.complaint_new, name="complaint_new"),
     path("accounts/complaints/<str:public_id>/", complaint_views.complaint_detail, name="complaint"),
-    path("accounts/complaints/<str:public_id>/reopen/", complaint_views.complaint_reopen, name="complaint_reopen"),
+    path(
+        "accounts/complaints/<str:public_id>/reopen/",
+        complaint_views.complaint_reopen,
+        name="complaint_reopen",
+    ),
     path(
         "accounts/complaints/<str:public_id>/files/<int:pk>/",
         complaint_views.complaint_attachment,
