@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tessera.privacy.register import Retention, registry
 from tessera.site.assistant.services import assistant_answer
-from tessera.site.assistant.text import fold, language_detected
+from tessera.site.assistant.text import fold, language_detected, stems
 from tessera.site.models import AssistantDay
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,20 @@ def test_accent_folding_makes_one_word_of_both_spellings():
 )
 def test_language_detection(question, expected):
     assert language_detected(question, "en") == expected
+
+
+def test_french_persons_of_a_verb_share_a_stem():
+    second, first = stems(["vendez", "vendons"], "fr")
+    assert second == first
+    assert len(set(stems(["conservez", "conservons", "conserve"], "fr"))) == 1
+
+
+def test_a_how_long_question_answers_for_the_activity_it_names_not_the_faq_title():
+    body = assistant_answer(
+        question="Combien de temps gardez-vous les e-mails de prospection ?", language="fr"
+    )
+    assert body["confident"] and "3 ans" in body["answer"]
+    assert body["sources"][0]["url"].endswith("#retention")
 
 
 def test_unaccented_and_misspelt_questions_find_the_same_answer():

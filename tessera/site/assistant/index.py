@@ -11,28 +11,40 @@ from .text import RETENTION_WORDS, corrected, stems, words
 
 # How much more a register passage weighs when the question asks how long something is kept.
 RETENTION_BOOST = 1.3
+# What the "how long" words weigh next to the topic's: "combien de temps gardez-vous" in a FAQ title must not
+# outweigh the activity the question names.
+RETENTION_WEIGHT = 0.3
 
 
 @dataclass
 class Index:
     key: str
     passages: list[Passage]
-    words: list[set]  # the folded words of each passage, for coverage
+    stems: list[set]  # the stems of each passage, for coverage
     register: np.ndarray  # 1 for the register's passages
     vocabulary: frozenset
+    stem_vocabulary: frozenset
     choices: tuple
     bm25: bm25s.BM25
 
-    def search(self, query_words: list[str], language: str) -> tuple[int, float, float]:
-        """(passage number, BM25 score, share of the query's words found in that passage)."""
-        tokens = stems(query_words, language)
-        scores = self.bm25.get_scores(tokens)
-        if RETENTION_WORDS & set(query_words):
+    def scores(self, query_words: list[str], language: str) -> np.ndarray:
+        """Every passage's BM25 score for the question's words."""
+        topic = [w for w in query_words if w not in RETENTION_WORDS]
+        scores = self.bm25.get_scores(stems(topic, language)) if topic else np.zeros(len(self.passages))
+        if len(topic) < len(query_words):
+            retention = [w for w in query_words if w in RETENTION_WORDS]
+            weight = RETENTION_WEIGHT if topic else 1.0
+            scores = scores + weight * self.bm25.get_scores(stems(retention, language))
             scores = scores * (1 + (RETENTION_BOOST - 1) * self.register)
+        return scores
+
+    def search(self, query_words: list[str], language: str) -> tuple[int, float, float]:
+        """(passage number, BM25 score, share of the query's topic stems found in that passage)."""
+        scores = self.scores(query_words, language)
         best = int(np.argmax(scores))
-        topic = set(query_words) - RETENTION_WORDS
-        found = sum(1 for w in topic if w in self.words[best])
-        return best, float(scores[best]), found / max(1, len(topic))
+        topic_stems = set(stems([w for w in query_words if w not in RETENTION_WORDS], language))
+        found = sum(1 for s in topic_stems if s in self.stems[best])
+        return best, float(scores[best]), found / max(1, len(topic_stems))
 
 
 _indexes: dict[str, Index] = {}
@@ -44,15 +56,17 @@ def _built(language: str, key: str) -> Index:
     # The title counts twice: it names what the passage is about.
     passage_words = [words(f"{p.title} {p.title} {p.keywords} {p.text}", language) for p in passages]
     retriever = bm25s.BM25()
-    retriever.index([stems(w, language) for w in passage_words], show_progress=False)
+    passage_stems = [stems(w, language) for w in passage_words]
+    retriever.index(passage_stems, show_progress=False)
     vocabulary = frozenset(w for ws in passage_words for w in ws)
     register = np.array([p.source == "register" for p in passages], dtype=float)
     return Index(
         key,
         passages,
-        [set(ws) for ws in passage_words],
+        [set(ss) for ss in passage_stems],
         register,
         vocabulary,
+        frozenset(s for ss in passage_stems for s in ss),
         tuple(sorted(vocabulary)),
         retriever,
     )
@@ -70,4 +84,4 @@ def index_get(language: str) -> Index:
 
 
 def query_words(question: str, index: Index, language: str) -> list[str]:
-    return corrected(words(question, language), index.vocabulary, index.choices)
+    return corrected(words(question, language), language, index.stem_vocabulary, index.choices)

@@ -27,6 +27,7 @@ EXTRA_STOPWORDS = {
         "ce",
         "peut",
         "puis",
+        "pouvez",
         "vous",
         "votre",
         "vos",
@@ -38,6 +39,8 @@ EXTRA_STOPWORDS = {
         "notre",
         "nos",
         "tessera",
+        "elles",
+        "quand",
     },
     "en": {
         "what",
@@ -62,6 +65,9 @@ EXTRA_STOPWORDS = {
         "there",
         "please",
         "tell",
+        "who",
+        "when",
+        "where",
     },
 }
 # A corrected word must be this close to a word of the index (rapidfuzz ratio, 0-100).
@@ -99,14 +105,22 @@ def words(text: str, language: str) -> list[str]:
 
 
 def stems(tokens: list[str], language: str) -> list[str]:
-    return _stemmer(language).stemWords(tokens)
+    out = _stemmer(language).stemWords(tokens)
+    if language == "fr":
+        # Snowball keeps the "-ons" of "nous vendons" that it strips from "vendez": one stem for both persons.
+        out = [s[:-2] if s.endswith("on") and len(s) >= 6 else s for s in out]
+    return out
 
 
-def corrected(tokens: list[str], vocabulary: frozenset, choices: tuple) -> list[str]:
-    """Each unknown word of four letters or more replaced by the closest word of the index, if close enough."""
+def corrected(tokens: list[str], language: str, stem_vocabulary: frozenset, choices: tuple) -> list[str]:
+    """Each unknown word of four letters or more replaced by the closest word of the index, if close enough.
+
+    A word is known when its stem is: "conservez" finds "conservons" and "conservé" through their stem, and only
+    a word whose stem the index lacks is a typo.
+    """
     out = []
-    for token in tokens:
-        if token in vocabulary or len(token) < 4 or token.isdigit():
+    for token, stem in zip(tokens, stems(tokens, language), strict=True):
+        if stem in stem_vocabulary or len(token) < 4 or token.isdigit():
             out.append(token)
             continue
         match = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
