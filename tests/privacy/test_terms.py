@@ -97,6 +97,18 @@ def test_sign_up_records_the_acceptance_of_the_current_version(client):
     assert abs(acceptance.accepted_at - user.date_joined) < timedelta(seconds=5)
 
 
+def test_sign_up_still_records_version_one_in_a_database_emptied_since_the_migration(client):
+    # A flushed test database (browser tests) or a restored partial dump loses the migration's row.
+    TermsVersion.objects.all().delete()
+    response = client.post(SIGNUP, signup_data())
+    assert response.status_code == 302
+    [acceptance] = TermsAcceptance.objects.all()
+    assert acceptance.version.number == 1 and acceptance.context == "signup"
+    assert (
+        'data-testid="terms-version">Version 1, in force since' in client.get("/en/terms/").content.decode()
+    )
+
+
 def test_sign_up_without_the_terms_checkbox_is_refused_with_a_clear_error_and_stores_nothing(client):
     data = signup_data()
     del data["terms_accepted"]

@@ -165,13 +165,12 @@ def event_create(
         _marketing_consent_record(
             event=event, user=event.created_by, language=opt_in_language, version=opt_in_version, now=now
         )
-    terms = terms_current() if terms_accepted else None
-    if terms is not None:
+    if terms_accepted:
         # The creation form says that creating the event accepts the terms: the version is kept as proof.
         terms_acceptance_record(
             email=event.organiser_email,
             user=event.created_by,
-            version=terms,
+            version=terms_current(),
             context="event_creation",
             now=now,
         )

@@ -5,6 +5,8 @@ template with it). A substantial version is emailed to every active account hold
 in their language, by batches with a progress mark like the policy-change emails.
 """
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -24,8 +26,21 @@ class TermsError(ValueError):
     """A terms version or an acceptance that cannot be recorded."""
 
 
-def terms_current() -> TermsVersion | None:
-    return TermsVersion.objects.order_by("-number").first()
+FIRST_VERSION_PUBLISHED = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
+
+
+def terms_current() -> TermsVersion:
+    """The latest published version.
+
+    Version 1 ships with the code (migration 0009 publishes it). A database emptied since then, such as a
+    flushed test database or a restored partial dump, gets it back here rather than refusing every sign-up.
+    """
+    version = TermsVersion.objects.order_by("-number").first()
+    if version is None:
+        version, _created = TermsVersion.objects.get_or_create(
+            number=1, defaults={"published_at": FIRST_VERSION_PUBLISHED}
+        )
+    return version
 
 
 @transaction.atomic
@@ -43,8 +58,6 @@ def terms_acceptance_record(
         if version is None:
             raise TermsError("No such terms version.")
     version = version or terms_current()
-    if version is None:
-        raise TermsError("No terms version is published.")
     return TermsAcceptance.objects.create(
         user=user, email=email, version=version, context=context, accepted_at=now or timezone.now()
     )
