@@ -42,6 +42,7 @@ class ConsentRecord(models.Model):
         MARKETING = "marketing", _("Marketing emails")
         LEAD_FORM = "lead_form", _("Sharing contact details through a card's form")
         RECORDING_NOTICE = "recording_notice", _("Answer to a meeting recording notice")
+        TESTIMONIAL = "testimonial_publication", _("Publication of a testimonial on our site")
 
     class Method(models.TextChoices):
         CHECKBOX = "checkbox", _("Unticked checkbox, ticked by the person")

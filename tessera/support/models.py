@@ -112,3 +112,4 @@ class TicketLink(models.Model):
 
 
 from .complaints import Complaint, ComplaintAttachment, ComplaintEvent  # noqa: E402, F401
+from .testimonials import Testimonial  # noqa: E402, F401
