@@ -1,12 +1,17 @@
 from allauth.account import admin as allauth_admin
 from allauth.account.models import EmailAddress
+from allauth.mfa import admin as allauth_mfa_admin
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount import admin as allauth_social_admin
+from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
+
+from tessera.core.admin import ReadLoggedAdmin, ReadLoggedMixin
 
 from .models import Membership, Organisation, OrganisationApiKey, User
 from .services import api_key_revoke
@@ -70,7 +75,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ReadLoggedMixin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ["email"]
@@ -137,7 +142,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadLoggedAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role", "organisation"]
     list_select_related = ["user", "organisation"]
@@ -165,7 +170,7 @@ class OrganisationApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(api_key=api_key)
 
 
-class EmailAddressAdmin(allauth_admin.EmailAddressAdmin):
+class EmailAddressAdmin(ReadLoggedMixin, allauth_admin.EmailAddressAdmin):
     """allauth's, with its action behind the change permission: a verified address identifies a person
     (sign-in, rights requests), so a staff member who may only look must not verify one."""
 
@@ -177,3 +182,21 @@ class EmailAddressAdmin(allauth_admin.EmailAddressAdmin):
 if admin.site.is_registered(EmailAddress):
     admin.site.unregister(EmailAddress)
 admin.site.register(EmailAddress, EmailAddressAdmin)
+
+
+# allauth's own pages, with their reads logged like every page over personal data (tessera.core.admin).
+class AuthenticatorAdmin(ReadLoggedMixin, allauth_mfa_admin.AuthenticatorAdmin):
+    pass
+
+
+class SocialAccountAdmin(ReadLoggedMixin, allauth_social_admin.SocialAccountAdmin):
+    pass
+
+
+for model, model_admin in ((Authenticator, AuthenticatorAdmin), (SocialAccount, SocialAccountAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)
+# A provider's tokens are credentials: no back-office page shows them.
+if admin.site.is_registered(SocialToken):
+    admin.site.unregister(SocialToken)

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tessera.core.admin import ViewOnlyAdmin
+from tessera.core.admin import ReadLoggedAdmin, ViewOnlyAdmin
 
 from . import services
 from .fields import LEAD_DETAILS, LEAD_FOLLOW_UP, PROFILE
@@ -69,7 +69,7 @@ class CardTemplateAdmin(ViewOnlyAdmin):
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(ReadLoggedAdmin):
     """A card is its owner's: staff can deactivate it (abuse) or delete it, not rewrite it."""
 
     list_display = (

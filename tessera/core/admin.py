@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 
 from .models import OutboxAttachment, OutboxMessage, SecurityEvent
 from .outbox import outbox_retry
-from .signals import admin_action_record
+from .signals import admin_action_record, admin_read_record
 
 # --- Actions on every model ----------------------------------------------------------------------------
 
@@ -42,10 +42,63 @@ def delete_selected(modeladmin, request, queryset):
 admin.site.add_action(delete_selected, "delete_selected")
 
 
+# --- Reads of personal data ---------------------------------------------------------------------------
+
+
+class ReadLoggedMixin:
+    """Back-office reads are logged ("journalisation des accès"): every list page records which rows it
+    showed, and every record page or history which record it opened, with the staff member, in the
+    security log. A form sent back with errors shows the record again and is logged again."""
+
+    def _model_label(self) -> str:
+        return f"{self.opts.app_label}.{self.opts.model_name}"
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and response.status_code == 200:
+            admin_read_record(
+                user=request.user,
+                model=self._model_label(),
+                object_ids=[row.pk for row in changelist.result_list],
+                view="list",
+                request=request,
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            admin_read_record(
+                user=request.user,
+                model=self._model_label(),
+                object_ids=[unquote(object_id)],
+                view="record",
+                request=request,
+            )
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            admin_read_record(
+                user=request.user,
+                model=self._model_label(),
+                object_ids=[unquote(object_id)],
+                view="history",
+                request=request,
+            )
+        return response
+
+
+class ReadLoggedAdmin(ReadLoggedMixin, admin.ModelAdmin):
+    """The back-office page of a model that holds personal data (tests/core/test_admin_reads.py)."""
+
+
 # --- Records only services write -----------------------------------------------------------------------
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyAdmin(ReadLoggedAdmin):
     """Staff see and may delete (a rights request may ask it); the product's services create and change."""
 
     def has_add_permission(self, request):
@@ -140,7 +193,7 @@ class OutboxAttachmentInline(admin.TabularInline):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadLoggedAdmin):
     """Staff read every email and its delivery state; they can only ask for another attempt."""
 
     list_display = [
@@ -281,7 +334,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadLoggedAdmin):
     """The security log is read-only for everyone, superusers included."""
 
     list_display = ["seq", "created_at", "action", "email", "ip", "actor_id", "shredded_at"]

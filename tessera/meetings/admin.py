@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from tessera.core.admin import ReadLoggedAdmin
+
 from .models import Event, Invitation, MeetingSession
 
 
@@ -12,7 +14,7 @@ class InvitationInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadLoggedAdmin):
     list_display = ("title", "starts_at", "status", "organiser_email", "organisation")
     list_filter = ("status", "key_in_links")
     search_fields = ("public_id", "room_id", "organiser_email")
@@ -33,5 +35,5 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeetingSession)
-class MeetingSessionAdmin(admin.ModelAdmin):
+class MeetingSessionAdmin(ReadLoggedAdmin):
     list_display = ("event", "started_at", "ended_at")

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from tessera.core.admin import ViewOnlyAdmin
+from tessera.core.admin import ReadLoggedAdmin, ViewOnlyAdmin
 from tessera.core.audit import security_event_record
 
 from . import dpo, services
@@ -72,7 +72,7 @@ def _days_left(record) -> str:
 
 
 @admin.register(RightsRequest)
-class RightsRequestAdmin(admin.ModelAdmin):
+class RightsRequestAdmin(ReadLoggedAdmin):
     form = RightsRequestForm
     list_display = (
         "reference",
@@ -328,7 +328,7 @@ class IncidentForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadLoggedAdmin):
     form = IncidentForm
     list_display = (
         "title",
