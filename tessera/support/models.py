@@ -112,4 +112,5 @@ class TicketLink(models.Model):
 
 
 from .complaints import Complaint, ComplaintAttachment, ComplaintEvent  # noqa: E402, F401
+from .customers import CustomerContact, CustomerFile, CustomerNote  # noqa: E402, F401
 from .testimonials import Testimonial  # noqa: E402, F401
