@@ -13,7 +13,7 @@ from tessera.privacy.register import (
     Retention,
 )
 
-from . import complaint_privacy, services
+from . import complaint_privacy, customer_privacy, services
 from .conf import RETENTION
 from .models import Ticket, TicketMessage, TicketNote
 
@@ -80,6 +80,7 @@ activities = [
         ),
     ),
     complaint_privacy.activity,
+    customer_privacy.activity,
 ]
 
 non_personal = {
@@ -87,6 +88,7 @@ non_personal = {
     "support.TicketMessage": ["author"],
     "support.TicketLink": ["token_hash"],
     **complaint_privacy.non_personal,
+    **customer_privacy.non_personal,
 }
 
 
@@ -120,6 +122,7 @@ def export_subject(subject) -> list[ExportSection]:
     return [
         ExportSection(activity="support.contact", category="contact requests", rows=rows),
         *complaint_privacy.export_subject(subject),
+        *customer_privacy.export_subject(subject),
     ]
 
 
@@ -134,7 +137,12 @@ def erase_subject(subject) -> list[ErasureOutcome]:
     return [
         ErasureOutcome(activity="support.contact", erased=erased),
         complaint_privacy.erase_subject(subject),
+        customer_privacy.erase_subject(subject),
     ]
+
+
+# Hook of the accounts' anonymisation (privacy/accounts.py): the customer relationship ends.
+inactivity_anonymise = customer_privacy.inactivity_anonymise
 
 
 def policy_recipients(*, before):
