@@ -13,7 +13,7 @@ from tessera.privacy.register import (
     Retention,
 )
 
-from . import complaint_privacy, customer_privacy, services
+from . import complaint_privacy, customer_privacy, services, testimonial_privacy
 from .conf import RETENTION
 from .models import Ticket, TicketMessage, TicketNote
 
@@ -80,6 +80,7 @@ activities = [
         ),
     ),
     complaint_privacy.activity,
+    testimonial_privacy.activity,
     customer_privacy.activity,
 ]
 
@@ -88,6 +89,7 @@ non_personal = {
     "support.TicketMessage": ["author"],
     "support.TicketLink": ["token_hash"],
     **complaint_privacy.non_personal,
+    **testimonial_privacy.non_personal,
     **customer_privacy.non_personal,
 }
 
@@ -122,6 +124,7 @@ def export_subject(subject) -> list[ExportSection]:
     return [
         ExportSection(activity="support.contact", category="contact requests", rows=rows),
         *complaint_privacy.export_subject(subject),
+        *testimonial_privacy.export_subject(subject),
         *customer_privacy.export_subject(subject),
     ]
 
@@ -137,12 +140,15 @@ def erase_subject(subject) -> list[ErasureOutcome]:
     return [
         ErasureOutcome(activity="support.contact", erased=erased),
         complaint_privacy.erase_subject(subject),
+        testimonial_privacy.erase_subject(subject),
         customer_privacy.erase_subject(subject),
     ]
 
 
-# Hook of the accounts' anonymisation (privacy/accounts.py): the customer relationship ends.
-inactivity_anonymise = customer_privacy.inactivity_anonymise
+def inactivity_anonymise(*, user) -> None:
+    """Hook of the accounts' anonymisation (privacy/accounts.py): the customer relationship ends."""
+    testimonial_privacy.inactivity_anonymise(user=user)
+    customer_privacy.inactivity_anonymise(user=user)
 
 
 def policy_recipients(*, before):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import complaint_views, views
+from . import complaint_views, customer_views, testimonial_views, views
 
 app_name = "support"
 
@@ -39,5 +39,53 @@ urlpatterns = [
         r"^admin/support/complaints/(?P<pk>[0-9]+)/(?P<action>answer|update)/$",
         complaint_views.desk_complaint_act,
         name="desk_complaint_act",
+    ),
+    path("accounts/testimonials/", testimonial_views.testimonial_list, name="testimonials"),
+    path("accounts/testimonials/new/", testimonial_views.testimonial_new, name="testimonial_new"),
+    path("accounts/testimonials/<str:public_id>/", testimonial_views.testimonial_detail, name="testimonial"),
+    re_path(
+        r"^accounts/testimonials/(?P<public_id>[\w-]+)/(?P<action>accept|refuse|withdraw)/$",
+        testimonial_views.testimonial_act,
+        name="testimonial_act",
+    ),
+    path(
+        "accounts/testimonials/<str:public_id>/photo/",
+        testimonial_views.testimonial_own_photo,
+        name="testimonial_own_photo",
+    ),
+    path(
+        "testimonials/<str:public_id>/<str:version>.jpg",
+        testimonial_views.testimonial_public_photo,
+        name="testimonial_photo",
+    ),
+    path("admin/support/testimonials/", testimonial_views.desk_testimonials, name="desk_testimonials"),
+    path("admin/support/testimonials/<int:pk>/", testimonial_views.desk_testimonial, name="desk_testimonial"),
+    path(
+        "admin/support/testimonials/<int:pk>/photo/",
+        testimonial_views.desk_testimonial_photo,
+        name="desk_testimonial_photo",
+    ),
+    re_path(
+        r"^admin/support/testimonials/(?P<pk>[0-9]+)/(?P<action>approve|reject|propose)/$",
+        testimonial_views.desk_testimonial_act,
+        name="desk_testimonial_act",
+    ),
+    path("admin/support/customers/", customer_views.desk_customers, name="desk_customers"),
+    path("admin/support/customers/org/<int:pk>/", customer_views.desk_customer_org, name="desk_customer_org"),
+    path(
+        "admin/support/customers/user/<int:pk>/", customer_views.desk_customer_user, name="desk_customer_user"
+    ),
+    path(
+        "admin/support/customers/file/<int:pk>/", customer_views.desk_customer_file, name="desk_customer_file"
+    ),
+    re_path(
+        r"^admin/support/customers/file/(?P<pk>[0-9]+)/(?P<action>update|contact|note)/$",
+        customer_views.desk_customer_act,
+        name="desk_customer_act",
+    ),
+    path(
+        "admin/support/customers/file/<int:pk>/contacts/<int:contact_id>/remove/",
+        customer_views.desk_customer_contact_remove,
+        name="desk_customer_contact_remove",
     ),
 ]
