@@ -66,6 +66,9 @@ class EventOut(Schema):
             "born in the organiser's browser, no email carries it and the server never receives it."
         )
     )
+    large_meeting: bool = Field(
+        description="Whether the room goes through the media server from its first participant."
+    )
     invitations: list[InvitationOut]
 
 
@@ -125,6 +128,13 @@ class EventIn(Schema):
             "carry a token only and a participant who holds the key hands it over in the meeting."
         ),
     )
+    large_meeting: bool = Field(
+        False,
+        description=(
+            "A room for many people (an all-hands, a class, a webinar): it goes through the media server from "
+            "its first participant, still end-to-end encrypted. Refused (400) on a server without one."
+        ),
+    )
     room_secret: str = Field(
         "",
         max_length=43,
@@ -171,6 +181,7 @@ def _out(event: Event) -> dict:
         "sequence": event.sequence,
         "reminder_enabled": event.reminder_enabled,
         "key_in_links": event.key_in_links,
+        "large_meeting": event.large_meeting,
         "invitations": [
             {
                 "id": str(i.public_id),
@@ -272,6 +283,7 @@ def event_create(request, payload: EventIn):
             language=payload.language,
             reminder_enabled=payload.reminder_enabled,
             key_in_links=payload.key_in_links,
+            large_meeting=payload.large_meeting,
             room_secret=payload.room_secret,
         )
     except services.InvitationQuotaExceeded as error:

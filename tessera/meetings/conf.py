@@ -28,5 +28,10 @@ DEFAULTS = {
 }
 
 
+def sfu_available() -> bool:
+    """Whether this deployment names a Janus (JANUS_URLS): only then can a room go through the SFU."""
+    return bool(getattr(settings, "JANUS_URLS", []))
+
+
 def meetings_setting(name: str):
     return {**DEFAULTS, **getattr(settings, "TESSERA_MEETINGS", {})}[name]

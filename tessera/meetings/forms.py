@@ -5,7 +5,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .conf import meetings_setting
+from .conf import meetings_setting, sfu_available
 from .invitees import invitee_list_parse
 from .services import TIME_ZONES
 from .texts import MARKETING_CONSENT_TEXT
@@ -87,11 +87,22 @@ class EventCreateForm(EventDetailsForm):
             " link, but the emails, so our server and the email provider, carry the key."
         ),
     )
+    large_meeting = forms.BooleanField(
+        label=_("Large meeting"),
+        required=False,
+        help_text=_(
+            "For an all-hands, a class or a webinar: the room goes through our media server from the first"
+            " participant and holds many more people. It stays end-to-end encrypted: the media server"
+            " forwards frames it cannot read."
+        ),
+    )
     # Filled by the page's script only when the links carry the key (decision 0010); never rendered back.
     room_secret = forms.CharField(required=False, max_length=43, widget=forms.HiddenInput)
 
     def __init__(self, *args, member_email: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if not sfu_available():
+            del self.fields["large_meeting"]  # a deployment without Janus stays mesh-only
         if member_email:
             self.fields["organiser_email"].initial = member_email
             self.fields["organiser_email"].help_text = _(

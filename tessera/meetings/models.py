@@ -25,6 +25,9 @@ class Event(models.Model):
     # SHA-256 of the room secret under a fixed label: lets the server refuse a mistyped secret, reveals
     # nothing. Empty when the server never saw the secret (links without the key).
     room_secret_check = models.CharField(max_length=64, blank=True)
+    # The organiser expects more people than a mesh carries: the room goes through the SFU from its first
+    # participant (decision 0011). Offered only where the deployment names a Janus.
+    large_meeting = models.BooleanField(_("large meeting"), default=False)
     # Empty only for an instant meeting, which has no title and no organiser's address.
     title = models.CharField(_("title"), max_length=200, blank=True)
     description = models.TextField(_("description"), max_length=5000, blank=True)

@@ -50,6 +50,7 @@ def event_create(request):
                     marketing_opt_in=form.cleaned_data["marketing_opt_in"],
                     age_confirmed=form.cleaned_data["age_confirmed"],
                     key_in_links=form.cleaned_data["key_in_links"],
+                    large_meeting=form.cleaned_data.get("large_meeting", False),
                     room_secret=form.cleaned_data["room_secret"],
                     terms_accepted=True,  # the form says that creating the event accepts the terms
                     user=request.user,

@@ -32,7 +32,7 @@ class Meeting:
         return f"/room/{self.room_id}#o.{self.manage_token}.{self.room_secret}"
 
 
-def meeting_create(*, invitees=4, starts_in=timedelta(minutes=5), now=None) -> Meeting:
+def meeting_create(*, invitees=4, starts_in=timedelta(minutes=5), now=None, large_meeting=False) -> Meeting:
     # The key is born in the organiser's browser and the server never sees it (decision 0010): the test
     # plays that browser, and hands the key to the pages through their links' fragments.
     room_secret = links.room_secret_make()
@@ -44,6 +44,7 @@ def meeting_create(*, invitees=4, starts_in=timedelta(minutes=5), now=None) -> M
         organiser_email="organiser@example.org",
         invitees=[f"person{i}@example.org" for i in range(invitees)],
         age_confirmed=True,
+        large_meeting=large_meeting,
         now=now,
     )
     event = created.event

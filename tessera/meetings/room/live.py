@@ -48,7 +48,7 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
     """Admit an authenticated connection: resume, lobby, recording notice, or straight in."""
     room = rooms.get(room_id)
     if room is None:
-        room = rooms[room_id] = Room(room_id=room_id, event_id=entry.event_id)
+        room = rooms[room_id] = Room(room_id=room_id, event_id=entry.event_id, large=entry.large)
     async with room.lock:
         if resume:
             member = next((m for m in room.members.values() if m.resume == resume), None)
@@ -70,9 +70,9 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             resume=secrets.token_urlsafe(24),
         )
         if entry.role != "organiser" and (entry.state == "lobby" or room.locked):
-            if room.occupied() >= _capacity():
+            if room.occupied() >= _capacity(room):
                 _drop_if_empty(room)
-                raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
+                raise ProtocolError(Error.ROOM_FULL, _full_detail(room), close=Close.FULL)
             if len(room.lobby()) >= room_limit("lobby_max"):
                 _drop_if_empty(room)
                 raise ProtocolError(
@@ -82,20 +82,20 @@ async def enter(*, room_id: str, channel: str, entry: Entry, name: str, resume: 
             await send(member, {"type": "lobby", "pid": member.pid, "resume": member.resume})
             await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})
             return member
-        if room.occupied() >= _capacity():
+        if room.occupied() >= _capacity(room):
             _drop_if_empty(room)
-            raise ProtocolError(Error.ROOM_FULL, _full_detail(), close=Close.FULL)
+            raise ProtocolError(Error.ROOM_FULL, _full_detail(room), close=Close.FULL)
         room.members[member.pid] = member
         await _step_in(room, member)
         return member
 
 
-def _capacity() -> int:
-    return room_setting("room_max") if sfu.topology() == "sfu" else room_setting("mesh_max")
+def _capacity(room: Room) -> int:
+    return room_setting("room_max") if sfu.topology(room) == "sfu" else room_setting("mesh_max")
 
 
-def _full_detail() -> str:
-    return f"this room is full ({_capacity()} participants)"
+def _full_detail(room: Room) -> str:
+    return f"this room is full ({_capacity(room)} participants)"
 
 
 async def _step_in(room: Room, member: Member) -> None:
@@ -134,7 +134,7 @@ async def _activate(room: Room, member: Member) -> None:
     member.status, member.seq = ACTIVE, room.next_seq
     room.next_seq += 1
     await layer().group_add(room.group, member.channel)
-    if sfu.topology() == "sfu":
+    if sfu.topology(room) == "sfu":
         await sfu.participant_join(room, member)
     await send(member, _welcome(room, member, resumed=False))
     await broadcast(room, {"type": "peer_joined", "peer": member.public()}, exclude=member.pid)
@@ -325,8 +325,8 @@ async def admit(*, room: Room, member: Member, pid: str, allow: bool) -> None:
         if not allow:
             room.members.pop(pid, None)
             await close(guest, {"type": "denied"}, Close.DENIED)
-        elif room.occupied() >= _capacity():
-            raise ProtocolError(Error.ROOM_FULL, _full_detail())
+        elif room.occupied() >= _capacity(room):
+            raise ProtocolError(Error.ROOM_FULL, _full_detail(room))
         else:
             await _step_in(room, guest)
         await to_organisers(room, {"type": "lobby_update", "waiting": room.lobby()})

@@ -24,6 +24,7 @@ class Entry:
     event_id: int | None = None
     role: str = ""  # organiser, invitee, guest
     invitation_id: int | None = None
+    large: bool = False  # the organiser chose a large meeting: the room goes through the SFU
 
 
 def _window_state(event: Event, now) -> str:
@@ -46,7 +47,11 @@ def room_entry(*, room_id: str, kind: str, token: str, now=None) -> Entry:
         if event is None or not hmac.compare_digest(event.manage_token_hash, links.token_digest(token)):
             return Entry(Error.INVALID_TOKEN)
         state = _window_state(event, now)
-        return Entry(state, event.pk, "organiser") if state == "open" else Entry(state)
+        return (
+            Entry(state, event.pk, "organiser", large=event.large_meeting)
+            if state == "open"
+            else Entry(state)
+        )
     invitation = meetings_selectors.invitation_by_token(room_id=room_id, token=token)
     if invitation is None:
         return Entry(Error.INVALID_TOKEN)
@@ -62,7 +67,7 @@ def room_entry(*, room_id: str, kind: str, token: str, now=None) -> Entry:
     if invitation.event.room_ended_at is not None:
         return Entry(Error.MEETING_ENDED)
     role = "guest" if invitation.kind == Invitation.Kind.GUEST else "invitee"
-    return Entry(state, invitation.event_id, role, invitation.pk)
+    return Entry(state, invitation.event_id, role, invitation.pk, large=invitation.event.large_meeting)
 
 
 def quality_series(*, session: MeetingSession) -> dict:

@@ -26,9 +26,11 @@ log = logging.getLogger(__name__)
 ANSWER_SECONDS = 15.0
 
 
-def topology() -> str:
-    """ "sfu" when this deployment names a Janus and rooms are set to go through it; else the mesh."""
-    return "sfu" if janus_enabled() and room_setting("topology") == "sfu" else "mesh"
+def topology(room=None) -> str:
+    """ "sfu" when this deployment names a Janus and rooms are set to go through it, or `room` is a large
+    meeting its organiser chose; else the mesh."""
+    wanted = room_setting("topology") == "sfu" or bool(room is not None and room.large)
+    return "sfu" if janus_enabled() and wanted else "mesh"
 
 
 @dataclass(eq=False)

@@ -66,6 +66,7 @@ class Recording:
 class Room:
     room_id: str
     event_id: int
+    large: bool = False  # the organiser's choice: through the SFU from the first participant
     session_id: int | None = None
     members: dict = field(default_factory=dict)  # pid -> Member
     locked: bool = False

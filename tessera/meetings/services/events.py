@@ -16,7 +16,7 @@ from tessera.privacy.services import consent_record
 from tessera.privacy.terms import terms_acceptance_record, terms_current
 
 from .. import links
-from ..conf import meetings_setting
+from ..conf import meetings_setting, sfu_available
 from ..models import Event, Invitation
 from ..texts import MARKETING_CONSENT_TEXT
 from .emails import cancellation_send, invitations_send_all, manage_link_send
@@ -67,6 +67,7 @@ def event_create(
     terms_accepted: bool = False,
     reminder_enabled: bool = True,
     key_in_links: bool = False,
+    large_meeting: bool = False,
     room_secret: str = "",
     user=None,
     organisation=None,
@@ -124,6 +125,8 @@ def event_create(
         errors["room_secret"] = [_("The meeting key is only sent to us when the links carry it.")]
     elif room_secret and not links.room_secret_valid(room_secret):
         errors["room_secret"] = [_("The meeting key is not valid.")]
+    if large_meeting and not sfu_available():
+        errors["large_meeting"] = [_("This server has no media server for large meetings.")]
     if errors:
         raise ValidationError(errors)
     invitation_quota_check(
@@ -141,6 +144,7 @@ def event_create(
         public_id=opaque_id(12),
         manage_token_hash=links.token_digest(manage_token),
         key_in_links=key_in_links,
+        large_meeting=large_meeting,
         room_secret_check=links.room_secret_check(room_secret) if key_in_links else "",
         title=cleaned["title"],
         description=cleaned["description"],
