@@ -379,3 +379,61 @@ class TermsAcceptance(models.Model):
 
     def __str__(self):
         return f"v{self.version_id} {self.accepted_at:%Y-%m-%d} ({self.context})"
+
+
+class DpaVersion(models.Model):
+    """One published version of the data processing agreement (GDPR Art. 28); text `site/dpa/<number>.html`."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+    substantial = models.BooleanField(_("substantial change"), default=False)
+    notified_at = models.DateTimeField(_("organisation administrators notified"), null=True, blank=True)
+    # Last membership emailed, committed with its batch: an interrupted notification resumes after it.
+    notified_through_membership_id = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data processing agreement version")
+        verbose_name_plural = _("data processing agreement versions")
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"v{self.number} ({self.published_at:%Y-%m-%d})"
+
+    @property
+    def template(self) -> str:
+        return f"site/dpa/{self.number}.html"
+
+
+class DpaAcceptance(models.Model):
+    """Proof that an administrator accepted a version of the data processing agreement for an organisation.
+
+    The organisation's name and the signer's address, name and role are copied as they were: the proof
+    outlives the account, and the organisation, for the limitation period.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dpa_acceptances",
+    )
+    organisation_name = models.CharField(_("organisation"), max_length=200)
+    version = models.ForeignKey(DpaVersion, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_by_email = models.EmailField(_("email address"))
+    accepted_name = models.CharField(_("name"), max_length=200)
+    accepted_role = models.CharField(_("role"), max_length=200)
+    accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
+    # Set by the retention job when it first finds the organisation gone: the 5 years run from then.
+    relationship_ended_at = models.DateTimeField(_("relationship ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data processing agreement acceptance")
+        verbose_name_plural = _("data processing agreement acceptances")
+        indexes = [models.Index(fields=["organisation", "-accepted_at"])]
+
+    def __str__(self):
+        return f"v{self.version_id} {self.accepted_at:%Y-%m-%d} ({self.organisation_name})"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .dpa.privacy import DPA_ACCEPTANCE, dpa_erase, dpa_export
 from .dpo import incident_addresses
 from .models import (
     ConsentRecord,
@@ -244,6 +245,7 @@ activities = [
         security_measures=(_("Access restricted to the data protection officer"),),
     ),
     TERMS_ACCEPTANCE,
+    DPA_ACCEPTANCE,
 ]
 
 non_personal = {
@@ -259,6 +261,9 @@ non_personal = {
     "privacy.DirectiveExport": ["token_hash"],
     "privacy.RetentionRun": ["activity"],
     "privacy.TermsVersion": ["number", "published_at", "notified_at"],
+    "privacy.DpaVersion": ["number", "published_at", "notified_at"],
+    # The organisation's name as it was when it accepted: a company, not a person.
+    "privacy.DpaAcceptance": ["organisation_name"],
 }
 
 
@@ -401,6 +406,7 @@ def export_subject(subject) -> list[ExportSection]:
             columns=INCIDENT_COLUMNS,
         ),
         terms_export(subject),
+        dpa_export(subject),
     ]
 
 
@@ -442,6 +448,7 @@ def erase_subject(subject) -> list[ErasureOutcome]:
             kept_until=_("until you are notified, at the latest when the incident is closed"),
         ),
         terms_erase(subject),
+        dpa_erase(subject),
     ]
 
 
