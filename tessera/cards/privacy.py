@@ -150,6 +150,8 @@ activities = [
             "Needed to provide the card service to you or, for a company's members, to the company "
             "(we then act as its processor)."
         ),
+        # Annex 1 of the data processing agreement lists this activity for the organisation's members' cards.
+        processor_for=_("an organisation, for the cards of its members"),
         data_subjects=(_("Card holders: individual customers and members of customer organisations"),),
         data_categories=(
             _("Name, job title, company and department"),

@@ -11,5 +11,6 @@ urlpatterns = [
     path("legal/", views.legal, name="legal"),
     path("terms/", views.terms, name="terms"),
     path("subprocessors/", views.subprocessors, name="subprocessors"),
+    path("dpa/", views.dpa, name="dpa"),
     path("faq/", views.faq, name="faq"),
 ]

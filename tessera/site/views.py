@@ -2,6 +2,8 @@ from django.conf import settings
 from django.shortcuts import render
 
 from tessera.core.http import cookie_free
+from tessera.privacy.dpa import dpa_current
+from tessera.privacy.dpa.annexes import annexes
 from tessera.privacy.policy.subprocessors import subprocessor_rows
 from tessera.privacy.terms import terms_current
 
@@ -46,3 +48,13 @@ def terms(request):
 @cookie_free
 def subprocessors(request):
     return render(request, "site/subprocessors.html", {"processors": subprocessor_rows()})
+
+
+@cookie_free
+def dpa(request):
+    """The data processing agreement: its current version's text, then its annexes read from the register."""
+    return render(
+        request,
+        "site/dpa.html",
+        {"version": dpa_current(), "annexes": annexes(), "legal": settings.TESSERA_LEGAL},
+    )
