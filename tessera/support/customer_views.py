@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tessera.privacy.dpa import dpa_status
+
 from . import customer_selectors as selectors
 from . import customer_services as services
 from .customer_forms import CustomerContactForm, CustomerFileForm, CustomerNoteForm
@@ -44,12 +46,6 @@ def _file_initial(file: CustomerFile) -> dict:
     }
 
 
-def _dpa_state(file: CustomerFile):
-    """The organisation's latest acceptance of the data processing agreement (privacy's selector)."""
-    # Wired once tessera.privacy exposes dpa_acceptance_latest(*, organisation); None shows "not known".
-    return None
-
-
 def _file_page(request, file, *, file_form=None, contact_form=None, note_form=None, status=200):
     # Every rendering of a file shows its contents: each one is a read to log.
     services.customer_file_read_record(file=file, actor=request.user, request=request)
@@ -64,7 +60,7 @@ def _file_page(request, file, *, file_form=None, contact_form=None, note_form=No
             "contacts": selectors.customer_contacts(file=file),
             "notes": selectors.customer_notes(file=file),
             "timeline": selectors.customer_timeline(file=file),
-            "dpa": _dpa_state(file) if file.organisation_id else None,
+            "dpa": dpa_status(organisation=file.organisation) if file.organisation_id else None,
             "file_form": file_form or CustomerFileForm(initial=_file_initial(file)),
             "contact_form": contact_form or CustomerContactForm(),
             "note_form": note_form or CustomerNoteForm(),

@@ -10,6 +10,7 @@ from django.test import Client
 
 from tessera.core.models import SecurityEvent
 from tessera.privacy import services as privacy_services
+from tessera.privacy.dpa import dpa_accept
 from tessera.privacy.dpo import incident_save
 from tessera.privacy.exports import export_build
 from tessera.privacy.models import Incident
@@ -297,3 +298,18 @@ def test_the_persons_file_notes_and_contacts_are_exported_and_erased(acme):
     # The staff member who wrote the notes asks for erasure: their notes stay, unsigned.
     privacy_services.rights_erase(email="agent@tessera.example", channel="email")
     assert CustomerNote.objects.get().author_id is None
+
+
+def test_an_organisations_file_shows_which_dpa_version_was_accepted_when_and_by_whom(acme):
+    reader, _ = staff_client(*READ)
+    assert "Not accepted yet." in reader.get(file_page(acme)).content.decode()
+    owner = acme.memberships.get(role="owner").user
+    with at(START):
+        dpa_accept(organisation=acme, user=owner, name="Olga Owner", role="Chief executive")
+    section = (
+        reader.get(file_page(acme)).content.decode().split('id="customer-dpa"')[1].split("</section>")[0]
+    )
+    assert (
+        "Version 1 accepted on March 3, 2025 by Olga Owner (Chief executive, owner@acme.example)." in section
+    )
+    assert "Up to date" in section
