@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dashboard, integrations, members
+from .views import dashboard, dpa, integrations, members
 
 app_name = "cards"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("org/new/", dashboard.organisation_new, name="org_new"),
     path("org/<slug:org_slug>/", dashboard.org_dashboard, name="org_dashboard"),
     path("org/<slug:org_slug>/settings/", dashboard.org_settings, name="org_settings"),
+    path("org/<slug:org_slug>/settings/dpa/", dpa.org_dpa, name="org_dpa"),
     path("org/<slug:org_slug>/invite/", dashboard.org_invite, name="org_invite"),
     path("org/<slug:org_slug>/import/", dashboard.org_import, name="org_import"),
     path("org/<slug:org_slug>/import/confirm/", dashboard.org_import_confirm, name="org_import_confirm"),

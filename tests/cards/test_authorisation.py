@@ -36,6 +36,7 @@ from tessera.cards.models import (
 from tessera.core import sealing
 from tessera.core.csrf import form_token_make
 from tessera.core.models import OutboxMessage
+from tessera.privacy.models import DpaAcceptance
 from tests.factories import UserFactory
 
 from .conftest import brand_template, jpeg_bytes, lead_for
@@ -124,6 +125,7 @@ def state_of(world: World) -> list:
         list(LeadWebhook.objects.filter(organisation=org).order_by("pk").values()),
         list(WebhookDelivery.objects.filter(webhook__organisation=org).order_by("pk").values()),
         list(OrganisationApiKey.objects.filter(organisation=org).order_by("pk").values("pk", "revoked_at")),
+        list(DpaAcceptance.objects.filter(organisation=org).values()),
         OutboxMessage.objects.count(),
     ]
 
@@ -215,6 +217,16 @@ ROUTES = {
     "cards:org_settings": lambda w: _admin(
         w, "POST", "settings/", {"inactive_action": "anonymise", "hand_back_cards": "on"}, own_slug_too=False
     ),
+    "cards:org_dpa": lambda w: [
+        *_admin(w, "GET", "settings/dpa/", own_slug_too=False),
+        *_admin(
+            w,
+            "POST",
+            "settings/dpa/",
+            {"accept": "on", "name": "X", "role": "Y", "version": "1"},
+            own_slug_too=False,
+        ),
+    ],
     "cards:org_invite": lambda w: [
         *_admin(w, "GET", "invite/", own_slug_too=False),
         *_admin(w, "POST", "invite/", {"email": "eve@x.example", "role": "admin"}, own_slug_too=False),

@@ -15,9 +15,11 @@ from tessera.accounts import selectors as accounts_selectors
 from tessera.accounts import services as accounts_services
 from tessera.accounts.models import Membership, User
 from tessera.core.ratelimit import rate_limited
+from tessera.privacy import dpa as privacy_dpa
 
 from .. import charts, formats, selectors, services
 from ..forms import AcceptForm, LeadForm, OrganisationForm, PhotoForm, ProfileForm
+from ..forms.dpa import dpa_accept_form
 from ..forms.organisation import ImportForm, InviteForm, SettingsForm, TemplateForm
 from ..models import Card, CardInvitation, CardsSettings, CardTemplate, Lead
 from .access import administered, messages_of
@@ -263,6 +265,8 @@ def org_dashboard(request, org_slug):
             "is_owner": mine.role == Membership.Role.OWNER,
             "settings_form": settings_form,
             "cards_settings": cards_settings,
+            "dpa": privacy_dpa.dpa_status(organisation=organisation),
+            "dpa_form": dpa_accept_form(organisation=organisation),
         },
     )
 
