@@ -32,11 +32,11 @@ def _anonymised(users):
 
 def customer_search(*, query: str = "") -> dict:
     """Organisations (by name or short name), individual account holders (by name or any verified
-    address) and former customers whose organisation or account is gone, each with its file if any."""
+    address), each with its file if any, and former customers: files whose relationship ended."""
     query = query.strip()[:200]
     organisations = Organisation.objects.annotate(member_count=Count("memberships"))
     users = _anonymised(get_user_model().objects.filter(is_staff=False))
-    former = CustomerFile.objects.filter(organisation__isnull=True, user__isnull=True)
+    former = CustomerFile.objects.filter(relationship_ended_at__isnull=False)
     if query:
         organisations = organisations.filter(Q(name__icontains=query) | Q(slug__icontains=query))
         verified = EmailAddress.objects.filter(email__icontains=query, verified=True).values("user_id")

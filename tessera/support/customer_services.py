@@ -40,8 +40,10 @@ def customer_file_open(*, organisation=None, user=None) -> CustomerFile:
         lookup = {"user": user}
         snapshot = {"kind": CustomerFile.Kind.INDIVIDUAL, "name": _name_of(user=user), "email": user.email}
     file, created = CustomerFile.objects.select_for_update().get_or_create(**lookup, defaults=snapshot)
-    if not created and any(getattr(file, key) != value for key, value in snapshot.items()):
-        # The name and address shown follow the organisation's or account's current ones.
+    current = file.relationship_ended_at is None
+    if not created and current and any(getattr(file, key) != value for key, value in snapshot.items()):
+        # A current customer's name and address follow their organisation's or account's; a former
+        # customer's stay as they were (an anonymised account has neither).
         for key, value in snapshot.items():
             setattr(file, key, value)
         file.save(update_fields=[*snapshot, "updated_at"])

@@ -27,6 +27,9 @@ def _missing(request):
 
 
 def _file_url(file: CustomerFile) -> str:
+    """A current customer's file lives at its organisation's or account's address, a former one's at its own."""
+    if file.relationship_ended_at is not None:
+        return reverse("support:desk_customer_file", kwargs={"pk": file.pk})
     if file.organisation_id is not None:
         return reverse("support:desk_customer_org", kwargs={"pk": file.organisation_id})
     if file.user_id is not None:
@@ -104,11 +107,11 @@ def desk_customer_user(request, pk: int):
 @desk_permission(VIEW)
 @require_GET
 def desk_customer_file(request, pk: int):
-    """A former customer's file, whose organisation or account is gone; others have their own address."""
+    """A former customer's file (their organisation or account may be gone); others have their own address."""
     file = selectors.customer_file_get(pk=pk)
     if file is None:
         return _missing(request)
-    if file.organisation_id is not None or file.user_id is not None:
+    if file.relationship_ended_at is None:
         return redirect(_file_url(file))
     return _file_page(request, file)
 

@@ -10,6 +10,7 @@ from django.test import Client
 
 from tessera.core.models import SecurityEvent
 from tessera.privacy import services as privacy_services
+from tessera.privacy.accounts import account_anonymise
 from tessera.privacy.dpa import dpa_accept
 from tessera.privacy.dpo import incident_save
 from tessera.privacy.exports import export_build
@@ -236,6 +237,8 @@ def test_deleting_the_organisation_or_the_account_ends_the_relationship_and_keep
     individual.refresh_from_db()
     assert file.organisation_id is None and file.relationship_ended_at == START and file.name == "Acme"
     assert individual.user_id is None and individual.relationship_ended_at == START
+    with pytest.raises(ValidationError):
+        services.customer_file_update(file=file, changes={"relationship_ended_at": None})
     reader, _ = staff_client(*READ)
     listing = reader.get("/en/admin/support/customers/?q=acme").content.decode()
     assert f"/en/admin/support/customers/file/{file.pk}/" in listing
@@ -313,3 +316,20 @@ def test_an_organisations_file_shows_which_dpa_version_was_accepted_when_and_by_
         "Version 1 accepted on March 3, 2025 by Olga Owner (Chief executive, owner@acme.example)." in section
     )
     assert "Up to date" in section
+
+
+def test_an_account_anonymised_for_inactivity_ends_the_individuals_relationship():
+    person = UserFactory()
+    file = services.customer_file_open(user=person)
+    with at(START):
+        account_anonymise(user=person)
+    file.refresh_from_db()
+    assert file.user_id == person.pk and file.relationship_ended_at == START
+    # Still reachable from the desk among former customers, under the name it had.
+    reader, _ = staff_client(*READ)
+    assert (
+        f"/en/admin/support/customers/file/{file.pk}/"
+        in reader.get("/en/admin/support/customers/").content.decode()
+    )
+    page = reader.get(f"/en/admin/support/customers/file/{file.pk}/").content.decode()
+    assert file.name in page and "anonymised-" not in page.split("<h1>")[1].split("</h1>")[0]
