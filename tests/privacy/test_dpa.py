@@ -420,3 +420,9 @@ def test_the_accepting_admin_finds_their_acceptances_in_their_export_and_erasure
     owner.delete()
     row = DpaAcceptance.objects.get()
     assert row.accepted_by is None and row.accepted_by_email == "olivia@alpha.example"
+
+
+def test_a_new_sub_processor_for_the_customer_is_a_new_version_of_the_agreement():
+    """Clause 6 promises the customer notice before a new sub-processor. When this fails, publish a substantial
+    version (`dpa_publish`), which emails every admin, and update the set below to the new Annex 2."""
+    assert {key for a in processor_activities() for key in a.sub_processors} == {"hosting", "email"}
