@@ -336,7 +336,10 @@ def test_a_newer_version_shows_as_needing_acceptance_until_accepted(client, org,
     assert "Version 2 of the agreement was published and needs your acceptance." in section
     assert 'name="version" value="2"' in section
     # A form still showing version 1 (opened before the publication) accepts nothing.
-    assert client.post(f"/en/cards/org/{org.slug}/settings/dpa/", form_data(version="1")).status_code == 400
+    stale = client.post(f"/en/cards/org/{org.slug}/settings/dpa/", form_data(version="1"))
+    assert stale.status_code == 400 and 'name="version" value="2"' in stale.content.decode()
+    assert 'value="Olivia Owner"' in stale.content.decode()
+    assert not DpaAcceptance.objects.filter(version__number=2).exists()
     assert client.post(f"/en/cards/org/{org.slug}/settings/dpa/", form_data(version="2")).status_code == 302
     assert dpa_acceptance_latest(organisation=org).version.number == 2
     assert "nothing to do" in dashboard(client, org)

@@ -21,7 +21,12 @@ def org_dpa(request, org_slug):
     if request.method == "POST" and form.is_valid():
         current = privacy_dpa.dpa_current()
         if form.cleaned_data["version"] != current.number:
-            # A version published while the form was open: accept only what the person was shown.
+            # A version published while the form was open: accept only what the person was shown, and show
+            # the form again for the new version, keeping what they typed.
+            data = request.POST.copy()
+            data["version"] = str(current.number)
+            form = dpa_accept_form(organisation=organisation, data=data)
+            form.is_valid()
             form.add_error(
                 None, _("A newer version of the agreement was published: read it, then accept it.")
             )
