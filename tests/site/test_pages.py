@@ -55,6 +55,8 @@ def test_home_and_footer_link_to_every_page(client, prefix):
     footer = html.split("<footer", 1)[1]
     for path in PAGES:
         assert f'href="{prefix}{path}"' in footer, path
+    for path in ("/faq/", "/contact/", "/dpa/"):
+        assert f'href="{prefix}{path}"' in footer, path
     for path in ("/meetings/", "/product/cards/", "/subprocessors/"):
         assert f'href="{prefix}{path}"' in main, path
     # The instant meeting button stays on the home page.
