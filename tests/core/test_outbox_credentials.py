@@ -95,6 +95,7 @@ RECORD_PARAMETERS = {
     "action",
     "app_label",
     "attachment_id",
+    "contact_id",
     "content_type_id",
     "event_id",
     "group_id",
