@@ -11,6 +11,8 @@ PAGES = {
     "legal": "/legal/",
     "terms": "/terms/",
     "subprocessors": "/subprocessors/",
+    "faq": "/faq/",
+    "dpa": "/dpa/",
 }
 # Set to a directory to keep a full-page screenshot of each page, language and width (for review).
 SHOTS = os.environ.get("TESSERA_SHOTS", "")
