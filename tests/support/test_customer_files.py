@@ -135,7 +135,7 @@ def test_the_file_shows_contract_seats_contacts_notes_and_only_this_customers_ti
     assert editor.post(act(file, "note"), {"note": "Wants an invoice per department."}).status_code == 302
 
     page = editor.get(file_page(acme)).content.decode()
-    for shown in ("Business", "ACME-2025-01", "2 in use / 5", "Paula Purchase", "paula@acme.example"):
+    for shown in ("Business", "ACME-2025-01", "2 of 5 in use", "Paula Purchase", "paula@acme.example"):
         assert shown in page, shown
     assert "Wants an invoice per department." in page
     timeline = page.split('id="customer-timeline"')[1].split("</ol>")[0]
