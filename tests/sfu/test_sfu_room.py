@@ -110,3 +110,44 @@ def test_four_people_through_janus_decode_each_other_and_a_wrong_secret_decodes_
         timeout=30,
         message="the ones who stay keep decoding each other after the rotation",
     )
+
+
+def _width(page, name: str) -> int:
+    """The decoded width of the named participant's camera in this page's tile (0: no frame yet)."""
+    return page.evaluate(
+        """(name) => {
+          const tile = [...document.querySelectorAll('#stage .tile:not(.local)')]
+            .find((t) => t.dataset.kind === 'camera' && t.textContent.includes(name));
+          return tile ? tile.querySelector('video').videoWidth : 0;
+        }""",
+        name,
+    )
+
+
+def _pin(page, name: str) -> None:
+    tile = page.locator("#stage .tile:not(.local)", has_text=name)
+    tile.hover()
+    tile.locator("[data-act=pin]").click()
+
+
+def test_a_thumbnail_gets_the_low_layer_and_pinning_it_raises_it(sfu_meeting, browser, server, contexts):
+    meeting = sfu_meeting
+    people = PEOPLE[:3]
+    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(people)]
+    for page in pages:
+        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    ana = pages[0]
+    wait_until(lambda: decoding(ana, 2), timeout=60, message="Ana decodes Ben and Chloé")
+    # Ben in the featured slot: Chloé's tile goes to the filmstrip, a thumbnail, and gets the low layer.
+    _pin(ana, "Ben")
+    low = wait_until(
+        lambda: 0 < _width(ana, "Chloé") <= 320 and _width(ana, "Chloé"), timeout=30, message="low"
+    )
+    wait_until(lambda: _width(ana, "Ben") >= 2 * low, timeout=30, message="Ben's featured tile in high")
+    # Pinning Chloé instead raises her layer, and Ben, now a thumbnail, drops to the low one.
+    _pin(ana, "Chloé")
+    wait_until(lambda: _width(ana, "Chloé") >= 2 * low, timeout=30, message="Chloé raised once pinned")
+    wait_until(lambda: 0 < _width(ana, "Ben") <= 320, timeout=30, message="Ben lowered as a thumbnail")
+    # Ben and Chloé, who pinned nobody, keep receiving the others' cameras through the same Janus.
+    for page in pages[1:]:
+        wait_until(lambda p=page: decoding(p, 2), timeout=30, message="the others keep decoding")

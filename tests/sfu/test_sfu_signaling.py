@@ -24,6 +24,12 @@ CANDIDATE = {
         {"type": "sfu", "action": "answer", "sdp": SDP},
         {"type": "sfu", "action": "candidate", "side": "sub", "candidate": CANDIDATE},
         {"type": "sfu", "action": "candidate", "side": "pub", "candidate": None},
+        {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "l"}]},
+        {
+            "type": "sfu",
+            "action": "layers",
+            "layers": [{"pid": f"participant{i:03}", "layer": "hmlo"[i % 3]} for i in range(200)],
+        },
     ],
 )
 def test_the_page_s_sfu_messages_are_accepted(message):
@@ -42,6 +48,22 @@ def test_the_page_s_sfu_messages_are_accepted(message):
         {"type": "sfu", "action": "configure", "sdp": SDP},  # not a page's action
         {"type": "sfu", "action": "publish", "sdp": SDP, "room": "another"},  # Janus's ids are the server's
         {"type": "sfu", "action": "candidate", "candidate": {**CANDIDATE, "candidate": "c" * 1_001}},
+        {"type": "sfu", "action": "layers", "layers": []},  # a choice of nothing
+        {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "ultra"}]},
+        {"type": "sfu", "action": "layers", "layers": [{"pid": "../../x", "layer": "h"}]},
+        {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "h", "substream": 2}]},
+        {
+            "type": "sfu",
+            "action": "layers",
+            "layers": [{"pid": "abcdefgh1", "layer": "h"}, {"pid": "abcdefgh1", "layer": "l"}],
+        },
+        {"type": "sfu", "action": "layers", "sdp": SDP, "layers": [{"pid": "abcdefgh1", "layer": "h"}]},
+        {"type": "sfu", "action": "publish", "sdp": SDP, "layers": [{"pid": "abcdefgh1", "layer": "h"}]},
+        {
+            "type": "sfu",
+            "action": "layers",
+            "layers": [{"pid": f"participant{i:03}", "layer": "l"} for i in range(201)],
+        },
     ],
 )
 def test_malformed_sfu_messages_are_refused(message):

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import PydanticCustomError
 
 PID = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,32}$")]
+# A page names at most this many cameras in one layer choice: the largest room's others.
+MAX_LAYER_CHOICES = 200
 TOKEN = Annotated[str, Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 # Chat, names and media state are sealed by the client: base64url(12-byte IV | ciphertext | 16-byte tag),
 # so at least 38 characters. The server checks the shape, never the content.
@@ -86,18 +88,35 @@ class App(Message):
     payload: SEALED
 
 
+class LayerChoice(Message):
+    """The simulcast layer a page wants of one participant's camera: high, medium, low, or none (off screen)."""
+
+    pid: PID
+    layer: Literal["h", "m", "l", "off"]
+
+
 class Sfu(Message):
     """Between a page and the media server, through Tessera: its publisher offer, its answer to the
-    subscription offer, or one of its ICE candidates for either (none: gathering is complete)."""
+    subscription offer, one of its ICE candidates for either (none: gathering is complete), or the layers
+    its layout wants of the others' cameras."""
 
     type: Literal["sfu"]
-    action: Literal["publish", "answer", "candidate"]
+    action: Literal["publish", "answer", "candidate", "layers"]
     sdp: Annotated[str, Field(max_length=40_000)] = ""
     side: Literal["pub", "sub"] = "pub"
     candidate: Candidate | None = None
+    layers: Annotated[list[LayerChoice], Field(max_length=MAX_LAYER_CHOICES)] = []
 
     @model_validator(mode="after")
     def _fits_the_action(self):
+        if self.action == "layers":
+            if self.sdp or self.candidate is not None or not self.layers:
+                raise _refuse("a layer choice carries layers, and no sdp or candidate")
+            if len({choice.pid for choice in self.layers}) != len(self.layers):
+                raise _refuse("one layer per participant")
+            return self
+        if self.layers:
+            raise _refuse("only a layer choice carries layers")
         if self.action == "candidate" and self.sdp:
             raise _refuse("a candidate carries no sdp")
         if self.action != "candidate" and (self.candidate is not None or not self.sdp.startswith("v=0")):

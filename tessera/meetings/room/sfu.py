@@ -24,6 +24,8 @@ from .state import Member, Room, send
 log = logging.getLogger(__name__)
 # How long a page may take to answer Janus's subscription offer before the server gives up on it.
 ANSWER_SECONDS = 15.0
+# A page's layer names to Janus's simulcast substreams (the publisher's rids h, m, l: 2, 1, 0).
+SUBSTREAMS = {"h": 2, "m": 1, "l": 0}
 
 
 def topology(room=None) -> str:
@@ -55,6 +57,8 @@ class Party:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     unasked: list = field(default_factory=list)  # offers Janus made by itself (a feed went away)
     tasks: list = field(default_factory=list)
+    layers: dict = field(default_factory=dict)  # pid -> the layer the page's layout wants of its camera
+    relayed: dict = field(default_factory=dict)  # (mid, pid it carries) -> the layer Janus was told
 
 
 @dataclass(eq=False)
@@ -175,11 +179,55 @@ async def message(*, room: Room, member: Member, message) -> None:
         raise ProtocolError(Error.INVALID_MESSAGE, "this room does not go through a media server")
     if message.action == "publish":
         await publish(room, member, message.sdp)
+    elif message.action == "layers":
+        layers_choose(room, member, {choice.pid: choice.layer for choice in message.layers})
     elif message.action == "answer":
         await answer(room, member, message.sdp)
     else:
         candidate = message.candidate.model_dump(exclude_none=True) if message.candidate else None
         await trickle(room, member, message.side, candidate)
+
+
+def layers_choose(room: Room, member: Member, layers: dict) -> None:
+    """Remember which layer the page's layout wants of each camera; its subscription loop tells Janus.
+
+    Through the loop, so that a `configure` never crosses a renegotiation of the same handle. Participants
+    the page does not name keep their last choice; one who left is forgotten with its stream.
+    """
+    sroom = rooms[room.room_id]
+    party = sroom.parties.get(member.pid)
+    if party is None:
+        raise _unavailable()
+    party.layers.update(layers)
+    # Only participants of the room are kept: a page naming others cannot grow this.
+    party.layers = {pid: layer for pid, layer in party.layers.items() if pid in sroom.parties}
+    party.wake.set()
+
+
+async def _layers_apply(party: Party) -> None:
+    """One `configure` with every video stream whose wanted layer changed since Janus was last told."""
+    if party.subscriber is None:
+        return
+    changes, told = [], {}
+    videos = {
+        str(s["mid"]): str(s["feed_id"])
+        for s in party.subscriber.streams
+        if s.get("type") == "video" and s.get("feed_id") and s.get("active", True)
+    }
+    for mid, pid in videos.items():
+        wanted = party.layers.get(pid)
+        if wanted is None or party.relayed.get((mid, pid)) == wanted:
+            continue
+        if wanted == "off":
+            changes.append({"mid": mid, "send": False})
+        else:
+            changes.append({"mid": mid, "send": True, "substream": SUBSTREAMS[wanted], "temporal": 2})
+        told[(mid, pid)] = wanted
+    # A mid Janus reuses for another feed starts afresh.
+    party.relayed = {key: layer for key, layer in party.relayed.items() if videos.get(key[0]) == key[1]}
+    if changes:
+        await party.subscriber.streams_configure(changes)
+        party.relayed.update(told)
 
 
 async def trickle(room: Room, member: Member, side: str, candidate: dict | None) -> None:
@@ -211,10 +259,12 @@ async def _subscription(room: Room, sroom: SfuRoom, member: Member, party: Party
             elif party.subscriber is not None and (add or drop):
                 jsep = await party.subscriber.update(subscribe=add, unsubscribe=drop)
             else:
+                await _layers_apply(party)
                 continue
             party.subscribed = (party.subscribed | set(add)) - set(drop)
             if jsep:
                 await _negotiate(member, party, jsep)
+            await _layers_apply(party)
         except (JanusError, ValueError, TimeoutError) as exc:
             log.warning("sfu: subscription not updated: %s", exc)
             if sroom.link.session.gone.is_set():

@@ -179,6 +179,13 @@ class Subscriber:
         stream = {"mid": mid, "substream": substream, "temporal": temporal, "send": True}
         await self.handle.message({"request": "configure", "streams": [stream]}, wait_event=True)
 
+    async def streams_configure(self, streams: list[dict]) -> None:
+        """Several streams in one request: each `{"mid", "send"}`, with `substream`/`temporal` when sent."""
+        for stream in streams:
+            if stream.get("substream", 0) not in (0, 1, 2) or stream.get("temporal", 0) not in (0, 1, 2):
+                raise ValueError("substream and temporal are 0, 1 or 2")
+        await self.handle.message({"request": "configure", "streams": streams}, wait_event=True)
+
     async def stream_pause(self, *, mid: str) -> None:
         """Stop relaying one stream (a tile off screen) without renegotiating."""
         await self.handle.message(

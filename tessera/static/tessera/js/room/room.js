@@ -205,6 +205,9 @@ class Room {
       // A large room: media through the media server, with the same events as the mesh (sfu.js).
       this.mesh = new Sfu({ signaling: this.signaling, e2ee: this.e2ee, media: this.media });
       this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
+      // Each camera at the layer its tile needs (tiles.js); the mesh sends one quality to everyone.
+      this.stage.addEventListener("layers", ({ detail }) => this.mesh.setLayers?.(detail));
+      this.mesh.setLayers(this.stage.wantedLayers());
     }
     this.mesh.pid = m.pid;
     this.mesh.configure({ iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy });

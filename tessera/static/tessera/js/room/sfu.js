@@ -4,6 +4,9 @@
 
 // Chromium sends three layers only from 1280x720 on (two at 640x480): the camera is asked for that size.
 const CAMERA = { width: { ideal: 1280 }, height: { ideal: 720 } };
+// A layout change (a pin, a page turned, a resize) sends its layers once it has settled this long.
+const LAYERS_SETTLE_MS = 150;
+const MAX_LAYER_CHOICES = 200; // as the server accepts in one message (protocol.py)
 const SIMULCAST = [
   { rid: "h", maxBitrate: 1_200_000 },
   { rid: "m", maxBitrate: 300_000, scaleResolutionDownBy: 2 },
@@ -35,6 +38,24 @@ export class Sfu extends EventTarget {
     this.sub = null;
     this.early = []; // publisher candidates gathered before Janus answered
     this.answered = false;
+    this.wanted = {}; // pid -> the layer the layout wants of its camera (tiles.js wantedLayers)
+    this.told = new Map(); // pid -> the layer the server was last told
+  }
+
+  /** The layout's layers; the changed ones go to the server together, once the layout settles. */
+  setLayers(wanted) {
+    this.wanted = wanted;
+    clearTimeout(this.layersTimer);
+    this.layersTimer = setTimeout(() => this.sendLayers(), LAYERS_SETTLE_MS);
+  }
+
+  sendLayers() {
+    const changed = Object.entries(this.wanted).filter(([pid, layer]) => this.told.get(pid) !== layer);
+    for (let i = 0; i < changed.length; i += MAX_LAYER_CHOICES) {
+      const layers = changed.slice(i, i + MAX_LAYER_CHOICES).map(([pid, layer]) => ({ pid, layer }));
+      this.signaling.send({ type: "sfu", action: "layers", layers });
+    }
+    for (const [pid, layer] of changed) this.told.set(pid, layer);
   }
 
   configuration() {
@@ -44,6 +65,9 @@ export class Sfu extends EventTarget {
   /** The welcome's ICE servers; the first call starts publishing and receiving. */
   configure({ iceServers, iceTransportPolicy }) {
     this.iceServers = iceServers;
+    // A welcome may come from another node after a reconnection: it knows none of our layers yet.
+    this.told.clear();
+    if (Object.keys(this.wanted).length) this.setLayers(this.wanted);
     if (iceTransportPolicy) this.iceTransportPolicy = iceTransportPolicy;
     if (this.pub) {
       for (const pc of [this.pub, this.sub]) pc.setConfiguration({ ...pc.getConfiguration(), ...this.configuration() });
@@ -160,6 +184,8 @@ export class Sfu extends EventTarget {
   remove(pid) {
     this.peers.delete(pid);
     this.streams.delete(pid);
+    this.told.delete(pid);
+    delete this.wanted[pid];
   }
 
   setTrack(slot, track) {

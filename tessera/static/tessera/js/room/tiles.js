@@ -195,6 +195,7 @@ export class Stage extends EventTarget {
       }
       this.pager.hidden = true;
       this.main.style.removeProperty("--cols");
+      this.announceLayers();
       return;
     }
     // Grid: screens first, then in the order people came; a page at a time.
@@ -227,5 +228,33 @@ export class Stage extends EventTarget {
     this.main.style.setProperty("--ratio", String(ratio));
     this.main.style.setProperty("--cols", String(cols));
     this.main.style.setProperty("--tile-w", `${Math.max(80, tileWidth)}px`);
+    this.announceLayers();
+  }
+
+  /**
+   * The simulcast layer each remote camera needs as laid out now: high when featured or large, low in the
+   * filmstrip or small, none when its tile is not shown (another grid page). Layers are 1280, 640 and
+   * 320 pixels wide; a tile takes the smallest that covers it at this screen's pixel ratio.
+   */
+  wantedLayers() {
+    const wanted = {};
+    const ratio = window.devicePixelRatio || 1;
+    for (const tile of this.tiles.values()) {
+      if (tile.dataset.kind !== "camera" || tile.classList.contains("local")) continue;
+      let layer;
+      if (tile.hidden) layer = "off";
+      else if (tile.classList.contains("featured")) layer = "h";
+      else if (tile.parentNode === this.strip) layer = "l";
+      else {
+        const pixels = (tile.clientWidth || 0) * ratio;
+        layer = pixels > 560 ? "h" : pixels > 280 ? "m" : "l";
+      }
+      wanted[tile.dataset.pid] = layer;
+    }
+    return wanted;
+  }
+
+  announceLayers() {
+    this.dispatchEvent(new CustomEvent("layers", { detail: this.wantedLayers() }));
   }
 }
