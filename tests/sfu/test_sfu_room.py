@@ -151,3 +151,74 @@ def test_a_thumbnail_gets_the_low_layer_and_pinning_it_raises_it(sfu_meeting, br
     # Ben and Chloé, who pinned nobody, keep receiving the others' cameras through the same Janus.
     for page in pages[1:]:
         wait_until(lambda p=page: decoding(p, 2), timeout=30, message="the others keep decoding")
+
+
+def _screen_frames(page) -> int:
+    return page.evaluate(
+        """(() => { const v = document.querySelector('#stage .tile[data-kind=screen]:not(.local) video');
+          return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0; })()"""
+    )
+
+
+def test_a_shared_screen_goes_through_janus_as_its_own_sharp_stream(sfu_meeting, browser, server, contexts):
+    meeting = sfu_meeting
+    people = PEOPLE[:3]
+    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(people)]
+    for page in pages:
+        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+        wait_until(lambda p=page: decoding(p, 2), timeout=60, message="cameras first")
+    ana, ben, chloe = pages
+    ana.click("#screen-button")
+    for page in (ben, chloe):
+        # Its own tile, in the presenter layout, decoding through the receiving connection it already had.
+        page.wait_for_selector("#stage .tile[data-kind=screen]:not(.local)", timeout=20_000)
+        assert "Ana" in page.locator("#stage .tile[data-kind=screen]:not(.local)").text_content()
+        assert page.locator("#stage.presenter").count() == 1
+        wait_until(lambda p=page: _screen_frames(p) > 10, timeout=30, message="screen frames decoded")
+        assert len(inbound(page)) == 2
+        # The camera of the one who shares keeps its tile and its frames.
+        camera = page.locator("#stage .tile[data-kind=camera]:not(.local)", has_text="Ana")
+        assert camera.count() == 1
+    # One layer, as sharp as the screen: no simulcast thumbnail of it.
+    wait_until(
+        lambda: (
+            ben.evaluate(
+                "document.querySelector('#stage .tile[data-kind=screen]:not(.local) video').videoWidth"
+            )
+            > 320
+        ),
+        timeout=20,
+        message="the screen at its full width",
+    )
+    ana.click("#screen-button")  # stops sharing
+    for page in (ben, chloe):
+        page.wait_for_selector("#stage .tile[data-kind=screen]", state="detached", timeout=15_000)
+    before = [streams(p) for p in (ben, chloe)]
+    wait_until(
+        lambda: all(rising(b, streams(p)) >= 2 for b, p in zip(before, (ben, chloe), strict=True)),
+        timeout=30,
+        message="the cameras keep flowing after the share",
+    )
+
+
+SENDS_VIDEO = """() => window.__pcs.some((pc) => pc.connectionState !== 'closed' && pc.localDescription &&
+  pc.localDescription.sdp.split('\\r\\nm=').slice(1).some((section) =>
+    section.startsWith('video') && /a=(sendonly|sendrecv)/.test(section)))"""
+
+
+def test_an_audio_only_participant_publishes_no_video_and_is_heard(sfu_meeting, browser, server, contexts):
+    meeting = sfu_meeting
+    ana = open_room(browser, server, meeting.link(0), contexts, name="Ana")
+    chloe = open_room(browser, server, meeting.link(1), contexts, name="Chloé", join=False)
+    chloe.uncheck("#join-camera")
+    chloe.click("#join-button")
+    for page in (ana, chloe):
+        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    wait_until(lambda: decoding(chloe, 1), timeout=60, message="Chloé sees Ana")
+    wait_until(lambda: sum(pc["audio"] for pc in inbound(ana)) > 0, timeout=30, message="Ana hears Chloé")
+    # Chloé's publisher offers audio only, and Ana's subscription carries no video of hers.
+    assert chloe.evaluate(SENDS_VIDEO) is False
+    assert ana.evaluate(SENDS_VIDEO) is True
+    assert streams(ana) == [] and len(streams(chloe)) == 1
+    tile = ana.locator("#stage .tile[data-kind=camera]:not(.local)", has_text="Chloé")
+    assert "no-video" in tile.get_attribute("class")

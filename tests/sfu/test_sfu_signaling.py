@@ -25,6 +25,9 @@ CANDIDATE = {
         {"type": "sfu", "action": "candidate", "side": "sub", "candidate": CANDIDATE},
         {"type": "sfu", "action": "candidate", "side": "pub", "candidate": None},
         {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "l"}]},
+        {"type": "sfu", "action": "publish", "side": "screen", "sdp": SDP},
+        {"type": "sfu", "action": "candidate", "side": "screen", "candidate": CANDIDATE},
+        {"type": "sfu", "action": "unpublish", "side": "screen"},
         {
             "type": "sfu",
             "action": "layers",
@@ -49,6 +52,9 @@ def test_the_page_s_sfu_messages_are_accepted(message):
         {"type": "sfu", "action": "publish", "sdp": SDP, "room": "another"},  # Janus's ids are the server's
         {"type": "sfu", "action": "candidate", "candidate": {**CANDIDATE, "candidate": "c" * 1_001}},
         {"type": "sfu", "action": "layers", "layers": []},  # a choice of nothing
+        {"type": "sfu", "action": "publish", "side": "sub", "sdp": SDP},  # the subscription is Janus's offer
+        {"type": "sfu", "action": "unpublish"},  # only a screen is unpublished
+        {"type": "sfu", "action": "unpublish", "side": "screen", "sdp": SDP},
         {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "ultra"}]},
         {"type": "sfu", "action": "layers", "layers": [{"pid": "../../x", "layer": "h"}]},
         {"type": "sfu", "action": "layers", "layers": [{"pid": "abcdefgh1", "layer": "h", "substream": 2}]},

@@ -96,14 +96,15 @@ class LayerChoice(Message):
 
 
 class Sfu(Message):
-    """Between a page and the media server, through Tessera: its publisher offer, its answer to the
-    subscription offer, one of its ICE candidates for either (none: gathering is complete), or the layers
-    its layout wants of the others' cameras."""
+    """Between a page and the media server, through Tessera: a publisher offer (`side` pub for its camera
+    and microphone, screen for a shared screen), the end of its screen share, its answer to the subscription
+    offer (`side` sub), one of its ICE candidates for any of them (none: gathering is complete), or the
+    layers its layout wants of the others' cameras."""
 
     type: Literal["sfu"]
-    action: Literal["publish", "answer", "candidate", "layers"]
+    action: Literal["publish", "unpublish", "answer", "candidate", "layers"]
     sdp: Annotated[str, Field(max_length=40_000)] = ""
-    side: Literal["pub", "sub"] = "pub"
+    side: Literal["pub", "sub", "screen"] = "pub"
     candidate: Candidate | None = None
     layers: Annotated[list[LayerChoice], Field(max_length=MAX_LAYER_CHOICES)] = []
 
@@ -117,6 +118,12 @@ class Sfu(Message):
             return self
         if self.layers:
             raise _refuse("only a layer choice carries layers")
+        if self.action == "unpublish":
+            if self.side != "screen" or self.sdp or self.candidate is not None:
+                raise _refuse("only a shared screen is unpublished, with nothing else")
+            return self
+        if self.action == "publish" and self.side == "sub":
+            raise _refuse("a publisher offer is for the camera or the screen")
         if self.action == "candidate" and self.sdp:
             raise _refuse("a candidate carries no sdp")
         if self.action != "candidate" and (self.candidate is not None or not self.sdp.startswith("v=0")):

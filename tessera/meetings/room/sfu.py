@@ -26,6 +26,16 @@ log = logging.getLogger(__name__)
 ANSWER_SECONDS = 15.0
 # A page's layer names to Janus's simulcast substreams (the publisher's rids h, m, l: 2, 1, 0).
 SUBSTREAMS = {"h": 2, "m": 1, "l": 0}
+# A shared screen is a publisher of its own, whose Janus id is its participant's with this suffix: a dot is
+# not in a participant id's alphabet, so no participant's id can be another's screen.
+SCREEN = ".screen"
+# A screen is text and detail: one high-quality layer, with more room than a camera's top layer.
+SCREEN_BITRATE = 2_500_000
+
+
+def owner(feed: str) -> str:
+    """The participant a Janus feed belongs to: its camera and microphone, or its shared screen."""
+    return feed.removesuffix(SCREEN)
 
 
 def topology(room=None) -> str:
@@ -51,6 +61,7 @@ class Party:
 
     pid: str
     publisher: Publisher | None = None
+    screen: Publisher | None = None  # its shared screen, while it shares one
     subscriber: Subscriber | None = None
     subscribed: set = field(default_factory=set)
     answer: asyncio.Future | None = None
@@ -100,7 +111,8 @@ async def _room(room: Room) -> SfuRoom:
         url = await database_sync_to_async(selectors.sfu_least_loaded)(urls=urls)
         link = await _link(url)
         janus_room, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
-        await link.admin.room_create(room=janus_room, secret=secret, publishers=room_setting("room_max"))
+        # Each participant may publish a screen besides its camera.
+        await link.admin.room_create(room=janus_room, secret=secret, publishers=2 * room_setting("room_max"))
         await database_sync_to_async(services.sfu_placement_record)(
             room_id=room.room_id, janus_url=url, janus_room=janus_room
         )
@@ -131,34 +143,52 @@ async def participant_join(room: Room, member: Member) -> None:
     party.wake.set()
 
 
-async def publish(room: Room, member: Member, sdp: str) -> None:
-    """The page's publisher offer: join it to Janus (once), publish, and hand Janus's answer back."""
+async def publish(room: Room, member: Member, sdp: str, side: str = "pub") -> None:
+    """The page's publisher offer, for its camera and microphone (`pub`) or its shared screen (`screen`):
+    join that publisher to Janus (once), publish, and hand Janus's answer back."""
     sroom = rooms.get(room.room_id)
     party = sroom.parties.get(member.pid) if sroom else None
     if party is None:
         raise _unavailable()
+    attribute, feed = ("screen", member.pid + SCREEN) if side == "screen" else ("publisher", member.pid)
     try:
-        first = party.publisher is None
+        publisher = getattr(party, attribute)
+        first = publisher is None
         if first:
-            party.publisher = await Publisher.join(
-                sroom.link.session, room=sroom.janus_room, participant=member.pid
-            )
-        answer = await party.publisher.configure(sdp=sdp)
+            publisher = await Publisher.join(sroom.link.session, room=sroom.janus_room, participant=feed)
+            setattr(party, attribute, publisher)
+        answer = await publisher.configure(sdp=sdp, bitrate=SCREEN_BITRATE if side == "screen" else None)
     except (JanusError, ValueError) as exc:
         log.warning("sfu: publish refused: %s", getattr(exc, "code", exc))
         raise _unavailable() from None
-    await send(member, {"type": "sfu", "action": "answer", "side": "pub", "sdp": answer["sdp"]})
+    await send(member, {"type": "sfu", "action": "answer", "side": side, "sdp": answer["sdp"]})
     if first:
-        party.tasks.append(asyncio.get_running_loop().create_task(_feed_up(sroom, party)))
+        party.tasks.append(asyncio.get_running_loop().create_task(_feed_up(sroom, party, publisher, feed)))
 
 
-async def _feed_up(sroom: SfuRoom, party: Party) -> None:
+async def unpublish(room: Room, member: Member) -> None:
+    """The page stopped sharing its screen: that publisher leaves, and every subscription drops it."""
+    sroom = rooms.get(room.room_id)
+    party = sroom.parties.get(member.pid) if sroom else None
+    if party is None or party.screen is None:
+        return
+    screen, party.screen = party.screen, None
+    sroom.feeds.discard(member.pid + SCREEN)
+    for other in sroom.parties.values():
+        other.wake.set()
+    with contextlib.suppress(JanusError):
+        await screen.handle.detach()
+
+
+async def _feed_up(sroom: SfuRoom, party: Party, publisher: Publisher, feed: str) -> None:
     """Once Janus receives the publisher's media, every other participant subscribes to it."""
     try:
-        await party.publisher.handle.next_event(lambda e: e.get("janus") == "webrtcup", timeout=60)
+        await publisher.handle.next_event(lambda e: e.get("janus") == "webrtcup", timeout=60)
     except JanusError:
         return
-    sroom.feeds.add(party.pid)
+    if publisher not in (party.publisher, party.screen):
+        return  # a screen already unshared
+    sroom.feeds.add(feed)
     for other in sroom.parties.values():
         if other is not party:
             other.wake.set()
@@ -178,7 +208,9 @@ async def message(*, room: Room, member: Member, message) -> None:
     if member.status != "active" or room.room_id not in rooms:
         raise ProtocolError(Error.INVALID_MESSAGE, "this room does not go through a media server")
     if message.action == "publish":
-        await publish(room, member, message.sdp)
+        await publish(room, member, message.sdp, message.side)
+    elif message.action == "unpublish":
+        await unpublish(room, member)
     elif message.action == "layers":
         layers_choose(room, member, {choice.pid: choice.layer for choice in message.layers})
     elif message.action == "answer":
@@ -233,7 +265,9 @@ async def _layers_apply(party: Party) -> None:
 async def trickle(room: Room, member: Member, side: str, candidate: dict | None) -> None:
     sroom = rooms.get(room.room_id)
     party = sroom.parties.get(member.pid) if sroom else None
-    target = None if party is None else party.publisher if side == "pub" else party.subscriber
+    target = None if party is None else {"pub": party.publisher, "screen": party.screen}.get(side)
+    if party is not None and side == "sub":
+        target = party.subscriber
     if target is None:
         return  # a candidate for a handle that is gone: nothing to do
     with contextlib.suppress(JanusError):
@@ -249,7 +283,7 @@ async def _subscription(room: Room, sroom: SfuRoom, member: Member, party: Party
         try:
             while party.unasked:
                 await _negotiate(member, party, party.unasked.pop(0))
-            want = {pid for pid in sroom.feeds if pid != party.pid}
+            want = {feed for feed in sroom.feeds if owner(feed) != party.pid}
             add, drop = sorted(want - party.subscribed), sorted(party.subscribed - want)
             if party.subscriber is None and add:
                 party.subscriber, jsep = await Subscriber.join(
@@ -293,7 +327,12 @@ async def _unasked(party: Party) -> None:
 async def _negotiate(member: Member, party: Party, jsep: dict) -> None:
     """Relay Janus's offer, with which participant each m-line carries, and start with the page's answer."""
     streams = [
-        {"mid": str(s["mid"]), "pid": str(s["feed_id"]), "kind": s.get("type", "")}
+        {
+            "mid": str(s["mid"]),
+            "pid": owner(str(s["feed_id"])),
+            "kind": s.get("type", ""),
+            "screen": str(s["feed_id"]).endswith(SCREEN),
+        }
         for s in party.subscriber.streams
         if s.get("feed_id") and s.get("active", True)
     ]
@@ -311,10 +350,10 @@ async def participant_leave(room: Room, member: Member) -> None:
         return
     for task in party.tasks:
         task.cancel()
-    sroom.feeds.discard(member.pid)
+    sroom.feeds -= {member.pid, member.pid + SCREEN}
     for other in sroom.parties.values():
         other.wake.set()
-    for handle in (party.publisher, party.subscriber):
+    for handle in (party.publisher, party.screen, party.subscriber):
         if handle is not None:
             with contextlib.suppress(JanusError):
                 await handle.handle.detach()

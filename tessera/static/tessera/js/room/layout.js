@@ -38,10 +38,12 @@ export const layout = {
     this.schedulePeople();
   },
 
-  onTrack({ pid, stream }) {
+  onTrack({ pid, stream, kind: said }) {
     if (!stream) return;
     const state = this.states.get(pid) || {};
-    const kind = state.screen && state.screen === stream.id ? "screen" : "camera";
+    // Through the media server the stream says what it carries; in the mesh its id is the sender's.
+    if (said === "screen") (this.screenStreams ||= new WeakSet()).add(stream);
+    const kind = said || (state.screen && state.screen === stream.id ? "screen" : "camera");
     (this.streams ||= new Map()).set(`${pid}:${stream.id}`, stream);
     if (kind === "camera") (this.cameraStreams ||= new Map()).set(pid, stream.id);
     this.stage.attach(pid, kind, stream);
@@ -54,7 +56,7 @@ export const layout = {
     // A stream announced as a screen moves to its own tile.
     for (const [key, stream] of this.streams || []) {
       if (!key.startsWith(`${pid}:`)) continue;
-      const isScreen = state.screen && stream.id === state.screen;
+      const isScreen = this.screenStreams?.has(stream) || (state.screen && stream.id === state.screen);
       const wrong = this.stage.ofPeer(pid).find((tile) => tile.querySelector("video").srcObject === stream && tile.dataset.kind !== (isScreen ? "screen" : "camera"));
       if (wrong) this.stage.drop(pid, wrong.dataset.kind);
       this.stage.attach(pid, isScreen ? "screen" : "camera", stream);

@@ -7,6 +7,8 @@ const CAMERA = { width: { ideal: 1280 }, height: { ideal: 720 } };
 // A layout change (a pin, a page turned, a resize) sends its layers once it has settled this long.
 const LAYERS_SETTLE_MS = 150;
 const MAX_LAYER_CHOICES = 200; // as the server accepts in one message (protocol.py)
+// A shared screen: one layer, sharp text rather than motion, with more room than a camera's top layer.
+const SCREEN_ENCODING = { maxBitrate: 2_500_000 };
 const SIMULCAST = [
   { rid: "h", maxBitrate: 1_200_000 },
   { rid: "m", maxBitrate: 300_000, scaleResolutionDownBy: 2 },
@@ -36,8 +38,11 @@ export class Sfu extends EventTarget {
     this.streams = new Map(); // pid -> MediaStream shown in that participant's tile
     this.pub = null;
     this.sub = null;
-    this.early = []; // publisher candidates gathered before Janus answered
-    this.answered = false;
+    this.screenPc = null; // a shared screen is a publisher of its own, in one high-quality layer
+    this.screenMids = new Set(); // mids of the subscription that carry someone's screen
+    this.screens = new Map(); // pid -> MediaStream of that participant's shared screen
+    this.early = { pub: [], screen: [] }; // publisher candidates gathered before Janus answered
+    this.answered = { pub: false, screen: false };
     this.wanted = {}; // pid -> the layer the layout wants of its camera (tiles.js wantedLayers)
     this.told = new Map(); // pid -> the layer the server was last told
   }
@@ -84,14 +89,15 @@ export class Sfu extends EventTarget {
     pc.onicecandidate = ({ candidate }) => {
       if (candidate && !candidate.candidate) return; // the end of one generation: the null that follows says it all
       const json = candidate ? candidate.toJSON() : null;
-      if (side === "pub" && !this.answered) this.early.push(json);
+      if (side !== "sub" && !this.answered[side]) this.early[side].push(json);
       else this.signaling.send({ type: "sfu", action: "candidate", side, candidate: json });
     };
     return pc;
   }
 
   addSender(slot, track) {
-    if (slot === "screen" || !track) return; // a screen through Janus is a publisher of its own: not yet
+    if (slot === "screen") return this.shareScreen(track);
+    if (!track) return;
     const init = { direction: "sendonly", streams: [this.media.stream] };
     if (track.kind === "video") {
       init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
@@ -101,6 +107,34 @@ export class Sfu extends EventTarget {
     if (track.kind === "video") vp8Only(transceiver);
     this.e2ee.senderTransform(transceiver.sender, track.kind);
     this.senders[slot] = transceiver.sender;
+  }
+
+  /** Publish a shared screen on a connection of its own (Janus's `screen` side), or stop publishing it. */
+  async shareScreen(track) {
+    if (!track) {
+      if (!this.screenPc) return;
+      this.screenPc.close();
+      this.screenPc = null;
+      delete this.senders.screen;
+      this.signaling.send({ type: "sfu", action: "unpublish", side: "screen" });
+      return;
+    }
+    if (this.screenPc) return this.senders.screen.replaceTrack(track).catch(() => {});
+    track.contentHint = "detail";
+    const pc = (this.screenPc = this.connection("screen"));
+    this.early.screen = [];
+    this.answered.screen = false;
+    const transceiver = pc.addTransceiver(track, { direction: "sendonly", sendEncodings: [{ ...SCREEN_ENCODING }] });
+    vp8Only(transceiver);
+    this.e2ee.senderTransform(transceiver.sender, "video");
+    this.senders.screen = transceiver.sender;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      if (this.screenPc !== pc) return; // unshared meanwhile
+      this.signaling.send({ type: "sfu", action: "publish", side: "screen", sdp: pc.localDescription.sdp });
+    } catch (error) {
+      console.warn("screen", error);
+    }
   }
 
   /** Offer what this page sends; Janus's answer comes back as an `sfu` message. */
@@ -128,14 +162,18 @@ export class Sfu extends EventTarget {
 
   async onSfu(m) {
     if (m.action === "answer") {
-      await this.pub.setRemoteDescription({ type: "answer", sdp: m.sdp });
-      if (!this.answered) {
-        this.answered = true;
-        for (const candidate of this.early.splice(0)) this.signaling.send({ type: "sfu", action: "candidate", side: "pub", candidate });
+      const side = m.side === "screen" ? "screen" : "pub";
+      const pc = side === "screen" ? this.screenPc : this.pub;
+      if (!pc) return; // a screen unshared before Janus answered
+      await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      if (!this.answered[side]) {
+        this.answered[side] = true;
+        for (const candidate of this.early[side].splice(0)) this.signaling.send({ type: "sfu", action: "candidate", side, candidate });
       }
-      this.onAnswer?.();
+      if (side === "pub") this.onAnswer?.();
     } else if (m.action === "offer") {
       this.mids = new Map(m.streams.map((s) => [s.mid, s.pid]));
+      this.screenMids = new Set(m.streams.filter((s) => s.screen).map((s) => s.mid));
       await this.sub.setRemoteDescription({ type: "offer", sdp: m.sdp });
       this.attach(); // transforms in place before Janus starts sending on a new m-line
       await this.sub.setLocalDescription(await this.sub.createAnswer());
@@ -151,13 +189,15 @@ export class Sfu extends EventTarget {
       const { receiver } = transceiver;
       const track = receiver.track;
       if (!receiver.transform) this.e2ee.receiverTransform(receiver, track.kind);
-      let stream = this.streams.get(pid);
-      if (!stream) this.streams.set(pid, (stream = new MediaStream()));
+      const screen = this.screenMids.has(transceiver.mid);
+      const streams = screen ? this.screens : this.streams;
+      let stream = streams.get(pid);
+      if (!stream) streams.set(pid, (stream = new MediaStream()));
       if (stream.getTracks().includes(track)) continue;
       for (const old of stream.getTracks()) if (old.kind === track.kind) stream.removeTrack(old);
       stream.addTrack(track);
       this.add(pid);
-      this.dispatchEvent(new CustomEvent("track", { detail: { pid, track, stream } }));
+      this.dispatchEvent(new CustomEvent("track", { detail: { pid, track, stream, kind: screen ? "screen" : "camera" } }));
     }
   }
 
@@ -184,11 +224,13 @@ export class Sfu extends EventTarget {
   remove(pid) {
     this.peers.delete(pid);
     this.streams.delete(pid);
+    this.screens.delete(pid);
     this.told.delete(pid);
     delete this.wanted[pid];
   }
 
   setTrack(slot, track) {
+    if (slot === "screen") return this.pub ? this.shareScreen(track) : undefined;
     const sender = this.senders[slot];
     if (sender) sender.replaceTrack(track).catch(() => {});
     else if (this.pub) this.addSender(slot, track); // renegotiation publishes it
@@ -203,6 +245,8 @@ export class Sfu extends EventTarget {
   closeAll() {
     this.pub?.close();
     this.sub?.close();
+    this.screenPc?.close();
+    this.screenPc = null;
     this.peers.clear();
   }
 }
