@@ -103,3 +103,34 @@ def test_a_room_goes_to_the_janus_with_the_fewest_participants():
     assert sfu_least_loaded(urls=urls) == "ws://janus-b"
     # A Janus no longer configured takes no room, whatever its rows say.
     assert sfu_least_loaded(urls=["ws://janus-c"]) == "ws://janus-c"
+
+
+def test_a_mesh_grows_into_janus_past_the_setting_only_where_a_janus_is_named(settings):
+    from tessera.meetings.room import sfu
+    from tessera.meetings.room.state import ACTIVE, Member, Room
+
+    def room_of(count: int) -> tuple[Room, Member]:
+        room = Room(room_id="r" * 16, event_id=1)
+        for i in range(count):
+            pid = f"member{i:04}"
+            room.members[pid] = Member(pid, f"c{i}", "invitee", None, "", "", status=ACTIVE)
+        newcomer = Member("newcomer01", "cn", "invitee", None, "", "")
+        room.members[newcomer.pid] = newcomer
+        return room, newcomer
+
+    settings.TESSERA_ROOM = {"mesh_move_past": 4, "mesh_max": 8, "room_max": 100}
+    settings.JANUS_URLS = []
+    room, newcomer = room_of(4)
+    # Without a Janus: a mesh of mesh_max, which never moves.
+    assert (sfu.should_move(room, newcomer), sfu.capacity(room)) == (False, 8)
+    settings.JANUS_URLS = ["ws://127.0.0.1:1"]
+    settings.JANUS_API_SECRET = "s" * 32
+    # "auto", the default: the fifth moves the room, the fourth does not; such a room holds room_max.
+    assert (sfu.should_move(room, newcomer), sfu.capacity(room)) == (True, 100)
+    assert sfu.should_move(*room_of(3)) is False
+    room.moved = True
+    assert sfu.topology(room) == "sfu" and sfu.should_move(room, newcomer) is False
+    # "mesh": only large meetings go through Janus, and a room never moves.
+    settings.TESSERA_ROOM = {**settings.TESSERA_ROOM, "topology": "mesh"}
+    room, newcomer = room_of(7)
+    assert (sfu.should_move(room, newcomer), sfu.capacity(room), sfu.topology(room)) == (False, 8, "mesh")

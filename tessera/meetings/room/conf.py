@@ -10,7 +10,9 @@ def _env_list(name: str) -> list[str]:
 
 
 DEFAULTS = {
-    "mesh_max": 8,  # participants in a peer-to-peer room; the SFU takes larger rooms later
+    "mesh_max": 8,  # participants in a peer-to-peer room where no Janus is named
+    # Where a Janus is named, a mesh room moves to it, live, when it grows past this many (decision 0011).
+    "mesh_move_past": int(os.environ.get("TESSERA_MESH_MAX", "4")),
     "message_max_bytes": 48 * 1024,  # one WebSocket message (an SDP offer with three m-lines is ~8 KiB)
     "rate_per_second": 40,  # sustained messages per connection
     "rate_burst": 120,
@@ -29,8 +31,10 @@ DEFAULTS = {
     "ice_transport_policy": os.environ.get("TESSERA_ICE_TRANSPORT_POLICY", "all"),
     # How often each page sends its aggregated connection figures.
     "stats_interval_seconds": 10,
-    # "sfu": rooms go through Janus when settings.JANUS_URLS names one (decision 0011); "mesh": never.
-    "topology": os.environ.get("TESSERA_ROOM_TOPOLOGY", "mesh"),
+    # Where settings.JANUS_URLS names a Janus (decision 0011): "auto", a room starts as a mesh and moves to
+    # Janus past `mesh_move_past`; "sfu", every room goes through Janus from its first participant; "mesh",
+    # only the organisers' large meetings do. Without a Janus every room is a mesh of `mesh_max`.
+    "topology": os.environ.get("TESSERA_ROOM_TOPOLOGY", "auto"),
     "room_max": 100,  # participants of a room that goes through Janus
     "janus_keepalive_seconds": 25,  # Janus reaps a silent session after 60 s
     # Lets bench/e2ee_overhead.py measure a call without encryption; never on in a deployment.

@@ -39,10 +39,29 @@ def owner(feed: str) -> str:
 
 
 def topology(room=None) -> str:
-    """ "sfu" when this deployment names a Janus and rooms are set to go through it, or `room` is a large
-    meeting its organiser chose; else the mesh."""
-    wanted = room_setting("topology") == "sfu" or bool(room is not None and room.large)
+    """ "sfu" when this deployment names a Janus and rooms are set to go through it, `room` is a large
+    meeting its organiser chose, or it moved there as it grew; else the mesh."""
+    wanted = room_setting("topology") == "sfu" or bool(room is not None and (room.large or room.moved))
     return "sfu" if janus_enabled() and wanted else "mesh"
+
+
+def grows_into_sfu() -> bool:
+    """Whether a mesh room moves to Janus, live, when it grows past `mesh_move_past`."""
+    return janus_enabled() and room_setting("topology") == "auto"
+
+
+def capacity(room) -> int:
+    """How many participants `room` may hold: a room that goes, or can go, through Janus holds `room_max`."""
+    if topology(room) == "sfu" or grows_into_sfu():
+        return room_setting("room_max")
+    return room_setting("mesh_max")
+
+
+def should_move(room, newcomer) -> bool:
+    """A mesh room that `newcomer` would take past `mesh_move_past` moves to Janus first."""
+    if topology(room) == "sfu" or not grows_into_sfu():
+        return False
+    return sum(1 for m in room.active() if m is not newcomer) >= room_setting("mesh_move_past")
 
 
 @dataclass(eq=False)

@@ -67,6 +67,7 @@ class Room:
     room_id: str
     event_id: int
     large: bool = False  # the organiser's choice: through the SFU from the first participant
+    moved: bool = False  # grew past the mesh and moved to the SFU (sfu.should_move)
     session_id: int | None = None
     members: dict = field(default_factory=dict)  # pid -> Member
     locked: bool = False

@@ -45,6 +45,10 @@ export const chat = {
       this.renderPeer(from);
     } else if (message.k === "react" && REACTIONS.includes(message.emoji)) {
       this.react(from, message.emoji);
+    } else if (message.k === "moved") {
+      // Its page shows us through the media server now: our mesh connection to it may close.
+      (this.theyMoved ||= new Set()).add(from);
+      this.closeMeshPair?.(from);
     }
   },
 

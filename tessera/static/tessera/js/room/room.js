@@ -22,6 +22,11 @@ import { StatsCollector } from "./stats.js";
 import { Stage } from "./tiles.js";
 import { toolbar } from "./toolbar.js";
 
+// A room moving to the media server: how long a tile waits for its stream through Janus before moving
+// anyway (the mesh closes for good after twice this).
+const MOVE_WAIT_MS = 8000;
+const MOVE_POLL_MS = 200;
+
 // `#<token>` or `#o.<manage-token>` hold no key: a participant hands it over in the room (decision 0010).
 // With `.<room-secret>` after the token, the link carries the key.
 function parseFragment(hash) {
@@ -72,9 +77,13 @@ class Room {
       iceServers: [], // servers and policy come with the welcome, before any peer connection is made
       media: this.media,
     });
-    this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
+    const mesh = this.mesh;
+    // Once the room moves to the media server, the mesh's tracks no longer take a tile back.
+    mesh.addEventListener("track", ({ detail }) => this.mesh === mesh && this.onTrack(detail));
     this.media.addEventListener("track", ({ detail }) => {
-      this.mesh.setTrack(detail.slot, detail.track, detail.slot === "screen" ? this.media.screenStream : this.media.stream);
+      const stream = detail.slot === "screen" ? this.media.screenStream : this.media.stream;
+      this.mesh.setTrack(detail.slot, detail.track, stream);
+      this.meshBefore?.setTrack(detail.slot, detail.track, stream); // still sending while the room moves
       this.localTiles();
       this.broadcastState();
     });
@@ -119,7 +128,12 @@ class Room {
         await this.e2ee.peerResumed(m.pid);
         break;
       case "signal":
-        await this.mesh.handle(m.from, m);
+        // After a move to the media server, the mesh's last signals go to the connections still open.
+        if (this.meshBefore?.peers.has(m.from)) await this.meshBefore.handle(m.from, m);
+        else if (!(this.mesh instanceof Sfu)) await this.mesh.handle(m.from, m);
+        break;
+      case "topology":
+        if (m.topology === "sfu") this.moveToSfu();
         break;
       case "sfu":
         await this.mesh.onSfu?.(m);
@@ -184,11 +198,15 @@ class Room {
   leaveMedia() {
     if (this.recorder) this.stopRecorder();
     this.mesh?.closeAll();
+    this.meshBefore?.closeAll();
     this.media.stopAll();
   }
 
   dropPeer(pid) {
     this.mesh.remove(pid);
+    this.meshBefore?.remove(pid);
+    this.moving?.delete(pid);
+    this.theyMoved?.delete(pid);
     this.stage.drop(pid);
     this.stats.forget(pid);
     this.names.delete(pid);
@@ -201,16 +219,10 @@ class Room {
   async onWelcome(m) {
     this.me = { pid: m.pid, seq: m.seq };
     this.role = m.role;
-    if (m.topology === "sfu" && !(this.mesh instanceof Sfu)) {
-      // A large room: media through the media server, with the same events as the mesh (sfu.js).
-      this.mesh = new Sfu({ signaling: this.signaling, e2ee: this.e2ee, media: this.media });
-      this.mesh.addEventListener("track", ({ detail }) => this.onTrack(detail));
-      // Each camera at the layer its tile needs (tiles.js); the mesh sends one quality to everyone.
-      this.stage.addEventListener("layers", ({ detail }) => this.mesh.setLayers?.(detail));
-      this.mesh.setLayers(this.stage.wantedLayers());
-    }
+    if (m.topology === "sfu" && !(this.mesh instanceof Sfu)) this.useSfu({ holdCamera: !!m.moved });
     this.mesh.pid = m.pid;
-    this.mesh.configure({ iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy });
+    this.ice = { iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy };
+    this.mesh.configure(this.ice);
     app.classList.toggle("is-organiser", m.role === "organiser");
     $("connection-status").hidden = true;
     $("locked-indicator").hidden = !m.locked;
@@ -244,6 +256,108 @@ class Room {
     this.renderLobby(m.lobby || []);
     this.broadcastState();
     this.startLoops();
+  }
+
+  /** Media through the media server (sfu.js), with the same events as the mesh. */
+  useSfu({ holdCamera = false } = {}) {
+    const sfu = (this.mesh = new Sfu({ signaling: this.signaling, e2ee: this.e2ee, media: this.media, holdCamera }));
+    sfu.addEventListener("track", ({ detail }) => (this.meshBefore ? this.switchWhenDecoding(detail) : this.onTrack(detail)));
+    // Each camera at the layer its tile needs (tiles.js); the mesh sends one quality to everyone.
+    this.stage.addEventListener("layers", ({ detail }) => sfu.setLayers(detail));
+    sfu.setLayers(this.stage.wantedLayers());
+    return sfu;
+  }
+
+  /**
+   * The room grew past the mesh (decision 0011): publish to the media server and subscribe while the mesh
+   * still flows; each tile moves to its stream through Janus once that decodes, and the mesh closes once
+   * every tile has moved. The E2EE key is the same on both paths, so nothing waits for a key.
+   */
+  moveToSfu() {
+    if (this.mesh instanceof Sfu || !this.me) return;
+    this.meshBefore = this.mesh;
+    this.moving = new Map(); // pid -> "waiting" or "moved"
+    this.theyMoved = this.theyMoved || new Set(); // pids whose page shows us through Janus already
+    this.useSfu({ holdCamera: true });
+    this.mesh.pid = this.me.pid;
+    this.mesh.configure(this.ice);
+    const before = this.meshBefore;
+    // Whoever sends nothing through Janus by then moves anyway, and the mesh does not stay open for ever.
+    setTimeout(() => {
+      if (this.meshBefore !== before) return;
+      for (const pid of before.peers.keys()) if (this.moving.get(pid) !== "moved") this.tileMoved(pid);
+    }, MOVE_WAIT_MS);
+    setTimeout(() => this.meshBefore === before && this.closeMeshBefore(), 2 * MOVE_WAIT_MS);
+  }
+
+  async switchWhenDecoding(detail) {
+    const { pid } = detail;
+    // A screen, or someone who came with the move: no mesh stream to keep until this one decodes.
+    if (detail.kind === "screen" || !this.meshBefore.peers.has(pid)) return this.onTrack(detail);
+    if (this.moving.has(pid)) return; // its watcher attaches the latest stream
+    this.moving.set(pid, "waiting");
+    const sfu = this.mesh;
+    const deadline = performance.now() + MOVE_WAIT_MS;
+    while (this.moving?.get(pid) === "waiting" && performance.now() < deadline) {
+      if ((await this.decodingThroughSfu(sfu)).has(pid)) break;
+      await new Promise((resolve) => setTimeout(resolve, MOVE_POLL_MS));
+    }
+    // Moved by the deadline meanwhile, or gone: nothing more; else its tile takes the stream now.
+    if (!this.moving || this.moving.get(pid) === "waiting") this.tileMoved(pid);
+  }
+
+  /**
+   * Who the media server's streams decode for: their video, or their voice if they send no video. One
+   * report of the receiving connection serves every tile that waits (getStats is not free), at most
+   * every MOVE_POLL_MS.
+   */
+  decodingThroughSfu(sfu) {
+    if (this.decodingReport && performance.now() - this.decodingReport.at < MOVE_POLL_MS) return this.decodingReport.pids;
+    const pids = (async () => {
+      const decoding = new Set();
+      if (!sfu.sub) return decoding;
+      const report = await sfu.sub.getStats();
+      const byMid = new Map();
+      report.forEach((r) => {
+        if (r.type === "inbound-rtp" && (r.framesDecoded > 0 || (r.kind === "audio" && r.packetsReceived > 0))) byMid.set(r.mid, r.kind);
+      });
+      for (const [pid, stream] of sfu.streams) {
+        const video = stream.getVideoTracks()[0];
+        const track = video && (this.states.get(pid) || {}).video !== false ? video : stream.getAudioTracks()[0];
+        const transceiver = track && sfu.sub.getTransceivers().find((t) => t.receiver.track === track);
+        if (transceiver && byMid.has(transceiver.mid)) decoding.add(pid);
+      }
+      return decoding;
+    })();
+    this.decodingReport = { at: performance.now(), pids };
+    return pids;
+  }
+
+  tileMoved(pid) {
+    const stream = this.mesh.streams?.get(pid);
+    if (stream && this.names.has(pid)) this.onTrack({ pid, stream, kind: "camera" });
+    if (!this.meshBefore) return;
+    this.moving.set(pid, "moved");
+    // Its page keeps our mesh stream until it shows us through Janus: it says so, and then the pair closes.
+    this.sendApp({ k: "moved" }, pid);
+    this.closeMeshPair(pid);
+  }
+
+  /** A mesh connection closes once both of its ends show each other through the media server. */
+  closeMeshPair(pid) {
+    const before = this.meshBefore;
+    if (!before) return;
+    // Its page no longer shows our mesh stream: stop encoding video for it, while we may still need its.
+    if (this.theyMoved.has(pid)) before.peers.get(pid)?.senders.video?.replaceTrack(null).catch(() => {});
+    if (this.moving.get(pid) !== "moved" || !this.theyMoved.has(pid)) return;
+    before.remove(pid);
+    if (!before.peers.size) this.closeMeshBefore();
+  }
+
+  closeMeshBefore() {
+    this.meshBefore?.closeAll();
+    this.meshBefore = null;
+    this.moving = null;
   }
 
   async peerName(peer) {
@@ -297,10 +411,17 @@ class Room {
     if (this.loops) return;
     this.loops = true;
     const everyMs = Math.max(1, Number(app.dataset.statsInterval) || 10) * 1000;
+    // Whichever carries the media now: the mesh, or the media server once the room moved there.
+    const room = this;
+    const media = {
+      get peers() {
+        return room.mesh.peers;
+      },
+    };
     watchQuality({
-      mesh: this.mesh, stage: this.stage, signaling: this.signaling, stats: this.stats, everyMs, onUplink: (poor) => this.uplink(poor),
+      mesh: media, stage: this.stage, signaling: this.signaling, stats: this.stats, everyMs, onUplink: (poor) => this.uplink(poor),
     });
-    watchSpeakers(this.mesh, {
+    watchSpeakers(media, {
       current: () => this.speaker,
       onSpeaker: (pid) => {
         this.speaker = pid;

@@ -26,9 +26,11 @@ function vp8Only(transceiver) {
 }
 
 export class Sfu extends EventTarget {
-  constructor({ signaling, e2ee, media }) {
+  /** `holdCamera`: keep the camera's size until `raiseCamera()` (a room moving from the mesh, which
+   * still encodes it once per participant, would otherwise encode them all at 1280x720 for a while). */
+  constructor({ signaling, e2ee, media, holdCamera = false }) {
     super();
-    Object.assign(this, { signaling, e2ee, media });
+    Object.assign(this, { signaling, e2ee, media, holdCamera });
     this.pid = "";
     this.peers = new Map(); // pid -> a view of the subscription limited to that participant's tracks
     this.iceServers = [];
@@ -101,12 +103,20 @@ export class Sfu extends EventTarget {
     const init = { direction: "sendonly", streams: [this.media.stream] };
     if (track.kind === "video") {
       init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
-      track.applyConstraints({ ...track.getConstraints(), ...CAMERA }).catch(() => {});
+      this.camera = track;
+      if (!this.holdCamera) this.raiseCamera();
     }
     const transceiver = this.pub.addTransceiver(track, init);
     if (track.kind === "video") vp8Only(transceiver);
     this.e2ee.senderTransform(transceiver.sender, track.kind);
     this.senders[slot] = transceiver.sender;
+  }
+
+  /** Ask the camera for the size at which Chromium sends all three layers. */
+  raiseCamera() {
+    this.holdCamera = false;
+    const track = this.camera;
+    if (track && track.readyState === "live") track.applyConstraints({ ...track.getConstraints(), ...CAMERA }).catch(() => {});
   }
 
   /** Publish a shared screen on a connection of its own (Janus's `screen` side), or stop publishing it. */
