@@ -28,8 +28,9 @@ PC_SPY = """
     for (const [index, pc] of window.__pcs.entries()) {
       if (pc.connectionState === "closed") continue;
       const report = await pc.getStats();
-      // `videos`: frames decoded per received video stream (through an SFU, one connection carries many).
-      const entry = { pc: index, video: 0, audio: 0, bytes: 0, state: pc.connectionState, path: [], videos: [] };
+      // `videos`: frames decoded per received video stream (through an SFU, one connection carries many);
+      // `audios`: the energy heard on each received audio stream.
+      const entry = { pc: index, video: 0, audio: 0, bytes: 0, state: pc.connectionState, path: [], videos: [], audios: [] };
       const candidates = new Map();
       const pairs = [];
       report.forEach((r) => {
@@ -40,6 +41,7 @@ PC_SPY = """
         if (r.kind === "video") entry.video += r.framesDecoded || 0;
         if (r.kind === "video") entry.videos.push(r.framesDecoded || 0);
         if (r.kind === "audio") entry.audio += r.totalAudioEnergy || 0;
+        if (r.kind === "audio") entry.audios.push(r.totalAudioEnergy || 0);
       });
       // The local candidate type of each selected pair ("host", "srflx", "relay").
       for (const id of pairs) entry.path.push(candidates.get(report.get(id)?.localCandidateId));

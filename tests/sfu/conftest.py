@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
 JANUS = shutil.which("janus") or "/usr/bin/janus"
 RUN_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "janus" / "janus-run.sh"
 # Short enough that the reaping of a silent session shows within a test; Janus checks every 2 s.
@@ -132,3 +134,17 @@ def aio() -> Iterator[LoopThread]:
     loop = LoopThread()
     yield loop
     loop.close()
+
+
+@pytest.fixture
+def browser(playwright):
+    """Chromium as the suite launches it, its fake cameras at 15 frames a second: the rooms here put four to
+    six pages on two cores, each encoding simulcast layers and decoding everyone, where at 30 every page
+    stalls for its share of the CPU whatever the room does. 15 frames a second still show a gap of 2 s, a
+    layer's width and a decoded picture plainly."""
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-device-for-media-stream"]
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*args, "--use-fake-device-for-media-stream=fps=15"], headless=True
+    )
+    yield launched
+    launched.close()

@@ -14,7 +14,6 @@ room does, and one run in seven went past 2 s that way; `mesh_move_past` is the 
 import pytest
 
 from tessera.meetings.room.models import SfuPlacement
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.room_helpers import inbound, open_room, wait_until
 from tests.room.conftest import meeting_create
 
@@ -50,19 +49,6 @@ GAP_MONITOR = """
     ([pid, gap]) => [pid, Math.round(Math.max(gap.longest, performance.now() - gap.since))]));
 })();
 """
-
-
-@pytest.fixture
-def browser(playwright):
-    """Chromium as the suite launches it, its fake cameras at 15 frames a second: five pages each encoding
-    and decoding several streams at once fit on two cores, where at 30 every page stalls for its share of
-    the CPU whatever the room does. A frame every 67 ms still shows a gap of 2 s plainly."""
-    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-device-for-media-stream"]
-    launched = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*args, "--use-fake-device-for-media-stream=fps=15"], headless=True
-    )
-    yield launched
-    launched.close()
 
 
 @pytest.fixture
