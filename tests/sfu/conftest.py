@@ -148,3 +148,51 @@ def browser(playwright):
     )
     yield launched
     launched.close()
+
+
+@pytest.fixture
+def contexts(browser, server):
+    """Browser contexts a test opens, closed after it (before the server waits for its last writes)."""
+    opened = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def janus_rooms(janus, server, settings):
+    """Point the live room at the test's Janus; `janus_rooms(topology, **room)` sets the room settings."""
+    from tessera.meetings.room import live
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.JANUS_URLS = [janus.url]
+    settings.JANUS_API_SECRET = janus.api_secret
+    settings.JANUS_ADMIN_KEY = janus.admin_key
+
+    def configure(topology: str, **room) -> None:
+        settings.TESSERA_ROOM = {
+            **getattr(settings, "TESSERA_ROOM", {}),
+            "topology": topology,
+            "janus_keepalive_seconds": KEEPALIVE,
+            **room,
+        }
+        live.reset()
+
+    yield configure
+    live.reset()
+
+
+def three_pages_in_a_room(browser, server, meeting, contexts, names) -> list:
+    """The first three people join and each decodes the two others."""
+    from tests.e2e.room_helpers import inbound, open_room, wait_until
+
+    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(names[:3])]
+    for page in pages:
+        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    for page in pages:
+        wait_until(
+            lambda p=page: sum(1 for pc in inbound(p) for f in pc["videos"] if f > 0) >= 2,
+            timeout=60,
+            message="each decodes the two others",
+        )
+    return pages

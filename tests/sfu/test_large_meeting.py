@@ -6,33 +6,10 @@ from tessera.meetings.room.models import SfuPlacement
 from tests.e2e.room_helpers import inbound, open_room, wait_until
 from tests.room.conftest import meeting_create
 
-from .conftest import KEEPALIVE
-
 
 @pytest.fixture
-def janus_named(janus, server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.JANUS_URLS = [janus.url]
-    settings.JANUS_API_SECRET = janus.api_secret
-    settings.JANUS_ADMIN_KEY = janus.admin_key
-    settings.TESSERA_ROOM = {
-        **getattr(settings, "TESSERA_ROOM", {}),
-        "topology": "mesh",
-        "janus_keepalive_seconds": KEEPALIVE,
-    }
-    live.reset()
-    yield
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser, server):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
+def janus_named(janus_rooms):
+    janus_rooms("mesh")
 
 
 def video_decoded(page) -> int:

@@ -17,7 +17,6 @@ from tessera.meetings.room.models import SfuPlacement
 from tests.e2e.room_helpers import inbound, open_room, wait_until
 from tests.room.conftest import meeting_create
 
-from .conftest import KEEPALIVE
 from .test_sfu_room import decoding, epoch
 
 PEOPLE = ["Ana", "Ben", "Chloé", "Dan"]
@@ -52,30 +51,9 @@ GAP_MONITOR = """
 
 
 @pytest.fixture
-def growing_meeting(janus, server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.JANUS_URLS = [janus.url]
-    settings.JANUS_API_SECRET = janus.api_secret
-    settings.JANUS_ADMIN_KEY = janus.admin_key
-    settings.TESSERA_ROOM = {
-        **getattr(settings, "TESSERA_ROOM", {}),
-        "topology": "auto",
-        "mesh_move_past": MESH,
-        "janus_keepalive_seconds": KEEPALIVE,
-    }
-    live.reset()
-    yield meeting_create(invitees=len(PEOPLE))
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser, server):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
+def growing_meeting(janus_rooms):
+    janus_rooms("auto", mesh_move_past=MESH)
+    return meeting_create(invitees=len(PEOPLE))
 
 
 def _open(page) -> list[dict]:

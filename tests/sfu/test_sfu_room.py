@@ -11,35 +11,15 @@ from tessera.meetings.room.models import SfuPlacement
 from tests.e2e.room_helpers import assert_stays, inbound, open_room, wait_until
 from tests.room.conftest import meeting_create
 
-from .conftest import KEEPALIVE
+from .conftest import three_pages_in_a_room
 
 PEOPLE = ["Ana", "Ben", "Chloé", "Dan", "Élise", "Farid"]
 
 
 @pytest.fixture
-def sfu_meeting(janus, server, settings):
-    from tessera.meetings.room import live
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.JANUS_URLS = [janus.url]
-    settings.JANUS_API_SECRET = janus.api_secret
-    settings.JANUS_ADMIN_KEY = janus.admin_key
-    settings.TESSERA_ROOM = {
-        **getattr(settings, "TESSERA_ROOM", {}),
-        "topology": "sfu",
-        "janus_keepalive_seconds": KEEPALIVE,
-    }
-    live.reset()
-    yield meeting_create(invitees=len(PEOPLE) + 1)
-    live.reset()
-
-
-@pytest.fixture
-def contexts(browser, server):
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
+def sfu_meeting(janus_rooms):
+    janus_rooms("sfu")
+    return meeting_create(invitees=len(PEOPLE) + 1)
 
 
 def streams(page) -> list[int]:
@@ -143,13 +123,8 @@ def _pin(page, name: str) -> None:
 
 
 def test_a_thumbnail_gets_the_low_layer_and_pinning_it_raises_it(sfu_meeting, browser, server, contexts):
-    meeting = sfu_meeting
-    people = PEOPLE[:3]
-    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(people)]
-    for page in pages:
-        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
+    pages = three_pages_in_a_room(browser, server, sfu_meeting, contexts, PEOPLE)
     ana = pages[0]
-    wait_until(lambda: decoding(ana, 2), timeout=60, message="Ana decodes Ben and Chloé")
     # Ben in the featured slot: Chloé's tile goes to the filmstrip, a thumbnail, and gets the low layer.
     _pin(ana, "Ben")
     low = wait_until(
@@ -173,13 +148,7 @@ def _screen_frames(page) -> int:
 
 
 def test_a_shared_screen_goes_through_janus_as_its_own_sharp_stream(sfu_meeting, browser, server, contexts):
-    meeting = sfu_meeting
-    people = PEOPLE[:3]
-    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(people)]
-    for page in pages:
-        page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
-        wait_until(lambda p=page: decoding(p, 2), timeout=60, message="cameras first")
-    ana, ben, chloe = pages
+    ana, ben, chloe = three_pages_in_a_room(browser, server, sfu_meeting, contexts, PEOPLE)
     ana.click("#screen-button")
     for page in (ben, chloe):
         # Its own tile, in the presenter layout, decoding through the receiving connection it already had.
