@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import contexts  # noqa: F401 (the browser tests' fixture, for the rooms here)
 
 JANUS = shutil.which("janus") or "/usr/bin/janus"
 RUN_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "janus" / "janus-run.sh"
@@ -151,15 +152,6 @@ def browser(playwright):
 
 
 @pytest.fixture
-def contexts(browser, server):
-    """Browser contexts a test opens, closed after it (before the server waits for its last writes)."""
-    opened = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-@pytest.fixture
 def janus_rooms(janus, server, settings):
     """Point the live room at the test's Janus; `janus_rooms(topology, **room)` sets the room settings."""
     from tessera.meetings.room import live
@@ -182,11 +174,11 @@ def janus_rooms(janus, server, settings):
     live.reset()
 
 
-def three_pages_in_a_room(browser, server, meeting, contexts, names) -> list:
-    """The first three people join and each decodes the two others."""
+def three_pages_in_a_room(browser, server, meeting, opened, names) -> list:
+    """The first three people join (their contexts added to `opened`) and each decodes the two others."""
     from tests.e2e.room_helpers import inbound, open_room, wait_until
 
-    pages = [open_room(browser, server, meeting.link(i), contexts, name=n) for i, n in enumerate(names[:3])]
+    pages = [open_room(browser, server, meeting.link(i), opened, name=n) for i, n in enumerate(names[:3])]
     for page in pages:
         page.wait_for_selector("#room-app[data-state=in-room]", timeout=10_000)
     for page in pages:
