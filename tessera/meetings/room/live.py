@@ -135,28 +135,11 @@ async def _activate(room: Room, member: Member) -> None:
     room.next_seq += 1
     await layer().group_add(room.group, member.channel)
     if sfu.should_move(room, member):
-        await _move_to_sfu(room, member)
+        await sfu.room_move(room, member)
     if sfu.topology(room) == "sfu":
         await sfu.participant_join(room, member)
     await send(member, _welcome(room, member, resumed=False))
     await broadcast(room, {"type": "peer_joined", "peer": member.public()}, exclude=member.pid)
-
-
-async def _move_to_sfu(room: Room, newcomer: Member) -> None:
-    """The room grows past the mesh: everyone already in it joins Janus, then is told to move its media.
-
-    The pages publish to Janus and subscribe while the mesh still flows, and close the mesh once they
-    decode through Janus (room.js `moveToSfu`); the E2EE key does not change. If no Janus answers, the
-    room stays a mesh and the next newcomer tries again.
-    """
-    room.moved = True
-    for other in room.active():
-        if other is not newcomer:
-            await sfu.participant_join(room, other)
-    if room.room_id not in sfu.rooms:
-        room.moved = False
-        return
-    await broadcast(room, {"type": "topology", "topology": "sfu"}, exclude=newcomer.pid)
 
 
 def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:

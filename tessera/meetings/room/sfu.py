@@ -145,6 +145,24 @@ def _unavailable() -> ProtocolError:
     return ProtocolError(Error.INTERNAL, "the media server is not available")
 
 
+async def room_move(room: Room, newcomer: Member) -> None:
+    """The room grows past the mesh: everyone already in it joins Janus, then is told to move its media.
+
+    The pages publish to Janus and subscribe while the mesh still flows, and close the mesh once they
+    decode through Janus (room.js `moveToSfu`); the E2EE key does not change. If no Janus answers, the
+    room stays a mesh and the next newcomer tries again.
+    """
+    room.moved = True
+    others = [m for m in room.active() if m is not newcomer]
+    for other in others:
+        await participant_join(room, other)
+    if room.room_id not in rooms:
+        room.moved = False
+        return
+    for other in others:
+        await send(other, {"type": "topology", "topology": "sfu"})
+
+
 async def participant_join(room: Room, member: Member) -> None:
     """An admitted participant: its subscription follows the room's feeds from now on."""
     try:
