@@ -163,6 +163,7 @@ def _welcome(room: Room, member: Member, *, resumed: bool) -> dict:
         "ice_transport_policy": ice["iceTransportPolicy"],
         "mesh_max": room_setting("mesh_max"),
         "topology": "sfu" if room.room_id in sfu.rooms else "mesh",
+        "sfu_epoch": sfu.epoch(room.room_id),
         # A room that moved from the mesh keeps the mesh's camera size (room.js `moveToSfu`).
         "moved": room.moved,
         "heartbeat_seconds": room_setting("heartbeat_seconds"),

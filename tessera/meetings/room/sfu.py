@@ -2,14 +2,17 @@
 publisher and one subscriber, and relays their JSEP over the participant's own signaling WebSocket.
 
 Each process keeps one Janus session per Janus, with keepalives. A room is placed on the least loaded
-Janus and its placement is stored. Keys and app messages never come here: they keep going through the
-relay of `live`, and Janus only forwards frames it cannot read (every JSEP says `e2ee: true`).
+Janus and its placement is stored. When a Janus is lost, its rooms are made again on another one and
+every page is told to publish and subscribe afresh (`restart`, with the room's new `epoch`). Keys and app
+messages never come here: they keep going through the relay of `live`, and Janus only forwards frames it
+cannot read (every JSEP says `e2ee: true`).
 """
 
 import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
@@ -31,6 +34,10 @@ SUBSTREAMS = {"h": 2, "m": 1, "l": 0}
 SCREEN = ".screen"
 # A screen is text and detail: one high-quality layer, with more room than a camera's top layer.
 SCREEN_BITRATE = 2_500_000
+# A Janus whose connection was lost gets no new room for this long, unless no other one answers.
+DOWN_SECONDS = 30.0
+# A room whose Janus was lost tries the others this many times, a second apart, before it gives up.
+FAILOVER_TRIES = 10
 
 
 def owner(feed: str) -> str:
@@ -93,18 +100,29 @@ class Party:
 
 @dataclass(eq=False)
 class SfuRoom:
-    room_id: str
+    room: Room
     link: Link
     janus_room: str
     secret: str
+    # Drawn for each Janus room: a page that meets another epoch (a failover, a resume on another node)
+    # publishes and subscribes afresh.
+    epoch: str = field(default_factory=lambda: secrets.token_urlsafe(8))
     feeds: set = field(default_factory=set)  # pids whose media reached Janus
     parties: dict = field(default_factory=dict)  # pid -> Party
 
 
 _links: dict[str, Link] = {}
 _link_lock = asyncio.Lock()
+_down: dict[str, float] = {}  # url -> monotonic time until which a lost Janus gets no new room
 rooms: dict[str, SfuRoom] = {}
 _room_locks: dict[str, asyncio.Lock] = {}
+_watchers: set = set()  # the tasks that wait for a link's loss, kept referenced
+
+
+def epoch(room_id: str) -> str:
+    """The epoch of the room's Janus room ("" when it has none): pages compare it with theirs."""
+    sroom = rooms.get(room_id)
+    return sroom.epoch if sroom else ""
 
 
 async def _link(url: str) -> Link:
@@ -116,7 +134,57 @@ async def _link(url: str) -> Link:
         session = await connection.session(keepalive=room_setting("janus_keepalive_seconds"))
         admin = await VideoRoomAdmin.attach(session, admin_key=settings.JANUS_ADMIN_KEY)
         link = _links[url] = Link(url=url, connection=connection, session=session, admin=admin)
+        watcher = asyncio.get_running_loop().create_task(_watch(link))
+        _watchers.add(watcher)
+        watcher.add_done_callback(_watchers.discard)
         return link
+
+
+async def _watch(link: Link) -> None:
+    """A lost Janus takes its sessions, handles and rooms with it: its rooms are made again elsewhere."""
+    await link.session.gone.wait()
+    log.warning("sfu: a Janus was lost: %s", link.session.gone_reason)
+    if _links.get(link.url) is link:
+        del _links[link.url]
+    _down[link.url] = time.monotonic() + DOWN_SECONDS
+    for sroom in [r for r in rooms.values() if r.link is link]:
+        await failover(sroom)
+
+
+def _candidates() -> list[str]:
+    """The Janus instances a room may be placed on: those not lost lately, or every one if all were."""
+    now = time.monotonic()
+    urls = list(settings.JANUS_URLS)
+    return [url for url in urls if _down.get(url, 0) <= now] or urls
+
+
+async def failover(sroom: SfuRoom) -> None:
+    """The room's Janus is lost: make the room on another Janus, join everyone to it again, and tell each
+    page to publish and subscribe afresh. The E2EE key does not change: Janus never held it."""
+    room = sroom.room
+    async with room.lock:
+        current = rooms.get(room.room_id)
+        if current is None or not room.active():
+            return  # the room closed meanwhile
+        for party in sroom.parties.values():
+            for task in party.tasks:
+                task.cancel()
+        for _attempt in range(FAILOVER_TRIES):
+            try:
+                current = await _room(room)  # the same room if a newcomer made it again already
+                break
+            except JanusError as exc:
+                log.warning("sfu: no Janus for a lost room yet (%s)", exc)
+                await asyncio.sleep(1.0)
+        else:
+            rooms.pop(room.room_id, None)
+            await database_sync_to_async(services.sfu_placement_release)(room_id=room.room_id)
+            return
+        for member in room.active():
+            if member.pid in current.parties:
+                continue  # joined the new Janus room already, and told its epoch in its welcome
+            await participant_join(room, member)
+            await send(member, {"type": "sfu", "action": "restart", "epoch": current.epoch})
 
 
 async def _room(room: Room) -> SfuRoom:
@@ -126,8 +194,7 @@ async def _room(room: Room) -> SfuRoom:
         sroom = rooms.get(room.room_id)
         if sroom is not None and not sroom.link.session.gone.is_set():
             return sroom
-        urls = list(settings.JANUS_URLS)
-        url = await database_sync_to_async(selectors.sfu_least_loaded)(urls=urls)
+        url = await database_sync_to_async(selectors.sfu_least_loaded)(urls=_candidates())
         link = await _link(url)
         janus_room, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
         # Each participant may publish a screen besides its camera.
@@ -135,9 +202,7 @@ async def _room(room: Room) -> SfuRoom:
         await database_sync_to_async(services.sfu_placement_record)(
             room_id=room.room_id, janus_url=url, janus_room=janus_room
         )
-        sroom = rooms[room.room_id] = SfuRoom(
-            room_id=room.room_id, link=link, janus_room=janus_room, secret=secret
-        )
+        sroom = rooms[room.room_id] = SfuRoom(room=room, link=link, janus_room=janus_room, secret=secret)
         return sroom
 
 
@@ -160,7 +225,7 @@ async def room_move(room: Room, newcomer: Member) -> None:
         room.moved = False
         return
     for other in others:
-        await send(other, {"type": "topology", "topology": "sfu"})
+        await send(other, {"type": "topology", "topology": "sfu", "epoch": epoch(room.room_id)})
 
 
 async def participant_join(room: Room, member: Member) -> None:
@@ -418,3 +483,4 @@ def reset() -> None:
     rooms.clear()
     _room_locks.clear()
     _links.clear()
+    _down.clear()

@@ -133,7 +133,7 @@ class Room {
         else if (!(this.mesh instanceof Sfu)) await this.mesh.handle(m.from, m);
         break;
       case "topology":
-        if (m.topology === "sfu") this.moveToSfu();
+        if (m.topology === "sfu") this.moveToSfu(m.epoch);
         break;
       case "sfu":
         await this.mesh.onSfu?.(m);
@@ -222,7 +222,7 @@ class Room {
     if (m.topology === "sfu" && !(this.mesh instanceof Sfu)) this.useSfu({ holdCamera: !!m.moved });
     this.mesh.pid = m.pid;
     this.ice = { iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy };
-    this.mesh.configure(this.ice);
+    this.mesh.configure({ ...this.ice, epoch: m.sfu_epoch });
     app.classList.toggle("is-organiser", m.role === "organiser");
     $("connection-status").hidden = true;
     $("locked-indicator").hidden = !m.locked;
@@ -273,14 +273,14 @@ class Room {
    * still flows; each tile moves to its stream through Janus once that decodes, and the mesh closes once
    * every tile has moved. The E2EE key is the same on both paths, so nothing waits for a key.
    */
-  moveToSfu() {
+  moveToSfu(epoch = "") {
     if (this.mesh instanceof Sfu || !this.me) return;
     this.meshBefore = this.mesh;
     this.moving = new Map(); // pid -> "waiting" or "moved"
     this.theyMoved = this.theyMoved || new Set(); // pids whose page shows us through Janus already
     this.useSfu({ holdCamera: true });
     this.mesh.pid = this.me.pid;
-    this.mesh.configure(this.ice);
+    this.mesh.configure({ ...this.ice, epoch });
     const before = this.meshBefore;
     // Whoever sends nothing through Janus by then moves anyway, and the mesh does not stay open for ever.
     setTimeout(() => {

@@ -69,21 +69,47 @@ export class Sfu extends EventTarget {
     return { iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy };
   }
 
-  /** The welcome's ICE servers; the first call starts publishing and receiving. */
-  configure({ iceServers, iceTransportPolicy }) {
+  /** The welcome's ICE servers; the first call starts publishing and receiving. `epoch` names the room's
+   * Janus room: a welcome from a node that made it again (this page resumed on another node) restarts. */
+  configure({ iceServers, iceTransportPolicy, epoch = "" }) {
     this.iceServers = iceServers;
     // A welcome may come from another node after a reconnection: it knows none of our layers yet.
     this.told.clear();
     if (Object.keys(this.wanted).length) this.setLayers(this.wanted);
     if (iceTransportPolicy) this.iceTransportPolicy = iceTransportPolicy;
+    if (this.pub && epoch && this.epoch && epoch !== this.epoch) return this.restart(epoch);
+    if (epoch) this.epoch = epoch;
     if (this.pub) {
       for (const pc of [this.pub, this.sub]) pc.setConfiguration({ ...pc.getConfiguration(), ...this.configuration() });
       return;
     }
+    this.start();
+  }
+
+  start() {
     this.sub = this.connection("sub");
     this.pub = this.connection("pub");
     this.pub.onnegotiationneeded = () => this.publish();
     for (const [slot, track] of this.media.senderTracks()) this.addSender(slot, track);
+  }
+
+  /** The room's Janus room was made again (its Janus was lost, or this page resumed on another node):
+   * publish and subscribe afresh. Tiles keep their streams, whose tracks the new subscription replaces. */
+  restart(epoch) {
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
+    for (const pc of [this.pub, this.sub, this.screenPc]) pc?.close();
+    this.screenPc = null;
+    this.senders = {};
+    this.mids = new Map();
+    this.screenMids = new Set();
+    this.early = { pub: [], screen: [] };
+    this.answered = { pub: false, screen: false };
+    this.publishing = false;
+    this.again = false;
+    this.told.clear();
+    this.start(); // a shared screen too: it is among the media's sender tracks
+    if (Object.keys(this.wanted).length) this.setLayers(this.wanted);
   }
 
   connection(side) {
@@ -171,6 +197,7 @@ export class Sfu extends EventTarget {
   }
 
   async onSfu(m) {
+    if (m.action === "restart") return this.restart(m.epoch);
     if (m.action === "answer") {
       const side = m.side === "screen" ? "screen" : "pub";
       const pc = side === "screen" ? this.screenPc : this.pub;
