@@ -27,14 +27,22 @@ RESUME_MS = 5000
 
 
 @pytest.fixture
-def two_janus(tmp_path, janus):
-    """A second Janus beside the suite's, with the same secrets: the room may be placed on either."""
-    other = JanusServer(tmp_path)
+def two_janus(tmp_path):
+    """Two Janus instances of this test's own (one is killed), with the same secrets: the room may be
+    placed on either."""
+    first = JanusServer(tmp_path / "first")
+    second = JanusServer(tmp_path / "second")
     for secret in ("api_secret", "admin_secret", "admin_key"):
-        setattr(other, secret, getattr(janus, secret))
-    other.start()
-    yield janus, other
-    other.stop()
+        setattr(second, secret, getattr(first, secret))
+    servers = []
+    try:
+        for janus in (first, second):
+            janus.folder.mkdir()
+            servers.append(janus.start())
+        yield first, second
+    finally:
+        for janus in servers:
+            janus.stop()
 
 
 @pytest.fixture
