@@ -244,7 +244,7 @@ def window(pages: list, janus, verbose: bool) -> tuple[float, int, float]:
     before = [p.evaluate(INBOUND) for p in pages]
     cpu_before, started = janus_cpu_ms(janus.process.pid), time.monotonic()
     if verbose:  # the busiest processes, over the window's first 2 s
-        top = subprocess.run(
+        top = subprocess.run(  # noqa: S603 - top, to show where the CPU goes
             [shutil.which("top") or "top", "-b", "-n", "2", "-d", "2", "-w", "120"],
             capture_output=True,
             text=True,
