@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 ROOT := $(shell id -u)
 
-.PHONY: install install-test system-test-deps run migrate admin test lint check-lock lock messages clean
+.PHONY: install install-test system-test-deps run migrate admin cluster test lint check-lock lock messages clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ run: migrate
 
 admin: migrate
 	$(MANAGE) createsuperuser
+
+# Two app nodes, a task worker, nginx, Redis, PostgreSQL and two Janus on loopback (docs/scaling.md).
+cluster: install system-test-deps
+	@deploy/cluster.sh
 
 lint: install-test
 	$(VENV)/bin/ruff check .
