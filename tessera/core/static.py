@@ -55,6 +55,11 @@ class StaticFiles:
         if response.file is not None:
             body = await _read(response.file)
         headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
+        if scope["method"] == "GET":
+            # The length of what is sent: a file changed on disk since the index was made (an update in
+            # place) would otherwise break the response instead of serving its new content.
+            headers = [(k, v) for k, v in headers if k != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode("latin-1")))
         headers += _security_headers(https=scope.get("scheme") == "https")
         await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
         await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
