@@ -126,8 +126,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # redis-py reads with a 5 s socket timeout by default, the very length of channels-redis's blocking
+    # pop: an idle connection's receive then failed at random. Reads wait longer than that pop; a Redis
+    # that is gone is still noticed within 15 s, and connections are checked before reuse.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "health_check_interval": 10,
+                    }
+                ]
+            },
+        }
     }
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
