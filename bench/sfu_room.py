@@ -96,9 +96,9 @@ def main():
 def start_janus(folder: Path):
     from tests.sfu import conftest as janus_conftest
 
-    # A deployment's session timeout: the server's keepalives every 25 s keep its sessions.
-    janus_conftest.SESSION_TIMEOUT = 60
-    return janus_conftest.JanusServer(folder).start()
+    janus = janus_conftest.JanusServer(folder)
+    janus.session_timeout = 60  # a deployment's: the server's keepalives every 25 s keep its sessions
+    return janus.start()
 
 
 def janus_cpu_ms(pid: int) -> float:

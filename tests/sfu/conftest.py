@@ -49,6 +49,7 @@ class JanusServer:
         self.admin_key = secrets.token_urlsafe(32)
         self.log_file = folder / "janus.log"
         self.process = None
+        self.session_timeout = SESSION_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -69,7 +70,7 @@ class JanusServer:
             "JANUS_WS_PORT": str(self.port),
             "JANUS_ADMIN_WS_PORT": str(self.admin_port),
             "JANUS_RTP_PORTS": _rtp_ports(),
-            "JANUS_SESSION_TIMEOUT": str(SESSION_TIMEOUT),
+            "JANUS_SESSION_TIMEOUT": str(self.session_timeout),
             "JANUS_LOG_FILE": str(self.log_file),
         }
         self.process = subprocess.Popen(

@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from tessera.core.ratelimit import alimit_hit, ip_hash
 
-from . import live, protocol, sfu
+from . import live, protocol, sfu, state
 from .conf import room_setting
 from .layers import ALIAS, room_layer
 from .live import room_limit
@@ -206,6 +206,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 return
             if self.member is not None:
                 await self.send(text_data='{"type":"ping"}')
+                await state.regroup(room_id=self.room_id, member=self.member)
 
     async def _fail(self, error: ProtocolError):
         if self.closing:
@@ -229,7 +230,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._fail(error)
         except Exception:
             log.exception("room: message handling failed")
-            await self._fail(ProtocolError(Error.INTERNAL, "the server could not handle this message"))
+            # Before authentication succeeded the connection has nothing to go on with: it closes, and
+            # the page connects again (its backoff), rather than wait for the authentication timeout.
+            close = Close.RETRY if self.member is None else None
+            await self._fail(
+                ProtocolError(Error.INTERNAL, "the server could not handle this message", close=close)
+            )
 
     async def _receive(self, text_data, bytes_data):
         if not self.bucket.take():

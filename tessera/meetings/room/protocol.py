@@ -219,6 +219,7 @@ class Close(IntEnum):
     """WebSocket close codes (4000-4999 are the application's)."""
 
     NORMAL = 1000
+    RETRY = 1013  # the server could not take this connection now (its channel layer was away): try again
     ROOM = 4000  # out of this room: replaced, refused the recording, or no longer a member
     AUTH = 4401
     DENIED = 4403  # removed, or not admitted

@@ -91,6 +91,7 @@ class Party:
     subscriber: Subscriber | None = None
     subscribed: set = field(default_factory=set)
     answer: asyncio.Future | None = None
+    pending: dict | None = None  # the subscription offer the page has not answered yet
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     unasked: list = field(default_factory=list)  # offers Janus made by itself (a feed went away)
     tasks: list = field(default_factory=list)
@@ -401,12 +402,16 @@ async def _subscription(room: Room, sroom: SfuRoom, member: Member, party: Party
             if jsep:
                 await _negotiate(member, party, jsep)
             await _layers_apply(party)
-        except (JanusError, ValueError, TimeoutError) as exc:
-            log.warning("sfu: subscription not updated: %s", exc)
+        except Exception as exc:  # Janus's errors, an unanswered offer, a channel layer away for a while
+            log.warning("sfu: subscription not updated: %s", type(exc).__name__)
             if sroom.link.session.gone.is_set():
                 return
             # A feed Janus already dropped cannot be unsubscribed: it is gone either way.
             party.subscribed -= set(drop)
+            if party.pending is not None:
+                # The page never had the offer (it was reconnecting) or its answer was lost: offer again.
+                party.unasked.insert(0, party.pending)
+                party.pending = None
             await asyncio.sleep(1)
             party.wake.set()
 
@@ -439,8 +444,10 @@ async def _negotiate(member: Member, party: Party, jsep: dict) -> None:
         if s.get("feed_id") and s.get("active", True)
     ]
     party.answer = asyncio.get_running_loop().create_future()
+    party.pending = jsep
     await send(member, {"type": "sfu", "action": "offer", "sdp": jsep["sdp"], "streams": streams})
     sdp = await asyncio.wait_for(party.answer, ANSWER_SECONDS)
+    party.pending = None
     await party.subscriber.start(sdp=sdp)
 
 

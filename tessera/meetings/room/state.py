@@ -6,6 +6,7 @@ messages sent to one member, to the organisers or to the whole room through the 
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from .layers import room_layer
 from .protocol import Close
 
 ACTIVE, LOBBY, NOTICE = "active", "lobby", "notice"
+log = logging.getLogger(__name__)
 
 # Limits of the room that conf.DEFAULTS does not list (yet); settings.TESSERA_ROOM overrides them too.
 LIMIT_DEFAULTS = {
@@ -97,6 +99,21 @@ rooms: dict[str, Room] = {}
 
 def layer():
     return room_layer()
+
+
+async def regroup(*, room_id: str, member: Member) -> None:
+    """Put an active member's connection back in its room's group, at each heartbeat: a Redis that
+    restarted (the channel layer at scale) forgot every group, and the room's broadcasts would reach
+    nobody. Adding a member already there changes nothing; a Redis still away is tried again next time."""
+    room = rooms.get(room_id)
+    if room is None or room.members.get(member.pid) is not member or member.status != ACTIVE:
+        return
+    if not member.connected:
+        return
+    try:
+        await layer().group_add(room.group, member.channel)
+    except Exception as exc:  # the layer's own connection errors: Redis is away, the next beat retries
+        log.warning("room: the channel layer refused a group: %s", type(exc).__name__)
 
 
 async def send(member: Member, payload: dict) -> None:

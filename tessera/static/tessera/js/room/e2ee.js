@@ -152,6 +152,16 @@ export class E2EE extends EventTarget {
     else this.askAgainLater();
   }
 
+  /** We joined again under a new participant id (our node was lost, and another one made the room again):
+   * everyone we knew is gone with their ids, and comes back verified by a new hello. The key is kept. */
+  async rejoin(me, peers) {
+    await this.ready;
+    this.peers.clear();
+    this.pendingHandovers.clear();
+    this.handed.clear();
+    await this.start(me, peers);
+  }
+
   askAgainLater() {
     clearTimeout(this.askTimer);
     if (this.holds) return;

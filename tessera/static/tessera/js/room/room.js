@@ -217,12 +217,19 @@ class Room {
   }
 
   async onWelcome(m) {
+    // A fresh welcome while in the room: our node was lost and another made the room again. Everyone
+    // comes back under a new id; the old ones, tiles and connections, go now.
+    const rejoined = !m.resumed && !!this.me && this.me.pid !== m.pid;
+    if (rejoined) {
+      for (const pid of new Set([...this.mesh.peers.keys(), ...this.names.keys()])) if (pid !== this.me.pid) this.dropPeer(pid);
+      this.names.delete(this.me.pid);
+    }
     this.me = { pid: m.pid, seq: m.seq };
     this.role = m.role;
     if (m.topology === "sfu" && !(this.mesh instanceof Sfu)) this.useSfu({ holdCamera: !!m.moved });
     this.mesh.pid = m.pid;
     this.ice = { iceServers: m.ice_servers || [], iceTransportPolicy: m.ice_transport_policy };
-    this.mesh.configure({ ...this.ice, epoch: m.sfu_epoch });
+    this.mesh.configure({ ...this.ice, epoch: m.sfu_epoch, rejoined });
     app.classList.toggle("is-organiser", m.role === "organiser");
     $("connection-status").hidden = true;
     $("locked-indicator").hidden = !m.locked;
@@ -230,15 +237,18 @@ class Room {
     this.names.set(m.pid, this.myName);
     this.localTiles();
     // The key exchange first: the current media key is on the way to the first decoded frame.
-    if (!m.resumed) await this.e2ee.start(this.me, m.peers);
+    if (rejoined) await this.e2ee.rejoin(this.me, m.peers);
+    else if (!m.resumed) await this.e2ee.start(this.me, m.peers);
     $("key-waiting").hidden = this.e2ee.holds;
     for (const peer of m.peers) await this.peerName(peer);
-    if (m.resumed) {
-      // Whoever left or came during the gap: its peer_left or peer_joined never reached us.
-      const present = new Set(m.peers.map((p) => p.pid));
-      for (const pid of [...this.mesh.peers.keys()]) if (!present.has(pid)) this.dropPeer(pid);
-      await this.e2ee.resync(m.peers);
-      this.mesh.resumed();
+    if (m.resumed || rejoined) {
+      if (m.resumed) {
+        // Whoever left or came during the gap: its peer_left or peer_joined never reached us.
+        const present = new Set(m.peers.map((p) => p.pid));
+        for (const pid of [...this.mesh.peers.keys()]) if (!present.has(pid)) this.dropPeer(pid);
+        await this.e2ee.resync(m.peers);
+        this.mesh.resumed();
+      }
       for (const peer of m.peers) {
         this.mesh.add(peer.pid);
         this.renderPeer(peer.pid);

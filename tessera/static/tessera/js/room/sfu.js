@@ -71,12 +71,14 @@ export class Sfu extends EventTarget {
 
   /** The welcome's ICE servers; the first call starts publishing and receiving. `epoch` names the room's
    * Janus room: a welcome from a node that made it again (this page resumed on another node) restarts. */
-  configure({ iceServers, iceTransportPolicy, epoch = "" }) {
+  configure({ iceServers, iceTransportPolicy, epoch = "", rejoined = false }) {
     this.iceServers = iceServers;
     // A welcome may come from another node after a reconnection: it knows none of our layers yet.
     this.told.clear();
     if (Object.keys(this.wanted).length) this.setLayers(this.wanted);
     if (iceTransportPolicy) this.iceTransportPolicy = iceTransportPolicy;
+    // Joined again under a new id (the server dropped the old one): its Janus handles went with it.
+    if (this.pub && rejoined) return this.restart(epoch, { force: true });
     if (this.pub && epoch && this.epoch && epoch !== this.epoch) return this.restart(epoch);
     if (epoch) this.epoch = epoch;
     if (this.pub) {
@@ -95,8 +97,8 @@ export class Sfu extends EventTarget {
 
   /** The room's Janus room was made again (its Janus was lost, or this page resumed on another node):
    * publish and subscribe afresh. Tiles keep their streams, whose tracks the new subscription replaces. */
-  restart(epoch) {
-    if (epoch === this.epoch) return;
+  restart(epoch, { force = false } = {}) {
+    if (epoch === this.epoch && !force) return;
     this.epoch = epoch;
     for (const pc of [this.pub, this.sub, this.screenPc]) pc?.close();
     this.screenPc = null;

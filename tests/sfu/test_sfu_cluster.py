@@ -1,0 +1,276 @@
+"""Two app nodes behind nginx, on Redis (channel layer, cache, queue) and the suite's Janus: an app node
+killed mid-meeting, and Redis restarted mid-meeting (decision 0011).
+
+An app node killed: the pages reconnect through nginx to the surviving node, which makes the room again,
+and media resumes within 5 s.
+
+Debian's nginx routes as deploy/nginx/tessera.conf does (pages to either node, each room's WebSocket to
+one node by a consistent hash of its id) in front of two `manage.py serve --no-worker` processes on one
+SQLite file, both pointed at the suite's Janus. Three people talk through Janus; the node that holds
+their room is killed (SIGKILL). Each page's signaling reconnects, lands on the other node, which knows
+nothing of the room: it is a fresh join there, with a new participant id, and a new Janus room whose
+epoch differs, so each page publishes and subscribes afresh, and drops the tiles of the old ids. Within 5 s
+of the kill every page decodes both others again on new connections, with one tile for each.
+
+Redis restarted (an empty one on the same port, as after a crash without persistence): the channel layer's
+groups are gone with it. The nodes reconnect, each connection puts itself back in its room's group at its
+next heartbeat, and nothing is lost but the signaling in flight: the three keep decoding each other, and
+a fourth who joins afterwards sees, hears and is seen by all three.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.e2e.room_helpers import inbound, open_room, wait_until
+from tests.platform.test_backends import REDIS
+from tests.platform.test_room_affinity import ROOT, _free_port, _nginx, _routing_from_deploy, _wait_port
+
+from .conftest import JanusServer
+from .test_sfu_room import rising, streams
+
+PEOPLE = ["Ana", "Ben", "Chloé"]
+RESUME_MS = 5000
+
+CREATE = """
+import json, secrets
+from urllib.parse import urlsplit
+from tessera.meetings import links
+from tests.room.conftest import meeting_create
+meeting = meeting_create(invitees={count}, large_meeting=True)
+room_secret = secrets.token_urlsafe(32)
+paths = []
+for invitation in meeting.invitations:
+    emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
+    paths.append(f"{{emailed.path}}#{{emailed.fragment.split('.')[0]}}.{{room_secret}}")
+print("MEETING=" + json.dumps({{"room": meeting.room_id, "paths": paths}}))
+"""
+
+
+class Redis:
+    """Debian's redis-server on a port of its own, which a test may restart empty."""
+
+    def __init__(self, folder):
+        self.folder, self.port, self.process = folder, _free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "Redis":
+        command = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen([*command, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        _wait_port(self.port, self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    if not os.path.exists(REDIS):
+        pytest.fail("redis-server is missing: `make test` installs it from Debian when run as root")
+    server = Redis(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def janus(tmp_path):
+    """A Janus of the test's own, with a deployment's session timeout: the nodes keep their sessions with
+    keepalives every 25 s, where the suite's Janus reaps a session silent for 4 s."""
+    server = JanusServer(tmp_path / "janus")
+    server.folder.mkdir()
+    server.session_timeout = 60
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def two_nodes(tmp_path, janus, redis):
+    """Two app nodes on one database, Redis and the suite's Janus; nginx in front with the deployment's
+    routing."""
+    import json
+
+    nginx = _nginx()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
+        "TESSERA_VAR_DIR": str(tmp_path),
+        "TESSERA_LOG_LEVEL": "ERROR",
+        "JANUS_URLS": janus.url,
+        "JANUS_API_SECRET": janus.api_secret,
+        "JANUS_ADMIN_KEY": janus.admin_key,
+        "TESSERA_ROOM_TOPOLOGY": "auto",
+    }
+    for name in ("DATABASE_URL", "EMAIL_URL"):
+        env.pop(name, None)
+    env["REDIS_URL"] = redis.url
+    front = _free_port()
+    env["TESSERA_BASE_URL"] = f"http://127.0.0.1:{front}"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    created = subprocess.run(
+        [*manage, "shell", "-c", CREATE.format(count=len(PEOPLE) + 1)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    meeting = json.loads(created.stdout.split("MEETING=", 1)[1])
+    ports = [_free_port(), _free_port()]
+    nodes = {
+        port: subprocess.Popen(
+            [*manage, "serve", "--no-worker", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp_path / f"node-{port}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for port in ports
+    }
+    room_map, balancing = _routing_from_deploy()
+    servers = "".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in ports)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"""worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/nginx-error.log error;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp_path}/nginx-body;
+  proxy_temp_path {tmp_path}/nginx-proxy;
+  {room_map}
+  upstream tessera_rooms {{ {balancing} {servers} }}
+  upstream tessera_app {{ least_conn; {servers} }}
+  server {{
+    listen 127.0.0.1:{front};
+    location /ws/ {{
+      proxy_pass http://tessera_rooms;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host $host;
+      proxy_read_timeout 1h;
+      add_header X-Tessera-Node $upstream_addr always;
+    }}
+    location / {{
+      proxy_pass http://tessera_app;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+    }}
+  }}
+}}
+"""
+    )
+    try:
+        for port, proc in nodes.items():
+            _wait_port(port, proc)
+        subprocess.run([nginx, "-c", str(conf), "-e", str(tmp_path / "nginx-error.log")], check=True)
+        _wait_port(front)
+        yield front, meeting, nodes
+    finally:
+        if (tmp_path / "nginx.pid").exists():
+            subprocess.run(
+                [nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp_path / "nginx-error.log")], check=False
+            )
+        for proc in nodes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in nodes.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+class Front:
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}"
+
+
+def _node_of(front: int, room: str) -> int:
+    """The node nginx sends the room's WebSocket to (the last one it tried)."""
+    with connect(f"ws://127.0.0.1:{front}/ws/meet/{room}", open_timeout=10) as ws:
+        return int(ws.response.headers["X-Tessera-Node"].split(", ")[-1].rsplit(":", 1)[1])
+
+
+def _decoding_anew(page, old: set) -> int:
+    return sum(1 for pc in inbound(page) if pc["pc"] not in old for frames in pc["videos"] if frames > 0)
+
+
+def test_an_app_node_killed_mid_meeting_the_pages_move_to_the_other_and_media_resumes_within_5_seconds(
+    two_nodes, browser, contexts
+):
+    front, meeting, nodes = two_nodes
+    server = Front(front)
+    pages = []
+    for path, name in zip(meeting["paths"], PEOPLE, strict=False):
+        pages.append(open_room(browser, server, path, contexts, name=name))
+        pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    others = len(PEOPLE) - 1
+    for page in pages:
+        wait_until(lambda p=page: _decoding_anew(p, set()) >= others, timeout=90, message="every other one")
+    connections = [{pc["pc"] for pc in inbound(p)} for p in pages]
+
+    victim = _node_of(front, meeting["room"])
+    nodes[victim].kill()
+    nodes[victim].wait(10)
+    killed = time.monotonic()
+
+    for page, old in zip(pages, connections, strict=True):
+        wait_until(lambda p=page, o=old: _decoding_anew(p, o) >= others, timeout=30, message="the other node")
+    resumed_in = time.monotonic() - killed
+    assert _node_of(front, meeting["room"]) != victim
+    before = [streams(p) for p in pages]
+    wait_until(
+        lambda: all(rising(b, streams(p)) >= others for b, p in zip(before, pages, strict=True)),
+        timeout=30,
+        message="everyone keeps decoding every other one",
+    )
+    for page in pages:
+        # One tile per other participant: the old ones went with the node.
+        assert page.locator("#stage .tile[data-kind=camera]:not(.local)").count() == others
+    # Within 5 s of the kill every page decodes both others again (an upper bound: the pages are polled).
+    assert resumed_in <= RESUME_MS / 1000, resumed_in
+
+
+def test_redis_restarted_mid_meeting_loses_only_signaling_in_flight(two_nodes, redis, browser, contexts):
+    front, meeting, _nodes = two_nodes
+    server = Front(front)
+    pages = []
+    for path, name in zip(meeting["paths"], PEOPLE, strict=False):
+        pages.append(open_room(browser, server, path, contexts, name=name))
+        pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    others = len(PEOPLE) - 1
+    for page in pages:
+        wait_until(lambda p=page: _decoding_anew(p, set()) >= others, timeout=90, message="every other one")
+
+    redis.stop()
+    redis.start()  # empty: the channel layer's groups went with the old one
+
+    before = [streams(p) for p in pages]
+    wait_until(
+        lambda: all(rising(b, streams(p)) >= others for b, p in zip(before, pages, strict=True)),
+        timeout=30,
+        message="the three keep decoding each other",
+    )
+    # A newcomer after the restart: its arrival, its key hand-over and its media reach everyone.
+    newcomer = open_room(browser, server, meeting["paths"][len(PEOPLE)], contexts, name="Dan")
+    newcomer.wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    for page in [*pages, newcomer]:
+        wait_until(lambda p=page: _decoding_anew(p, set()) >= len(PEOPLE), timeout=60, message="all four")
+    for page in pages:
+        assert page.locator("#stage .tile[data-kind=camera]:not(.local)").count() == len(PEOPLE)
