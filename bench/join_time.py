@@ -104,31 +104,41 @@ def main():
     print(f"# busy core: {args.busy}")
 
 
-def measure() -> tuple[list[float], list[float]]:
-    var_dir = tempfile.mkdtemp(prefix="tessera-bench-join-")
-    port = _free_port()
+def server_here(var_dir: str, port: int, **extra) -> dict:
+    """The environment of `manage.py serve` as `make run` has it (a fresh SQLite database in `var_dir`),
+    made this process's too, Django set up and migrated: this process writes the meetings the server
+    serves."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
         "TESSERA_VAR_DIR": var_dir,
         "TESSERA_BASE_URL": f"http://127.0.0.1:{port}",
         "TESSERA_LOG_LEVEL": "ERROR",
+        **extra,
     }
     for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "TESSERA_SECRET_KEY"):
         env.pop(name, None)
-    os.environ.update(env)  # this process writes the meeting into the server's database
+    os.environ.update(env)
     import django
 
     django.setup()
     logging.disable(logging.WARNING)
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return env
+
+
+def measure() -> tuple[list[float], list[float]]:
+    var_dir = tempfile.mkdtemp(prefix="tessera-bench-join-")
+    port = _free_port()
+    env = server_here(var_dir, port)
     from playwright.sync_api import sync_playwright
 
     from tessera.meetings import links
-    from tests.e2e.room_helpers import PC_SPY, wait_until
+    from tests.e2e.room_helpers import PC_SPY
     from tests.room.conftest import meeting_create
 
-    call_command("migrate", verbosity=0)
     meeting = meeting_create(invitees=JOINS + 1)
     room_secret = secrets.token_urlsafe(32)  # 256 bits, as the organiser's browser draws it
     paths = []
@@ -149,25 +159,31 @@ def measure() -> tuple[list[float], list[float]]:
             host.wait_for_selector("#room-app[data-state=in-room]")
             for path in paths[1:]:
                 bare.append(bare_pair_ms(browser, base))
-                context = browser.new_context()
-                page = context.new_page()
-                page.add_init_script(PC_SPY)
-                page.add_init_script(FIRST_FRAME_WATCH)
-                started = time.perf_counter()
-                page.goto(base + path)
-                page.click("#room-app[data-state=prejoin] #join-button")
-                page.evaluate("window.__firstFrame")  # resolves with the frame
-                times.append((time.perf_counter() - started) * 1000)
-                # getStats caches its figures for a moment: they follow within a few tens of ms.
-                wait_until(
-                    lambda p=page: p.evaluate(DECODED), timeout=10, interval=0.05, message="framesDecoded"
-                )
-                context.close()  # closing the tab is leaving: the host sees it at once
-                time.sleep(1.0)
+                times.append(timed_join(browser, base, path))
             browser.close()
     finally:
         stop(proc)
     return times, bare
+
+
+def timed_join(browser, base: str, path: str) -> float:
+    """One join in a fresh context: from `goto(link)` to the first decoded frame, then the tab closes."""
+    from tests.e2e.room_helpers import PC_SPY, wait_until
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(PC_SPY)
+    page.add_init_script(FIRST_FRAME_WATCH)
+    started = time.perf_counter()
+    page.goto(base + path)
+    page.click("#room-app[data-state=prejoin] #join-button")
+    page.evaluate("window.__firstFrame")  # resolves with the frame
+    elapsed = (time.perf_counter() - started) * 1000
+    # getStats caches its figures for a moment: they follow within a few tens of ms.
+    wait_until(lambda: page.evaluate(DECODED), timeout=10, interval=0.05, message="framesDecoded")
+    context.close()  # closing the tab is leaving: the host sees it at once
+    time.sleep(1.0)
+    return elapsed
 
 
 def launch(playwright):

@@ -24,7 +24,6 @@ and the window's length, from the largest room that held.
 """
 
 import argparse
-import logging
 import os
 import secrets
 import shutil
@@ -42,7 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa: E402
 from invitations import _free_port, serve, stop  # noqa: E402
-from join_time import DECODED, FIRST_FRAME_WATCH, bare_pair_ms  # noqa: E402
+from join_time import FIRST_FRAME_WATCH, bare_pair_ms, server_here, timed_join  # noqa: E402
 
 JOINS = 10
 PUBLISHERS = 4
@@ -110,24 +109,7 @@ def janus_cpu_ms(pid: int) -> float:
 def measure(args) -> dict:
     var_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-sfu-"))
     port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
-        "TESSERA_VAR_DIR": str(var_dir),
-        "TESSERA_BASE_URL": f"http://127.0.0.1:{port}",
-        "TESSERA_LOG_LEVEL": "ERROR",
-        "TESSERA_ROOM_TOPOLOGY": "auto",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "TESSERA_SECRET_KEY"):
-        env.pop(name, None)
-    os.environ.update(env)  # this process writes the meetings into the server's database
-    import django
-
-    django.setup()
-    logging.disable(logging.WARNING)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    env = server_here(str(var_dir), port, TESSERA_ROOM_TOPOLOGY="auto")
     janus = start_janus(var_dir)  # its fixtures' module needs Django set up
     env.update(
         {"JANUS_URLS": janus.url, "JANUS_API_SECRET": janus.api_secret, "JANUS_ADMIN_KEY": janus.admin_key}
@@ -186,24 +168,6 @@ def enter(browser, base: str, path: str, *, camera: bool = True, viewport=None, 
         page.uncheck("#join-camera")
     page.click("#join-button")
     return context, page
-
-
-def timed_join(browser, base: str, path: str) -> float:
-    from tests.e2e.room_helpers import PC_SPY, wait_until
-
-    context = browser.new_context()
-    page = context.new_page()
-    page.add_init_script(PC_SPY)
-    page.add_init_script(FIRST_FRAME_WATCH)
-    started = time.perf_counter()
-    page.goto(base + path)
-    page.click("#room-app[data-state=prejoin] #join-button")
-    page.evaluate("window.__firstFrame")
-    elapsed = (time.perf_counter() - started) * 1000
-    wait_until(lambda: page.evaluate(DECODED), timeout=10, interval=0.05, message="framesDecoded")
-    context.close()  # closing the tab is leaving
-    time.sleep(1.0)
-    return elapsed
 
 
 def joins(browser, base: str) -> dict:

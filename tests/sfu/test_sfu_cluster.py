@@ -19,17 +19,15 @@ a fourth who joins afterwards sees, hears and is seen by all three.
 """
 
 import os
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.room_helpers import inbound, open_room, wait_until
+from tests.platform.nodes import free_port, nodes_behind_nginx, wait_port
 from tests.platform.test_backends import REDIS
-from tests.platform.test_room_affinity import ROOT, _free_port, _nginx, _routing_from_deploy, _wait_port
 
 from .conftest import JanusServer
 from .test_sfu_room import rising, streams
@@ -56,7 +54,7 @@ class Redis:
     """Debian's redis-server on a port of its own, which a test may restart empty."""
 
     def __init__(self, folder):
-        self.folder, self.port, self.process = folder, _free_port(), None
+        self.folder, self.port, self.process = folder, free_port(), None
 
     @property
     def url(self) -> str:
@@ -65,7 +63,7 @@ class Redis:
     def start(self) -> "Redis":
         command = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen([*command, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
-        _wait_port(self.port, self.process)
+        wait_port(self.port, self.process)
         return self
 
     def stop(self) -> None:
@@ -97,11 +95,8 @@ def janus(tmp_path):
 
 @pytest.fixture
 def two_nodes(tmp_path, janus, redis):
-    """Two app nodes on one database, Redis and the suite's Janus; nginx in front with the deployment's
+    """Two app nodes on one database, Redis and the test's Janus; nginx in front with the deployment's
     routing."""
-    import json
-
-    nginx = _nginx()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tessera.settings.base",
@@ -111,89 +106,13 @@ def two_nodes(tmp_path, janus, redis):
         "JANUS_API_SECRET": janus.api_secret,
         "JANUS_ADMIN_KEY": janus.admin_key,
         "TESSERA_ROOM_TOPOLOGY": "auto",
+        "REDIS_URL": redis.url,
     }
     for name in ("DATABASE_URL", "EMAIL_URL"):
         env.pop(name, None)
-    env["REDIS_URL"] = redis.url
-    front = _free_port()
-    env["TESSERA_BASE_URL"] = f"http://127.0.0.1:{front}"
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    created = subprocess.run(
-        [*manage, "shell", "-c", CREATE.format(count=len(PEOPLE) + 1)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-        capture_output=True,
-        text=True,
-    )
-    meeting = json.loads(created.stdout.split("MEETING=", 1)[1])
-    ports = [_free_port(), _free_port()]
-    nodes = {
-        port: subprocess.Popen(
-            [*manage, "serve", "--no-worker", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp_path / f"node-{port}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for port in ports
-    }
-    room_map, balancing = _routing_from_deploy()
-    servers = "".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in ports)
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(
-        f"""worker_processes 1;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/nginx-error.log error;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp_path}/nginx-body;
-  proxy_temp_path {tmp_path}/nginx-proxy;
-  {room_map}
-  upstream tessera_rooms {{ {balancing} {servers} }}
-  upstream tessera_app {{ least_conn; {servers} }}
-  server {{
-    listen 127.0.0.1:{front};
-    location /ws/ {{
-      proxy_pass http://tessera_rooms;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_set_header Host $host;
-      proxy_read_timeout 1h;
-      add_header X-Tessera-Node $upstream_addr always;
-    }}
-    location / {{
-      proxy_pass http://tessera_app;
-      proxy_http_version 1.1;
-      proxy_set_header Host $host;
-    }}
-  }}
-}}
-"""
-    )
-    try:
-        for port, proc in nodes.items():
-            _wait_port(port, proc)
-        subprocess.run([nginx, "-c", str(conf), "-e", str(tmp_path / "nginx-error.log")], check=True)
-        _wait_port(front)
-        yield front, meeting, nodes
-    finally:
-        if (tmp_path / "nginx.pid").exists():
-            subprocess.run(
-                [nginx, "-c", str(conf), "-s", "stop", "-e", str(tmp_path / "nginx-error.log")], check=False
-            )
-        for proc in nodes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in nodes.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    script = CREATE.format(count=len(PEOPLE) + 1)
+    with nodes_behind_nginx(tmp_path, env, script=script, name="MEETING") as cluster:
+        yield cluster
 
 
 class Front:
@@ -207,6 +126,19 @@ def _node_of(front: int, room: str) -> int:
         return int(ws.response.headers["X-Tessera-Node"].split(", ")[-1].rsplit(":", 1)[1])
 
 
+def _talking(browser, server, meeting, contexts) -> list:
+    """The three people join one after the other, and each decodes the two others."""
+    pages = []
+    for path, name in zip(meeting["paths"], PEOPLE, strict=False):
+        pages.append(open_room(browser, server, path, contexts, name=name))
+        pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    for page in pages:
+        wait_until(
+            lambda p=page: _decoding_anew(p, set()) >= len(PEOPLE) - 1, timeout=90, message="the others"
+        )
+    return pages
+
+
 def _decoding_anew(page, old: set) -> int:
     return sum(1 for pc in inbound(page) if pc["pc"] not in old for frames in pc["videos"] if frames > 0)
 
@@ -216,13 +148,8 @@ def test_an_app_node_killed_mid_meeting_the_pages_move_to_the_other_and_media_re
 ):
     front, meeting, nodes = two_nodes
     server = Front(front)
-    pages = []
-    for path, name in zip(meeting["paths"], PEOPLE, strict=False):
-        pages.append(open_room(browser, server, path, contexts, name=name))
-        pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    pages = _talking(browser, server, meeting, contexts)
     others = len(PEOPLE) - 1
-    for page in pages:
-        wait_until(lambda p=page: _decoding_anew(p, set()) >= others, timeout=90, message="every other one")
     connections = [{pc["pc"] for pc in inbound(p)} for p in pages]
 
     victim = _node_of(front, meeting["room"])
@@ -250,13 +177,8 @@ def test_an_app_node_killed_mid_meeting_the_pages_move_to_the_other_and_media_re
 def test_redis_restarted_mid_meeting_loses_only_signaling_in_flight(two_nodes, redis, browser, contexts):
     front, meeting, _nodes = two_nodes
     server = Front(front)
-    pages = []
-    for path, name in zip(meeting["paths"], PEOPLE, strict=False):
-        pages.append(open_room(browser, server, path, contexts, name=name))
-        pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+    pages = _talking(browser, server, meeting, contexts)
     others = len(PEOPLE) - 1
-    for page in pages:
-        wait_until(lambda p=page: _decoding_anew(p, set()) >= others, timeout=90, message="every other one")
 
     redis.stop()
     redis.start()  # empty: the channel layer's groups went with the old one
