@@ -22,7 +22,6 @@ handed over in the page) and stops at the first decoded frame of the remote vide
 
 import logging
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -129,23 +128,29 @@ def server_here(var_dir: str, port: int, **extra) -> dict:
     return env
 
 
+def emailed_paths(*, invitees: int, large: bool = False) -> list[str]:
+    """A new meeting's links as the invitation emails give them (`/m/<room-id>#<token>`), each with the
+    room secret after the token, as the organiser's browser hands them out (256 bits, drawn here)."""
+    from tessera.meetings import links
+    from tests.room.conftest import meeting_create
+
+    meeting = meeting_create(invitees=invitees, large_meeting=large)
+    paths = []
+    for invitation in meeting.invitations:
+        emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
+        paths.append(f"{emailed.path}#{emailed.fragment.split('.')[0]}.{meeting.room_secret}")
+    return paths
+
+
 def measure() -> tuple[list[float], list[float]]:
     var_dir = tempfile.mkdtemp(prefix="tessera-bench-join-")
     port = _free_port()
     env = server_here(var_dir, port)
     from playwright.sync_api import sync_playwright
 
-    from tessera.meetings import links
     from tests.e2e.room_helpers import PC_SPY
-    from tests.room.conftest import meeting_create
 
-    meeting = meeting_create(invitees=JOINS + 1)
-    room_secret = secrets.token_urlsafe(32)  # 256 bits, as the organiser's browser draws it
-    paths = []
-    for invitation in meeting.invitations:
-        emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
-        token = emailed.fragment.split(".")[0]
-        paths.append(f"{emailed.path}#{token}.{room_secret}")
+    paths = emailed_paths(invitees=JOINS + 1)
     proc = serve(env, port, Path(var_dir) / "serve.log")
     base = env["TESSERA_BASE_URL"]
     times, bare = [], []

@@ -25,7 +25,6 @@ and the window's length, from the largest room that held.
 
 import argparse
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _busy import bench_arguments, busy, load_average, load_lines, ratio  # noqa: E402
 from invitations import _free_port, serve, stop  # noqa: E402
-from join_time import FIRST_FRAME_WATCH, bare_pair_ms, server_here, timed_join  # noqa: E402
+from join_time import bare_pair_ms, emailed_paths, server_here, timed_join  # noqa: E402
 
 JOINS = 10
 PUBLISHERS = 4
@@ -140,48 +139,31 @@ def launch_fps(playwright, fps: int):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
 
 
-def meeting_paths(*, invitees: int, large: bool) -> list[str]:
-    """The meeting's links, each with the room secret in its fragment as the organiser's page gives it."""
-    from tessera.meetings import links
-    from tests.room.conftest import meeting_create
+def enter(browser, base: str, path: str, contexts: list, *, camera: bool = True, viewport=None):
+    """A page of the room in a context of its own (added to `contexts`), joined with or without camera."""
+    from tests.e2e.room_helpers import open_room
 
-    meeting = meeting_create(invitees=invitees, large_meeting=large)
-    room_secret = secrets.token_urlsafe(32)
-    paths = []
-    for invitation in meeting.invitations:
-        emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
-        paths.append(f"{emailed.path}#{emailed.fragment.split('.')[0]}.{room_secret}")
-    return paths
-
-
-def enter(browser, base: str, path: str, *, camera: bool = True, viewport=None, watch: bool = False):
-    from tests.e2e.room_helpers import PC_SPY
-
-    context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
-    page = context.new_page()
-    page.add_init_script(PC_SPY)
-    if watch:
-        page.add_init_script(FIRST_FRAME_WATCH)
-    page.goto(base + path)
-    page.wait_for_selector("#room-app[data-state=prejoin]")
+    server = SimpleNamespace(url=base)
+    args = {"viewport": viewport} if viewport else None
+    page = open_room(browser, server, path, contexts, join=False, context_args=args)
     if not camera:
         page.uncheck("#join-camera")
     page.click("#join-button")
-    return context, page
+    return page
 
 
 def joins(browser, base: str) -> dict:
-    sfu_paths = meeting_paths(invitees=JOINS + 1, large=True)
-    mesh_paths = meeting_paths(invitees=JOINS + 1, large=False)
-    hosts = [enter(browser, base, paths[0]) for paths in (sfu_paths, mesh_paths)]
-    for _context, page in hosts:
-        page.wait_for_selector("#room-app[data-state=in-room]")
+    sfu_paths = emailed_paths(invitees=JOINS + 1, large=True)
+    mesh_paths = emailed_paths(invitees=JOINS + 1)
+    contexts = []
+    for paths in (sfu_paths, mesh_paths):
+        enter(browser, base, paths[0], contexts).wait_for_selector("#room-app[data-state=in-room]")
     figures = {"sfu": [], "mesh": [], "bare": []}
     for sfu_path, mesh_path in zip(sfu_paths[1:], mesh_paths[1:], strict=True):
         figures["bare"].append(bare_pair_ms(browser, base))
         figures["sfu"].append(timed_join(browser, base, sfu_path))
         figures["mesh"].append(timed_join(browser, base, mesh_path))
-    for context, _page in hosts:
+    for context in contexts:
         context.close()
     return figures
 
@@ -231,40 +213,36 @@ def window(pages: list, janus, verbose: bool) -> tuple[float, int, float]:
 
 
 def capacity(browser, base: str, janus, largest: int, verbose: bool) -> dict:
-    from tests.e2e.room_helpers import inbound, wait_until
+    from tests.e2e.room_helpers import wait_until
+    from tests.sfu.test_sfu_room import decoding
 
-    paths = meeting_paths(invitees=largest, large=True)
-    opened, steps = [], []
+    paths = emailed_paths(invitees=largest, large=True)
+    contexts, pages, steps = [], [], []
     best = {"participants": 0, "streams": 0, "cpu": 0.0}
     try:
         for index, path in enumerate(paths):
-            opened.append(enter(browser, base, path, camera=index < PUBLISHERS, viewport=SMALL))
-            page = opened[-1][1]
-            page.wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
-            size = len(opened)
+            pages.append(enter(browser, base, path, contexts, camera=index < PUBLISHERS, viewport=SMALL))
+            pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
+            size = len(pages)
             if size < PUBLISHERS:
                 continue
-            for _context, other in opened:
-                expected = PUBLISHERS - 1 if other in [p for _c, p in opened[:PUBLISHERS]] else PUBLISHERS
+            for position, page in enumerate(pages):
+                expected = PUBLISHERS - 1 if position < PUBLISHERS else PUBLISHERS
                 try:
                     wait_until(
-                        lambda o=other, e=expected: (
-                            sum(1 for pc in inbound(o) for f in pc["videos"] if f > 0) >= e
-                        ),
-                        timeout=20,
-                        message="every video publisher",
+                        lambda p=page, e=expected: decoding(p, e), timeout=20, message="every video publisher"
                     )
                 except AssertionError:
                     break
             time.sleep(SETTLE_S)  # the newcomer's layers settle, and Janus switches them
-            lowest, streams, cpu = window([p for _c, p in opened], janus, verbose)
+            lowest, streams, cpu = window(pages, janus, verbose)
             held = lowest >= MIN_FPS
             steps.append((size, lowest, held))
             if not held:
                 break
             best = {"participants": size, "streams": streams, "cpu": cpu}
     finally:
-        for context, _page in opened:
+        for context in contexts:
             context.close()
     return {**best, "steps": steps}
 

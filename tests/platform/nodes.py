@@ -1,4 +1,5 @@
-"""App nodes behind Debian's nginx, routed as deploy/nginx/tessera.conf routes them (decision 0005).
+"""App nodes behind Debian's nginx, routed as deploy/nginx/tessera.conf routes them (decision 0005), and
+Debian's Redis.
 
 `nodes_behind_nginx` migrates the database the environment names, runs a `manage.py shell` script of the
 test's (its printed `NAME=<json>` line is returned), starts `manage.py serve --no-worker` processes on
@@ -8,6 +9,7 @@ by the deployment's `map` and `hash`, with the node that answered in `X-Tessera-
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -21,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "nginx" / "tessera.conf"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 def nginx_binary() -> str:
@@ -141,3 +144,28 @@ def nodes_behind_nginx(folder: Path, env: dict, *, script: str, name: str, count
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class Redis:
+    """Debian's redis-server on a port of its own, nothing written to disk; a test may restart it empty."""
+
+    def __init__(self, folder: Path):
+        if not os.path.exists(REDIS):
+            pytest.fail("redis-server is missing: `make test` installs it from Debian when run as root")
+        self.folder, self.port, self.process = folder, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "Redis":
+        command = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen([*command, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        wait_port(self.port, self.process, timeout=10)
+        return self
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop it (SIGTERM), or kill it as a crash would (SIGKILL)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill() if crash else self.process.terminate()
+            self.process.wait(10)

@@ -19,63 +19,31 @@ a fourth who joins afterwards sees, hears and is seen by all three.
 """
 
 import os
-import subprocess
 import time
 
 import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.room_helpers import inbound, open_room, wait_until
-from tests.platform.nodes import free_port, nodes_behind_nginx, wait_port
-from tests.platform.test_backends import REDIS
+from tests.platform.nodes import Redis, nodes_behind_nginx
 
 from .conftest import JanusServer
-from .test_sfu_room import rising, streams
+from .test_sfu_room import decoding_anew, rising, streams
 
 PEOPLE = ["Ana", "Ben", "Chloé"]
 RESUME_MS = 5000
 
 CREATE = """
-import json, secrets
-from urllib.parse import urlsplit
-from tessera.meetings import links
+import json
 from tests.room.conftest import meeting_create
 meeting = meeting_create(invitees={count}, large_meeting=True)
-room_secret = secrets.token_urlsafe(32)
-paths = []
-for invitation in meeting.invitations:
-    emailed = urlsplit(links.join_url(event=meeting.event, invitation=invitation))
-    paths.append(f"{{emailed.path}}#{{emailed.fragment.split('.')[0]}}.{{room_secret}}")
+paths = [meeting.link(i) for i in range({count})]
 print("MEETING=" + json.dumps({{"room": meeting.room_id, "paths": paths}}))
 """
 
 
-class Redis:
-    """Debian's redis-server on a port of its own, which a test may restart empty."""
-
-    def __init__(self, folder):
-        self.folder, self.port, self.process = folder, free_port(), None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "Redis":
-        command = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen([*command, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
-        wait_port(self.port, self.process)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
 @pytest.fixture
 def redis(tmp_path):
-    if not os.path.exists(REDIS):
-        pytest.fail("redis-server is missing: `make test` installs it from Debian when run as root")
     server = Redis(tmp_path).start()
     yield server
     server.stop()
@@ -133,14 +101,8 @@ def _talking(browser, server, meeting, contexts) -> list:
         pages.append(open_room(browser, server, path, contexts, name=name))
         pages[-1].wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
     for page in pages:
-        wait_until(
-            lambda p=page: _decoding_anew(p, set()) >= len(PEOPLE) - 1, timeout=90, message="the others"
-        )
+        wait_until(lambda p=page: decoding_anew(p) >= len(PEOPLE) - 1, timeout=90, message="the others")
     return pages
-
-
-def _decoding_anew(page, old: set) -> int:
-    return sum(1 for pc in inbound(page) if pc["pc"] not in old for frames in pc["videos"] if frames > 0)
 
 
 def test_an_app_node_killed_mid_meeting_the_pages_move_to_the_other_and_media_resumes_within_5_seconds(
@@ -158,7 +120,7 @@ def test_an_app_node_killed_mid_meeting_the_pages_move_to_the_other_and_media_re
     killed = time.monotonic()
 
     for page, old in zip(pages, connections, strict=True):
-        wait_until(lambda p=page, o=old: _decoding_anew(p, o) >= others, timeout=30, message="the other node")
+        wait_until(lambda p=page, o=old: decoding_anew(p, o) >= others, timeout=30, message="the other node")
     resumed_in = time.monotonic() - killed
     assert _node_of(front, meeting["room"]) != victim
     before = [streams(p) for p in pages]
@@ -180,7 +142,7 @@ def test_redis_restarted_mid_meeting_loses_only_signaling_in_flight(two_nodes, r
     pages = _talking(browser, server, meeting, contexts)
     others = len(PEOPLE) - 1
 
-    redis.stop()
+    redis.stop(crash=True)
     redis.start()  # empty: the channel layer's groups went with the old one
 
     before = [streams(p) for p in pages]
@@ -193,6 +155,6 @@ def test_redis_restarted_mid_meeting_loses_only_signaling_in_flight(two_nodes, r
     newcomer = open_room(browser, server, meeting["paths"][len(PEOPLE)], contexts, name="Dan")
     newcomer.wait_for_selector("#room-app[data-state=in-room]", timeout=30_000)
     for page in [*pages, newcomer]:
-        wait_until(lambda p=page: _decoding_anew(p, set()) >= len(PEOPLE), timeout=60, message="all four")
+        wait_until(lambda p=page: decoding_anew(p) >= len(PEOPLE), timeout=60, message="all four")
     for page in pages:
         assert page.locator("#stage .tile[data-kind=camera]:not(.local)").count() == len(PEOPLE)

@@ -20,7 +20,7 @@ from tests.room.conftest import meeting_create
 
 from .conftest import KEEPALIVE, JanusServer
 from .test_sfu_live_move import GAP_MONITOR
-from .test_sfu_room import decoding, epoch, rising, streams
+from .test_sfu_room import decoding, decoding_anew, epoch, rising, streams
 
 PEOPLE = ["Ana", "Ben", "Chloé"]
 RESUME_MS = 5000
@@ -68,11 +68,6 @@ def _placed(room_id: str) -> str:
     return SfuPlacement.objects.get(room_id=room_id).janus_url
 
 
-def _decoding_anew(page, old: set) -> int:
-    """Streams decoding on the page's connections made since `old` were its connections."""
-    return sum(1 for pc in inbound(page) if pc["pc"] not in old for frames in pc["videos"] if frames > 0)
-
-
 def test_a_janus_killed_mid_meeting_moves_the_room_to_the_other_and_media_resumes_within_5_seconds(
     failover_meeting, two_janus, browser, server, contexts
 ):
@@ -100,9 +95,7 @@ def test_a_janus_killed_mid_meeting_moves_the_room_to_the_other_and_media_resume
     # Placed on the survivor, and every page decodes the two others through it, on new connections.
     wait_until(lambda: _placed(meeting.room_id) == survivor.url, timeout=15, message="the room moved")
     for page, old in zip(pages, connections, strict=True):
-        wait_until(
-            lambda p=page, o=old: _decoding_anew(p, o) >= others, timeout=30, message="the other Janus"
-        )
+        wait_until(lambda p=page, o=old: decoding_anew(p, o) >= others, timeout=30, message="the other Janus")
         assert not {pc["pc"] for pc in inbound(page)} & old, "the connections to the lost Janus are closed"
     resumed_in = time.monotonic() - killed
     before = [streams(p) for p in pages]

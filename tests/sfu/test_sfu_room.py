@@ -28,8 +28,13 @@ def streams(page) -> list[int]:
     return [frames for pc in inbound(page) for frames in pc["videos"]]
 
 
+def decoding_anew(page, old: set = frozenset()) -> int:
+    """Streams decoding on the page's open connections, leaving out those whose index is in `old`."""
+    return sum(1 for pc in inbound(page) if pc["pc"] not in old for frames in pc["videos"] if frames > 0)
+
+
 def decoding(page, count: int) -> bool:
-    return sum(1 for frames in streams(page) if frames > 0) >= count
+    return decoding_anew(page) >= count
 
 
 def hearing(page, count: int) -> bool:
