@@ -109,7 +109,12 @@ setsid "$PY" manage.py run_huey >"$DIR/worker.log" 2>&1 &
 PIDS+=($!)
 for port in "${NODES[@]}"; do wait_port "$port"; done
 
-# nginx: pages to the less busy node, each room's WebSocket to one node by a consistent hash of its id.
+# nginx: pages to the less busy node, each room's WebSocket to one node by the room map and hash of
+# deploy/nginx/tessera.conf, taken from it as written there.
+ROUTING=deploy/nginx/tessera.conf
+room_map=$(awk '/^map \$uri \$tessera_room \{/,/^\}/' "$ROUTING")
+balancing=$(awk '/^upstream tessera_rooms \{/ {inside = 1} inside && /^ *hash / {print; exit}' "$ROUTING")
+[ -n "$room_map" ] && [ -n "$balancing" ] || { echo "$ROUTING lost its room routing." >&2; exit 2; }
 servers_app="" servers_rooms=""
 for port in "${NODES[@]}"; do
   servers_app+="    server 127.0.0.1:$port max_fails=3 fail_timeout=10s;"$'\n'
@@ -127,12 +132,9 @@ http {
   upstream tessera_app {
     least_conn;
 $servers_app  }
-  map \$uri \$tessera_room {
-    ~^/ws/meet/(?<room>[A-Za-z0-9_-]+)\$  \$room;
-    default                              "";
-  }
+$room_map
   upstream tessera_rooms {
-    hash \$tessera_room consistent;
+$balancing
 $servers_rooms  }
   map \$http_upgrade \$connection_upgrade {
     default upgrade;
